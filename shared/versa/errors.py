@@ -1,0 +1,107 @@
+"""Versa's error hierarchy: one base class, each error also the builtin it behaves like.
+
+HTTP status mapping lives in exactly one place (the render function's exception handlers); nothing
+matches on message strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+
+class VersaError(Exception):
+    """Base class of every error Versa raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem found in a pack: where it is and what is wrong."""
+
+    file: str
+    path: str
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.file}: {self.path}: " if self.path else f"{self.file}: "
+        return f"{where}{self.message}"
+
+
+class PackError(VersaError, ValueError):
+    """A pack failed to load; `issues` lists every problem found, not just the first."""
+
+    def __init__(self, issues: Sequence[Issue], *, pack: str = "") -> None:
+        self.issues = list(issues)
+        self.pack = pack
+        head = f"pack {pack!r} is invalid" if pack else "pack is invalid"
+        lines = "\n".join(f"  {i}" for i in self.issues)
+        super().__init__(f"{head} ({len(self.issues)} error(s)):\n{lines}")
+
+
+class UnknownBrand(VersaError, LookupError):
+    def __init__(self, brand: str, known: Sequence[str] = ()) -> None:
+        self.brand = brand
+        self.known = list(known)
+        hint = f" (known: {', '.join(known)})" if known else ""
+        super().__init__(f"unknown brand {brand!r}{hint}")
+
+
+class UnknownCreative(VersaError, LookupError):
+    def __init__(self, brand: str, creative: str, known: Sequence[str] = ()) -> None:
+        self.brand = brand
+        self.creative = creative
+        self.known = list(known)
+        hint = f" (known: {', '.join(known)})" if known else ""
+        super().__init__(f"brand {brand!r} has no creative {creative!r}{hint}")
+
+
+class ParamError(VersaError, ValueError):
+    """A request parameter or header value is not acceptable: names it, its value and what is allowed."""
+
+    def __init__(self, name: str, value: Any, allowed: str) -> None:
+        self.name = name
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"parameter {name!r}: {value!r} is not allowed ({allowed})")
+
+
+class SignatureError(VersaError, PermissionError):
+    """Base of signature failures (missing, invalid, wrong scope)."""
+
+
+class SignatureMissing(SignatureError):
+    pass
+
+
+class SignatureInvalid(SignatureError):
+    pass
+
+
+class SignatureScopeError(SignatureError):
+    pass
+
+
+class SignatureExpired(SignatureError):
+    """The signature was valid but its `exp` has passed (HTTP 410)."""
+
+
+class RenderError(VersaError, RuntimeError):
+    """Rendering failed for a reason the pack or the request could not have prevented."""
+
+
+__all__ = [
+    "Issue",
+    "PackError",
+    "ParamError",
+    "RenderError",
+    "SignatureError",
+    "SignatureExpired",
+    "SignatureInvalid",
+    "SignatureMissing",
+    "SignatureScopeError",
+    "UnknownBrand",
+    "UnknownCreative",
+    "VersaError",
+]
