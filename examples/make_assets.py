@@ -1,0 +1,53 @@
+"""Draw the example packs' small image assets (logos, product art). Run once; outputs are committed.
+
+Fallback images are written by `versa render` from each creative's default context (see Makefile).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+HERE = Path(__file__).parent / "packs"
+
+
+def acme_logo(path: Path) -> None:
+    scale = 4
+    img = Image.new("RGBA", (160 * scale, 48 * scale), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    # a mountain mark
+    d.polygon([(4 * scale, 44 * scale), (22 * scale, 8 * scale), (40 * scale, 44 * scale)], fill="#fca311")
+    d.polygon([(18 * scale, 44 * scale), (30 * scale, 22 * scale), (44 * scale, 44 * scale)], fill="#ffffff")
+    img = img.resize((160, 48), Image.Resampling.LANCZOS)
+    img.save(path, optimize=True)
+
+
+def acme_hero(path: Path) -> None:
+    w, h = 240, 300
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    for i, color in enumerate(["#e5e5e5", "#cfd8dc", "#b0bec5"]):
+        off = i * 40
+        d.polygon([(0, h), (60 + off, 120 + off // 2), (140 + off, h)], fill=color)
+    d.ellipse((150, 30, 210, 90), fill="#fca311")
+    img.save(path, optimize=True)
+
+
+def northwind_logo(path: Path) -> None:
+    scale = 4
+    img = Image.new("RGBA", (48 * scale, 48 * scale), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    d.rounded_rectangle((0, 0, 48 * scale - 1, 48 * scale - 1), radius=12 * scale, fill="#0f766e")
+    d.polygon([(12 * scale, 36 * scale), (24 * scale, 10 * scale), (36 * scale, 36 * scale)], fill="#f0fdfa")
+    img = img.resize((48, 48), Image.Resampling.LANCZOS)
+    img.save(path, optimize=True)
+
+
+if __name__ == "__main__":
+    acme_logo(HERE / "acme/assets/logo.png")
+    acme_hero(HERE / "acme/assets/peaks.png")
+    northwind_logo(HERE / "northwind/assets/logo.png")
+    for brand, size, color in [("acme", (600, 300), "#14213d"), ("northwind", (600, 240), "#0f766e")]:
+        # Placeholder fallbacks until `make fallbacks` renders the real default variants.
+        Image.new("RGB", size, color).save(HERE / f"{brand}/assets/fallback.png")

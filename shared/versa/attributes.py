@@ -1,0 +1,60 @@
+"""The context attributes rules may read, which of them the CDN keys on, and their finite value sets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+LOCATION = ("country", "region", "city", "latitude", "longitude", "asn")
+TIME_FEATURES = (
+    "daypart",
+    "weekday",
+    "weekend",
+    "season",
+    "hemisphere",
+    "hour",
+    "minute",
+    "local_time",
+    "date",
+)
+BUILTIN_ATTRIBUTES: frozenset[str] = frozenset(
+    {*LOCATION, "tz", "device", "os", "client", "lang", *TIME_FEATURES, "window"}
+)
+"""Every attribute a rule may name besides the creative's declared parameters."""
+
+DEFAULT_KEYABLE: frozenset[str] = frozenset(
+    {"country", "tz", "device", "client", "lang", *TIME_FEATURES, "window"}
+)
+"""What the CDN's cache key carries (x-versa-country, -tz, -device, -client, -lang) and the time
+features derived from the zone and the clock (bounded by the response TTL). A deployment may widen it
+knowingly (e.g. add `region`) by also adding the header to its cache policy."""
+
+CDN_HEADER_OF: dict[str, str] = {
+    "country": "x-versa-country",
+    "tz": "x-versa-tz",
+    "device": "x-versa-device",
+    "client": "x-versa-client",
+    "lang": "x-versa-lang",
+}
+"""The normalized header the CloudFront Function sets for each directly keyed attribute."""
+
+DEVICES = ("mobile", "tablet", "desktop", "tv")
+CLIENTS = ("browser", "gmail", "gmail_prefetch", "yahoo", "apple_mpp", "outlook", "unknown")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SEASONS = ("winter", "spring", "summer", "autumn")
+HEMISPHERES = ("north", "south")
+
+
+def finite_values(attr: str, *, locales: Sequence[str], dayparts: Sequence[str]) -> tuple[object, ...] | None:
+    """The complete value set of an attribute, or None when it is open-ended (country, tz, ...)."""
+    table: dict[str, tuple[object, ...]] = {
+        "device": DEVICES,
+        "client": CLIENTS,
+        "weekday": WEEKDAYS,
+        "weekend": (False, True),
+        "season": SEASONS,
+        "hemisphere": HEMISPHERES,
+        "hour": tuple(range(24)),
+        "lang": tuple(locales),
+        "daypart": tuple(dayparts),
+    }
+    return table.get(attr)

@@ -1,0 +1,1 @@
+"""Rule packs: the schema, the loader and its checks."""

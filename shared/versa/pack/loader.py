@@ -1,0 +1,399 @@
+"""Loading a pack directory: parse, validate, cross-check, and either return a whole Pack or raise.
+
+Every problem is collected and reported at once as a `PackError` whose issues name the file, the field
+path and the offending value. A pack with errors is never partly loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import ValidationError
+
+from versa.attributes import BUILTIN_ATTRIBUTES
+from versa.errors import Issue, PackError
+from versa.pack.assets import AssetError, check_font_file, check_image, resolve_asset
+from versa.pack.conditions import Bucket, Condition
+from versa.pack.model import (
+    LAYER_TYPES,
+    BackgroundLayer,
+    ButtonLayer,
+    CountdownLayer,
+    Creative,
+    ImageLayer,
+    PackModel,
+    ShapeLayer,
+    TextLayer,
+    color_token_name,
+)
+
+PACK_FILE = "pack.yaml"
+MAX_PACK_BYTES = 50 * 1024 * 1024
+_TEMPLATE_ENV = SandboxedEnvironment(autoescape=True)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A loaded, valid pack: its model, its directory and its content version."""
+
+    model: PackModel
+    root: Path
+    version: str
+    files: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def brand(self) -> str:
+        return self.model.brand
+
+    def asset_path(self, ref: str) -> Path:
+        return resolve_asset(self.root, ref)
+
+
+def content_version(root: Path) -> tuple[str, tuple[str, ...]]:
+    """A short content hash over every file of the pack (paths and bytes), and the file list."""
+    digest = hashlib.sha256()
+    names: list[str] = []
+    total = 0
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        rel = path.relative_to(root).as_posix()
+        data = path.read_bytes()
+        total += len(data)
+        if total > MAX_PACK_BYTES:
+            raise PackError([Issue(rel, "", f"pack is larger than {MAX_PACK_BYTES // 2**20} MiB")])
+        names.append(rel)
+        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()[:12], tuple(names)
+
+
+def format_loc(loc: Iterable[Any]) -> str:
+    """pydantic's error location as a field path: creatives.winter-sale.layers[3].font."""
+    out = ""
+    parts = list(loc)
+    for i, part in enumerate(parts):
+        if isinstance(part, int):
+            out += f"[{part}]"
+            continue
+        # A discriminated union inserts the tag (e.g. 'text') after the list index: drop it.
+        if i > 0 and isinstance(parts[i - 1], int) and part in LAYER_TYPES:
+            continue
+        if part in ("function-after", "function-before", "function-plain") or str(part).startswith(
+            ("tagged-union", "union[")
+        ):
+            continue
+        out += ("." if out else "") + str(part)
+    return out
+
+
+def _value_at(data: Any, loc: Iterable[Any]) -> Any:
+    node = data
+    for part in loc:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            continue
+    return node
+
+
+def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
+    issues = []
+    for err in exc.errors(include_url=False):
+        msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] in ("missing",):
+            msg = "required field is missing"
+        value = err.get("input")
+        if err["type"] not in ("missing",) and not isinstance(value, dict | list):
+            msg = f"{msg} (got {value!r})"
+        issues.append(Issue(PACK_FILE, format_loc(err["loc"]), msg))
+    return issues
+
+
+def _partial_reference_issues(data: dict[str, Any], root: Path) -> list[Issue]:
+    """Cross-check the parts of an invalid pack that did validate, so one run reports everything."""
+    try:
+        shell = PackModel.model_validate({**data, "creatives": {"x": _MINIMAL_CREATIVE}})
+    except ValidationError:
+        return []
+    good: dict[str, Creative] = {}
+    skip: list[str] = []
+    for cid, raw in (data.get("creatives") or {}).items():
+        creative, bad_ids = _salvage_creative(raw)
+        if creative is not None:
+            good[cid] = creative
+            # Rules pointing at a layer that itself failed would only repeat that layer's error.
+            skip += [
+                f"creatives.{cid}.rules[" + f"{r}].set.layers.{lid}."
+                for lid in bad_ids
+                for r in range(len(creative.rules))
+            ]
+    if not good:
+        return []
+    model = shell.model_copy(update={"creatives": good})
+    return [i for i in check_references(model, root) if not i.path.startswith(tuple(skip))]
+
+
+def _salvage_creative(raw: Any) -> tuple[Creative | None, set[str]]:
+    """The creative with its invalid layers and rules replaced by inert placeholders (indices kept),
+    or None if it still does not validate; and the ids of the layers replaced."""
+    if not isinstance(raw, dict):
+        return None, set()
+    try:
+        return Creative.model_validate(raw), set()
+    except ValidationError as exc:
+        bad: dict[str, set[int]] = {"layers": set(), "rules": set()}
+        for err in exc.errors():
+            loc = err["loc"]
+            if len(loc) >= 2 and loc[0] in bad and isinstance(loc[1], int):
+                bad[str(loc[0])].add(loc[1])
+    layers = raw.get("layers") or []
+    bad_ids = {str(layers[i].get("id")) for i in bad["layers"] if isinstance(layers[i], dict)}
+    patched = dict(raw)
+    patched["layers"] = [
+        {"type": "shape", "box": [0, 0, 1, 1]} if i in bad["layers"] else layer
+        for i, layer in enumerate(layers)
+    ]
+    patched["rules"] = [
+        {"id": f"invalid-{i}"} if i in bad["rules"] else rule for i, rule in enumerate(raw.get("rules") or [])
+    ]
+    try:
+        return Creative.model_validate(patched), bad_ids
+    except ValidationError:
+        return None, bad_ids
+
+
+_MINIMAL_CREATIVE = {"size": [16, 16], "layers": [{"type": "background", "fill": "#000"}], "fallback": "-"}
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PackError([Issue(path.name, "", f"no {PACK_FILE} in {path.parent}")]) from None
+    except UnicodeDecodeError as exc:
+        raise PackError([Issue(path.name, "", f"not UTF-8 text ({exc})")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PackError([Issue(path.name, where, f"YAML syntax error: {problem}")]) from None
+
+
+def load_pack(root: Path | str) -> Pack:
+    """Load and check the pack in `root`; raise PackError listing every problem found."""
+    root = Path(root)
+    if not root.is_dir():
+        raise PackError([Issue(str(root), "", "is not a pack directory")])
+    data = read_yaml(root / PACK_FILE)
+    if not isinstance(data, dict):
+        raise PackError([Issue(PACK_FILE, "", "must be a mapping with brand, locales, creatives")])
+    try:
+        model = PackModel.model_validate(data)
+    except ValidationError as exc:
+        issues = _validation_issues(exc, data) + _partial_reference_issues(data, root)
+        raise PackError(issues, pack=str(data.get("brand", root.name))) from None
+    issues = list(check_references(model, root))
+    if issues:
+        raise PackError(issues, pack=model.brand)
+    version, files = content_version(root)
+    return Pack(model=model, root=root, version=version, files=files)
+
+
+# ------------------------------------------------------------------------------------ cross-checks
+
+
+def _default_families() -> frozenset[str]:
+    from versa.render.fonts import FAMILIES
+
+    return frozenset(FAMILIES)
+
+
+def check_references(model: PackModel, root: Path) -> Iterator[Issue]:
+    """Everything pydantic cannot see on its own: names that must exist, files that must be sound."""
+    families = _default_families()
+    for name, ref in model.tokens.fonts.items():
+        path = f"tokens.fonts.{name}"
+        if ref.lower().endswith((".ttf", ".otf", ".ttc")):
+            try:
+                check_font_file(root, ref)
+            except AssetError as exc:
+                yield Issue(PACK_FILE, path, str(exc))
+        elif ref not in families:
+            yield Issue(
+                PACK_FILE,
+                path,
+                f"unknown font {ref!r}: name a pack file (assets/X.ttf) or one of: "
+                + ", ".join(sorted(families)),
+            )
+    for cid, creative in model.creatives.items():
+        yield from _check_creative(model, root, cid, creative)
+
+
+def _check_color(model: PackModel, path: str, value: str | None) -> Iterator[Issue]:
+    if value is None:
+        return
+    name = color_token_name(value)
+    if name is not None and name not in model.tokens.colors:
+        known = ", ".join(sorted(model.tokens.colors)) or "none declared"
+        yield Issue(PACK_FILE, path, f"unknown colour token {name!r} (known: {known})")
+
+
+def _check_font(model: PackModel, path: str, font: str) -> Iterator[Issue]:
+    if font not in model.tokens.fonts:
+        known = ", ".join(sorted(model.tokens.fonts)) or "none declared in tokens.fonts"
+        yield Issue(PACK_FILE, path, f"unknown font {font!r} (known: {known})")
+
+
+def _check_asset(root: Path, path: str, ref: str, *, image: bool = True) -> Iterator[Issue]:
+    try:
+        check_image(root, ref) if image else resolve_asset(root, ref)
+    except AssetError as exc:
+        yield Issue(PACK_FILE, path, str(exc))
+
+
+def template_names(source: str) -> set[str]:
+    """Variables a template string reads; raises TemplateSyntaxError."""
+    return set(meta.find_undeclared_variables(_TEMPLATE_ENV.parse(source)))
+
+
+TEMPLATE_GLOBALS = frozenset({"lang", "locale", "brand", "creative", "daypart", "country", "tokens"})
+
+
+def _check_text_source(creative: Creative, path: str, layer: TextLayer | ButtonLayer) -> Iterator[Issue]:
+    if layer.slot is not None and layer.slot not in creative.copy_slots:
+        known = ", ".join(sorted(creative.copy_slots)) or "none declared"
+        yield Issue(PACK_FILE, f"{path}.slot", f"unknown copy slot {layer.slot!r} (known: {known})")
+    if layer.param is not None and layer.param not in creative.params:
+        known = ", ".join(sorted(creative.params)) or "none declared"
+        yield Issue(PACK_FILE, f"{path}.param", f"unknown parameter {layer.param!r} (known: {known})")
+    if layer.text is not None:
+        try:
+            names = template_names(layer.text)
+        except TemplateSyntaxError as exc:
+            yield Issue(PACK_FILE, f"{path}.text", f"template syntax error: {exc.message}")
+            return
+        allowed = set(creative.params) | set(creative.copy_slots) | TEMPLATE_GLOBALS
+        for name in sorted(names - allowed):
+            yield Issue(
+                PACK_FILE,
+                f"{path}.text",
+                f"template reads {name!r}, which is neither a parameter nor a copy slot",
+            )
+
+
+def _check_layer(model: PackModel, root: Path, creative: Creative, path: str, layer: Any) -> Iterator[Issue]:
+    if isinstance(layer, BackgroundLayer):
+        yield from _check_color(model, f"{path}.fill", layer.fill)
+        if layer.gradient:
+            for i, stop in enumerate(layer.gradient.stops):
+                yield from _check_color(model, f"{path}.gradient.stops[{i}].color", stop.color)
+        if layer.image:
+            yield from _check_asset(root, f"{path}.image.asset", layer.image.asset)
+    elif isinstance(layer, ImageLayer):
+        yield from _check_asset(root, f"{path}.asset", layer.asset)
+    elif isinstance(layer, TextLayer | ButtonLayer):
+        yield from _check_font(model, f"{path}.font", layer.font)
+        yield from _check_color(model, f"{path}.color", layer.color)
+        if isinstance(layer, ButtonLayer):
+            yield from _check_color(model, f"{path}.fill", layer.fill)
+        yield from _check_text_source(creative, path, layer)
+    elif isinstance(layer, ShapeLayer):
+        yield from _check_color(model, f"{path}.fill", layer.fill)
+        if layer.border:
+            yield from _check_color(model, f"{path}.border.color", layer.border.color)
+    elif isinstance(layer, CountdownLayer):
+        yield from _check_font(model, f"{path}.font", layer.font)
+        for key in ("color", "fill", "label_color"):
+            yield from _check_color(model, f"{path}.{key}", getattr(layer, key))
+        if layer.deadline_param is not None:
+            spec = creative.params.get(layer.deadline_param)
+            if spec is None or spec.type != "datetime":
+                yield Issue(
+                    PACK_FILE,
+                    f"{path}.deadline_param",
+                    f"{layer.deadline_param!r} must be a declared parameter of type datetime",
+                )
+        for loc in [*layer.labels, *layer.ended, *layer.robust]:
+            if loc not in model.locales:
+                yield Issue(PACK_FILE, path, f"locale {loc!r} is not declared in locales")
+
+
+def _check_creative(model: PackModel, root: Path, cid: str, creative: Creative) -> Iterator[Issue]:
+    base = f"creatives.{cid}"
+    ids: dict[str, int] = {}
+    for i, layer in enumerate(creative.layers):
+        path = f"{base}.layers[{i}]"
+        if layer.id is not None:
+            if layer.id in ids:
+                yield Issue(PACK_FILE, f"{path}.id", f"layer id {layer.id!r} repeats layers[{ids[layer.id]}]")
+            ids[layer.id] = i
+        yield from _check_layer(model, root, creative, path, layer)
+        w, h = creative.size
+        box = getattr(layer, "box", None)
+        if box is not None and (box[0] < 0 or box[1] < 0 or box[0] + box[2] > w or box[1] + box[3] > h):
+            yield Issue(PACK_FILE, f"{path}.box", f"{list(box)} extends outside the {w}x{h} creative")
+    yield from _check_asset(root, f"{base}.fallback", creative.fallback)
+    if creative.template is not None:
+        yield from _check_asset(root, f"{base}.template", f"templates/{creative.template}", image=False)
+    for name in creative.params:
+        if name in BUILTIN_ATTRIBUTES or name in (
+            "sig",
+            "kid",
+            "exp",
+            "scope",
+            "m",
+            "dpr",
+            "theme",
+            "w",
+            "at",
+        ):
+            yield Issue(PACK_FILE, f"{base}.params.{name}", f"{name!r} is reserved; choose another name")
+    for slot, spec in creative.copy_slots.items():
+        for loc in spec.default:
+            if loc != "*" and loc not in model.locales:
+                yield Issue(
+                    PACK_FILE,
+                    f"{base}.copy.{slot}.default.{loc}",
+                    f"locale {loc!r} is not declared in locales",
+                )
+        if spec.generate:
+            for attr in spec.generate.vary_by:
+                if attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
+                    yield Issue(
+                        PACK_FILE,
+                        f"{base}.copy.{slot}.generate.vary_by.{attr}",
+                        f"unknown attribute {attr!r}",
+                    )
+    for w in creative.widths:
+        if not 16 <= w <= 4000:
+            yield Issue(PACK_FILE, f"{base}.widths", f"width {w} is outside 16..4000")
+    seen_rules: set[str] = set()
+    for r, rule in enumerate(creative.rules):
+        path = f"{base}.rules[{r}]"
+        if rule.id in seen_rules:
+            yield Issue(PACK_FILE, f"{path}.id", f"rule id {rule.id!r} repeats")
+        seen_rules.add(rule.id)
+        yield from _check_condition(creative, f"{path}.when", rule.when)
+        from versa.pack.overrides import check_set  # local: overrides imports the model too
+
+        for key, message in check_set(model, creative, rule.set):
+            yield Issue(PACK_FILE, f"{path}.set.{key}" if key else f"{path}.set", message)
+
+
+def _check_condition(creative: Creative, path: str, cond: Condition) -> Iterator[Issue]:
+    for node in cond.walk():
+        if isinstance(node, Bucket) and node.key not in creative.params:
+            yield Issue(PACK_FILE, path, f"bucket key {node.key!r} must be a declared parameter")
+    for attr in sorted(cond.attributes()):
+        if attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
+            known = ", ".join(sorted(BUILTIN_ATTRIBUTES | set(creative.params)))
+            yield Issue(PACK_FILE, path, f"unknown attribute {attr!r} (known: {known})")

@@ -1,0 +1,480 @@
+"""The rule pack schema: pydantic models for `pack.yaml`.
+
+Every model forbids unknown fields, so a typo is an error with a location rather than a silently
+ignored key. Cross-references (font tokens, colour tokens, copy slots, parameters, assets, rule
+attributes and `set` targets) are checked by the loader, which reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+
+from versa.pack.conditions import ALWAYS, CONDITION_SCHEMA, Condition, ConditionError, parse_condition
+from versa.params import ParamSpec
+from versa.timefeatures import DEFAULT_DAYPARTS, Daypart
+
+SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
+_SLUG_RE = re.compile(SLUG)
+_IDENT_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+HEX_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+_TOKEN_REF_RE = re.compile(r"^\{\{\s*tokens\.colors\.([A-Za-z0-9_-]+)\s*\}\}$")
+_LOCALE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Slug = Annotated[str, Field(pattern=SLUG)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def color_token_name(value: str) -> str | None:
+    """The colour token a colour value refers to, or None when it is a literal hex colour."""
+    if HEX_RE.match(value):
+        return None
+    match = _TOKEN_REF_RE.match(value)
+    return match.group(1) if match else value
+
+
+def _check_color(value: str) -> str:
+    name = color_token_name(value)
+    if name is not None and not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise ValueError(
+            f"{value!r} is not a colour: use #RGB, #RRGGBB, #RRGGBBAA, a colour token name "
+            "or '{{ tokens.colors.NAME }}'"
+        )
+    return value
+
+
+ColorRef = Annotated[
+    str,
+    AfterValidator(_check_color),
+    Field(description="#RRGGBB[AA], a colour token name or {{ tokens.colors.NAME }}"),
+]
+
+
+def _check_box(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    _, _, w, h = box
+    if w <= 0 or h <= 0:
+        raise ValueError(f"box {list(box)}: width and height must be positive")
+    return box
+
+
+Box = Annotated[tuple[int, int, int, int], AfterValidator(_check_box)]
+"""A layer box: x, y, width, height in creative pixels (at dpr 1)."""
+
+
+# --------------------------------------------------------------------------------------------- tokens
+
+
+class Tokens(Strict):
+    """Design tokens: named colours, fonts and spacing that layers and rules refer to."""
+
+    colors: dict[str, ColorRef] = Field(default_factory=dict)
+    fonts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Font name -> a pack font file (assets/X.ttf|otf|ttc) or a default family Versa provides.",
+    )
+    spacing: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("colors")
+    @classmethod
+    def _hex_only(cls, colors: dict[str, str]) -> dict[str, str]:
+        for name, value in colors.items():
+            if not HEX_RE.match(value):
+                raise ValueError(f"colour token {name!r}: {value!r} is not #RGB, #RRGGBB or #RRGGBBAA")
+        return colors
+
+
+# --------------------------------------------------------------------------------------------- layers
+
+
+class LayerBase(Strict):
+    id: str | None = Field(default=None, description="Name rules use to override this layer's fields.")
+    visible: bool = True
+
+
+class GradientStop(Strict):
+    color: ColorRef
+    at: float = Field(ge=0, le=1)
+
+
+class Gradient(Strict):
+    angle: float = Field(default=180, description="CSS-style angle in degrees; 180 runs top to bottom.")
+    stops: list[GradientStop] = Field(min_length=2)
+
+    @field_validator("stops", mode="before")
+    @classmethod
+    def _shorthand(cls, stops: Any) -> Any:
+        # ["#fff", "#000"] spreads colours evenly; [["#fff", 0], ["#000", 1]] gives positions.
+        if isinstance(stops, list) and stops and all(isinstance(s, str) for s in stops):
+            n = len(stops) - 1 or 1
+            return [{"color": c, "at": i / n} for i, c in enumerate(stops)]
+        if isinstance(stops, list) and all(isinstance(s, list | tuple) and len(s) == 2 for s in stops):
+            return [{"color": c, "at": a} for c, a in stops]
+        return stops
+
+
+Fit = Literal["cover", "contain"]
+
+
+class BackgroundImage(Strict):
+    asset: str
+    fit: Fit = "cover"
+    focus: tuple[float, float] = Field(
+        default=(0.5, 0.5), description="Focal point (0..1, 0..1) kept in view."
+    )
+
+
+class BackgroundLayer(LayerBase):
+    type: Literal["background"]
+    fill: ColorRef | None = None
+    gradient: Gradient | None = None
+    image: BackgroundImage | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        given = [k for k in ("fill", "gradient", "image") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a background needs exactly one of fill, gradient, image (got {given or 'none'})"
+            )
+        return self
+
+
+class ImageLayer(LayerBase):
+    type: Literal["image"]
+    asset: str
+    box: Box
+    fit: Fit = "contain"
+    radius: int = Field(default=0, ge=0)
+    opacity: float = Field(default=1.0, ge=0, le=1)
+
+
+Align = Literal["start", "end", "left", "right", "center"]
+
+
+class TextSource(LayerBase):
+    slot: str | None = Field(default=None, description="A copy slot of this creative.")
+    param: str | None = Field(default=None, description="A declared parameter of this creative.")
+    text: str | None = Field(
+        default=None, description="A template string; {{ name }} inserts a parameter or copy slot."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        given = [k for k in ("slot", "param", "text") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of slot, param, text (got {given or 'none'})")
+        return self
+
+
+def _size_range(value: Any) -> Any:
+    if isinstance(value, int):
+        return (value, value)
+    return value
+
+
+def _check_size(size: tuple[int, int]) -> tuple[int, int]:
+    lo, hi = size
+    if not 4 <= lo <= hi <= 400:
+        raise ValueError(f"size {list(size)}: need 4 <= min <= max <= 400")
+    return size
+
+
+SizeRange = Annotated[tuple[int, int], BeforeValidator(_size_range), AfterValidator(_check_size)]
+"""A font size in px, or [min, max] to auto-fit."""
+
+
+class TextLayer(TextSource):
+    type: Literal["text"]
+    box: Box
+    font: str = Field(description="A font token name.")
+    size: SizeRange = Field(description="Font size in px, or [min, max] to auto-fit the box.")
+    max_lines: int | None = Field(default=None, ge=1, le=20)
+    align: Align = "start"
+    valign: Literal["top", "middle", "bottom"] = "top"
+    line_height: float = Field(default=1.2, ge=0.8, le=3)
+    color: ColorRef = "#000000"
+
+
+class ButtonLayer(TextSource):
+    type: Literal["button"]
+    box: Box = Field(description="x, y, width, height; with auto_width the width is a maximum.")
+    font: str
+    size: SizeRange = (14, 20)
+    fill: ColorRef = "#000000"
+    color: ColorRef = "#ffffff"
+    radius: int = Field(default=8, ge=0)
+    padding: tuple[int, int] = Field(default=(16, 8), description="Horizontal and vertical padding in px.")
+    auto_width: bool = True
+    align: Align = "start"
+
+
+class Border(Strict):
+    color: ColorRef
+    width: int = Field(default=1, ge=1, le=50)
+
+
+class ShapeLayer(LayerBase):
+    type: Literal["shape"]
+    shape: Literal["rect", "ellipse"] = "rect"
+    box: Box
+    fill: ColorRef | None = None
+    border: Border | None = None
+    radius: int = Field(default=0, ge=0)
+
+
+class CountdownLabels(Strict):
+    days: str = "days"
+    hours: str = "hours"
+    minutes: str = "minutes"
+    seconds: str = "seconds"
+
+
+class CountdownLayer(LayerBase):
+    type: Literal["countdown"]
+    box: Box
+    deadline: datetime | None = Field(default=None, description="An ISO date-time with offset.")
+    deadline_param: str | None = Field(default=None, description="A declared datetime parameter instead.")
+    font: str
+    size: SizeRange = (16, 40)
+    color: ColorRef = "#000000"
+    fill: ColorRef | None = Field(default=None, description="Background of each unit cell.")
+    label_color: ColorRef | None = None
+    units: list[Literal["days", "hours", "minutes", "seconds"]] = ["days", "hours", "minutes", "seconds"]
+    labels: dict[str, CountdownLabels] = Field(default_factory=dict, description="Per-locale unit labels.")
+    ended: dict[str, str] = Field(
+        default_factory=dict, description="Per-locale text once the deadline passed."
+    )
+    robust: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Per-locale time-robust text for prefetching proxies (Apple Mail Privacy Protection), "
+            "e.g. 'Ends {deadline:%a %H:%M}'; the deadline is shown in the viewer's zone."
+        ),
+    )
+    frames: int = Field(default=30, ge=1, le=120, description="Seconds in the animated GIF loop.")
+
+    @model_validator(mode="after")
+    def _one_deadline(self) -> Self:
+        if (self.deadline is None) == (self.deadline_param is None):
+            raise ValueError("give exactly one of deadline, deadline_param")
+        if self.deadline is not None and self.deadline.tzinfo is None:
+            raise ValueError("deadline needs a UTC offset, e.g. 2026-12-24T20:00:00+01:00")
+        return self
+
+
+Layer = Annotated[
+    BackgroundLayer | ImageLayer | TextLayer | ButtonLayer | ShapeLayer | CountdownLayer,
+    Field(discriminator="type"),
+]
+LAYER_TYPES: dict[str, type[LayerBase]] = {
+    "background": BackgroundLayer,
+    "image": ImageLayer,
+    "text": TextLayer,
+    "button": ButtonLayer,
+    "shape": ShapeLayer,
+    "countdown": CountdownLayer,
+}
+
+# ----------------------------------------------------------------------------------------------- copy
+
+
+VaryBy = Literal["all"] | dict[str, list[str] | Literal["*"]]
+
+
+class GenerateSpec(Strict):
+    """How an LLM may write this slot's copy; the copy key hashes all of it."""
+
+    brief: str = Field(min_length=1)
+    tone: str | None = None
+    max_chars: int | None = Field(default=None, ge=1, le=500)
+    max_lines: int | None = Field(default=None, ge=1, le=10)
+    banned: list[str] = Field(default_factory=list)
+    required: list[str] = Field(default_factory=list)
+    vary_by: dict[str, VaryBy] = Field(default_factory=dict)
+    ttl: int = Field(default=7 * 86400, ge=60, description="Seconds generated copy stays fresh.")
+
+    @field_validator("vary_by")
+    @classmethod
+    def _finite(cls, vary_by: dict[str, Any]) -> dict[str, Any]:
+        for attr, spec in vary_by.items():
+            if isinstance(spec, dict):
+                stars = [name for name, vals in spec.items() if vals == "*"]
+                if stars != ["other"]:
+                    raise ValueError(
+                        f"vary_by.{attr}: buckets need exactly one catch-all bucket named 'other' "
+                        f"with value '*' (got {stars or 'none'})"
+                    )
+        return vary_by
+
+
+class CopySlot(Strict):
+    default: dict[str, str] = Field(description="Text per locale; a plain string applies to every locale.")
+    generate: GenerateSpec | None = None
+
+    @field_validator("default", mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return {"*": value} if isinstance(value, str) else value
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+
+def _parse_when(value: Any) -> Condition:
+    try:
+        return parse_condition(value, "when")
+    except ConditionError as exc:
+        raise ValueError(
+            exc.message if exc.path == "when" else f"{exc.path.removeprefix('when.')}: {exc.message}"
+        ) from None
+
+
+When = Annotated[
+    Condition,
+    PlainValidator(_parse_when),
+    PlainSerializer(lambda c: c.to_data(), return_type=dict),
+    WithJsonSchema(CONDITION_SCHEMA),
+]
+
+
+class Rule(Strict):
+    id: Slug
+    when: When = Field(default=ALWAYS, description="Conditions on context attributes; see docs/PACKS.md.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied when the rule matches.")
+    note: str = ""
+
+
+# ------------------------------------------------------------------------------------ creative & pack
+
+
+class CacheSettings(Strict):
+    max_age: int = Field(default=86400, ge=0, le=31536000, description="Longest TTL a response may get.")
+    stale_if_error: int = Field(default=86400, ge=0, description="How long a CDN may serve stale on errors.")
+    default_copy_ttl: int = Field(default=300, ge=0, description="TTL when a copy default stood in.")
+    fallback_ttl: int = Field(default=60, ge=0, description="TTL of a fallback response.")
+
+
+class RenderSettings(Strict):
+    jpeg_quality: int = Field(default=85, ge=30, le=100)
+    webp_quality: int = Field(default=80, ge=30, le=100)
+    formats: list[Literal["png", "jpg", "webp", "gif", "avif", "html"]] = [
+        "png",
+        "jpg",
+        "webp",
+        "gif",
+        "html",
+    ]
+
+
+class Creative(Strict):
+    description: str = ""
+    size: tuple[int, int]
+    widths: list[int] = Field(default_factory=list, description="Allowed output widths; default: the size's.")
+    layers: list[Layer] = Field(min_length=1)
+    copy_: dict[str, CopySlot] = Field(default_factory=dict, alias="copy")
+    params: dict[str, ParamSpec] = Field(default_factory=dict)
+    rules: list[Rule] = Field(default_factory=list)
+    link: str | None = None
+    alt: dict[str, str] = Field(default_factory=dict, description="Per-locale alt text template.")
+    template: str | None = Field(default=None, description="HTML template under templates/ for .html.")
+    fallback: str = Field(description="A pack image served whenever anything goes wrong.")
+    cache: CacheSettings | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("size")
+    @classmethod
+    def _size(cls, size: tuple[int, int]) -> tuple[int, int]:
+        if not (16 <= size[0] <= 4000 and 16 <= size[1] <= 4000):
+            raise ValueError(f"size {list(size)}: width and height must be 16..4000 px")
+        return size
+
+    @field_validator("copy_")
+    @classmethod
+    def _slot_names(cls, copy: dict[str, CopySlot]) -> dict[str, CopySlot]:
+        for name in copy:
+            if not _IDENT_RE.match(name):
+                raise ValueError(f"copy slot name {name!r}: use lower-case letters, digits and _")
+        return copy
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, params: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
+        for name in params:
+            if not _IDENT_RE.match(name):
+                raise ValueError(f"parameter name {name!r}: use lower-case letters, digits and _")
+        return params
+
+    @property
+    def copy_slots(self) -> dict[str, CopySlot]:
+        return self.copy_
+
+    @property
+    def allowed_widths(self) -> list[int]:
+        return sorted(set(self.widths) | {self.size[0]})
+
+
+class PackModel(Strict):
+    """The whole of `pack.yaml`."""
+
+    brand: Slug
+    name: str = ""
+    locales: list[str] = Field(min_length=1, description="Declared locales; the first is the default.")
+    default_tz: str = Field(default="UTC", description="Zone used when a request carries none.")
+    dayparts: list[Daypart] = Field(default_factory=lambda: list(DEFAULT_DAYPARTS))
+    weekend: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["sat", "sun"]
+    tokens: Tokens = Field(default_factory=Tokens)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+    render: RenderSettings = Field(default_factory=RenderSettings)
+    creatives: dict[Slug, Creative] = Field(min_length=1)
+
+    @field_validator("locales")
+    @classmethod
+    def _locales(cls, locales: list[str]) -> list[str]:
+        for loc in locales:
+            if not _LOCALE_RE.match(loc):
+                raise ValueError(f"locale {loc!r} is not a language tag like 'en' or 'pt-BR'")
+        if len(set(locales)) != len(locales):
+            raise ValueError("locales repeat")
+        return locales
+
+    @field_validator("dayparts")
+    @classmethod
+    def _dayparts(cls, parts: list[Daypart]) -> list[Daypart]:
+        starts = [p.start for p in parts]
+        if starts != sorted(starts) or len(set(starts)) != len(starts):
+            raise ValueError("dayparts must start at strictly increasing times")
+        if len({p.name for p in parts}) != len(parts):
+            raise ValueError("daypart names repeat")
+        return parts
+
+    @property
+    def default_locale(self) -> str:
+        return self.locales[0]
+
+    def creative(self, creative_id: str) -> Creative:
+        from versa.errors import UnknownCreative
+
+        try:
+            return self.creatives[creative_id]
+        except KeyError:
+            raise UnknownCreative(self.brand, creative_id, sorted(self.creatives)) from None

@@ -1,0 +1,359 @@
+"""Deciding a variant: rules applied in order to a creative for one request context.
+
+`decide` is pure: (pack, creative, context) in, `Decision` out. The decision carries the resolved
+tokens, layers, copy references and link, a trace of every rule, the design key (a hash of what the
+rules resolved, so two contexts with the same output share it) and `valid_until`, the next instant
+the decision could change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from versa.pack.conditions import Compare, Condition, TimeOfDay, Window
+from versa.pack.model import (
+    BackgroundLayer,
+    ButtonLayer,
+    CountdownLayer,
+    Creative,
+    GenerateSpec,
+    PackModel,
+    ShapeLayer,
+    TextLayer,
+    color_token_name,
+)
+from versa.pack.overrides import Resolved, apply_set
+from versa.timefeatures import (
+    next_daypart_boundary,
+    next_local_midnight,
+    next_month_start,
+    next_offset_change,
+    next_wall_time,
+)
+
+KEY_BYTES = 8
+"""Design, copy and render keys are the first 8 bytes of a SHA-256, as 16 hex characters."""
+
+
+class Context(Protocol):
+    """What the rules engine needs of a request context (versa.context.RequestContext has it)."""
+
+    @property
+    def now(self) -> datetime: ...
+    @property
+    def tz(self) -> str: ...
+    @property
+    def lang(self) -> str: ...
+
+    def attribute(self, name: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class RuleTrace:
+    rule: str
+    matched: bool
+    reason: str
+    sets: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"rule": self.rule, "matched": self.matched, "reason": self.reason, "sets": list(self.sets)}
+
+
+@dataclass(frozen=True)
+class CopyRef:
+    """A copy slot as this decision needs it: the generated-copy key (if the slot generates) and the
+    default text that stands in until generated copy exists."""
+
+    slot: str
+    key: str | None
+    default: str
+    vary: Mapping[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"slot": self.slot, "key": self.key, "default": self.default, "vary": dict(self.vary)}
+
+
+@dataclass(frozen=True)
+class Decision:
+    brand: str
+    creative: str
+    locale: str
+    colors: Mapping[str, str]
+    fonts: Mapping[str, str]
+    spacing: Mapping[str, int]
+    layers: tuple[Any, ...]
+    copy: Mapping[str, CopyRef]
+    link: str | None
+    trace: tuple[RuleTrace, ...]
+    design_key: str
+    valid_until: datetime | None
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        return tuple(t.rule for t in self.trace if t.matched)
+
+    @property
+    def copy_keys(self) -> tuple[str, ...]:
+        return tuple(ref.key for ref in self.copy.values() if ref.key is not None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "brand": self.brand,
+            "creative": self.creative,
+            "design_key": self.design_key,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "locale": self.locale,
+            "matched": list(self.matched),
+            "trace": [t.to_json() for t in self.trace],
+            "tokens": {"colors": dict(self.colors), "fonts": dict(self.fonts), "spacing": dict(self.spacing)},
+            "layers": [layer.model_dump(mode="json", exclude_none=True) for layer in self.layers],
+            "copy": {name: ref.to_json() for name, ref in self.copy.items()},
+            "link": self.link,
+        }
+
+
+def short_hash(payload: Any) -> str:
+    """A stable 16-hex-character hash of a JSON-serialisable value."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[: KEY_BYTES * 2]
+
+
+def lookup_for(ctx: Context) -> Any:
+    def lookup(name: str) -> Any:
+        if name == "now":
+            return ctx.now
+        try:
+            return ctx.attribute(name)
+        except KeyError:
+            return None
+
+    return lookup
+
+
+# ------------------------------------------------------------------------------------------- copy
+
+
+def vary_value(attr: str, spec: Any, value: Any) -> str:
+    """The vary_by bucket a context value falls in: the value itself for `all`, else a bucket name."""
+    if spec == "all":
+        return "" if value is None else str(value).casefold()
+    for bucket, members in spec.items():
+        if (
+            members != "*"
+            and value is not None
+            and str(value).casefold() in {str(m).casefold() for m in members}
+        ):
+            return str(bucket)
+    return "other"
+
+
+def copy_key(brand: str, slot: str, locale: str, generate: GenerateSpec, vary: Mapping[str, str]) -> str:
+    """Hash of what determines generated copy: the brief, its constraints and the vary_by values
+    (plus brand, slot and locale). Not the pack version: a publish that keeps the brief keeps its copy."""
+    brief = generate.model_dump(mode="json", exclude={"vary_by", "ttl"})
+    return short_hash({"brand": brand, "slot": slot, "locale": locale, "brief": brief, "vary": dict(vary)})
+
+
+def default_text(defaults: Mapping[str, str], locale: str, fallback_locale: str) -> str:
+    return defaults.get(locale) or defaults.get("*") or defaults.get(fallback_locale) or ""
+
+
+# ---------------------------------------------------------------------------------------- deciding
+
+
+def decide(pack: PackModel, creative_id: str, ctx: Context) -> Decision:
+    """Apply the creative's rules in order (later wins) and return the resolved decision."""
+    creative = pack.creative(creative_id)
+    lookup = lookup_for(ctx)
+    state = Resolved(
+        colors=dict(pack.tokens.colors),
+        fonts=dict(pack.tokens.fonts),
+        spacing=dict(pack.tokens.spacing),
+        layers=list(creative.layers),
+        copy_defaults={name: dict(slot.default) for name, slot in creative.copy_slots.items()},
+        lang=None,
+        link=creative.link,
+    )
+    trace = []
+    for rule in creative.rules:
+        matched, reason = rule.when.evaluate(lookup)
+        if matched:
+            apply_set(state, creative, rule.set)
+        trace.append(RuleTrace(rule.id, matched, reason, tuple(rule.set)))
+    locale = state.lang or ctx.lang or pack.default_locale
+    if locale not in pack.locales:
+        locale = pack.default_locale
+    layers = tuple(_resolve_colors(layer, state.colors) for layer in state.layers if layer.visible)
+    copy = _copy_refs(pack, creative, state, locale, lookup)
+    design_key = short_hash(
+        {
+            "brand": pack.brand,
+            "creative": creative_id,
+            "locale": locale,
+            "tokens": [state.colors, state.fonts, state.spacing],
+            "layers": [layer.model_dump(mode="json") for layer in layers],
+            "copy": {name: [ref.key, ref.default] for name, ref in copy.items()},
+            "link": state.link,
+        }
+    )
+    return Decision(
+        brand=pack.brand,
+        creative=creative_id,
+        locale=locale,
+        colors=state.colors,
+        fonts=state.fonts,
+        spacing=state.spacing,
+        layers=layers,
+        copy=copy,
+        link=state.link,
+        trace=tuple(trace),
+        design_key=design_key,
+        valid_until=valid_until(pack, creative, ctx),
+    )
+
+
+def _copy_refs(
+    pack: PackModel, creative: Creative, state: Resolved, locale: str, lookup: Any
+) -> dict[str, CopyRef]:
+    refs = {}
+    for name, slot in creative.copy_slots.items():
+        text = default_text(state.copy_defaults.get(name, {}), locale, pack.default_locale)
+        if slot.generate is None:
+            refs[name] = CopyRef(name, None, text)
+            continue
+        vary = {
+            attr: vary_value(attr, spec, lookup(attr)) for attr, spec in sorted(slot.generate.vary_by.items())
+        }
+        refs[name] = CopyRef(name, copy_key(pack.brand, name, locale, slot.generate, vary), text, vary)
+    return refs
+
+
+_COLOR_FIELDS = {
+    BackgroundLayer: ("fill",),
+    TextLayer: ("color",),
+    ButtonLayer: ("fill", "color"),
+    ShapeLayer: ("fill",),
+    CountdownLayer: ("color", "fill", "label_color"),
+}
+
+
+def _hex(value: str | None, colors: Mapping[str, str]) -> str | None:
+    if value is None:
+        return None
+    name = color_token_name(value)
+    return value if name is None else colors[name]
+
+
+def _resolve_colors(layer: Any, colors: Mapping[str, str]) -> Any:
+    """The layer with every colour reference replaced by its hex value."""
+    update: dict[str, Any] = {}
+    for name in _COLOR_FIELDS.get(type(layer), ()):
+        update[name] = _hex(getattr(layer, name), colors)
+    if isinstance(layer, BackgroundLayer) and layer.gradient is not None:
+        stops = [s.model_copy(update={"color": _hex(s.color, colors)}) for s in layer.gradient.stops]
+        update["gradient"] = layer.gradient.model_copy(update={"stops": stops})
+    if isinstance(layer, ShapeLayer) and layer.border is not None:
+        update["border"] = layer.border.model_copy(update={"color": _hex(layer.border.color, colors)})
+    return layer.model_copy(update=update) if update else layer
+
+
+# ------------------------------------------------------------------------------------- valid_until
+
+
+def _hour_thresholds(node: Compare) -> Iterable[int]:
+    values = node.value if isinstance(node.value, tuple) else (node.value,)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        if node.op in ("eq", "in", "not_in"):
+            yield int(v)
+            yield int(v) + 1
+        elif node.op in ("gte", "lt"):
+            yield math.ceil(v)
+        else:  # gt, lte
+            yield math.floor(v) + 1
+
+
+def time_conditions(creative: Creative) -> list[Condition]:
+    nodes: list[Condition] = []
+    for rule in creative.rules:
+        nodes.extend(rule.when.walk())
+    return nodes
+
+
+def valid_until(pack: PackModel, creative: Creative, ctx: Context) -> datetime | None:
+    """The first instant after ctx.now at which any time-based input of the decision can change, in
+    the viewer's zone (daypart/time-of-day boundaries, midnight, season changes, rule windows, countdown
+    deadlines). None when nothing the decision reads depends on time."""
+    now = ctx.now
+    zone = ZoneInfo(ctx.tz)
+    candidates: list[datetime] = []
+    wall_times: set[time] = set()
+    uses_daypart = midnight = month = minute = False
+
+    attrs: set[str] = set()
+    for node in time_conditions(creative):
+        if isinstance(node, TimeOfDay):
+            wall_times |= {node.start, node.end}
+        elif isinstance(node, Window):
+            start, end = node.bounds(zone)
+            candidates += [b for b in (start, end) if b is not None and b > now]
+        elif isinstance(node, Compare):
+            attrs.add(node.attr)
+            if node.attr == "hour":
+                wall_times |= {time(h % 24) for h in _hour_thresholds(node)}
+    for slot in creative.copy_slots.values():
+        if slot.generate:
+            attrs |= set(slot.generate.vary_by)
+    uses_daypart = "daypart" in attrs
+    midnight = bool(attrs & {"weekday", "weekend", "date"})
+    month = bool(attrs & {"season"})
+    minute = "minute" in attrs
+    if "hour" in attrs and any(
+        s.generate and "hour" in s.generate.vary_by for s in creative.copy_slots.values()
+    ):
+        wall_times |= {time(h) for h in range(24)}
+
+    if uses_daypart:
+        candidates.append(next_daypart_boundary(now, zone, pack.dayparts))
+    candidates += [next_wall_time(now, zone, wall) for wall in wall_times]
+    if midnight:
+        candidates.append(next_local_midnight(now, zone))
+    if month:
+        candidates.append(next_month_start(now, zone))
+    if minute:
+        candidates.append((now + timedelta(minutes=1)).replace(second=0, microsecond=0))
+    for layer in creative.layers:
+        if isinstance(layer, CountdownLayer) and layer.deadline is not None and layer.deadline > now:
+            candidates.append(layer.deadline)
+    if not candidates:
+        return None
+    first = min(candidates)
+    if uses_daypart or wall_times:
+        # A fall-back transition can move the local clock back across a boundary.
+        shift = next_offset_change(now, zone, first)
+        if shift is not None:
+            first = min(first, shift)
+    return first
+
+
+def context_options(pack: PackModel, creative_id: str, signed_names: frozenset[str] = frozenset()) -> Any:
+    """The `ContextOptions` that resolving a request for this creative needs."""
+    from versa.context import ContextOptions
+
+    creative = pack.creative(creative_id)
+    return ContextOptions(
+        locales=tuple(pack.locales),
+        params=dict(creative.params),
+        dayparts=tuple(pack.dayparts),
+        weekend_days=frozenset(pack.weekend),
+        default_tz=pack.default_tz,
+        signed_names=signed_names,
+    )
