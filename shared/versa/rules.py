@@ -168,8 +168,11 @@ def default_text(defaults: Mapping[str, str], locale: str, fallback_locale: str)
 # ---------------------------------------------------------------------------------------- deciding
 
 
-def decide(pack: PackModel, creative_id: str, ctx: Context) -> Decision:
-    """Apply the creative's rules in order (later wins) and return the resolved decision."""
+def decide(pack: PackModel, creative_id: str, ctx: Context, *, with_valid_until: bool = True) -> Decision:
+    """Apply the creative's rules in order (later wins) and return the resolved decision.
+
+    `with_valid_until=False` skips computing when the decision expires (enumeration does not need it).
+    """
     creative = pack.creative(creative_id)
     lookup = lookup_for(ctx)
     state = Resolved(
@@ -215,7 +218,7 @@ def decide(pack: PackModel, creative_id: str, ctx: Context) -> Decision:
         link=state.link,
         trace=tuple(trace),
         design_key=design_key,
-        valid_until=valid_until(pack, creative, ctx),
+        valid_until=valid_until(pack, creative, ctx) if with_valid_until else None,
     )
 
 

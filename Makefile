@@ -1,0 +1,52 @@
+# Versa: the few commands a newcomer needs. `make run` and `make test` set everything up themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PACKS ?= examples/packs
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: help run test check bench system-deps venv clean demo fallbacks
+
+help:
+	@echo "make run    set up and serve $(PACKS) at http://$(HOST):$(PORT)"
+	@echo "make test   set up and run the whole test suite (lint, types, tests)"
+	@echo "make bench  run the benchmarks (results in bench/results/)"
+
+system-deps:
+	@scripts/system-deps.sh $(if $(WITH_TEST_DEPS),--test)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Versa needs Python 3.11 or newer"'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+run: system-deps venv
+	$(BIN)/versa serve --packs $(PACKS) --host $(HOST) --port $(PORT)
+
+demo: system-deps venv
+	$(BIN)/versa variants $(PACKS)/acme winter-sale | head -5
+	$(BIN)/versa decide $(PACKS)/acme winter-sale --country DE --device mobile --tz Europe/Berlin --at 2026-12-01T19:30
+
+check: venv
+	$(BIN)/ruff check shared functions tests bench
+	$(BIN)/mypy
+
+test:
+	$(MAKE) system-deps WITH_TEST_DEPS=1
+	$(MAKE) venv
+	$(MAKE) check
+	$(BIN)/pytest -q
+
+bench: system-deps venv
+	$(BIN)/python bench/bench_decide.py
+	$(BIN)/python bench/bench_render.py
+
+clean:
+	rm -rf $(VENV) .versa .pytest_cache .mypy_cache .ruff_cache tests/output bench/results

@@ -1,0 +1,298 @@
+"""The `versa` command line: validate, lint, explain and render packs; sign URLs; serve locally.
+
+Every command has `--help`. Errors are printed as one clear message (never a traceback) and the exit
+status is non-zero: 1 for a problem with the input, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NoReturn
+
+from versa.errors import Issue, PackError, VersaError
+
+STATE_ENV = "VERSA_STATE_DIR"
+DEFAULT_STATE_DIR = ".versa"
+
+
+class CliError(VersaError):
+    """A problem with what the user asked for, reported as one line."""
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR)
+
+
+# ---------------------------------------------------------------------------------- context flags
+
+
+def add_context_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("simulated request (as signed send-time values, so they always win)")
+    g.add_argument("--country", help="ISO 3166 country code, e.g. DE")
+    g.add_argument("--tz", help="IANA time zone, e.g. Europe/Berlin")
+    g.add_argument("--device", choices=["mobile", "tablet", "desktop", "tv"])
+    g.add_argument("--lang", help="preferred language, e.g. de (negotiated against the pack's locales)")
+    g.add_argument(
+        "--client",
+        choices=["browser", "gmail", "gmail_prefetch", "yahoo", "apple_mpp", "outlook", "unknown"],
+        help="email client class",
+    )
+    g.add_argument("--at", help="local or zoned date-time, e.g. 2026-12-01T19:30 (default: now)")
+    g.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="a declared parameter (repeatable)"
+    )
+
+
+def simulated_request(args: argparse.Namespace, default_tz: str) -> tuple[dict[str, str], datetime]:
+    """The query a preview would sign for these flags, and the clock."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    query: dict[str, str] = {}
+    for name in ("country", "tz", "device", "lang", "client"):
+        value = getattr(args, name)
+        if value:
+            query[name] = value
+    zone_name = args.tz or default_tz
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CliError(f"--tz: unknown time zone {zone_name!r} (use an IANA name like Europe/Berlin)") from None
+    if args.at:
+        try:
+            at = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise CliError(f"--at: {args.at!r} is not a date-time like 2026-12-01T19:30") from None
+        now = (at if at.tzinfo else at.replace(tzinfo=zone)).astimezone(UTC)
+    else:
+        now = datetime.now(UTC)
+    query["at"] = now.isoformat()
+    for item in args.param:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise CliError(f"--param: {item!r} is not NAME=VALUE")
+        query[name] = value
+    return query, now
+
+
+def resolve_simulated(pack: Any, creative_id: str, args: argparse.Namespace) -> Any:
+    from versa.context import SIGNED_OVERRIDES, resolve
+    from versa.rules import context_options
+
+    query, now = simulated_request(args, pack.model.default_tz)
+    signed = frozenset(query) | SIGNED_OVERRIDES
+    options = context_options(pack.model, creative_id, signed_names=signed)
+    return resolve({}, query, now, options)
+
+
+# --------------------------------------------------------------------------------------- commands
+
+
+def _load(path: str) -> Any:
+    from versa.pack.loader import load_pack
+
+    return load_pack(Path(path))
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    pack = _load(args.pack)
+    creatives = ", ".join(pack.model.creatives)
+    print(f"{args.pack}: ok — brand {pack.brand}, version {pack.version}, creatives: {creatives}")
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from versa.attributes import DEFAULT_KEYABLE
+    from versa.lint import lint
+
+    pack = _load(args.pack)
+    keyable = set(DEFAULT_KEYABLE) | set(args.keyable or [])
+    issues = lint(pack, keyable=keyable)
+    if args.json:
+        print(json.dumps([issue.__dict__ for issue in issues], indent=2))
+    else:
+        for issue in issues:
+            print(f"{issue.severity}: {issue}")
+    errors = sum(1 for i in issues if i.severity == "error")
+    warnings = len(issues) - errors
+    print(f"{args.pack}: {errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from versa.pack.model import PackModel
+
+    schema = PackModel.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Versa rule pack (pack.yaml)"
+    print(json.dumps(schema, indent=2))
+    return 0
+
+
+def cmd_decide(args: argparse.Namespace) -> int:
+    from versa.rules import decide
+
+    pack = _load(args.pack)
+    pack.model.creative(args.creative)
+    ctx = resolve_simulated(pack, args.creative, args)
+    decision = decide(pack.model, args.creative, ctx)
+    if args.json:
+        out = decision.to_json()
+        out["context"] = ctx.provenance()
+        print(json.dumps(out, indent=2, ensure_ascii=False, default=str))
+        return 0
+    local = ctx.now.astimezone(ctx.zone)
+    print(f"{pack.brand}/{args.creative} for {ctx.country or '??'} {ctx.device} {ctx.client} "
+          f"at {local:%a %Y-%m-%d %H:%M} {ctx.tz} ({ctx.daypart}), locale {decision.locale}")
+    for t in decision.trace:
+        mark = "✓" if t.matched else "·"
+        print(f"  {mark} {t.rule:<20} {t.reason}")
+    print(f"design key  {decision.design_key}")
+    until = decision.valid_until.astimezone(ctx.zone).isoformat() if decision.valid_until else "unbounded"
+    print(f"valid until {until}")
+    print(f"link        {decision.link or '-'}")
+    for name, ref in decision.copy.items():
+        key = f" [copy key {ref.key}]" if ref.key else ""
+        print(f"copy.{name:<8} {ref.default}{key}")
+    return 0
+
+
+def cmd_variants(args: argparse.Namespace) -> int:
+    from versa.variants import enumerate_variants
+
+    pack = _load(args.pack)
+    creatives = [args.creative] if args.creative else list(pack.model.creatives)
+    reports = [enumerate_variants(pack.model, c) for c in creatives]
+    if args.json:
+        print(json.dumps([r.to_json() for r in reports], indent=2, ensure_ascii=False, default=str))
+        return 0
+    for report in reports:
+        attrs = ", ".join(report.attributes) or "nothing"
+        print(f"{report.creative}: {len(report.variants)} distinct design(s) "
+              f"({report.combinations} context cells over {attrs} + locale)")
+        for v in report.variants:
+            example = " ".join(f"{k}={val}" for k, val in v.example.items())
+            rules = ",".join(v.matched) or "(defaults)"
+            print(f"  {v.design_key}  {v.count:>5}  {rules:<32} {example}")
+    return 0
+
+
+def cmd_sign(args: argparse.Namespace) -> int:
+    from urllib.parse import parse_qsl, urlsplit
+
+    from versa.devkeys import load_or_create_dev_keyring
+    from versa.signing import signed_url
+
+    parts = urlsplit(args.path)
+    if not parts.path.startswith("/"):
+        raise CliError(f"PATH must start with / (e.g. /v1/acme/winter-sale.png), got {args.path!r}")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    keyring = load_or_create_dev_keyring(state_dir())
+    expires = datetime.now(UTC).fromtimestamp(datetime.now(UTC).timestamp() + args.expires, UTC) if args.expires else None
+    merge = [m for m in (args.merge or "").split(",") if m]
+    url = signed_url(parts.path, query, keyring, scope=args.scope, expires=expires, merge_names=merge)
+    base = args.base_url.rstrip("/") if args.base_url else ""
+    print(f"signed with key {keyring.active_kid} from {state_dir() / 'keys.json'}", file=sys.stderr)
+    print(base + url)
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="versa", description="Versa: rule packs that render the right creative for every request."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("validate", help="load and validate a pack, printing every error at once")
+    p.add_argument("pack", help="pack directory (contains pack.yaml)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("lint", help="errors and warnings a valid pack may still have")
+    p.add_argument("pack")
+    p.add_argument("--keyable", action="append", metavar="ATTR", help="add an attribute the CDN keys on")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_lint)
+
+    p = sub.add_parser("schema", help="print the JSON Schema of pack.yaml (for editor autocompletion)")
+    p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser("decide", help="decide a creative for a simulated request and explain it")
+    p.add_argument("pack")
+    p.add_argument("creative")
+    add_context_flags(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser("variants", help="count and list every distinct design of a creative (exact)")
+    p.add_argument("pack")
+    p.add_argument("creative", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_variants)
+
+    p = sub.add_parser("sign", help="sign a URL path with the local development key")
+    p.add_argument("path", help="e.g. '/v1/acme/winter-sale.png?first_name=Ana'")
+    p.add_argument("--scope", help="e.g. debug (needed by the /decision route) or preview")
+    p.add_argument("--expires", type=int, metavar="SECONDS", help="valid for this many seconds")
+    p.add_argument("--merge", metavar="NAMES", help="comma-separated merge parameters left open (template signature)")
+    p.add_argument("--base-url", default="http://127.0.0.1:8080", help="prefix for the printed URL")
+    p.set_defaults(func=cmd_sign)
+
+    for register in extra:
+        register(sub)
+    return parser
+
+
+def _extra_commands() -> list[Callable[[Any], None]]:
+    """Commands whose modules bring heavier imports register themselves lazily."""
+    found = []
+    for module in ("versa.cli_render", "versa.cli_serve", "versa.cli_aws"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        found.append(mod.register)
+    return found
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    print(f"versa: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser(_extra_commands())
+    args = parser.parse_args(argv)
+    func: Handler = args.func
+    try:
+        return func(args)
+    except PackError as exc:
+        print(f"versa: error: {exc}", file=sys.stderr)
+        return 1
+    except (VersaError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # never a traceback unless asked for
+        if os.environ.get("VERSA_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set VERSA_DEBUG=1 for a traceback)", 70)
+
+
+__all__ = ["CliError", "Issue", "add_context_flags", "build_parser", "main", "resolve_simulated"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

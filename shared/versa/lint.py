@@ -1,0 +1,166 @@
+"""`versa lint`: what a valid pack may still get wrong, as errors and warnings with locations.
+
+Errors: attributes the CDN does not key on, values an attribute can never take, rules that can never
+match, `vary_by` over an open-ended attribute, copy without a default for a declared locale, fonts
+lacking glyphs a locale needs. Warnings: rules whose every effect is always overridden by later rules
+(shadowed). Overlap between rules is how a cascade works and is not reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from versa.attributes import DEFAULT_KEYABLE, finite_values
+from versa.errors import Issue
+from versa.pack.conditions import Compare
+from versa.pack.loader import PACK_FILE, Pack
+from versa.pack.model import ButtonLayer, CountdownLayer, Creative, PackModel, TextLayer
+from versa.rules import decide
+from versa.variants import TooManyVariants, iter_contexts
+
+
+def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Iterable[str] = ()) -> list[Issue]:
+    """Every lint finding for the pack, errors first."""
+    keyable = frozenset(keyable)
+    model = pack.model
+    issues: list[Issue] = []
+    for cid, creative in model.creatives.items():
+        base = f"creatives.{cid}"
+        issues += _keyable(creative, base, keyable)
+        issues += _impossible_values(model, creative, base)
+        issues += _vary_by(model, creative, base)
+        issues += _copy_locales(model, creative, base)
+        issues += _glyphs(model, creative, base, pack.root, tuple(font_dirs))
+        issues += _reachability(model, cid, creative, base)
+    return sorted(issues, key=lambda i: (i.severity != "error", i.path))
+
+
+def _keyable(creative: Creative, base: str, keyable: frozenset[str]) -> Iterator[Issue]:
+    for r, rule in enumerate(creative.rules):
+        for attr in sorted(rule.when.attributes()):
+            if attr not in keyable and attr not in creative.params:
+                yield Issue(
+                    PACK_FILE,
+                    f"{base}.rules[{r}].when",
+                    f"rule {rule.id!r} reads {attr!r}, which the CDN cache key does not carry: one viewer's "
+                    f"variant would be served to others (keyable: {', '.join(sorted(keyable))}, or a declared "
+                    "parameter)",
+                )
+
+
+def _impossible_values(model: PackModel, creative: Creative, base: str) -> Iterator[Issue]:
+    dayparts = [d.name for d in model.dayparts]
+    for r, rule in enumerate(creative.rules):
+        for node in rule.when.walk():
+            if not isinstance(node, Compare) or node.op not in ("eq", "in", "not_in"):
+                continue
+            allowed = _allowed(model, creative, node.attr, dayparts)
+            if allowed is None:
+                continue
+            values = node.value if isinstance(node.value, tuple) else (node.value,)
+            folded = {str(a).casefold() for a in allowed}
+            for value in values:
+                if str(value).casefold() not in folded:
+                    yield Issue(
+                        PACK_FILE,
+                        f"{base}.rules[{r}].when.{node.attr}",
+                        f"{node.attr} is never {value!r} (possible: {', '.join(str(a) for a in allowed)})",
+                    )
+
+
+def _allowed(model: PackModel, creative: Creative, attr: str, dayparts: list[str]) -> tuple[Any, ...] | None:
+    if attr in creative.params:
+        spec = creative.params[attr]
+        if spec.type == "enum":
+            return tuple(spec.values or ())
+        return (True, False) if spec.type == "bool" else None
+    values = finite_values(attr, locales=model.locales, dayparts=dayparts)
+    if attr == "weekend" and values is not None:
+        return (*values, "true", "false")
+    return values
+
+
+def _vary_by(model: PackModel, creative: Creative, base: str) -> Iterator[Issue]:
+    dayparts = [d.name for d in model.dayparts]
+    for name, slot in creative.copy_slots.items():
+        if slot.generate is None:
+            continue
+        for attr, spec in slot.generate.vary_by.items():
+            if spec == "all" and _allowed(model, creative, attr, dayparts) is None:
+                yield Issue(
+                    PACK_FILE,
+                    f"{base}.copy.{name}.generate.vary_by.{attr}",
+                    f"'all' needs a finite attribute; {attr!r} is open-ended: list buckets with an 'other': '*'",
+                )
+
+
+def _copy_locales(model: PackModel, creative: Creative, base: str) -> Iterator[Issue]:
+    for name, slot in creative.copy_slots.items():
+        if "*" in slot.default:
+            continue
+        for loc in model.locales:
+            if loc not in slot.default:
+                yield Issue(
+                    PACK_FILE,
+                    f"{base}.copy.{name}.default",
+                    f"no default for declared locale {loc!r}: viewers in {loc} would see {model.default_locale} text",
+                )
+
+
+def _glyphs(
+    model: PackModel, creative: Creative, base: str, root: Path, font_dirs: tuple[str, ...]
+) -> Iterator[Issue]:
+    from versa.render.fonts import LOCALE_SAMPLES, missing_glyphs, stack_for_ref
+
+    for i, layer in enumerate(creative.layers):
+        if not isinstance(layer, TextLayer | ButtonLayer | CountdownLayer):
+            continue
+        stack = stack_for_ref(model.tokens.fonts[layer.font], root, font_dirs)
+        for loc in model.locales:
+            texts = [LOCALE_SAMPLES.get(loc.split("-")[0], "")]
+            slot = getattr(layer, "slot", None)
+            if slot:
+                texts.append(creative.copy_slots[slot].default.get(loc, ""))
+            missing = sorted(set().union(*(missing_glyphs(stack, t) for t in texts if t)))
+            if missing:
+                yield Issue(
+                    PACK_FILE,
+                    f"{base}.layers[{i}].font",
+                    f"font {layer.font!r} and its fallbacks lack glyphs for locale {loc!r}: {''.join(missing)[:40]}",
+                )
+
+
+def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> Iterator[Issue]:
+    if not creative.rules:
+        return
+    try:
+        _, _, contexts = iter_contexts(model, cid)
+    except TooManyVariants as exc:
+        yield Issue(PACK_FILE, base, f"rules not checked for reachability: {exc}", "warning")
+        return
+    matched_ever: set[str] = set()
+    effective: set[str] = set()
+    for ctx in contexts:
+        decision = decide(model, cid, ctx, with_valid_until=False)
+        hits = [t for t in decision.trace if t.matched]
+        for n, trace in enumerate(hits):
+            matched_ever.add(trace.rule)
+            later = [k for t in hits[n + 1 :] for k in t.sets]
+            if any(not _overridden(key, later) for key in trace.sets):
+                effective.add(trace.rule)
+    for r, rule in enumerate(creative.rules):
+        if rule.id not in matched_ever:
+            yield Issue(PACK_FILE, f"{base}.rules[{r}]", f"rule {rule.id!r} can never match")
+        elif rule.set and rule.id not in effective:
+            yield Issue(
+                PACK_FILE,
+                f"{base}.rules[{r}]",
+                f"rule {rule.id!r} is shadowed: whenever it matches, later rules override everything it sets",
+                "warning",
+            )
+
+
+def _overridden(key: str, later: list[str]) -> bool:
+    return any(key == k or key.startswith(k + ".") for k in later)

@@ -1,0 +1,368 @@
+"""Enumerating every distinct design of a creative, exactly, by partitioning attributes at rule boundaries.
+
+Each attribute the rules (or a copy slot's `vary_by`) read is cut into cells at the values and
+thresholds the pack mentions; one representative per cell, plus an "anything else" value, covers the
+attribute. Time is one joint dimension per time zone: the local timeline is cut at daypart starts,
+time-of-day bounds, hour thresholds, midnights and rule windows, and segments with the same feature
+signature are merged. The product of the cells is decided, and the distinct design keys are the
+answer. Nothing is sampled, so the count is exact for the contexts the CDN can tell apart.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from versa.attributes import CLIENTS, DEVICES, TIME_FEATURES
+from versa.errors import VersaError
+from versa.pack.conditions import Bucket, Compare, TimeOfDay, Window, bucket_percent
+from versa.pack.model import Creative, PackModel
+from versa.params import ParamSpec
+from versa.rules import Decision, decide
+from versa.timefeatures import local_features
+
+MAX_COMBINATIONS = 250_000
+REFERENCE = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; the year gives every season
+TIME_ATTRS = frozenset({*TIME_FEATURES, "window", "tz"})
+OTHER_COUNTRIES = ("US", "GB", "JP", "BR", "IN", "ZA", "CA", "AU")
+OTHER_ZONES = ("UTC", "America/New_York", "Asia/Tokyo", "Europe/London")
+SOUTH_ZONE = "Australia/Sydney"
+
+
+class TooManyVariants(VersaError, ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SyntheticContext:
+    """A context built from attribute values directly (what enumeration and previews need)."""
+
+    values: Mapping[str, Any]
+    now: datetime
+    tz: str
+    lang: str
+
+    def attribute(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name]
+        raise KeyError(name)
+
+
+@dataclass
+class Variant:
+    design_key: str
+    count: int
+    example: dict[str, Any]
+    decision: Decision
+    matched: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "design_key": self.design_key,
+            "contexts": self.count,
+            "matched": list(self.matched),
+            "example": self.example,
+            "locale": self.decision.locale,
+        }
+
+
+@dataclass
+class VariantReport:
+    creative: str
+    attributes: list[str]
+    combinations: int
+    variants: list[Variant] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "creative": self.creative,
+            "attributes": self.attributes,
+            "combinations": self.combinations,
+            "count": len(self.variants),
+            "variants": [v.to_json() for v in self.variants],
+        }
+
+
+# ----------------------------------------------------------------------------------- what is read
+
+
+def attributes_read(creative: Creative) -> set[str]:
+    names: set[str] = set()
+    for rule in creative.rules:
+        names |= rule.when.attributes()
+    for slot in creative.copy_slots.values():
+        if slot.generate:
+            names |= set(slot.generate.vary_by)
+    return names
+
+
+def _compares(creative: Creative, attr: str) -> Iterator[Compare]:
+    for rule in creative.rules:
+        for node in rule.when.walk():
+            if isinstance(node, Compare) and node.attr == attr:
+                yield node
+
+
+def _mentioned(creative: Creative, attr: str) -> list[Any]:
+    values: list[Any] = []
+    for node in _compares(creative, attr):
+        if node.op in ("eq", "in", "not_in"):
+            values += list(node.value) if isinstance(node.value, tuple) else [node.value]
+    for slot in creative.copy_slots.values():
+        spec = slot.generate.vary_by.get(attr) if slot.generate else None
+        if isinstance(spec, dict):
+            values += [v for members in spec.values() if members != "*" for v in members]
+    seen: dict[str, Any] = {}
+    for v in values:
+        seen.setdefault(str(v).casefold(), v)
+    return list(seen.values())
+
+
+def _thresholds(creative: Creative, attr: str) -> list[float]:
+    out: list[float] = []
+    for node in _compares(creative, attr):
+        if node.op in ("gt", "gte", "lt", "lte"):
+            out.append(float(node.value))
+        elif node.op in ("eq", "in", "not_in"):
+            vals = node.value if isinstance(node.value, tuple) else (node.value,)
+            out += [float(v) for v in vals if isinstance(v, int | float) and not isinstance(v, bool)]
+    return sorted(set(out))
+
+
+# --------------------------------------------------------------------------------- non-time cells
+
+
+def _numeric_cells(thresholds: list[float], spec: ParamSpec | None, integer: bool) -> list[Any]:
+    lo = spec.min if spec and spec.min is not None else -math.inf
+    hi = spec.max if spec and spec.max is not None else math.inf
+    cands: set[float] = set()
+    points = thresholds or [0.0]
+    for t in points:
+        cands |= {t, t - 1, t + 1} if integer else {t, t - 0.5, t + 0.5}
+    for a, b in itertools.pairwise(points):
+        cands.add((a + b) / 2)
+    out = sorted(c for c in cands if lo <= c <= hi)
+    if integer:
+        out = sorted({int(math.floor(c)) for c in out} | {int(math.ceil(c)) for c in out})
+        out = [c for c in out if lo <= c <= hi]
+    return out or ([int(lo)] if integer and lo > -math.inf else [lo if lo > -math.inf else 0])
+
+
+def _bucket_cells(creative: Creative, key: str, base: list[Any]) -> list[Any]:
+    buckets = [
+        node for rule in creative.rules for node in rule.when.walk() if isinstance(node, Bucket) and node.key == key
+    ]
+    if not buckets:
+        return base
+    seen: dict[tuple[bool, ...], str] = {}
+    n_cells = len({b.lo for b in buckets} | {b.hi for b in buckets}) + 1
+    for i in range(20000):
+        value = f"u{i}"
+        sig = tuple(b.lo <= bucket_percent(b.salt, value) < b.hi for b in buckets)
+        seen.setdefault(sig, value)
+        if len(seen) >= 2 ** len(buckets) or len(seen) >= n_cells * n_cells:
+            break
+    return [*base, *seen.values()]
+
+
+def _other(pool: Iterable[str], taken: Iterable[Any]) -> str:
+    used = {str(t).casefold() for t in taken}
+    return next(v for v in pool if v.casefold() not in used)
+
+
+def attribute_cells(pack: PackModel, creative: Creative, attr: str) -> list[Any]:
+    """Representative values of one non-time attribute, one per cell of its partition."""
+    mentioned = _mentioned(creative, attr)
+    if attr == "country":
+        return [*mentioned, _other(OTHER_COUNTRIES, mentioned), None]
+    if attr == "device":
+        return list(DEVICES)
+    if attr == "client":
+        return list(CLIENTS)
+    if attr == "lang":
+        return list(pack.locales)
+    if attr in creative.params:
+        spec = creative.params[attr]
+        absent = [] if spec.default is not None else [None]
+        if spec.type == "enum":
+            return [*(spec.values or []), *absent]
+        if spec.type == "bool":
+            return [True, False, *absent]
+        if spec.type in ("int", "number"):
+            return [*_numeric_cells(_thresholds(creative, attr), spec, spec.type == "int"), *absent]
+        base = [*mentioned, _other((f"other{i}" for i in range(99)), mentioned), *absent]
+        return _bucket_cells(creative, attr, base)
+    # region, city, os, asn, latitude, longitude: what the rules mention, and something else
+    if attr in ("latitude", "longitude", "asn"):
+        return _numeric_cells(_thresholds(creative, attr), None, attr == "asn") + [None]
+    return [*mentioned, _other((f"other{i}" for i in range(99)), mentioned), None]
+
+
+# ------------------------------------------------------------------------------------- time cells
+
+
+def _zones(creative: Creative, pack: PackModel, read: set[str]) -> list[str]:
+    zones = [str(z) for z in _mentioned(creative, "tz")]
+    zones.append(pack.default_tz)
+    if read & {"season", "hemisphere"}:
+        zones.append(SOUTH_ZONE)
+    if "tz" in read:
+        zones.append(_other(OTHER_ZONES, zones))
+    return list(dict.fromkeys(zones))
+
+
+def _wall_boundaries(pack: PackModel, creative: Creative, read: set[str]) -> list[time]:
+    walls: set[time] = {time(0)}
+    if "daypart" in read:
+        walls |= {d.start for d in pack.dayparts}
+    if "hour" in read:
+        walls |= {time(int(h) % 24) for t in _thresholds(creative, "hour") for h in (math.floor(t), math.ceil(t), math.floor(t) + 1)}
+    if "minute" in read:
+        walls |= {time(h, int(m) % 60) for h in range(24) for t in _thresholds(creative, "minute") for m in (math.floor(t), math.floor(t) + 1)}
+    for rule in creative.rules:
+        for node in rule.when.walk():
+            if isinstance(node, TimeOfDay):
+                walls |= {node.start, node.end}
+    return sorted(walls)
+
+
+def _windows(creative: Creative) -> list[Window]:
+    return [n for r in creative.rules for n in r.when.walk() if isinstance(n, Window)]
+
+
+def time_cells(pack: PackModel, creative: Creative, read: set[str]) -> list[tuple[str, datetime]]:
+    """(zone, UTC instant) representatives: one per distinct signature of the time features read."""
+    zones = _zones(creative, pack, read)
+    time_read = read & (TIME_ATTRS - {"tz"})
+    if not time_read:
+        return [(z, REFERENCE + timedelta(hours=12)) for z in zones]
+    walls = _wall_boundaries(pack, creative, read)
+    windows = _windows(creative)
+    span_days = 1
+    if time_read & {"weekday", "weekend", "date"}:
+        span_days = 7
+    if time_read & {"season", "hemisphere"}:
+        span_days = 366
+    out: list[tuple[str, datetime]] = []
+    for zone_name in zones:
+        zone = ZoneInfo(zone_name)
+        starts = [REFERENCE.astimezone(zone).date()]
+        bounds = [b for w in windows for b in w.bounds(zone) if b is not None]
+        starts += [(b - timedelta(days=span_days)).astimezone(zone).date() for b in bounds]
+        points: set[datetime] = set(bounds)
+        for first in starts:
+            for d in range(span_days + (2 * span_days if bounds else 0) + 1):
+                day = first + timedelta(days=d)
+                for wall in walls:
+                    points.add(datetime.combine(day, wall, zone).astimezone(UTC))
+        ordered = sorted(points)
+        seen: set[tuple[Any, ...]] = set()
+        for a, b in itertools.pairwise(ordered):
+            mid = a + (b - a) / 2
+            sig = _time_signature(pack, creative, zone_name, mid, time_read, walls, windows)
+            if sig not in seen:
+                seen.add(sig)
+                out.append((zone_name, mid))
+    return out
+
+
+def _time_signature(
+    pack: PackModel, creative: Creative, zone: str, instant: datetime, read: set[str], walls: list[time], windows: list[Window]
+) -> tuple[Any, ...]:
+    f = local_features(instant, ZoneInfo(zone), dayparts=pack.dayparts, weekend_days=frozenset(pack.weekend), country=None)
+    sig: list[Any] = [zone]
+    for name in sorted(read - {"window", "local_time", "minute", "date"}):
+        sig.append(getattr(f, name))
+    if "local_time" in read or "minute" in read:
+        sig.append(sum(1 for w in walls if w <= f.time))
+    if "date" in read:
+        sig.append(f.date)
+    tz = ZoneInfo(zone)
+    for w in windows:
+        start, end = w.bounds(tz)
+        sig.append((start is None or instant >= start) and (end is None or instant < end))
+    return tuple(sig)
+
+
+def _time_values(pack: PackModel, zone: str, instant: datetime, country: Any) -> dict[str, Any]:
+    f = local_features(
+        instant, ZoneInfo(zone), dayparts=pack.dayparts, weekend_days=frozenset(pack.weekend), country=country
+    )
+    return {
+        "tz": zone,
+        "daypart": f.daypart,
+        "weekday": f.weekday,
+        "weekend": f.weekend,
+        "season": f.season,
+        "hemisphere": f.hemisphere,
+        "hour": f.hour,
+        "minute": f.minute,
+        "local_time": f.time,
+        "date": f.date,
+        "local": f.local,
+    }
+
+
+# ------------------------------------------------------------------------------------------- count
+
+
+def iter_contexts(pack: PackModel, creative_id: str, *, limit: int = MAX_COMBINATIONS) -> tuple[int, list[str], Iterator[SyntheticContext]]:
+    """(count, attributes read, contexts): one context per cell of the creative's partition."""
+    creative = pack.creative(creative_id)
+    read = attributes_read(creative)
+    plain = sorted(a for a in read if a not in TIME_ATTRS)
+    cells = {a: attribute_cells(pack, creative, a) for a in plain}
+    # The negotiated locale shapes every design even when no rule reads it.
+    cells["lang"] = list(pack.locales)
+    times = time_cells(pack, creative, read)
+    total = len(times) * math.prod(len(v) for v in cells.values())
+    if total > limit:
+        sizes = ", ".join(f"{a}: {len(v)}" for a, v in cells.items())
+        raise TooManyVariants(
+            f"{creative_id}: {total} combinations to decide (time: {len(times)}, {sizes}); the limit is {limit}. "
+            "Narrow the rules or raise the limit."
+        )
+    names = list(cells)
+
+    def generate() -> Iterator[SyntheticContext]:
+        for zone, instant in times:
+            for combo in itertools.product(*(cells[n] for n in names)):
+                values = dict(zip(names, combo, strict=True))
+                values.update(_time_values(pack, zone, instant, values.get("country")))
+                yield SyntheticContext(values, instant, zone, str(values["lang"]))
+
+    return total, sorted(read), generate()
+
+
+def enumerate_variants(pack: PackModel, creative_id: str, *, limit: int = MAX_COMBINATIONS) -> VariantReport:
+    """Every distinct design key of the creative, with one representative context each."""
+    total, read, contexts = iter_contexts(pack, creative_id, limit=limit)
+    report = VariantReport(creative_id, read, total)
+    by_key: dict[str, Variant] = {}
+    for ctx in contexts:
+        decision = decide(pack, creative_id, ctx, with_valid_until=False)
+        variant = by_key.get(decision.design_key)
+        if variant is None:
+            by_key[decision.design_key] = Variant(
+                decision.design_key, 1, _example(ctx, set(read)), decision, decision.matched
+            )
+        else:
+            variant.count += 1
+    report.variants = sorted(by_key.values(), key=lambda v: (-v.count, v.design_key))
+    return report
+
+
+def _example(ctx: SyntheticContext, read: set[str]) -> dict[str, Any]:
+    values, instant, zone = ctx.values, ctx.now, ctx.tz
+    shown = {k: v for k, v in values.items() if (k in read or k == "lang") and k not in ("local", "local_time", "date")}
+    shown["tz"] = zone
+    shown["at"] = instant.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()
+    out: dict[str, Any] = {}
+    for k, v in sorted(shown.items()):
+        out[k] = v.isoformat() if isinstance(v, date | time) else v
+    return out
