@@ -1,0 +1,170 @@
+"""Ports: the small interfaces the core owns and each adapter (local or AWS) implements.
+
+Behaviour shared by every adapter lives here in the base classes (expiry checks, lease rules,
+validation), so an adapter only implements a few storage primitives; the same contract tests run
+against each adapter.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from versa.errors import VersaError
+from versa.pack.loader import Pack
+
+
+class StoreUnavailable(VersaError, ConnectionError):
+    """A backing store failed or timed out; callers degrade (last good pack, copy defaults)."""
+
+
+# ------------------------------------------------------------------------------------------ packs
+
+
+class PackStore(ABC):
+    """Where packs come from: a directory locally, S3 when deployed."""
+
+    @abstractmethod
+    def current(self, brand: str) -> Pack:
+        """The brand's current pack. Raises UnknownBrand, PackError, or StoreUnavailable."""
+
+    @abstractmethod
+    def brands(self) -> list[str]:
+        """Brands this store knows, sorted."""
+
+
+# ------------------------------------------------------------------------------------------- copy
+
+
+class CopyStatus(StrEnum):
+    pending = "pending"
+    generated = "generated"
+    approved = "approved"
+    rejected = "rejected"
+
+
+USABLE = frozenset({CopyStatus.generated, CopyStatus.approved})
+
+
+@dataclass(frozen=True)
+class CopyItem:
+    """Generated copy for one copy key. `text` is usable only when status is generated/approved and
+    the item has not expired."""
+
+    key: str
+    status: CopyStatus
+    text: str | None = None
+    version: int = 1
+    expires_at: datetime | None = None
+    reason: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+    def usable(self, now: datetime) -> bool:
+        return self.status in USABLE and self.text is not None and not self.expired(now)
+
+
+class CopyStore(ABC):
+    """Generated copy by copy key, with a conditional 'pending' lease so a burst of misses enqueues one
+    generation. Expiry is always checked on read (TTL deletion is late or, in moto, never)."""
+
+    MAX_BATCH = 100
+
+    def get_many(self, keys: Iterable[str], *, now: datetime) -> dict[str, CopyItem]:
+        """Usable items for the keys that have one (missing, pending, rejected or expired are left out)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, CopyItem] = {}
+        for start in range(0, len(wanted), self.MAX_BATCH):
+            found.update(self._get_batch(wanted[start : start + self.MAX_BATCH]))
+        return {k: item for k, item in found.items() if item.usable(now)}
+
+    def lease(self, key: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Insert a pending item if none exists or the existing one expired. True when this caller won
+        the lease (and should enqueue generation); False when someone else holds it or copy exists."""
+        return self._put_if_absent_or_expired(
+            CopyItem(key, CopyStatus.pending, expires_at=now + ttl), now=now
+        )
+
+    def put_result(self, item: CopyItem, *, expected_version: int | None = None) -> bool:
+        """Write a generation result (or approval/rejection). With expected_version, only if the stored
+        version still matches (optimistic concurrency); returns whether it was written."""
+        if item.status is CopyStatus.rejected and not item.reason:
+            raise ValueError("a rejected item needs a reason")
+        return self._put(item, expected_version=expected_version)
+
+    def get(self, key: str) -> CopyItem | None:
+        """The raw stored item regardless of status or expiry (for tools and tests)."""
+        return self._get_batch([key]).get(key)
+
+    # Primitives each adapter implements.
+    @abstractmethod
+    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem]: ...
+
+    @abstractmethod
+    def _put_if_absent_or_expired(self, item: CopyItem, *, now: datetime) -> bool: ...
+
+    @abstractmethod
+    def _put(self, item: CopyItem, *, expected_version: int | None) -> bool: ...
+
+
+# ---------------------------------------------------------------------------------- generation
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a copy writer needs to write one slot's copy."""
+
+    key: str
+    brand: str
+    creative: str
+    slot: str
+    locale: str
+    brief: str
+    constraints: Mapping[str, Any]
+    vary: Mapping[str, str]
+    default: str
+
+
+class GenerationQueue(ABC):
+    @abstractmethod
+    def enqueue(self, requests: Sequence[GenerationRequest]) -> None:
+        """Hand requests to the generator; must not block the request path for long."""
+
+
+class CopyWriter(ABC):
+    @abstractmethod
+    def write(self, request: GenerationRequest) -> str:
+        """Copy text for the request (validated by the caller against the slot's constraints)."""
+
+
+class NullQueue(GenerationQueue):
+    """Drops requests (used where nothing generates copy)."""
+
+    def enqueue(self, requests: Sequence[GenerationRequest]) -> None:
+        return None
+
+
+def bump(item: CopyItem, **changes: Any) -> CopyItem:
+    """A copy of the item with the version incremented and changes applied."""
+    return replace(item, version=item.version + 1, **changes)
+
+
+__all__ = [
+    "USABLE",
+    "CopyItem",
+    "CopyStatus",
+    "CopyStore",
+    "CopyWriter",
+    "GenerationQueue",
+    "GenerationRequest",
+    "NullQueue",
+    "PackStore",
+    "StoreUnavailable",
+    "bump",
+]
