@@ -1,0 +1,217 @@
+"""The HTTP surface: Powertools routing over one `/{proxy+}` API Gateway resource, errors mapped once.
+
+The Lambda function (functions/render/app.py) and the local server (`versa serve`) both call
+`handle(event, context)`. Nothing here builds a client or reads the environment at import time: the
+service is built by the composition root on first use, once per process (cold start).
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+
+from versa.errors import (
+    PackError,
+    ParamError,
+    SignatureError,
+    SignatureExpired,
+    UnknownBrand,
+    UnknownCreative,
+    VersaError,
+)
+from versa.http import HttpResponse, json_response, problem
+from versa.ports import StoreUnavailable
+from versa.service import IMAGE_EXTS, CreativeRequest, RenderService
+
+logger = Logger(service="versa")
+metrics = Metrics(namespace="Versa", service="versa")
+tracer = Tracer(service="versa")
+app = APIGatewayRestResolver(enable_validation=False)
+
+_FILE_RE = re.compile(r"^(?P<creative>[a-z0-9][a-z0-9-]{0,62})\.(?P<ext>[a-z]{3,4})$")
+_service: RenderService | None = None
+_factory: Callable[[], RenderService] | None = None
+
+
+class PowertoolsMetrics:
+    """The service's metrics sink: counts and timings as CloudWatch metrics (service dimension only);
+    brand/creative/variant go to the log as properties, never dimensions (billed per combination)."""
+
+    def count(self, name: str, value: float = 1, **props: Any) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if props:
+            logger.debug(name, extra={"metric": name, "value": value, **props})
+
+    def timing(self, name: str, ms: float, **props: Any) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=ms)
+        logger.info(name, extra={"metric": name, "ms": round(ms, 2), **props})
+
+
+def configure(factory: Callable[[], RenderService]) -> None:
+    """Set how the service is built (the composition root); it is built on first request."""
+    global _factory, _service
+    _factory, _service = factory, None
+
+
+def service() -> RenderService:
+    global _service
+    if _service is None:
+        if _factory is None:
+            from versa.composition import build_service
+
+            configure(lambda: build_service(metrics=PowertoolsMetrics(), log=_log))
+        assert _factory is not None
+        _service = _factory()
+    return _service
+
+
+def _log(message: str, **props: Any) -> None:
+    logger.info(message, extra=props)
+
+
+# ------------------------------------------------------------------------------------ requests
+
+
+def _request(brand: str, creative: str, ext: str) -> CreativeRequest:
+    event = app.current_event
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    query = dict(event.query_string_parameters or {})
+    multi = {k: list(v) for k, v in (event.multi_value_query_string_parameters or {}).items()}
+    return CreativeRequest(
+        brand=brand, creative=creative, ext=ext, headers=headers, query=query,
+        now=datetime.now(UTC), path=event.path, multi_query=multi,
+    )
+
+
+def _to_response(resp: HttpResponse) -> Response[Any]:
+    return Response(status_code=resp.status, content_type=resp.content_type, body=resp.body, headers=resp.headers)
+
+
+def _check_origin() -> None:
+    """With an origin secret configured, only CloudFront (which adds the header) may call the API."""
+    secret = service().config.origin_secret
+    if secret:
+        lowered = {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
+        if not hmac.compare_digest(lowered.get("x-versa-origin-secret", ""), secret):
+            raise OriginForbidden("requests must come through the CDN")
+
+
+class OriginForbidden(SignatureError):
+    pass
+
+
+# -------------------------------------------------------------------------------------- routes
+
+
+@app.get("/healthz")
+def healthz() -> Response[Any]:
+    return _to_response(json_response({"status": "ok"}, cache="no-store"))
+
+
+@app.get("/v1/<brand>/<file>")
+def creative_file(brand: str, file: str) -> Response[Any]:
+    _check_origin()
+    match = _FILE_RE.match(file)
+    if not match or match["ext"] not in (*IMAGE_EXTS, "html"):
+        raise ParamError("path", file, "CREATIVE.EXT with EXT one of " + ", ".join((*IMAGE_EXTS, "html")))
+    req = _request(brand, match["creative"], match["ext"])
+    svc = service()
+    resp = svc.page(req) if match["ext"] == "html" else svc.image(req)
+    return _to_response(resp)
+
+
+@app.get("/v1/<brand>/<creative>/decision")
+def decision_route(brand: str, creative: str) -> Response[Any]:
+    _check_origin()
+    return _to_response(service().decision(_request(brand, creative, "json")))
+
+
+@app.get("/v1/<brand>/<creative>/click")
+def click_route(brand: str, creative: str) -> Response[Any]:
+    _check_origin()
+    return _to_response(service().click(_request(brand, creative, "click")))
+
+
+@app.get("/openapi.json")
+def openapi() -> Response[Any]:
+    return _to_response(json_response(openapi_document(), cache="public, max-age=300"))
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI description generated from the routes, with Versa's parameters filled in."""
+    schema = app.get_openapi_schema(title="Versa render API", version="1").model_dump(
+        mode="json", by_alias=True, exclude_none=True
+    )
+    return schema
+
+
+# ------------------------------------------------------------------------------ error mapping
+
+
+@app.exception_handler(ParamError)
+def _bad_param(exc: ParamError) -> Response[Any]:
+    return _to_response(problem(400, "Bad request", str(exc), parameter=exc.name, allowed=exc.allowed))
+
+
+@app.exception_handler(UnknownBrand)
+def _unknown_brand(exc: UnknownBrand) -> Response[Any]:
+    return _to_response(problem(404, "Unknown brand", str(exc)))
+
+
+@app.exception_handler(UnknownCreative)
+def _unknown_creative(exc: UnknownCreative) -> Response[Any]:
+    return _to_response(problem(404, "Unknown creative", str(exc)))
+
+
+@app.exception_handler(SignatureExpired)
+def _expired(exc: SignatureExpired) -> Response[Any]:
+    return _to_response(problem(410, "Link expired", str(exc) or "the signature has expired"))
+
+
+@app.exception_handler(SignatureError)
+def _forbidden(exc: SignatureError) -> Response[Any]:
+    return _to_response(problem(403, "Forbidden", str(exc) or "a valid signature is required"))
+
+
+@app.exception_handler(StoreUnavailable)
+def _unavailable(exc: StoreUnavailable) -> Response[Any]:
+    logger.warning("store unavailable", extra={"error": str(exc)})
+    return _to_response(problem(503, "Service unavailable", "a backing store did not answer; try again"))
+
+
+@app.exception_handler(PackError)
+def _broken_pack(exc: PackError) -> Response[Any]:
+    logger.error("pack failed to load", extra={"error": str(exc)})
+    return _to_response(problem(503, "Pack unavailable", "the brand's pack failed to load"))
+
+
+@app.exception_handler(VersaError)
+def _versa_error(exc: VersaError) -> Response[Any]:
+    logger.exception("unhandled Versa error")
+    return _to_response(problem(500, "Internal error", type(exc).__name__))
+
+
+@app.not_found
+def _not_found(exc: Exception) -> Response[Any]:
+    return _to_response(problem(404, "Not found", f"no route for {app.current_event.path}"))
+
+
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Resolve one API Gateway REST proxy event (no logging/metrics/tracing wrappers)."""
+    return app.resolve(event, context)
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda entry point: the router with correlation-id logging, metrics flush and tracing."""
+    return app.resolve(event, context)

@@ -1,0 +1,122 @@
+"""The composition root: settings in, a wired RenderService out. Called once per process.
+
+Zero settings run the embedded default (directory packs, SQLite copy, offline writer, dev key); the
+bucket, table and queue settings switch each port to its AWS adapter, exactly as the stack sets them.
+AWS clients are created lazily, with bounded timeouts and retries, so a cold start that never touches
+S3 never pays for a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from versa.ports import CopyStore, GenerationQueue, PackStore
+from versa.service import Metrics, RenderService, ServiceConfig
+from versa.settings import Settings
+from versa.signing import Keyring
+
+
+def boto_client(service: str, settings: Settings) -> Any:
+    """A boto3 client with Versa's bounded timeouts and retries (and the endpoint override, if any)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=settings.aws_connect_timeout,
+        read_timeout=settings.aws_read_timeout,
+        retries={"max_attempts": settings.aws_max_attempts, "mode": "standard"},
+        tcp_keepalive=True,
+    )
+    return boto3.client(service, endpoint_url=settings.aws_endpoint_url, config=config)
+
+
+def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore:
+    if settings.pack_bucket:
+        from versa.adapters.s3_packs import S3PackStore
+
+        def on_event(name: str, **props: Any) -> None:
+            if metrics is not None:
+                metrics.count("PackStale" if name == "pack_stale" else name, **props)
+
+        return S3PackStore(
+            settings.pack_bucket,
+            prefix=settings.pack_prefix,
+            client_factory=lambda: boto_client("s3", settings),
+            revalidate_seconds=settings.pack_revalidate_seconds,
+            on_event=on_event,
+        )
+    from versa.adapters.directory import DirectoryPackStore
+
+    return DirectoryPackStore(settings.packs_dir)
+
+
+def build_copy(settings: Settings) -> CopyStore:
+    if settings.copy_table:
+        from versa.adapters.dynamo_copy import DynamoCopyStore
+
+        return DynamoCopyStore(settings.copy_table, client_factory=lambda: boto_client("dynamodb", settings))
+    from versa.adapters.sqlite_copy import SQLiteCopyStore
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return SQLiteCopyStore(settings.copy_db)
+
+
+def build_queue(settings: Settings, copy: CopyStore) -> GenerationQueue:
+    if settings.generation_queue:
+        from versa.adapters.sqs_queue import SqsQueue
+
+        return SqsQueue(settings.generation_queue, client_factory=lambda: boto_client("sqs", settings))
+    from versa.adapters.local_queue import InProcessQueue, OfflineWriter
+
+    return InProcessQueue(copy, OfflineWriter())
+
+
+def build_keyring(settings: Settings) -> Keyring:
+    if settings.signing_key_parameter:
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        from versa.devkeys import keyring_from_json
+
+        provider = SSMProvider(boto3_client=boto_client("ssm", settings))
+        return keyring_from_json(str(provider.get(settings.signing_key_parameter, decrypt=True, max_age=300)))
+    from versa.devkeys import load_or_create_dev_keyring
+
+    return load_or_create_dev_keyring(settings.state_dir)
+
+
+def build_service(
+    settings: Settings | None = None,
+    *,
+    metrics: Metrics | None = None,
+    log: Callable[..., None] | None = None,
+) -> RenderService:
+    """Wire every port from settings (read from the environment when not given)."""
+    from versa.render.engine import Renderer
+    from versa.render.html import HtmlPages
+
+    settings = settings or Settings()
+    copy = build_copy(settings)
+    keyring = build_keyring(settings)
+    renderer = Renderer(
+        settings.font_dirs,
+        memo_size=settings.memo_items,
+        memo_bytes=settings.memo_bytes,
+        max_output_bytes=settings.max_output_bytes,
+    )
+    return RenderService(
+        build_packs(settings, metrics),
+        copy,
+        build_queue(settings, copy),
+        renderer,
+        keyring,
+        config=ServiceConfig(
+            require_signature=settings.require_signature,
+            render_budget_ms=settings.render_budget_ms,
+            copy_lease_seconds=settings.copy_lease_seconds,
+            origin_secret=settings.origin_secret,
+        ),
+        metrics=metrics,
+        html=HtmlPages(keyring),
+        log=log,
+    )

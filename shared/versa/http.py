@@ -1,0 +1,126 @@
+"""HTTP semantics for CDNs and email proxies, as pure functions: caching, validators, problems.
+
+`Cache-Control` lasts exactly until the decision can change (capped by the pack), never a blind year;
+`stale-while-revalidate` only where that moment is unbounded (otherwise a CDN would serve the old
+daypart past its boundary). Errors for browsers are RFC 9457 problem documents; image clients that are
+email proxies never see an error status (they cache it for weeks), they get the fallback with 200.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from versa.pack.model import CacheSettings
+
+PROBLEM_TYPE = "application/problem+json"
+ERROR_MAX_AGE = 60
+CSP = "default-src 'none'; img-src 'self' data: https:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """A transport-neutral response: the Lambda handler and the local server both send these."""
+
+    status: int
+    body: bytes
+    content_type: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def with_headers(self, **extra: str) -> HttpResponse:
+        return HttpResponse(self.status, self.body, self.content_type, {**self.headers, **extra})
+
+
+def ttl_seconds(
+    now: datetime,
+    valid_until: datetime | None,
+    cache: CacheSettings,
+    *,
+    copy_default_used: bool = False,
+    loop_seconds: int | None = None,
+) -> int:
+    """How long this response stays true: until `valid_until`, capped by the pack's max_age, by a
+    countdown's loop length, and by the short default-copy TTL when generated copy was missing."""
+    ttl = cache.max_age
+    if valid_until is not None:
+        ttl = min(ttl, max(0, math.floor((valid_until - now).total_seconds())))
+    if loop_seconds is not None:
+        ttl = min(ttl, loop_seconds)
+    if copy_default_used:
+        ttl = min(ttl, cache.default_copy_ttl)
+    return max(0, ttl)
+
+
+def cache_control(
+    ttl: int, cache: CacheSettings, *, unbounded: bool, proxy_refetch: bool = False
+) -> str:
+    """The Cache-Control header for a rendered creative.
+
+    `proxy_refetch`: a time-sensitive creative fetched through Gmail's image proxy must be re-fetched
+    on every open, so it gets `no-cache, max-age=0`.
+    """
+    if proxy_refetch:
+        return "no-cache, max-age=0"
+    parts = [f"public, max-age={ttl}, s-maxage={ttl}"]
+    if unbounded and ttl > 0:
+        parts.append(f"stale-while-revalidate={min(ttl, 3600)}")
+    if cache.stale_if_error:
+        parts.append(f"stale-if-error={cache.stale_if_error}")
+    return ", ".join(parts)
+
+
+def fallback_cache_control(cache: CacheSettings) -> str:
+    return f"public, max-age={cache.fallback_ttl}, s-maxage={cache.fallback_ttl}"
+
+
+def etag_for(render_key: str) -> str:
+    return f'"{render_key}"'
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 weak comparison of an If-None-Match list against our ETag."""
+    if not if_none_match:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
+
+
+def problem(status: int, title: str, detail: str, **extra: Any) -> HttpResponse:
+    """An application/problem+json response; 4xx cache briefly, 5xx never."""
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    cache = "no-store" if status >= 500 else f"public, max-age={ERROR_MAX_AGE}"
+    return HttpResponse(
+        status,
+        json.dumps(body, ensure_ascii=False).encode(),
+        PROBLEM_TYPE,
+        {"Cache-Control": cache},
+    )
+
+
+def json_response(data: Any, *, status: int = 200, cache: str = "no-store") -> HttpResponse:
+    body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
+    return HttpResponse(status, body, "application/json", {"Cache-Control": cache})
+
+
+def redirect(location: str, *, cache: str = "no-store") -> HttpResponse:
+    return HttpResponse(302, b"", "text/plain", {"Location": location, "Cache-Control": cache})
+
+
+__all__ = [
+    "CSP",
+    "PROBLEM_TYPE",
+    "HttpResponse",
+    "cache_control",
+    "etag_for",
+    "etag_matches",
+    "fallback_cache_control",
+    "json_response",
+    "problem",
+    "redirect",
+    "ttl_seconds",
+]

@@ -1,0 +1,130 @@
+"""HTML output: a pack's Jinja2 template rendered in the sandbox, with helpers for image markup.
+
+Templates run in `SandboxedEnvironment` with autoescape and can read only their own pack's
+`templates/` folder. They receive the copy, the resolved tokens, the decision, the link and alt text,
+and helpers that produce `<picture>`/`srcset` and email-safe `<img>` markup whose URLs are signed by the
+core's URL builder, so the images they point at reproduce this page's context exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, nodes
+from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
+
+from versa.pack.loader import Pack
+from versa.rules import Decision
+from versa.signing import RESERVED_PARAMS, Keyring, click_path, creative_path, signed_url
+
+PICTURE_FORMATS = ("avif", "webp")
+
+
+class UnsafeTemplate(ValueError):
+    pass
+
+
+@lru_cache(maxsize=64)
+def _environment(templates: str, version: str) -> SandboxedEnvironment:
+    """One sandbox per pack version (templates are immutable within a version)."""
+    return SandboxedEnvironment(
+        loader=FileSystemLoader(templates), autoescape=True, undefined=StrictUndefined, auto_reload=False
+    )
+
+
+def unsafe_accesses(source: str) -> Iterator[str]:
+    """Attribute or item names a template reads that start with an underscore (sandbox escape attempts)."""
+    env = SandboxedEnvironment(autoescape=True)
+    tree = env.parse(source)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        if isinstance(name, str) and name.startswith("_"):
+            yield name
+
+
+class HtmlPages:
+    def __init__(self, keyring: Keyring, *, base_url: str = "") -> None:
+        self.keyring = keyring
+        self.base_url = base_url.rstrip("/")
+
+    def render_html(
+        self, pack: Pack, decision: Decision, ctx: Any, texts: Mapping[str, str], request: Any
+    ) -> str:
+        creative = pack.model.creative(decision.creative)
+        if creative.template is None:
+            from versa.errors import UnknownCreative
+
+            raise UnknownCreative(pack.brand, f"{decision.creative}.html (the creative has no template)")
+        env = _environment(str(Path(pack.root) / "templates"), pack.version)
+        carried = {k: v for k, v in request.query.items() if k not in RESERVED_PARAMS and k not in ("w", "dpr")}
+        alt = self._alt(env, creative.alt, decision.locale, pack.model.default_locale, texts)
+        width, height = creative.size
+
+        def url(ext: str, w: int | None = None) -> str:
+            query = dict(carried)
+            if w is not None and w != width:
+                query["w"] = str(w)
+            return self.base_url + signed_url(creative_path(pack.brand, decision.creative, ext), query, self.keyring)
+
+        def img(alt: str = alt, width: int = width, fmt: str = "png") -> Markup:
+            h = round(height * width / creative.size[0])
+            return Markup(
+                f'<img src="{escape(url(fmt, width if width in creative.allowed_widths else None))}" '
+                f'width="{width}" height="{h}" alt="{escape(alt)}" '
+                'style="display:block;border:0;outline:none;max-width:100%;height:auto">'
+            )
+
+        def picture(alt: str = alt, sizes: str = f"{width}px") -> Markup:
+            widths = creative.allowed_widths
+            allowed = set(pack.model.render.formats)
+            sources = []
+            for fmt in PICTURE_FORMATS:
+                if fmt in allowed:
+                    srcset = ", ".join(f"{escape(url(fmt, w))} {w}w" for w in widths)
+                    sources.append(f'<source type="image/{fmt}" srcset="{srcset}" sizes="{escape(sizes)}">')
+            fallback_srcset = ", ".join(f"{escape(url('png', w))} {w}w" for w in widths)
+            return Markup(
+                "<picture>" + "".join(sources)
+                + f'<img src="{escape(url("png"))}" srcset="{fallback_srcset}" sizes="{escape(sizes)}" '
+                f'width="{width}" height="{height}" alt="{escape(alt)}" style="max-width:100%;height:auto">'
+                + "</picture>"
+            )
+
+        click = self.base_url + signed_url(click_path(pack.brand, decision.creative), carried, self.keyring)
+        variables = {
+            "brand": pack.brand,
+            "creative": decision.creative,
+            "locale": decision.locale,
+            "lang": decision.locale,
+            "copy": dict(texts),
+            "tokens": {"colors": dict(decision.colors), "fonts": dict(decision.fonts), "spacing": dict(decision.spacing)},
+            "decision": {"design_key": decision.design_key, "matched": list(decision.matched), "locale": decision.locale},
+            "link": decision.link or "",
+            "click_url": click,
+            "alt": alt,
+            "params": dict(ctx.params),
+            "picture": picture,
+            "img": img,
+            "image_url": url,
+        }
+        try:
+            template = env.get_template(creative.template)
+            return template.render(variables)
+        except TemplateError as exc:
+            from versa.errors import RenderError
+
+            raise RenderError(f"template {creative.template}: {exc}") from exc
+
+    def _alt(
+        self, env: SandboxedEnvironment, alt: Mapping[str, str], locale: str, default_locale: str, texts: Mapping[str, str]
+    ) -> str:
+        source = alt.get(locale) or alt.get(default_locale)
+        if not source:
+            return next(iter(texts.values()), "")
+        # Alt text is an attribute value escaped by the markup helpers, so render it unescaped here.
+        plain = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+        return plain.from_string(source).render(**texts)

@@ -1,0 +1,141 @@
+"""`versa serve`: the Lambda handler over plain HTTP, for laptops, demos and tests.
+
+Each HTTP request becomes an API Gateway REST proxy event (decoded query and multi-value query, as API
+Gateway delivers them) and goes through the same `lambda_handler` the deployed function uses. The
+preview studio (`/`) and its small JSON helpers (`/studio/...`) are served here only: they sign URLs
+with the local development key.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class LocalContext:
+    """The few attributes of a Lambda context that Powertools reads."""
+
+    aws_request_id: str
+    function_name: str = "versa-render-local"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:local:000000000000:function:versa-render-local"
+    log_group_name: str = "local"
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def to_event(method: str, raw_path: str, headers: list[tuple[str, str]], client_ip: str) -> dict[str, Any]:
+    """An API Gateway REST proxy event for one HTTP request (what `/{proxy+}` would deliver)."""
+    parts = urlsplit(raw_path)
+    path = unquote(parts.path)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    multi: dict[str, list[str]] = {}
+    for name, value in pairs:
+        multi.setdefault(name, []).append(value)
+    single = {name: values[-1] for name, values in multi.items()}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        multi_headers.setdefault(name, []).append(value)
+    request_id = str(uuid.uuid4())
+    return {
+        "resource": "/{proxy+}",
+        "path": path,
+        "httpMethod": method,
+        "headers": {name: values[-1] for name, values in multi_headers.items()},
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": single or None,
+        "multiValueQueryStringParameters": multi or None,
+        "pathParameters": {"proxy": path.lstrip("/")},
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": "/{proxy+}",
+            "httpMethod": method,
+            "path": f"/local{path}",
+            "stage": "local",
+            "requestId": request_id,
+            "identity": {"sourceIp": client_ip, "userAgent": dict(headers).get("User-Agent")},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def from_result(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    body = result.get("body") or ""
+    data = base64.b64decode(body) if result.get("isBase64Encoded") else str(body).encode()
+    headers: list[tuple[str, str]] = []
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers += [(name, str(v)) for v in values]
+    seen = {name.lower() for name, _ in headers}
+    headers += [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() not in seen]
+    return int(result["statusCode"]), headers, data
+
+
+class VersaHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Handler, studio: Any | None = None) -> None:
+        self.lambda_handler = handler
+        self.studio = studio
+        super().__init__(address, RequestHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class RequestHandler(BaseHTTPRequestHandler):
+    server: VersaHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet; the handler logs
+        return None
+
+    def do_HEAD(self) -> None:
+        self._handle(head=True)
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def _handle(self, head: bool = False) -> None:
+        path = urlsplit(self.path).path
+        studio = self.server.studio
+        if studio is not None and (path == "/" or path.startswith("/studio")):
+            status, headers, body = studio.handle(self.path)
+        else:
+            event = to_event("GET", self.path, list(self.headers.items()), self.client_address[0])
+            result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
+            status, headers, body = from_result(result)
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+def serve(handler: Handler, host: str, port: int, studio: Any | None = None) -> VersaHTTPServer:
+    """Start serving in a background thread; returns the server (call shutdown() to stop)."""
+    server = VersaHTTPServer((host, port), handler, studio)
+    threading.Thread(target=server.serve_forever, name="versa-http", daemon=True).start()
+    return server
+
+
+def json_body(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, default=str).encode()

@@ -1,0 +1,401 @@
+"""The render service: one request for a creative in, one HTTP response out.
+
+It ties the pure core (context, rules, keys, HTTP semantics) to the ports (packs, copy, queue) and the
+renderer, and it owns the failure contract: once a request is understood (brand, creative and
+parameters are valid), any downstream failure — pack store, copy store, a render error, a render over
+its time budget, an output over the size cap — serves the creative's fallback with status 200, a short
+max-age and `X-Versa-Fallback: <reason>`. A request from an email image proxy never gets a 4xx/5xx on
+an image route. Errors for browsers and JSON routes are raised as VersaError subclasses and mapped to
+problem+json in exactly one place (versa.api).
+"""
+
+from __future__ import annotations
+
+import base64
+import concurrent.futures
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from versa.clients import EmailClient, classify_client, is_proxy
+from versa.context import RequestContext, resolve
+from versa.errors import (
+    ParamError,
+    RenderError,
+    SignatureError,
+    SignatureExpired,
+    UnknownBrand,
+    UnknownCreative,
+    VersaError,
+)
+from versa.http import (
+    HttpResponse,
+    cache_control,
+    etag_for,
+    etag_matches,
+    fallback_cache_control,
+    json_response,
+    redirect,
+    ttl_seconds,
+)
+from versa.pack.loader import Pack
+from versa.pack.model import CacheSettings, CountdownLayer, Creative
+from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore, StoreUnavailable
+from versa.rules import Decision, context_options, decide
+from versa.signing import Keyring, SignedInfo, verify
+
+IMAGE_EXTS = ("png", "jpg", "jpeg", "webp", "gif", "avif", "auto")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+# A 1x1 transparent PNG for email proxies asking for something that does not exist.
+BLANK_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+class Metrics(Protocol):
+    """Where the service reports what happened (Powertools Metrics in Lambda, a log locally).
+    `props` are high-cardinality details (brand, creative, variant): logged, never metric dimensions."""
+
+    def count(self, name: str, value: float = 1, **props: Any) -> None: ...
+
+    def timing(self, name: str, ms: float, **props: Any) -> None: ...
+
+
+class NullMetrics:
+    def count(self, name: str, value: float = 1, **props: Any) -> None:
+        return None
+
+    def timing(self, name: str, ms: float, **props: Any) -> None:
+        return None
+
+
+class ImageRenderer(Protocol):
+    def render(
+        self,
+        pack: Pack,
+        decision: Decision,
+        *,
+        texts: Mapping[str, str],
+        params: Mapping[str, Any],
+        fmt: str,
+        width: int | None,
+        dpr: float,
+        now: datetime,
+        tz: str,
+        robust: bool = False,
+    ) -> Any: ...
+
+    def render_fallback(self, pack: Pack, creative_id: str) -> bytes: ...
+
+
+class HtmlRenderer(Protocol):
+    def render_html(self, pack: Pack, decision: Decision, ctx: RequestContext, texts: Mapping[str, str],
+                    request: CreativeRequest) -> str: ...
+
+
+@dataclass(frozen=True)
+class CreativeRequest:
+    """A request as the edge delivered it: lower-cased headers and the decoded query."""
+
+    brand: str
+    creative: str
+    ext: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    now: datetime
+    path: str = ""
+    multi_query: Mapping[str, list[str]] = field(default_factory=dict)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass
+class ServiceConfig:
+    require_signature: bool = True
+    render_budget_ms: int = 2000
+    copy_lease_seconds: int = 600
+    origin_secret: str | None = None
+
+
+class RenderService:
+    def __init__(
+        self,
+        packs: PackStore,
+        copy: CopyStore,
+        queue: GenerationQueue,
+        renderer: ImageRenderer,
+        keyring: Keyring,
+        *,
+        config: ServiceConfig | None = None,
+        metrics: Metrics | None = None,
+        html: HtmlRenderer | None = None,
+        log: Callable[..., None] | None = None,
+    ) -> None:
+        self.packs = packs
+        self.copy = copy
+        self.queue = queue
+        self.renderer = renderer
+        self.keyring = keyring
+        self.config = config or ServiceConfig()
+        self.metrics: Metrics = metrics or NullMetrics()
+        self.html = html
+        self.log = log or (lambda *a, **k: None)
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="versa-render")
+
+    # ---------------------------------------------------------------------------- understanding
+
+    def client_of(self, req: CreativeRequest) -> EmailClient:
+        cdn = (req.header("x-versa-client") or "").strip().lower()
+        if cdn in EmailClient.__members__:
+            return EmailClient(cdn)
+        asn = req.header("cloudfront-viewer-asn")
+        return classify_client(req.header("user-agent"), int(asn) if asn and asn.isdigit() else None)
+
+    def _check_names(self, req: CreativeRequest) -> None:
+        if not SLUG_RE.match(req.brand):
+            raise UnknownBrand(req.brand)
+        if not SLUG_RE.match(req.creative):
+            raise UnknownCreative(req.brand, req.creative)
+
+    def _signature(self, req: CreativeRequest, *, scope: str | None = None) -> SignedInfo | None:
+        query = req.multi_query or {k: [v] for k, v in req.query.items()}
+        if not self.config.require_signature and scope is None and "sig" not in req.query:
+            return None
+        return verify(req.path, query, self.keyring, now=req.now, required_scope=scope)
+
+    def _context(self, pack: Pack, req: CreativeRequest, signed: SignedInfo | None) -> RequestContext:
+        names = signed.covered_names if signed else frozenset()
+        if not self.config.require_signature and signed is None:
+            names = frozenset(req.query)  # signatures off (local demos): the query is trusted
+        options = context_options(pack.model, req.creative, signed_names=names)
+        return resolve(req.headers, req.query, req.now, options)
+
+    # ------------------------------------------------------------------------------------ copy
+
+    def _texts(self, pack: Pack, creative: Creative, decision: Decision, now: datetime) -> tuple[dict[str, str], bool]:
+        """Copy to show per slot, and whether any generating slot fell back to its default."""
+        refs = [ref for ref in decision.copy.values() if ref.key]
+        texts = {name: ref.default for name, ref in decision.copy.items()}
+        if not refs:
+            return texts, False
+        try:
+            found = self.copy.get_many([r.key for r in refs if r.key], now=now)
+        except StoreUnavailable as exc:
+            self.metrics.count("CopyStoreErrors", brand=pack.brand, reason=str(exc))
+            return texts, True
+        missing = []
+        for ref in refs:
+            item = found.get(ref.key or "")
+            if item is not None and item.text:
+                texts[ref.slot] = item.text
+            else:
+                missing.append(ref)
+        if missing:
+            self.metrics.count("CopyMisses", len(missing), brand=pack.brand, creative=decision.creative)
+            self._enqueue(pack, creative, decision, missing, now)
+        return texts, bool(missing)
+
+    def _enqueue(self, pack: Pack, creative: Creative, decision: Decision, refs: list[Any], now: datetime) -> None:
+        lease = timedelta(seconds=self.config.copy_lease_seconds)
+        requests = []
+        for ref in refs:
+            try:
+                won = self.copy.lease(ref.key, now=now, ttl=lease)
+            except StoreUnavailable:
+                return
+            if not won:
+                continue
+            gen = creative.copy_slots[ref.slot].generate
+            assert gen is not None
+            requests.append(
+                GenerationRequest(
+                    key=ref.key, brand=pack.brand, creative=decision.creative, slot=ref.slot,
+                    locale=decision.locale, brief=gen.brief,
+                    constraints=gen.model_dump(mode="json", exclude={"brief", "vary_by"}),
+                    vary=dict(ref.vary), default=ref.default,
+                )
+            )
+        if requests:
+            try:
+                self.queue.enqueue(requests)
+            except Exception as exc:  # the queue is best effort; the lease expires and retries
+                self.metrics.count("QueueErrors", reason=str(exc))
+
+    # ---------------------------------------------------------------------------------- routes
+
+    def image(self, req: CreativeRequest) -> HttpResponse:
+        """GET /v1/{brand}/{creative}.{ext} for image formats."""
+        client = self.client_of(req)
+        proxy = is_proxy(client)
+        try:
+            self._check_names(req)
+            pack = self.packs.current(req.brand)
+            creative = pack.model.creative(req.creative)
+        except (UnknownBrand, UnknownCreative):
+            if proxy:
+                return self._blank("unknown-creative")
+            raise
+        except StoreUnavailable:
+            self.metrics.count("Fallbacks", reason="pack-store", brand=req.brand)
+            if proxy:
+                return self._blank("pack-store")
+            raise
+        try:
+            signed = self._signature(req)
+            ctx = self._context(pack, req, signed)
+        except (SignatureError, ParamError) as exc:
+            if proxy:
+                reason = "expired" if isinstance(exc, SignatureExpired) else "bad-request"
+                return self._fallback(pack, req.creative, creative, reason)
+            raise
+        return self._render_image(pack, creative, req, ctx, client)
+
+    def _render_image(
+        self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, client: EmailClient
+    ) -> HttpResponse:
+        start = time.perf_counter()
+        decision = decide(pack.model, req.creative, ctx)
+        texts, default_used = self._texts(pack, creative, decision, req.now)
+        fmt = self._format(pack, creative, req, client)
+        robust = client is EmailClient.apple_mpp
+        try:
+            future = self._pool.submit(
+                self.renderer.render, pack, decision, texts=texts, params=ctx.params, fmt=fmt,
+                width=ctx.width, dpr=ctx.dpr, now=req.now, tz=ctx.tz, robust=robust,
+            )
+            rendered = future.result(timeout=self.config.render_budget_ms / 1000)
+        except ParamError:
+            raise
+        except concurrent.futures.TimeoutError:
+            return self._fallback(pack, req.creative, creative, "render-timeout")
+        except RenderError as exc:
+            reason = "too-large" if type(exc).__name__ == "OutputTooLarge" else "render-error"
+            self.log("render failed", reason=reason, error=str(exc))
+            return self._fallback(pack, req.creative, creative, reason)
+        except Exception as exc:
+            self.log("render crashed", error=repr(exc))
+            return self._fallback(pack, req.creative, creative, "render-error")
+        elapsed = (time.perf_counter() - start) * 1000
+        props = {"brand": pack.brand, "creative": req.creative, "variant": decision.design_key}
+        self.metrics.count("Renders", **props)
+        if rendered.memo_hit:
+            self.metrics.count("MemoHits", **props)
+        self.metrics.timing("RenderTime", elapsed, **props)
+
+        cache = creative.cache or pack.model.cache
+        loop = self._loop_seconds(decision, rendered)
+        ttl = ttl_seconds(req.now, decision.valid_until, cache, copy_default_used=default_used, loop_seconds=loop)
+        time_sensitive = decision.valid_until is not None or loop is not None
+        headers = {
+            "Cache-Control": cache_control(
+                ttl, cache, unbounded=decision.valid_until is None and loop is None,
+                proxy_refetch=client is EmailClient.gmail and time_sensitive,
+            ),
+            "ETag": etag_for(rendered.render_key),
+            "X-Versa-Variant": decision.design_key,
+        }
+        if req.ext == "auto":
+            headers["Vary"] = "Accept"
+        if default_used:
+            headers["X-Versa-Copy"] = "default"
+        if etag_matches(req.header("if-none-match"), headers["ETag"]):
+            return HttpResponse(304, b"", rendered.content_type, headers)
+        return HttpResponse(200, rendered.body, rendered.content_type, headers)
+
+    def _loop_seconds(self, decision: Decision, rendered: Any) -> int | None:
+        if getattr(rendered, "frames", 1) > 1:
+            return int(rendered.frames)
+        if any(isinstance(layer, CountdownLayer) for layer in decision.layers):
+            return 60  # a static countdown frame is stale after a minute at the latest
+        return None
+
+    def _format(self, pack: Pack, creative: Creative, req: CreativeRequest, client: EmailClient) -> str:
+        from versa.render.encode import negotiate
+
+        if req.ext != "auto":
+            return req.ext
+        cdn = (req.header("x-versa-fmt") or "").strip().lower()
+        allowed = pack.model.render.formats
+        animated = any(isinstance(layer, CountdownLayer) for layer in creative.layers)
+        if cdn and cdn in allowed and not (is_proxy(client) and cdn in ("webp", "avif")):
+            return cdn
+        return negotiate(req.header("accept"), str(client), allowed, animated=animated)
+
+    def _fallback(self, pack: Pack, creative_id: str, creative: Creative, reason: str) -> HttpResponse:
+        self.metrics.count("Fallbacks", reason=reason, brand=pack.brand, creative=creative_id)
+        cache: CacheSettings = creative.cache or pack.model.cache
+        try:
+            body = self.renderer.render_fallback(pack, creative_id)
+        except Exception:
+            return self._blank(reason)
+        from versa.render.engine import image_content_type
+
+        return HttpResponse(
+            200, body, image_content_type(body),
+            {"Cache-Control": fallback_cache_control(cache), "X-Versa-Fallback": reason},
+        )
+
+    def _blank(self, reason: str) -> HttpResponse:
+        self.metrics.count("Fallbacks", reason=reason)
+        return HttpResponse(
+            200, BLANK_PNG, "image/png", {"Cache-Control": "public, max-age=60", "X-Versa-Fallback": reason}
+        )
+
+    def decision(self, req: CreativeRequest) -> HttpResponse:
+        """GET /v1/{brand}/{creative}/decision — needs a signature with the debug scope."""
+        self._check_names(req)
+        pack = self.packs.current(req.brand)
+        pack.model.creative(req.creative)
+        signed = verify(req.path, req.multi_query or {k: [v] for k, v in req.query.items()}, self.keyring,
+                        now=req.now, required_scope="debug")
+        ctx = self._context(pack, req, signed)
+        decision = decide(pack.model, req.creative, ctx)
+        body = decision.to_json()
+        body["pack_version"] = pack.version
+        body["context"] = ctx.provenance()
+        return json_response(body)
+
+    def click(self, req: CreativeRequest) -> HttpResponse:
+        """GET /v1/{brand}/{creative}/click — re-decide from the same signed context, 302 to the link."""
+        self._check_names(req)
+        pack = self.packs.current(req.brand)
+        pack.model.creative(req.creative)
+        signed = self._signature(req)
+        ctx = self._context(pack, req, signed)
+        decision = decide(pack.model, req.creative, ctx)
+        if not decision.link:
+            raise UnknownCreative(req.brand, f"{req.creative} (no link)")
+        self.log("click", brand=pack.brand, creative=req.creative, variant=decision.design_key,
+                 link=decision.link, matched=list(decision.matched))
+        self.metrics.count("Clicks", brand=pack.brand, creative=req.creative, variant=decision.design_key)
+        return redirect(decision.link)
+
+    def page(self, req: CreativeRequest) -> HttpResponse:
+        """GET /v1/{brand}/{creative}.html — the pack's template in the sandbox."""
+        self._check_names(req)
+        pack = self.packs.current(req.brand)
+        creative = pack.model.creative(req.creative)
+        signed = self._signature(req)
+        ctx = self._context(pack, req, signed)
+        decision = decide(pack.model, req.creative, ctx)
+        texts, default_used = self._texts(pack, creative, decision, req.now)
+        if self.html is None:
+            raise VersaError("HTML rendering is not configured")
+        html = self.html.render_html(pack, decision, ctx, texts, req)
+        from versa.http import CSP
+
+        cache = creative.cache or pack.model.cache
+        ttl = ttl_seconds(req.now, decision.valid_until, cache, copy_default_used=default_used)
+        return HttpResponse(
+            200, html.encode(), "text/html; charset=utf-8",
+            {
+                "Cache-Control": cache_control(ttl, cache, unbounded=decision.valid_until is None),
+                "Content-Security-Policy": CSP,
+                "X-Versa-Variant": decision.design_key,
+            },
+        )
