@@ -1,0 +1,350 @@
+"""Font faces, the families Versa provides, glyph coverage and the process-wide font cache.
+
+Versa commits no font binaries: its default families come from Debian font packages (or, on Lambda, from
+a directory such as ``/opt/fonts`` that the caller passes in). A `FontStack` is a primary face plus a
+fallback chain; layout asks it which face draws each character. Fonts are opened once per face and size
+per process (`get_font`) and always use Pillow's raqm layout engine, which shapes complex scripts.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from fontTools.ttLib import TTFont, TTLibError  # type: ignore[import-untyped]
+from PIL import ImageFont, features
+
+from versa.errors import RenderError, VersaError
+
+SYSTEM_FONT_DIRS: tuple[Path, ...] = tuple(
+    Path("/usr/share/fonts/truetype") / sub for sub in ("dejavu", "noto", "wqy")
+)
+"""Where Debian's font packages install the default families; searched after the caller's dirs."""
+
+LATIN, ARABIC, HEBREW, DEVANAGARI, CJK = "latin", "arabic", "hebrew", "devanagari", "cjk"
+"""Script classes a family can be meant for (`LATIN` stands for every script not listed separately)."""
+
+
+class FontNotFound(VersaError, LookupError):
+    """A font family is unknown, or its file is in none of the searched directories."""
+
+    def __init__(self, family: str, message: str) -> None:
+        self.family = family
+        super().__init__(message)
+
+
+class FontLoadError(VersaError, OSError):
+    """A font file exists but cannot be read as a font."""
+
+
+@dataclass(frozen=True, slots=True)
+class FamilySpec:
+    """A default family: which file provides it, which Debian package installs that file."""
+
+    name: str
+    file: str
+    package: str
+    script: str
+    bold: bool
+    index: int = 0
+
+
+def _family(name: str, file: str, package: str, script: str, index: int = 0) -> FamilySpec:
+    return FamilySpec(name, file, package, script, name.endswith("-bold"), index)
+
+
+FAMILIES: Mapping[str, FamilySpec] = MappingProxyType(
+    {
+        spec.name: spec
+        for spec in (
+            _family("sans", "DejaVuSans.ttf", "fonts-dejavu-core", LATIN),
+            _family("sans-bold", "DejaVuSans-Bold.ttf", "fonts-dejavu-core", LATIN),
+            _family("noto-sans", "NotoSans-Regular.ttf", "fonts-noto-core", LATIN),
+            _family("noto-sans-bold", "NotoSans-Bold.ttf", "fonts-noto-core", LATIN),
+            _family("arabic", "NotoSansArabic-Regular.ttf", "fonts-noto-core", ARABIC),
+            _family("arabic-bold", "NotoSansArabic-Bold.ttf", "fonts-noto-core", ARABIC),
+            _family("hebrew", "NotoSansHebrew-Regular.ttf", "fonts-noto-core", HEBREW),
+            _family("hebrew-bold", "NotoSansHebrew-Bold.ttf", "fonts-noto-core", HEBREW),
+            _family("devanagari", "NotoSansDevanagari-Regular.ttf", "fonts-noto-core", DEVANAGARI),
+            _family("devanagari-bold", "NotoSansDevanagari-Bold.ttf", "fonts-noto-core", DEVANAGARI),
+            _family("cjk", "wqy-microhei.ttc", "fonts-wqy-microhei", CJK),
+        )
+    }
+)
+"""Family name → where its font comes from. Families are resolved on first use, never at import."""
+
+_FALLBACK_BASES = ("sans", "arabic", "hebrew", "devanagari", "cjk")
+
+_SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
+    (0x0590, 0x05FF, HEBREW),
+    (0x0600, 0x06FF, ARABIC),
+    (0x0750, 0x077F, ARABIC),
+    (0x0870, 0x08FF, ARABIC),
+    (0x0900, 0x097F, DEVANAGARI),
+    (0x1100, 0x11FF, CJK),
+    (0x2E80, 0x2FFF, CJK),
+    (0x3000, 0x9FFF, CJK),
+    (0xA8E0, 0xA8FF, DEVANAGARI),
+    (0xA960, 0xA97F, CJK),
+    (0xAC00, 0xD7FF, CJK),
+    (0xF900, 0xFAFF, CJK),
+    (0xFB1D, 0xFB4F, HEBREW),
+    (0xFB50, 0xFDFF, ARABIC),
+    (0xFE30, 0xFE4F, CJK),
+    (0xFE70, 0xFEFF, ARABIC),
+    (0xFF00, 0xFFEF, CJK),
+    (0x20000, 0x3FFFF, CJK),
+)
+
+
+def script_class(char: str) -> str:
+    """The script class of a character: one of `ARABIC`, `HEBREW`, `DEVANAGARI`, `CJK`, else `LATIN`."""
+    cp = ord(char)
+    for lo, hi, script in _SCRIPT_RANGES:
+        if cp < lo:
+            break
+        if cp <= hi:
+            return script
+    return LATIN
+
+
+@dataclass(frozen=True, slots=True)
+class FontFace:
+    """One face of a font file; identity is the file path and the face index inside a collection."""
+
+    path: str
+    index: int = 0
+
+
+def _candidate_dirs(font_dirs: Iterable[str | Path]) -> list[Path]:
+    return [Path(d) for d in font_dirs] + list(SYSTEM_FONT_DIRS)
+
+
+@functools.lru_cache(maxsize=128)
+def _resolve(family: str, font_dirs: tuple[str, ...]) -> FontFace:
+    spec = FAMILIES.get(family)
+    if spec is None:
+        raise FontNotFound(family, f"unknown font family {family!r} (known: {', '.join(FAMILIES)})")
+    searched = _candidate_dirs(font_dirs)
+    for directory in searched:
+        candidate = directory / spec.file
+        if candidate.is_file():
+            return FontFace(str(candidate), spec.index)
+    where = ", ".join(str(d) for d in searched)
+    raise FontNotFound(
+        family,
+        f"font family {family!r} needs {spec.file}, which is in none of [{where}]; "
+        f"install the Debian package {spec.package} or put the file in a font dir",
+    )
+
+
+def resolve_family(family: str, font_dirs: Sequence[str | Path] = ()) -> FontFace:
+    """The face of a default family, searching `font_dirs` first, then `SYSTEM_FONT_DIRS`.
+
+    Raises `FontNotFound` naming the family, the file and the package that provides it.
+    Successful look-ups are cached for the life of the process.
+    """
+    return _resolve(family, tuple(str(d) for d in font_dirs))
+
+
+@functools.lru_cache(maxsize=64)
+def coverage(face: FontFace) -> frozenset[int]:
+    """The code points the face maps to glyphs (its best cmap); read once per face per process."""
+    try:
+        font = TTFont(face.path, fontNumber=face.index, lazy=True)
+    except (OSError, TTLibError) as exc:
+        raise FontLoadError(f"cannot read font {face.path} (face {face.index}): {exc}") from exc
+    try:
+        cmap = font.getBestCmap() or {}
+        return frozenset(cmap)
+    finally:
+        font.close()
+
+
+def require_raqm() -> None:
+    """Raise `RenderError` unless Pillow was built with raqm (needed for shaping and bidi)."""
+    if not features.check("raqm"):
+        raise RenderError("Pillow's raqm layout engine is not available; complex scripts cannot be shaped")
+
+
+@functools.lru_cache(maxsize=512)
+def get_font(face: FontFace, size: int) -> ImageFont.FreeTypeFont:
+    """The Pillow font for a face at a pixel size, opened once per (path, index, size) per process."""
+    require_raqm()
+    try:
+        return ImageFont.truetype(face.path, size, index=face.index, layout_engine=ImageFont.Layout.RAQM)
+    except OSError as exc:
+        raise FontLoadError(f"cannot open font {face.path} (face {face.index}) at {size}px: {exc}") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class FontStack:
+    """A primary face and its fallbacks, in order; `scripts[i]` says which scripts face i is meant for.
+
+    A face meant for a script (say the Arabic family) is preferred for that script's characters over an
+    earlier face that merely happens to cover them (DejaVu Sans has basic Arabic and Hebrew, drawn much
+    less well than Noto's). `None` means "meant for everything it covers", which is what a brand's own
+    font file gets, so a brand face always wins for the characters it has.
+    """
+
+    faces: tuple[FontFace, ...]
+    scripts: tuple[frozenset[str] | None, ...] = ()
+    _memo: dict[str, FontFace | None] = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.faces:
+            raise ValueError("a font stack needs at least one face")
+        if self.scripts and len(self.scripts) != len(self.faces):
+            raise ValueError("scripts must be empty or name the scripts of every face")
+
+    @property
+    def primary(self) -> FontFace:
+        return self.faces[0]
+
+    def _meant_for(self, i: int, script: str) -> bool:
+        if not self.scripts or self.scripts[i] is None:
+            return True
+        meant = self.scripts[i]
+        return meant is not None and script in meant
+
+    def face_for(self, char: str) -> FontFace | None:
+        """The face that draws `char`: the first face that covers it and is meant for its script,
+        else the first face that covers it at all, else None."""
+        if char in self._memo:
+            return self._memo[char]
+        cp = ord(char)
+        covering = [i for i, face in enumerate(self.faces) if cp in coverage(face)]
+        chosen: FontFace | None = None
+        if covering:
+            script = script_class(char)
+            meant = [i for i in covering if self._meant_for(i, script)]
+            chosen = self.faces[(meant or covering)[0]]
+        self._memo[char] = chosen
+        return chosen
+
+    def covers(self, char: str) -> bool:
+        return self.face_for(char) is not None
+
+
+def default_fallbacks(family: str | None, *, bold: bool) -> tuple[str, ...]:
+    """Fallback family names for a primary: its other weight, then sans, arabic, hebrew, devanagari,
+    cjk (bold variants when the primary is bold and the family has one)."""
+    names: list[str] = []
+    if family is not None:
+        base = family.removesuffix("-bold")
+        sibling = base if family.endswith("-bold") else f"{base}-bold"
+        if sibling in FAMILIES:
+            names.append(sibling)
+    for base in _FALLBACK_BASES:
+        bold_name = f"{base}-bold"
+        names.append(bold_name if bold and bold_name in FAMILIES else base)
+    unique: list[str] = []
+    for name in names:
+        if name != family and name not in unique:
+            unique.append(name)
+    return tuple(unique)
+
+
+def font_stack(
+    primary: str | FontFace,
+    *,
+    bold: bool | None = None,
+    fallbacks: Sequence[str] | None = None,
+    font_dirs: Sequence[str | Path] = (),
+) -> FontStack:
+    """Build a stack from a default family name or a brand's own face.
+
+    The primary must resolve (else `FontNotFound`); fallback families that are not installed are
+    skipped, so a lint pass with `missing_glyphs` is what reports a script no face covers.
+    `bold` defaults to the family's weight (False for a brand face); `fallbacks` defaults to
+    `default_fallbacks`.
+    """
+    if isinstance(primary, FontFace):
+        family_name: str | None = None
+        faces = [primary]
+        scripts: list[frozenset[str] | None] = [None]
+        is_bold = bool(bold)
+    else:
+        family_name = primary
+        faces = [resolve_family(primary, font_dirs)]
+        scripts = [frozenset({FAMILIES[primary].script})]
+        is_bold = FAMILIES[primary].bold if bold is None else bold
+    names = default_fallbacks(family_name, bold=is_bold) if fallbacks is None else tuple(fallbacks)
+    for name in names:
+        try:
+            face = resolve_family(name, font_dirs)
+        except FontNotFound:
+            if name not in FAMILIES:
+                raise
+            continue
+        if face not in faces:
+            faces.append(face)
+            scripts.append(frozenset({FAMILIES[name].script}))
+    return FontStack(tuple(faces), tuple(scripts))
+
+
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def missing_glyphs(stack: FontStack, text: str) -> set[str]:
+    """The characters of `text` that no face of the stack covers (controls and format chars ignored)."""
+    return {
+        ch
+        for ch in set(text)
+        if unicodedata.category(ch) not in _INVISIBLE_CATEGORIES and stack.face_for(ch) is None
+    }
+
+
+LOCALE_SAMPLES: Mapping[str, str] = MappingProxyType(
+    {
+        "en": "The quick brown fox jumps over the lazy dog. 0123456789 $%&@!?",
+        "de": "Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich. ÄÖÜäöüß €",
+        "fr": "Portez ce vieux whisky au juge blond qui fume : àâæçéèêëîïôœùûüÿ ÀÂÆÇÉÈÊËÎÏÔŒÙÛÜŸ « »",
+        "es": "El veloz murciélago hindú comía feliz cardillo y kiwi. ¡¿ÁÉÍÓÚÜÑáéíóúüñ?!",
+        "it": "Quel vituperabile xenofobo zelante assaggia il whisky ed esclama: alleluja! àèéìíîòóùú",
+        "pt": "Luís argüia à Júlia que «brações, fé, chá, óxido, pôr, zângão» eram palavras do português.",
+        "nl": "Pa's wijze lynx bezag vroom het fikse aquaduct. ĳ éëï",
+        "pl": "Zażółć gęślą jaźń. Pchnąć w tę łódź jeża lub ośm skrzyń fig. ĄĆĘŁŃÓŚŹŻ",
+        "tr": "Pijamalı hasta yağız şoföre çabucak güvendi. İıĞğŞşÇçÖöÜü",
+        "ru": "Съешь же ещё этих мягких французских булок, да выпей чаю. АБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЪЫЬЭЮЯ",
+        "uk": "Чуєш їх, доцю, га? Кумедна ж ти, прощайся без ґольфів! ҐЄІЇ",
+        "el": "Ξεσκεπάζω την ψυχοφθόρα βδελυγμία. ΑΒΓΔΕΖΗΘΙΚΛΜΝΞΟΠΡΣΤΥΦΧΨΩ άέήίόύώϊϋΐΰς",
+        "ar": "نص حكيم له سر قاطع وذو شأن عظيم مكتوب على ثوب أخضر ومغلف بجلد أزرق. ابتثجحخدذرزسشصضطظعغفقكلمنهوي ءآأؤإئةى ٠١٢٣٤٥٦٧٨٩ ،؛؟",
+        "fa": "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهی ۰۱۲۳۴۵۶۷۸۹",
+        "he": "דג סקרן שט בים מאוכזב ולפתע מצא חברה. אבגדהוזחטיכךלמםנןסעפףצץקרשת ₪",
+        "hi": "ऋषियों को सताने वाले दुष्ट राक्षसों के राजा रावण का सर्वनाश करने वाले विष्णुवतार भगवान श्रीराम। अआइईउऊएऐओऔकखगघङचछजझञटठडढणतथदधनपफबभमयरलवशषसह ०१२३४५६७८९",
+        "ja": "いろはにほへと ちりぬるを わかよたれそ つねならむ。アイウエオ カキクケコ ー「日本語」、漢字",
+        "zh": "天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。欢迎光临！「简体」繁體",
+        "ko": "다람쥐 헌 쳇바퀴에 타고파. 키스의 고유조건은 입술끼리 만나야 하고 특별한 기술은 필요치 않다.",
+    }
+)
+"""Short sample strings covering each locale's alphabet, for linting that a stack covers a locale."""
+
+
+__all__ = [
+    "ARABIC",
+    "CJK",
+    "DEVANAGARI",
+    "FAMILIES",
+    "HEBREW",
+    "LATIN",
+    "LOCALE_SAMPLES",
+    "SYSTEM_FONT_DIRS",
+    "FamilySpec",
+    "FontFace",
+    "FontLoadError",
+    "FontNotFound",
+    "FontStack",
+    "coverage",
+    "default_fallbacks",
+    "font_stack",
+    "get_font",
+    "missing_glyphs",
+    "require_raqm",
+    "resolve_family",
+    "script_class",
+]

@@ -1,0 +1,794 @@
+"""Text layout: font runs, bidi, line breaking, autofit and ellipsis, then drawing inside a box.
+
+`layout_text` is a pure function of its arguments (fonts come from the process-wide cache): it splits
+the text into grapheme clusters, gives each cluster a face from the stack and a bidi level, breaks
+lines by shaped width and picks the largest font size that fits the box. `draw_text` paints a layout
+with raqm, one run (same face, same direction) at a time on a shared baseline, and never outside the box.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from PIL import Image, ImageDraw
+
+from versa.render.bidi import Direction, base_direction, direction_of, embedding_levels, visual_order
+from versa.render.fonts import FontFace, FontStack, coverage, get_font
+
+Align = Literal["start", "end", "left", "right", "center"]
+VAlign = Literal["top", "middle", "bottom"]
+
+ELLIPSIS = "…"
+
+_ZWJ, _ZWNJ = "\u200d", "\u200c"
+_SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000")
+_DASHES = frozenset("-\u2010\u2012\u2013\u2014\u2e3a\u2e3b")
+# Kinsoku and Western closing marks: no line may start with these.
+_NO_BREAK_BEFORE = frozenset(
+    ")]}>,.:;!?%\u2030\u2103\u2026\u2025\u00bb\u203a"
+    "、。，．：；？！」』）】〕〉》〗〙〛｝］〞〟”’・ー～ゝゞヽヾ々〻"
+    "ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ"
+    "｡､｣･ｰ）］｝"
+)
+# Opening marks: no line may end with these.
+_NO_BREAK_AFTER = frozenset("([{<\u00ab\u2039「『（【〔〈《〖〘〚｛［〝“‘｢")
+_CJK_RANGES = (
+    (0x1100, 0x11FF),
+    (0x2E80, 0x2FFF),
+    (0x3000, 0x303F),
+    (0x3040, 0x30FF),
+    (0x3100, 0x31FF),
+    (0x3400, 0x4DBF),
+    (0x4E00, 0x9FFF),
+    (0xAC00, 0xD7AF),
+    (0xF900, 0xFAFF),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFFEF),
+    (0x20000, 0x3FFFF),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A piece of one line drawn with one face in one direction; `x` is its left edge in the line."""
+
+    text: str
+    face: FontFace
+    direction: Direction
+    x: int
+    width: float
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One laid-out line: runs in visual (left-to-right) order on a common baseline.
+
+    `width` is the advance width; `ink_left`/`ink_right` are the horizontal ink extents relative to
+    the line's left edge (glyphs may overhang their advance); `baseline` is measured from the top of
+    the text block, and `ascent`/`descent` are how far the line reaches above and below it.
+    """
+
+    text: str
+    runs: tuple[Run, ...]
+    width: float
+    baseline: int
+    ascent: int
+    descent: int
+    ink_left: int
+    ink_right: int
+
+    @property
+    def left(self) -> int:
+        """Left edge of everything the line occupies (advance or ink), relative to its origin."""
+        return min(0, self.ink_left)
+
+    @property
+    def right(self) -> int:
+        return max(math.ceil(self.width), self.ink_right)
+
+
+@dataclass(frozen=True, slots=True)
+class TextLayout:
+    """Lines at the chosen font size. `fits` says every constraint held; `truncated` that text was
+    cut and ended with an ellipsis. `width`/`height` are the extent of the block."""
+
+    lines: tuple[Line, ...]
+    size: int
+    fits: bool
+    truncated: bool
+    width: int
+    height: int
+    direction: Direction
+    lang: str | None = None
+
+
+# ---------------------------------------------------------------- size-independent analysis
+
+
+def _is_cjk(char: str) -> bool:
+    cp = ord(char)
+    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+
+
+def _extends(prev: str, char: str) -> bool:
+    """True when `char` belongs to the grapheme cluster that `prev` ends (no split between them)."""
+    if unicodedata.category(char) in ("Mn", "Mc", "Me") or char in (_ZWJ, _ZWNJ):
+        return True
+    cp = ord(char)
+    if 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF or 0x1F3FB <= cp <= 0x1F3FF:
+        return True
+    if prev == _ZWJ:
+        return True
+    # A virama followed by a letter forms a conjunct (UAX #29 GB9c, simplified).
+    return unicodedata.combining(prev) == 9 and unicodedata.category(char).startswith("L")
+
+
+def _cluster_bounds(text: str) -> list[int]:
+    bounds = [0]
+    for i in range(1, len(text)):
+        if not _extends(text[i - 1], text[i]):
+            bounds.append(i)
+    if text:
+        bounds.append(len(text))
+    return bounds
+
+
+def _is_letter_like(cluster: str) -> bool:
+    return unicodedata.category(cluster[0])[0] in ("L", "M")
+
+
+@dataclass(slots=True)
+class _Para:
+    """One paragraph analysed: clusters (`bounds`), and per cluster its face, bidi level, whether it is
+    a space, and whether a line may break after it; `units` are the unbreakable pieces between breaks,
+    as (start, content_end, end) cluster indices: content, then the spaces that may hang after it."""
+
+    text: str
+    bounds: list[int]
+    faces: list[FontFace]
+    levels: list[int]
+    spaces: list[bool]
+    breaks: list[bool]
+    units: list[tuple[int, int, int]]
+
+    def __len__(self) -> int:
+        return len(self.bounds) - 1
+
+
+def _covers_all(face: FontFace, cluster: str) -> bool:
+    cmap = coverage(face)
+    return all(ord(c) in cmap for c in cluster if unicodedata.category(c) != "Cf")
+
+
+def _assign_faces(clusters: list[str], levels: list[int], stack: FontStack) -> list[FontFace]:
+    """A face per cluster: letters by the stack; spaces, digits and punctuation stay with a neighbour's
+    face (same level first) so they neither split runs nor change style mid-phrase."""
+    n = len(clusters)
+    faces: list[FontFace | None] = [None] * n
+    for k, cl in enumerate(clusters):
+        if _is_letter_like(cl):
+            face = stack.face_for(cl[0])
+            if face is not None and not _covers_all(face, cl):
+                face = next((f for f in stack.faces if _covers_all(f, cl)), face)
+            faces[k] = face or stack.primary
+    strong_after: list[int | None] = [None] * n
+    nxt: int | None = None
+    for k in range(n - 1, -1, -1):
+        strong_after[k] = nxt
+        if faces[k] is not None:
+            nxt = k
+    for k, cl in enumerate(clusters):
+        if faces[k] is not None:
+            continue
+        candidates: list[FontFace] = []
+        after = strong_after[k]
+        prev_face = faces[k - 1] if k else None
+        next_face = faces[after] if after is not None else None
+        if prev_face is not None and levels[k - 1] == levels[k]:
+            candidates.append(prev_face)
+        if next_face is not None and after is not None and levels[after] == levels[k]:
+            candidates.append(next_face)
+        candidates.extend(f for f in (prev_face, next_face) if f is not None)
+        chosen = next((f for f in candidates if _covers_all(f, cl)), None)
+        faces[k] = chosen or stack.face_for(cl[0]) or prev_face or next_face or stack.primary
+    return [f if f is not None else stack.primary for f in faces]
+
+
+def _break_after(clusters: list[str], spaces: list[bool]) -> list[bool]:
+    """breaks[k]: a line may end after cluster k (spaces, after dashes, around CJK; kinsoku-aware)."""
+    n = len(clusters)
+    breaks = [False] * n
+    content_seen = False
+    for k in range(n - 1):
+        cur, nxt = clusters[k], clusters[k + 1]
+        first_next, last_cur = nxt[0], cur[-1]
+        content_seen = content_seen or not spaces[k]
+        if first_next in _NO_BREAK_BEFORE or unicodedata.category(first_next) in ("Pe", "Pf"):
+            continue
+        opening = last_cur in _NO_BREAK_AFTER or unicodedata.category(last_cur) in ("Ps", "Pi")
+        if spaces[k]:
+            breaks[k] = content_seen and not spaces[k + 1]
+        elif spaces[k + 1] or opening:
+            continue
+        elif last_cur in _DASHES:
+            breaks[k] = k > 0 and not spaces[k - 1] and not first_next.isdigit()
+        elif _is_cjk(cur[0]) or _is_cjk(first_next):
+            breaks[k] = True
+    return breaks
+
+
+def _analyse(text: str, stack: FontStack, direction: Direction) -> _Para:
+    bounds = _cluster_bounds(text)
+    clusters = [text[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
+    char_levels = embedding_levels(text, direction)
+    levels = [char_levels[bounds[k]] for k in range(len(clusters))]
+    spaces = [cl[0] in _SPACES for cl in clusters]
+    faces = _assign_faces(clusters, levels, stack)
+    breaks = _break_after(clusters, spaces)
+    units: list[tuple[int, int, int]] = []
+    start = 0
+    for k in range(len(clusters)):
+        if breaks[k] or k == len(clusters) - 1:
+            end = k + 1
+            content_end = end
+            while content_end > start and spaces[content_end - 1]:
+                content_end -= 1
+            units.append((start, content_end, end))
+            start = end
+    return _Para(text, bounds, faces, levels, spaces, breaks, units)
+
+
+_LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\t": " "})
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Hard-broken paragraphs; tabs become spaces and other control characters (which fonts draw as
+    boxes) are dropped."""
+    text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
+    if any(unicodedata.category(c) == "Cc" and c != "\n" for c in text):
+        text = "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
+    return text.split("\n")
+
+
+# ---------------------------------------------------------------- measuring
+
+
+class _Measure:
+    """Memoised shaping results for one `layout_text` call, keyed by (face, size, text, direction)."""
+
+    def __init__(self, lang: str | None) -> None:
+        self.lang = lang
+        self._lengths: dict[tuple[FontFace, int, str, Direction], float] = {}
+        self._boxes: dict[tuple[FontFace, int, str, Direction], tuple[int, int, int, int]] = {}
+
+    def length(self, face: FontFace, size: int, text: str, direction: Direction) -> float:
+        key = (face, size, text, direction)
+        width = self._lengths.get(key)
+        if width is None:
+            width = get_font(face, size).getlength(text, direction=direction, language=self.lang)
+            self._lengths[key] = width
+        return width
+
+    def bbox(self, face: FontFace, size: int, text: str, direction: Direction) -> tuple[int, int, int, int]:
+        key = (face, size, text, direction)
+        box = self._boxes.get(key)
+        if box is None:
+            font = get_font(face, size)
+            left, top, right, bottom = font.getbbox(
+                text, direction=direction, language=self.lang, anchor="ls"
+            )
+            box = (math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom))
+            self._boxes[key] = box
+        return box
+
+
+def _logical_runs(para: _Para, start: int, end: int) -> list[tuple[str, FontFace, int]]:
+    """Maximal (text, face, level) pieces of clusters [start, end) in logical order."""
+    runs: list[tuple[str, FontFace, int]] = []
+    k = start
+    while k < end:
+        face, level = para.faces[k], para.levels[k]
+        j = k + 1
+        while j < end and (para.faces[j] is face or para.faces[j] == face) and para.levels[j] == level:
+            j += 1
+        runs.append((para.text[para.bounds[k] : para.bounds[j]], face, level))
+        k = j
+    return runs
+
+
+def _span_width(para: _Para, start: int, end: int, size: int, m: _Measure) -> float:
+    return sum(
+        m.length(face, size, text, direction_of(level))
+        for text, face, level in _logical_runs(para, start, end)
+    )
+
+
+def _trim_spaces(para: _Para, start: int, end: int) -> int:
+    while end > start and para.spaces[end - 1]:
+        end -= 1
+    return end
+
+
+@dataclass(slots=True)
+class _Draft:
+    text: str
+    runs: tuple[Run, ...]
+    width: float
+    ascent: int
+    descent: int
+    ink_left: int
+    ink_right: int
+
+    @property
+    def footprint(self) -> int:
+        return max(math.ceil(self.width), self.ink_right) - min(0, self.ink_left)
+
+
+def _draft(para: _Para, start: int, end: int, size: int, m: _Measure, strut: tuple[int, int]) -> _Draft:
+    """Shape clusters [start, end) of a paragraph into one line (visual order, shared baseline)."""
+    logical = _logical_runs(para, start, end)
+    runs: list[Run] = []
+    cursor = 0.0
+    ascent, descent = strut
+    ink_left, ink_right = 0, 0
+    for text, face, level in visual_order([(run, run[2]) for run in logical]):
+        direction = direction_of(level)
+        width = m.length(face, size, text, direction)
+        x = round(cursor)
+        runs.append(Run(text, face, direction, x, width))
+        if text.strip():
+            left, top, right, bottom = m.bbox(face, size, text, direction)
+            if right > left:
+                if ink_right <= ink_left:
+                    ink_left, ink_right = x + left, x + right
+                else:
+                    ink_left, ink_right = min(ink_left, x + left), max(ink_right, x + right)
+            ascent, descent = max(ascent, -top), max(descent, bottom)
+        cursor += width
+    return _Draft(
+        para.text[para.bounds[start] : para.bounds[end]],
+        tuple(runs),
+        cursor,
+        ascent,
+        descent,
+        ink_left,
+        ink_right,
+    )
+
+
+# ---------------------------------------------------------------- line breaking
+
+
+def _fit_prefix(start: int, end: int, limit: float, width_of: _WidthFn) -> int:
+    """The largest cut in (start, end] such that clusters [start, cut) fit `limit` (at least one)."""
+    lo, hi = start + 1, end
+    if width_of(start, hi) <= limit:
+        return hi
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if width_of(start, mid) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+class _WidthFn:
+    def __init__(self, para: _Para, size: int, m: _Measure, strut: tuple[int, int]) -> None:
+        self.para, self.size, self.m, self.strut = para, size, m, strut
+
+    def __call__(self, start: int, end: int) -> int:
+        end = _trim_spaces(self.para, start, end)
+        return _draft(self.para, start, end, self.size, self.m, self.strut).footprint
+
+
+def _break_paragraph(
+    para: _Para, size: int, width: int, m: _Measure, strut: tuple[int, int], limit: int
+) -> tuple[list[tuple[int, int]], bool, bool]:
+    """Greedy line breaking by shaped width: up to `limit` lines as (start, end) cluster ranges,
+    whether text remains after them, and whether a word had to be broken between characters."""
+    if len(para) == 0:
+        return [(0, 0)], False, False
+    width_of = _WidthFn(para, size, m, strut)
+    units = list(para.units)
+    lines: list[tuple[int, int]] = []
+    split = False
+    i = 0
+    while i < len(units):
+        if len(lines) == limit:
+            return lines, True, split
+        start = units[i][0]
+        # Greedy by the sum of unit widths (cheap, memoised), then confirm with the whole line shaped
+        # (advance only: ink overhang is judged by the fit test).
+        used, j = 0.0, i
+        while j < len(units):
+            u_start, u_content, u_end = units[j]
+            content = _span_width(para, u_start, u_content, size, m)
+            if j > i and used + content > width:
+                break
+            used += content + _span_width(para, u_content, u_end, size, m)
+            j += 1
+        while j > i + 1 and _span_width(para, start, units[j - 1][1], size, m) > width:
+            j -= 1
+        end = units[j - 1][1]
+        if j == i + 1 and width_of(start, end) > width:
+            # One unit wider than the box: break inside it at a cluster boundary (grapheme-safe).
+            cut = _fit_prefix(start, end, width, width_of)
+            split = True
+            lines.append((start, _trim_spaces(para, start, cut)))
+            if cut >= units[i][1]:
+                i += 1
+            else:
+                units[i] = (cut, units[i][1], units[i][2])
+            continue
+        lines.append((start, end))
+        i = j
+    return lines, False, split
+
+
+# ---------------------------------------------------------------- layout
+
+
+@dataclass(slots=True)
+class _Attempt:
+    drafts: list[_Draft]
+    ranges: list[tuple[_Para, int, int]]
+    more: bool
+    baselines: list[int]
+    height: int
+    split: bool = False  # some word was broken between characters
+
+    def lines(self) -> tuple[Line, ...]:
+        return tuple(
+            Line(d.text, d.runs, d.width, b, d.ascent, d.descent, d.ink_left, d.ink_right)
+            for d, b in zip(self.drafts, self.baselines, strict=True)
+        )
+
+
+def _stack_lines(drafts: list[_Draft], pitch: int) -> tuple[list[int], int]:
+    """Baselines (from the block top) a fixed pitch apart, and the block height."""
+    if not drafts:
+        return [], 0
+    baselines = [drafts[0].ascent + i * pitch for i in range(len(drafts))]
+    top = min(b - d.ascent for b, d in zip(baselines, drafts, strict=True))
+    baselines = [b - top for b in baselines]
+    bottom = max(b + d.descent for b, d in zip(baselines, drafts, strict=True))
+    return baselines, bottom
+
+
+def _pitch(size: int, line_height: float) -> int:
+    return max(1, round(size * line_height))
+
+
+def _strut(stack: FontStack, size: int, pitch: int) -> tuple[int, int]:
+    """A line's minimum ascent and descent: one pitch tall, the baseline placed as CSS does, by
+    sharing the leading (pitch minus the primary face's ascent + descent) equally above and below."""
+    ascent, descent = get_font(stack.primary, size).getmetrics()
+    above = round(ascent + (pitch - ascent - descent) / 2)
+    return above, pitch - above
+
+
+def _attempt(
+    paras: list[_Para], stack: FontStack, size: int, width: int, pitch: int, m: _Measure, limit: int
+) -> _Attempt:
+    strut = _strut(stack, size, pitch)
+    drafts: list[_Draft] = []
+    ranges: list[tuple[_Para, int, int]] = []
+    more = split = False
+    for para in paras:
+        if len(drafts) >= limit:
+            more = True
+            break
+        got, rest, para_split = _break_paragraph(para, size, width, m, strut, limit - len(drafts))
+        split = split or para_split
+        drafts.extend(_draft(para, s, e, size, m, strut) for s, e in got)
+        ranges.extend((para, s, e) for s, e in got)
+        if rest:
+            more = True
+            break
+    baselines, height = _stack_lines(drafts, pitch)
+    return _Attempt(drafts, ranges, more, baselines, height, split)
+
+
+def _fits(a: _Attempt, box: tuple[int, int], max_lines: int | None) -> bool:
+    return (
+        not a.more
+        and (max_lines is None or len(a.drafts) <= max_lines)
+        and a.height <= box[1]
+        and all(d.footprint <= box[0] for d in a.drafts)
+    )
+
+
+def _ellipsis_line(
+    para: _Para,
+    start: int,
+    end: int,
+    stack: FontStack,
+    direction: Direction,
+    size: int,
+    width: int,
+    m: _Measure,
+    strut: tuple[int, int],
+) -> _Draft:
+    """Clusters [start, end) cut back until they plus an ellipsis fit `width`."""
+
+    def build(cut: int) -> _Draft:
+        cut = _trim_spaces(para, start, cut)
+        trimmed = _analyse(para.text[: para.bounds[cut]] + ELLIPSIS, stack, direction)
+        return _draft(trimmed, start, len(trimmed), size, m, strut)
+
+    lo, hi = start, end
+    if build(hi).footprint <= width:
+        return build(hi)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if build(mid).footprint <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return build(lo)
+
+
+def _truncate(
+    paras: list[_Para],
+    stack: FontStack,
+    size: int,
+    box: tuple[int, int],
+    max_lines: int | None,
+    pitch: int,
+    direction: Direction,
+    m: _Measure,
+) -> _Attempt:
+    cap = max_lines if max_lines is not None else max(1, box[1] // pitch + 1)
+    a = _attempt(paras, stack, size, box[0], pitch, m, cap)
+    keep = len(a.drafts)
+    while keep > 1 and _stack_lines(a.drafts[:keep], pitch)[1] > box[1]:
+        keep -= 1
+    if keep == len(a.drafts) and not a.more:
+        return a
+    para, start, end = a.ranges[keep - 1]
+    last = _ellipsis_line(para, start, end, stack, direction, size, box[0], m, _strut(stack, size, pitch))
+    drafts = [*a.drafts[: keep - 1], last]
+    baselines, height = _stack_lines(drafts, pitch)
+    return _Attempt(drafts, a.ranges[:keep], True, baselines, height)
+
+
+def layout_text(
+    text: str,
+    stack: FontStack,
+    *,
+    size: tuple[int, int],
+    box: tuple[int, int],
+    max_lines: int | None = None,
+    line_height: float = 1.2,
+    lang: str | None = None,
+) -> TextLayout:
+    """Lay `text` out in a `box` (w, h px) at the largest integer font size in `size` (min, max) that fits.
+
+    Fitting means: at most `max_lines` lines, every line (advance and ink) no wider than the box, and
+    the block no taller: lines are `line_height` × size apart and each is that tall (baseline placed
+    by half-leading from the primary face's ascent and descent, as CSS does), grown by any ink that
+    reaches beyond. Lines break at spaces, after dashes and between CJK characters (kinsoku rules
+    kept); "\\n" forces a break. A word is broken between grapheme clusters only when no size fits
+    whole words. If even the minimum size does not fit, the minimum size is used and the text is cut
+    to `max_lines` lines (or as many as fit the height), the last ending with "…"
+    (`fits=False, truncated=True`). `lang` is a BCP 47 tag passed to the shaper.
+    """
+    min_size, max_size = size
+    if min_size < 1 or max_size < min_size:
+        raise ValueError(f"size range must satisfy 1 <= min <= max, got {size!r}")
+    if box[0] < 1 or box[1] < 1:
+        raise ValueError(f"box must be at least 1x1 px, got {box!r}")
+    if max_lines is not None and max_lines < 1:
+        raise ValueError(f"max_lines must be at least 1, got {max_lines!r}")
+    if line_height <= 0:
+        raise ValueError(f"line_height must be positive, got {line_height!r}")
+
+    direction = base_direction(text)
+    m = _Measure(lang)
+    if not text:
+        return TextLayout((), max_size, True, False, 0, 0, direction, lang)
+    paras = [_analyse(p, stack, direction) for p in _paragraphs(text)]
+    hard_cap = max_lines if max_lines is not None else 10_000
+
+    attempts: dict[int, _Attempt] = {}
+
+    def attempt(s: int) -> _Attempt:
+        if s not in attempts:
+            pitch = _pitch(s, line_height)
+            cap = min(hard_cap, box[1] // pitch + 1)
+            attempts[s] = _attempt(paras, stack, s, box[0], pitch, m, cap)
+        return attempts[s]
+
+    def whole_words(a: _Attempt) -> bool:
+        return _fits(a, box, max_lines) and not a.split
+
+    def split_words(a: _Attempt) -> bool:
+        return _fits(a, box, max_lines)
+
+    if whole_words(attempt(max_size)):
+        return _finish(attempts[max_size], max_size, True, False, direction, lang)
+    # Splitting a word between characters is a last resort: only when no size fits whole words.
+    guess = _guess_size(paras, stack, size, box, max_lines, line_height, m)
+    for accept in (whole_words, split_words):
+        found = _largest(min_size, max_size, guess, attempt, accept)
+        if found is not None:
+            return _finish(attempts[found], found, True, False, direction, lang)
+    a = _truncate(paras, stack, min_size, box, max_lines, _pitch(min_size, line_height), direction, m)
+    return _finish(a, min_size, False, a.more, direction, lang)
+
+
+def _largest(
+    lo: int, hi: int, guess: int, attempt: Callable[[int], _Attempt], accept: Callable[[_Attempt], bool]
+) -> int | None:
+    """The largest size in [lo, hi] whose attempt is accepted (assuming acceptance is monotone), by
+    bisection whose first probes are `guess` and its neighbours: a good guess settles it in two."""
+    probes = (guess, guess + 1, guess - 1)
+    found: int | None = None
+    lo -= 1
+    if accept(attempt(hi)):
+        return hi
+    while hi - lo > 1:  # invariant: hi is rejected; lo is accepted (or below the range)
+        mid = next((p for p in probes if lo < p < hi), (lo + hi) // 2)
+        if accept(attempt(mid)):
+            lo = found = mid
+        else:
+            hi = mid
+    return found
+
+
+def _guess_size(
+    paras: list[_Para],
+    stack: FontStack,
+    size: tuple[int, int],
+    box: tuple[int, int],
+    max_lines: int | None,
+    line_height: float,
+    m: _Measure,
+) -> int:
+    """The largest size predicted to fit if every width scaled linearly from the largest size."""
+    ref = size[1]
+    widths = [
+        [(_span_width(p, s, c, ref, m), _span_width(p, c, e, ref, m)) for s, c, e in p.units] for p in paras
+    ]
+
+    def predicted_fit(s: int) -> bool:
+        k = s / ref
+        lines = 0
+        for units in widths:
+            used = -1.0  # no line open yet
+            for content, space in units:
+                c = content * k
+                if used >= 0 and used + c <= box[0]:
+                    used += c + space * k
+                    continue
+                lines += 0 if used < 0 else 1
+                if c > box[0]:
+                    lines += math.ceil(c / box[0]) - 1
+                    c %= box[0]
+                used = c + space * k
+            lines += 1
+        if max_lines is not None and lines > max_lines:
+            return False
+        return lines * _pitch(s, line_height) <= box[1]
+
+    lo, hi = size[0], size[1]
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if predicted_fit(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _finish(
+    a: _Attempt, size: int, fits: bool, truncated: bool, direction: Direction, lang: str | None
+) -> TextLayout:
+    width = max((d.footprint for d in a.drafts), default=0)
+    return TextLayout(a.lines(), size, fits, truncated, width, a.height, direction, lang)
+
+
+# ---------------------------------------------------------------- drawing
+
+
+def _line_x(line: Line, width: int, align: Align, direction: Direction) -> int:
+    if align == "start":
+        align = "left" if direction == "ltr" else "right"
+    elif align == "end":
+        align = "right" if direction == "ltr" else "left"
+    if align == "left":
+        return -line.left
+    if align == "right":
+        return width - line.right
+    return (width - (line.right - line.left)) // 2 - line.left
+
+
+def draw_text(
+    image: Image.Image,
+    layout: TextLayout,
+    *,
+    box: tuple[int, int, int, int],
+    align: Align = "start",
+    valign: VAlign = "top",
+    color: tuple[int, int, int, int] = (0, 0, 0, 255),
+) -> tuple[int, int, int, int]:
+    """Paint `layout` into `box` (x, y, w, h) of `image` and return the bbox (x0, y0, x1, y1) of the ink.
+
+    Runs are drawn by raqm on each line's baseline; `start`/`end` alignment follows the paragraph
+    direction. A layout that fits is placed wholly inside the box; anything that would still fall
+    outside (a layout that does not fit) is clipped to it. The colour is composited over the image
+    (a translucent colour blends, it does not punch holes). `image` must be RGB or RGBA.
+    Returns an empty bbox at the box origin when nothing was drawn.
+    """
+    if image.mode not in ("RGB", "RGBA"):
+        raise ValueError(f"draw_text needs an RGB or RGBA image, got mode {image.mode!r}")
+    x, y, w, h = box
+    if w < 1 or h < 1 or not layout.lines:
+        return (x, y, x, y)
+    mask = Image.new("L", (w, h), 0)
+    pen = ImageDraw.Draw(mask)
+    if valign == "top":
+        top = 0
+    elif valign == "bottom":
+        top = h - layout.height
+    else:
+        top = (h - layout.height) // 2
+    for line in layout.lines:
+        ox = _line_x(line, w, align, layout.direction)
+        oy = top + line.baseline
+        for run in line.runs:
+            if not run.text.strip():
+                continue
+            pen.text(
+                (ox + run.x, oy),
+                run.text,
+                fill=255,
+                font=get_font(run.face, layout.size),
+                anchor="ls",
+                direction=run.direction,
+                language=layout.lang,
+            )
+    ink = mask.getbbox()
+    if ink is None:
+        return (x, y, x, y)
+    # Keep the ink on the image (a box may hang off its edges).
+    x0, y0 = max(ink[0], -x), max(ink[1], -y)
+    x1, y1 = min(ink[2], image.width - x), min(ink[3], image.height - y)
+    if x1 <= x0 or y1 <= y0:
+        return (x, y, x, y)
+    alpha = mask.crop((x0, y0, x1, y1))
+    dest = (x + x0, y + y0)
+    _composite(image, alpha, dest, color)
+    return (dest[0], dest[1], dest[0] + x1 - x0, dest[1] + y1 - y0)
+
+
+def _composite(
+    image: Image.Image, alpha: Image.Image, dest: tuple[int, int], color: tuple[int, int, int, int]
+) -> None:
+    """Lay `color` over `image` at `dest` through the `alpha` (coverage) mask ("over" compositing)."""
+    r, g, b, a = color
+    if a < 255:
+        alpha = alpha.point([v * a // 255 for v in range(256)])
+    if image.mode == "RGBA":
+        layer = Image.new("RGBA", alpha.size, (r, g, b, 0))
+        layer.putalpha(alpha)
+        image.alpha_composite(layer, dest)
+    else:
+        image.paste((r, g, b), (*dest, dest[0] + alpha.width, dest[1] + alpha.height), alpha)
+
+
+__all__ = [
+    "ELLIPSIS",
+    "Align",
+    "Line",
+    "Run",
+    "TextLayout",
+    "VAlign",
+    "draw_text",
+    "layout_text",
+]
