@@ -11,8 +11,11 @@ import argparse
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from baseline import BaselineCard, values_for
+from baseline import NAMES, BaselineCard, values_for
 from harness import Results, measure
 
 FORMATS = ("png", "jpeg", "webp")
@@ -41,9 +44,119 @@ def baseline_cases() -> list[Case]:
     ]
 
 
-# Baseline builders first: a row's baseline must already be measured. Versa rows go after,
-# e.g. Case(f"versa/{fmt}", ..., baseline=f"baseline/{fmt}").
-ROW_BUILDERS: list[Callable[[], list[Case]]] = [baseline_cases]
+CARD_PACK = Path(__file__).resolve().parent / "packs" / "card"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "packs"
+NOW = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+
+
+_FRESH = itertools.count(1)
+
+
+def fresh_values(i: int) -> dict:
+    """The baseline's values for request 0 (whose bytes the table reports); after that a name used
+    nowhere else in this run, so no personal text can come out of any cache."""
+    if i == 0:
+        return values_for(0)
+    k = next(_FRESH)
+    n, suffix = k // len(NAMES), ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        suffix = chr(97 + r) + suffix
+    return {**values_for(k), "name": NAMES[k % len(NAMES)] + suffix}
+
+
+def versa_cases() -> list[Case]:
+    """Versa rows: the card pack rendered with the render memo off and a fresh name per call, so the
+    personal headline is laid out and drawn every time while fonts, decoded assets, the gradient and
+    the layouts of texts that do not change (subline, CTA) stay warm, as in a warm Lambda. The
+    decision is made once up front (no rule depends on the request), except in `versa/png+decide`.
+    `versa/png cold-text` also forgets every text layout before each call."""
+    from versa.context import resolve
+    from versa.pack.loader import load_pack
+    from versa.render.engine import Renderer
+    from versa.render.layers import clear_layouts
+    from versa.rules import context_options, decide
+
+    pack = load_pack(CARD_PACK)
+    options = context_options(pack.model, "card")
+    decision = decide(pack.model, "card", resolve({}, {}, NOW, options))
+    default = Renderer(memo_size=0, fast=False)
+    fast = Renderer(memo_size=0, fast=True)
+    memo = Renderer(fast=True)
+
+    def render(renderer: Renderer, fmt: str, values: dict) -> bytes:
+        return renderer.render(
+            pack, decision, texts={}, params=values, fmt=fmt, width=None, dpr=1, now=NOW, tz="UTC"
+        ).body
+
+    def cold(i: int) -> bytes:
+        clear_layouts()
+        return render(default, "png", fresh_values(i))
+
+    def with_decide(i: int) -> bytes:
+        values = fresh_values(i)
+        ctx = resolve({}, {k: str(v) for k, v in values.items()}, NOW, options)
+        d = decide(pack.model, "card", ctx)
+        return default.render(
+            pack, d, texts={}, params=ctx.params, fmt="png", width=None, dpr=1, now=NOW, tz="UTC"
+        ).body
+
+    cases = [
+        Case(
+            f"versa/{fmt}",
+            lambda i, fmt=fmt: render(default, fmt, fresh_values(i)),
+            f"baseline/{fmt}",
+            "default encoder settings, memo off, fresh name per call",
+        )
+        for fmt in FORMATS
+    ]
+    for fmt in FORMATS:
+        std, quick = (len(render(r, fmt, values_for(0))) for r in (default, fast))
+        cases.append(
+            Case(
+                f"versa-fast/{fmt}",
+                lambda i, fmt=fmt: render(fast, fmt, fresh_values(i)),
+                f"baseline/{fmt}",
+                f"fast encoder (engine default); size {100 * (quick - std) / std:+.1f}% vs default",
+            )
+        )
+    cases += [
+        Case("versa/png cold-text", cold, "baseline/png", "as versa/png, every text laid out again"),
+        Case("versa/png+decide", with_decide, "baseline/png", "as versa/png, plus context + decide per call"),
+        Case(
+            "versa/png memo",
+            lambda i: render(memo, "png", values_for(0)),
+            "versa-fast/png",
+            "same request repeated (ratio vs uncached versa-fast/png)",
+        ),
+        countdown_case(load_pack(EXAMPLES / "northwind")),
+    ]
+    return cases
+
+
+def countdown_case(pack: Any) -> Case:
+    """The northwind cyber-week email header as a 30-frame countdown GIF, memo off."""
+    from versa.context import resolve
+    from versa.render.engine import Renderer
+    from versa.rules import context_options, decide
+
+    options = context_options(pack.model, "cyber-week")
+    ctx = resolve({"User-Agent": "Microsoft Outlook 16.0"}, {"first_name": "Ana"}, NOW, options)
+    decision = decide(pack.model, "cyber-week", ctx)
+    renderer = Renderer(memo_size=0)
+
+    def render(i: int) -> bytes:
+        rendered = renderer.render(
+            pack, decision, texts={}, params=ctx.params, fmt="gif", width=None, dpr=1,
+            now=NOW + timedelta(seconds=i), tz=ctx.tz,
+        )  # fmt: skip
+        return rendered.body
+
+    return Case("versa/gif countdown", render, None, "northwind cyber-week, 30 one-second frames, memo off")
+
+
+# Baseline builders first: a row's baseline must already be measured.
+ROW_BUILDERS: list[Callable[[], list[Case]]] = [baseline_cases, versa_cases]
 
 
 def run(results: Results, cases: list[Case], *, repeat: int, min_time: float) -> None:

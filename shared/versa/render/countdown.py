@@ -1,0 +1,373 @@
+"""Countdown timers: a static frame at `now`, or an animated GIF of one-second frames from `now`.
+
+A countdown shows the time left to its deadline (`layer.deadline`, or the datetime parameter named by
+`deadline_param`) in unit cells (days, hours, minutes, seconds; the largest unit shown absorbs the
+rest), each a rounded cell with a large number and a localized label under it. After the deadline it
+shows `ended[locale]`; for a prefetching proxy (Apple Mail Privacy Protection, `robust=True`) it shows
+`robust[locale]` formatted with the deadline in the viewer's zone (`{deadline:%a %H:%M}`), which stays
+true whenever the mail is actually read.
+
+Animation: the static part (cells, labels and every other layer) is drawn and quantized once; each
+frame redraws only the digit area and pastes it into a copy of the quantized static frame. All frames
+share one palette built from the decision's colours, anti-aliasing ramps between the digit and cell
+colours, and the static frame, with no dithering, so colours never flicker between frames. The first
+frame is the time left at `now` (Outlook desktop shows only the first frame); the GIF loops forever.
+"""
+
+from __future__ import annotations
+
+import io
+import string
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PIL import Image
+
+from versa.errors import RenderError
+from versa.pack.model import CountdownLabels, CountdownLayer
+from versa.render.encode import flatten
+from versa.render.layers import Box, Scene, layout, paint, rgba, round_mask, scale_box, scale_size
+from versa.render.text import TextLayout, draw_text
+
+UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
+FRAME_MS = 1000
+RAMP_STEPS = 16
+NEAR = 6
+"""Adaptive palette colours this close (per channel) to a fixed colour are dropped (see build_palette)."""
+"""Blends between the digit colour and the cell colour reserved in the GIF palette (anti-aliasing)."""
+
+
+def deadline_of(layer: CountdownLayer, params: Mapping[str, Any]) -> datetime | None:
+    """The layer's deadline: its own, or the aware datetime in its `deadline_param` (None if absent)."""
+    if layer.deadline is not None:
+        return layer.deadline
+    value = params.get(layer.deadline_param or "")
+    return value if isinstance(value, datetime) and value.tzinfo is not None else None
+
+
+def seconds_left(deadline: datetime, now: datetime) -> int:
+    return max(0, int((deadline - now).total_seconds()))
+
+
+def split_units(left: int, units: Sequence[str]) -> list[int]:
+    """`left` seconds as a value per unit (in `units` order); the largest unit absorbs the rest."""
+    order = sorted(units, key=lambda u: -UNIT_SECONDS[u])
+    values: dict[str, int] = {}
+    rest = left
+    for unit in order:
+        values[unit], rest = divmod(rest, UNIT_SECONDS[unit])
+    return [values[u] for u in units]
+
+
+def countdown_state(
+    layer: CountdownLayer, now: datetime, params: Mapping[str, Any], *, robust: bool = False, tz: str = "UTC"
+) -> dict[str, Any]:
+    """What of the countdown changes the bytes, for the render key: the time left at the resolution
+    of its smallest unit, `"ended"`, `"unknown"` (no deadline), or the robust text's instant and zone."""
+    deadline = deadline_of(layer, params)
+    if deadline is None:
+        return {"left": "unknown"}
+    if now >= deadline:
+        return {"left": "ended"}
+    if robust:
+        return {"robust": deadline.astimezone(ZoneInfo(tz)).isoformat()}
+    step = min(UNIT_SECONDS[u] for u in layer.units)
+    return {"left": seconds_left(deadline, now) // step * step}
+
+
+class _DeadlineFormatter(string.Formatter):
+    """str.format for pack text: only the named field `deadline`, no attribute or index access."""
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
+        if field_name != "deadline":
+            raise RenderError(f"countdown text may only use {{deadline:...}}, not {{{field_name}}}")
+        return kwargs["deadline"], field_name
+
+
+def robust_text(template: str, deadline: datetime, tz: str) -> str:
+    try:
+        return _DeadlineFormatter().format(template, deadline=deadline.astimezone(ZoneInfo(tz)))
+    except (ValueError, KeyError, IndexError) as exc:
+        raise RenderError(f"countdown robust text {template!r}: {exc}") from exc
+
+
+def _localized(values: Mapping[str, Any], locale: str, fallback: Any) -> Any:
+    if locale in values:
+        return values[locale]
+    return next(iter(values.values()), fallback)
+
+
+@dataclass(frozen=True)
+class _Cell:
+    box: Box
+    number: Box
+    label: Box
+
+
+class CountdownPainter:
+    """Draws one countdown layer for one render: `draw_static` (cells and labels, or the ended/robust
+    panel) once, then `draw_digits` for each instant."""
+
+    def __init__(
+        self, layer: CountdownLayer, scene: Scene, *, now: datetime, tz: str, robust: bool = False
+    ) -> None:
+        self.layer, self.scene, self.now = layer, scene, now
+        self.deadline = deadline_of(layer, scene.params)
+        self.ended = self.deadline is not None and now >= self.deadline
+        self.message: str | None = None
+        if self.deadline is not None and self.ended:
+            self.message = _localized(layer.ended, scene.lang, "")
+        elif self.deadline is not None and robust and layer.robust:
+            self.message = robust_text(_localized(layer.robust, scene.lang, ""), self.deadline, tz)
+        self.box = scale_box(layer.box, scene.scale)
+        self.stack = scene.stack(layer.font)
+        self.cells = self._cells()
+        self.number_size = self._number_size()
+
+    @property
+    def animated(self) -> bool:
+        """True when frames differ: a known deadline still ahead, shown as a ticking timer."""
+        return self.deadline is not None and self.message is None
+
+    @property
+    def frames(self) -> int:
+        return self.layer.frames if self.animated else 1
+
+    @property
+    def digit_area(self) -> Box:
+        """The part of the canvas `draw_digits` touches (x0, y0, x1, y1)."""
+        x0 = min(c.number[0] for c in self.cells)
+        y0 = min(c.number[1] for c in self.cells)
+        x1 = max(c.number[0] + c.number[2] for c in self.cells)
+        y1 = max(c.number[1] + c.number[3] for c in self.cells)
+        return x0, y0, x1, y1
+
+    def left_at(self, when: datetime) -> int:
+        return 0 if self.deadline is None else seconds_left(self.deadline, when)
+
+    def _cells(self) -> list[_Cell]:
+        x, y, w, h = self.box
+        n = len(self.layer.units)
+        gap = max(1, round(min(w * 0.03, 12 * self.scene.scale)))
+        cw = (w - gap * (n - 1)) // n
+        pad = max(1, round(h * 0.08))
+        split = round(h * 0.62)
+        cells = []
+        for i in range(n):
+            cx = x + i * (cw + gap)
+            number = (cx, y + pad, cw, split - pad)
+            label = (cx, y + split, cw, max(1, h - split - pad))
+            cells.append(_Cell((cx, y, cw, h), number, label))
+        return cells
+
+    def _number_size(self) -> int:
+        """One digit size for every cell and frame (widest case: the days cell may need 3 digits)."""
+        lo, hi = scale_size(self.layer.size, self.scene.scale)
+        cell = self.cells[0].number
+        days = (
+            split_units(self.left_at(self.now), self.layer.units)[0] if self.layer.units[0] == "days" else 0
+        )
+        sample = "8" * max(2, len(str(days)))
+        fit = layout(sample, self.stack, (lo, hi), (cell[2], cell[3]), self.scene.lang, max_lines=1)
+        return fit.size
+
+    def _digit_layout(self, text: str, box: Box) -> TextLayout:
+        size = (self.number_size, self.number_size)
+        return layout(text, self.stack, size, (box[2], box[3]), self.scene.lang, max_lines=1)
+
+    def draw_static(self, canvas: Image.Image) -> None:
+        """Cells and labels (or the ended / robust panel): everything that does not tick."""
+        layer, s = self.layer, self.scene.scale
+        color = rgba(layer.color)
+        if self.deadline is None:
+            return
+        if self.message is not None:
+            x, y, w, h = self.box
+            if layer.fill is not None:
+                paint(canvas, (x, y), round_mask(w, h, round(10 * s)), rgba(layer.fill))
+            pad = round(min(w, h) * 0.12)
+            inner = (max(1, w - 2 * pad), max(1, h - 2 * pad))
+            lay = layout(
+                self.message, self.stack, scale_size(layer.size, s), inner, self.scene.lang, max_lines=2
+            )
+            draw_text(
+                canvas, lay, box=(x + pad, y + pad, *inner), align="center", valign="middle", color=color
+            )
+            return
+        labels: CountdownLabels = _localized(layer.labels, self.scene.lang, CountdownLabels())
+        label_color = rgba(layer.label_color) if layer.label_color else color
+        label_hi = max(1, round(self.number_size * 0.42))
+        label_size = (min(label_hi, max(1, round(9 * s))), label_hi)
+        for unit, cell in zip(layer.units, self.cells, strict=True):
+            if layer.fill is not None:
+                radius = round(min(cell.box[2], cell.box[3]) * 0.14)
+                paint(canvas, cell.box[:2], round_mask(cell.box[2], cell.box[3], radius), rgba(layer.fill))
+            box = cell.label
+            text = getattr(labels, unit)
+            lay = layout(text, self.stack, label_size, (box[2], box[3]), self.scene.lang, max_lines=1)
+            draw_text(canvas, lay, box=box, align="center", valign="top", color=label_color)
+
+    def draw_digits(self, canvas: Image.Image, left: int, origin: tuple[int, int] = (0, 0)) -> None:
+        """The numbers for `left` seconds; `origin` is where `canvas` sits on the full canvas."""
+        if not self.animated:
+            return
+        color = rgba(self.layer.color)
+        for unit, value, cell in zip(
+            self.layer.units, split_units(left, self.layer.units), self.cells, strict=True
+        ):
+            text = str(value) if unit == "days" else f"{value:02d}"
+            x, y, w, h = cell.number
+            box = (x - origin[0], y - origin[1], w, h)
+            draw_text(
+                canvas, self._digit_layout(text, box), box=box, align="center", valign="middle", color=color
+            )
+
+    def palette_colors(self) -> list[tuple[int, int, int]]:
+        """Colours the GIF palette must hold exactly: the layer's colours and the ramp between digit
+        and cell colour that anti-aliased digit edges use."""
+        ink = rgba(self.layer.color)[:3]
+        ground = rgba(self.layer.fill)[:3] if self.layer.fill else None
+        out = [ink] + ([ground] if ground else [])
+        if self.layer.label_color:
+            out.append(rgba(self.layer.label_color)[:3])
+        if ground:
+            out += [
+                tuple(round(g + (i - g) * k / RAMP_STEPS) for i, g in zip(ink, ground, strict=True))  # type: ignore[misc]
+                for k in range(1, RAMP_STEPS)
+            ]
+        return out
+
+
+def draw_countdown(canvas: Image.Image, painter: CountdownPainter) -> None:
+    """The whole countdown as it stands at the painter's `now` (static formats, and the GIF's first frame)."""
+    painter.draw_static(canvas)
+    painter.draw_digits(canvas, painter.left_at(painter.now))
+
+
+def build_palette(static: Image.Image, required: Iterable[tuple[int, int, int]]) -> Image.Image:
+    """A 256-colour palette image: the `required` colours first, then the static frame's own colours."""
+    colors: list[tuple[int, int, int]] = []
+    for c in required:
+        if c not in colors:
+            colors.append(c)
+    colors = colors[:200]
+    fixed = list(colors)
+    room = 256 - len(colors)
+    adaptive = static.quantize(colors=room, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    flat = adaptive.getpalette() or []
+    for _, i in sorted(adaptive.getcolors(256) or [], key=lambda ci: -ci[0]):
+        if not isinstance(i, int):
+            continue
+        c = (flat[3 * i], flat[3 * i + 1], flat[3 * i + 2])
+        # Pillow maps a pixel to the palette entry nearest the corner of its 4x4x4 colour box, so an
+        # adaptive colour next to a fixed one would steal that fixed colour's exact pixels.
+        near = any(
+            abs(c[0] - f[0]) <= NEAR and abs(c[1] - f[1]) <= NEAR and abs(c[2] - f[2]) <= NEAR for f in fixed
+        )
+        if c not in colors and not near:
+            colors.append(c)
+    greys = ((k, k, k) for k in range(256))
+    while len(colors) < 256:  # pad with distinct colours: duplicates would confuse the GIF writer
+        grey = next(greys)
+        if grey not in colors:
+            colors.append(grey)
+    palette = Image.new("P", (1, 1))
+    palette.putpalette([v for c in colors[:256] for v in c])
+    return palette
+
+
+def animate(
+    base: Image.Image, painters: Sequence[CountdownPainter], colors: Iterable[str], now: datetime
+) -> tuple[bytes, int]:
+    """An animated GIF (and its frame count): `base` is the canvas with every layer and every
+    countdown's static part drawn; each frame adds the digits for `now + i` seconds."""
+    ticking = [p for p in painters if p.animated]
+    n = max((p.frames for p in ticking), default=1)
+    static = flatten(base)
+    first = static.copy()
+    for p in ticking:
+        p.draw_digits(first, p.left_at(now))
+    fixed = [rgba(c)[:3] for c in colors] + [c for p in ticking for c in p.palette_colors()]
+    palette = build_palette(first, fixed)
+    static_p = static.quantize(palette=palette, dither=Image.Dither.NONE)
+    frames: list[Image.Image] = []
+    durations: list[int] = []
+    last: tuple[int, ...] | None = None
+    for i in range(n):
+        when = now + timedelta(seconds=i)
+        state = tuple(p.left_at(when) // min(UNIT_SECONDS[u] for u in p.layer.units) for p in ticking)
+        if state == last:
+            durations[-1] += FRAME_MS  # nothing visible changed: hold the previous frame longer
+            continue
+        last = state
+        frame = static_p.copy()
+        for p in ticking:
+            x0, y0, x1, y1 = p.digit_area
+            crop = static.crop((x0, y0, x1, y1))
+            p.draw_digits(crop, p.left_at(when), origin=(x0, y0))
+            frame.paste(crop.quantize(palette=palette, dither=Image.Dither.NONE), (x0, y0))
+        frames.append(frame)
+        durations.append(FRAME_MS)
+    buf = io.BytesIO()
+    frames[0].save(
+        buf,
+        "GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=durations if len(durations) > 1 else durations[0],
+        loop=0,
+        optimize=False,
+        disposal=1,
+    )
+    return drop_local_tables(buf.getvalue()), len(frames)
+
+
+def drop_local_tables(gif: bytes) -> bytes:
+    """The GIF without per-frame colour tables that repeat the global one.
+
+    Pillow writes a local table for every frame after the first unless it is handed a `palette`,
+    and with one it remaps every frame through Python loops (about 1.5 ms a frame). The frames here
+    all share the global palette, so their repeated tables (768 bytes each) are dropped instead.
+    """
+    flags = gif[10]
+    start = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    table = gif[13:start]
+    out, i = bytearray(gif[:start]), start
+    while i < len(gif) and gif[i] != 0x3B:
+        if gif[i] == 0x21:  # extension: introducer and label, then sub-blocks
+            head = gif[i : i + 2]
+        else:  # 0x2C image descriptor: 10 bytes, an optional local table, the LZW code size
+            packed = gif[i + 9]
+            size = 3 * 2 ** ((packed & 7) + 1) if packed & 0x80 else 0
+            local = gif[i + 10 : i + 10 + size]
+            if size and local == table:
+                head = gif[i : i + 9] + bytes([packed & 0x40]) + gif[i + 10 + size : i + 11 + size]
+            else:
+                head = gif[i : i + 11 + size]
+            i += 11 + size - 2
+        out += head
+        i += 2
+        while gif[i]:  # data sub-blocks up to the zero-length terminator
+            out += gif[i : i + gif[i] + 1]
+            i += gif[i] + 1
+        out.append(0)
+        i += 1
+    out += b";"
+    return bytes(out)
+
+
+__all__ = [
+    "CountdownPainter",
+    "animate",
+    "build_palette",
+    "countdown_state",
+    "deadline_of",
+    "draw_countdown",
+    "drop_local_tables",
+    "robust_text",
+    "seconds_left",
+    "split_units",
+]

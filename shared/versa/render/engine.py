@@ -1,0 +1,235 @@
+"""The image renderer: a decision and its texts in, encoded bytes out, memoized by render key.
+
+A `Renderer` is built once per process (font directories, memo bounds, output cap, encoder profile).
+`render` validates the size request (an allowed width, dpr 1–3, the output caps), computes the render
+key (design key + texts + parameters + format/size/dpr + countdown state + pack version + engine
+version), answers from the in-memory memo when it can, and otherwise draws every layer in order on an
+RGBA canvas and encodes it. Countdowns rendered as GIF become an animation; in any other format they
+are drawn as they stand at `now`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import PIL
+from PIL import Image
+
+from versa.errors import ParamError, RenderError, VersaError
+from versa.keys import render_key
+from versa.pack.loader import Pack
+from versa.pack.model import CountdownLayer
+from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
+from versa.render.encode import (
+    CONTENT_TYPES,
+    MAX_OUTPUT_BYTES,
+    check_dimensions,
+    check_output,
+    encode,
+    normalize_format,
+)
+from versa.render.fonts import FAMILIES, FontNotFound, resolve_family
+from versa.render.layers import LRU, FontBook, Scene, draw_layer, opaque_background, params_read
+from versa.rules import Decision, short_hash
+
+RENDERER_VERSION = "1"
+"""Bump whenever a renderer change alters output bytes: it is part of every render key (and ETag)."""
+DPR_MIN, DPR_MAX = 1.0, 3.0
+
+
+@functools.cache
+def _font_fingerprint(font_dirs: tuple[str, ...]) -> str:
+    files: list[tuple[str, str, int]] = []
+    for family in sorted(FAMILIES):
+        try:
+            path = Path(resolve_family(family, font_dirs).path)
+            files.append((family, path.name, path.stat().st_size))
+        except (FontNotFound, OSError):
+            files.append((family, "", 0))
+    return short_hash(files)[:8]
+
+
+def engine_version(font_dirs: Sequence[str | Path] = (), *, fast: bool = True) -> str:
+    """The engine part of every render key: renderer version, Pillow version, a hash of the default
+    font files found (names and sizes) and the encoder profile."""
+    fonts = _font_fingerprint(tuple(str(d) for d in font_dirs))
+    return f"versa/{RENDERER_VERSION} pillow/{PIL.__version__} fonts/{fonts} enc/{'fast' if fast else 'std'}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An encoded image and what the HTTP layer needs to serve it."""
+
+    body: bytes
+    content_type: str
+    width: int
+    height: int
+    render_key: str
+    memo_hit: bool
+    frames: int
+
+
+def image_content_type(data: bytes) -> str:
+    """The media type of encoded image bytes, by their signature (octet-stream when unknown)."""
+    if data.startswith(b"\x89PNG"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[4:12] in (b"ftypavif", b"ftypavis"):
+        return "image/avif"
+    return "application/octet-stream"
+
+
+class Renderer:
+    """Renders decisions to image bytes; one per process (it owns the memo and the font stacks).
+
+    `memo_size` bounds the memo's entry count and `memo_bytes` its total size (0 disables it);
+    `max_output_bytes` is the largest response allowed (else `OutputTooLarge`); `fast` selects the
+    faster encoder settings described in `versa.render.encode`.
+    """
+
+    def __init__(
+        self,
+        font_dirs: Sequence[str | Path] = (),
+        *,
+        memo_size: int = 512,
+        memo_bytes: int = 64 * 2**20,
+        max_output_bytes: int = MAX_OUTPUT_BYTES,
+        fast: bool = True,
+    ) -> None:
+        self.fonts = FontBook(font_dirs)
+        self.fast = fast
+        self.max_output_bytes = max_output_bytes
+        self.engine = engine_version(font_dirs, fast=fast)
+        self._memo: LRU[str, Rendered] = LRU(memo_size, max_weight=memo_bytes, weigh=lambda r: len(r.body))
+        self._fallbacks: LRU[tuple[str, str, str], bytes] = LRU(64, max_weight=32 * 2**20, weigh=len)
+
+    def render(
+        self,
+        pack: Pack,
+        decision: Decision,
+        *,
+        texts: Mapping[str, str],
+        params: Mapping[str, Any],
+        fmt: str,
+        width: int | None,
+        dpr: float,
+        now: datetime,
+        tz: str,
+        robust: bool = False,
+    ) -> Rendered:
+        """Render `decision` as `fmt` at `width` (an allowed width; None = the creative's) and `dpr`.
+
+        `texts` maps copy slots to the text to show (slots missing fall back to their default);
+        `params` are the declared parameter values; `now`/`tz` drive countdowns; `robust` asks for
+        time-robust countdown text (Apple Mail privacy prefetch). Raises ParamError for a width,
+        dpr or format the creative does not allow, RenderError (OutputTooLarge included) otherwise.
+        """
+        creative = pack.model.creative(decision.creative)
+        fmt = normalize_format(fmt)
+        allowed = [{"jpeg": "jpg"}.get(f, f) for f in pack.model.render.formats]
+        if fmt not in allowed:
+            raise ParamError(
+                "format", fmt, "this pack allows " + ", ".join(f for f in allowed if f in CONTENT_TYPES)
+            )
+        width = creative.size[0] if width is None else width
+        if width not in creative.allowed_widths:
+            raise ParamError("w", width, "one of " + ", ".join(map(str, creative.allowed_widths)))
+        if not DPR_MIN <= dpr <= DPR_MAX:
+            raise ParamError("dpr", dpr, f"a number from {DPR_MIN:g} to {DPR_MAX:g}")
+        out_w = round(width * dpr)
+        out_h = max(1, round(creative.size[1] * width / creative.size[0] * dpr))
+        check_dimensions(out_w, out_h, width=width, dpr=dpr)
+
+        used = {slot: texts.get(slot, ref.default) for slot, ref in decision.copy.items()}
+        countdowns = [layer for layer in decision.layers if isinstance(layer, CountdownLayer)]
+        state: dict[str, Any] = {"pack": pack.version}
+        for i, layer in enumerate(countdowns):
+            state[f"countdown{i}"] = countdown_state(layer, now, params, robust=robust, tz=tz)
+        read = params_read(decision.layers)
+        key = render_key(
+            decision.design_key,
+            texts=used,
+            params={name: value for name, value in params.items() if name in read},
+            fmt=fmt,
+            width=width,
+            dpr=dpr,
+            engine=self.engine,
+            state=state,
+        )
+        hit = self._memo.get(key)
+        if hit is not None:
+            return Rendered(hit.body, hit.content_type, hit.width, hit.height, key, True, hit.frames)
+
+        scene = Scene(pack, decision, used, params, out_w / creative.size[0], self.fonts)
+        try:
+            body, frames = self._draw(scene, (out_w, out_h), fmt, now=now, tz=tz, robust=robust)
+        except VersaError:
+            raise
+        except (OSError, ValueError) as exc:  # Pillow and FreeType failures
+            raise RenderError(f"rendering {decision.brand}/{decision.creative} failed: {exc}") from exc
+        check_output(body, fmt, self.max_output_bytes)
+        rendered = Rendered(body, CONTENT_TYPES[fmt], out_w, out_h, key, False, frames)
+        self._memo.put(key, rendered)
+        return rendered
+
+    def _draw(
+        self, scene: Scene, size: tuple[int, int], fmt: str, *, now: datetime, tz: str, robust: bool
+    ) -> tuple[bytes, int]:
+        layers = scene.decision.layers
+        mode = "RGB" if layers and opaque_background(layers[0]) else "RGBA"
+        canvas = Image.new(mode, size, (0, 0, 0, 0) if mode == "RGBA" else (0, 0, 0))
+        painters: list[CountdownPainter] = []
+        for layer in scene.decision.layers:
+            if not isinstance(layer, CountdownLayer):
+                draw_layer(canvas, layer, scene)
+                continue
+            painter = CountdownPainter(layer, scene, now=now, tz=tz, robust=robust)
+            painters.append(painter)
+            if fmt == "gif" and painter.animated:
+                painter.draw_static(canvas)  # digits are drawn per frame
+            else:
+                draw_countdown(canvas, painter)
+        if fmt == "gif" and any(p.animated for p in painters):
+            return animate(canvas, painters, scene.decision.colors.values(), now)
+        return encode(canvas, fmt, scene.pack.model.render, fast=self.fast), 1
+
+    def render_fallback(self, pack: Pack, creative_id: str) -> bytes:
+        """The creative's fallback image bytes, read once per pack version (see `image_content_type`)."""
+        creative = pack.model.creative(creative_id)
+        key = (str(pack.root), pack.version, creative_id)
+        data = self._fallbacks.get(key)
+        if data is None:
+            try:
+                data = pack.asset_path(creative.fallback).read_bytes()
+            except (OSError, ValueError) as exc:
+                raise RenderError(f"fallback of {pack.brand}/{creative_id} is unreadable: {exc}") from exc
+            self._fallbacks.put(key, data)
+        return data
+
+    @property
+    def memo_entries(self) -> int:
+        return len(self._memo)
+
+    def clear_memo(self) -> None:
+        self._memo.clear()
+
+
+__all__ = [
+    "DPR_MAX",
+    "DPR_MIN",
+    "RENDERER_VERSION",
+    "Rendered",
+    "Renderer",
+    "engine_version",
+    "image_content_type",
+]
