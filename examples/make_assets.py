@@ -1,6 +1,7 @@
 """Draw the example packs' small image assets (logos, product art). Run once; outputs are committed.
 
-Fallback images are written by `versa render` from each creative's default context (see Makefile).
+Fallback images (assets/fallback-CREATIVE.png) are rendered from each creative's default context by
+`make fallbacks`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ HERE = Path(__file__).parent / "packs"
 
 def acme_logo(path: Path) -> None:
     scale = 4
-    img = Image.new("RGBA", (160 * scale, 48 * scale), (0, 0, 0, 0))
+    img = Image.new("RGBA", (44 * scale, 40 * scale), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
-    # a mountain mark
-    d.polygon([(4 * scale, 44 * scale), (22 * scale, 8 * scale), (40 * scale, 44 * scale)], fill="#fca311")
-    d.polygon([(18 * scale, 44 * scale), (30 * scale, 22 * scale), (44 * scale, 44 * scale)], fill="#ffffff")
-    img = img.resize((160, 48), Image.Resampling.LANCZOS)
+    # a mountain mark, cropped to its own bounds so it can sit flush left or right
+    d.polygon([(0, 40 * scale), (18 * scale, 2 * scale), (36 * scale, 40 * scale)], fill="#fca311")
+    d.polygon([(14 * scale, 40 * scale), (27 * scale, 16 * scale), (44 * scale, 40 * scale)], fill="#ffffff")
+    img = img.resize((44, 40), Image.Resampling.LANCZOS)
     img.save(path, optimize=True)
 
 
@@ -48,6 +49,3 @@ if __name__ == "__main__":
     acme_logo(HERE / "acme/assets/logo.png")
     acme_hero(HERE / "acme/assets/peaks.png")
     northwind_logo(HERE / "northwind/assets/logo.png")
-    for brand, size, color in [("acme", (600, 300), "#14213d"), ("northwind", (600, 240), "#0f766e")]:
-        # Placeholder fallbacks until `make fallbacks` renders the real default variants.
-        Image.new("RGB", size, color).save(HERE / f"{brand}/assets/fallback.png")

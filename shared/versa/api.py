@@ -92,7 +92,9 @@ def _request(brand: str, creative: str, ext: str) -> CreativeRequest:
 
 
 def _to_response(resp: HttpResponse) -> Response[Any]:
-    return Response(status_code=resp.status, content_type=resp.content_type, body=resp.body, headers=resp.headers)
+    # Powertools serializes a JSON content type itself; hand it text, and binary bodies as bytes.
+    body: Any = resp.body.decode() if resp.content_type.startswith("application/json") else resp.body
+    return Response(status_code=resp.status, content_type=resp.content_type, body=body, headers=resp.headers)
 
 
 def _check_origin() -> None:

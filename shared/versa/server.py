@@ -118,8 +118,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             status, headers, body = studio.handle(self.path)
         else:
             event = to_event("GET", self.path, list(self.headers.items()), self.client_address[0])
-            result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
-            status, headers, body = from_result(result)
+            try:
+                result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
+                status, headers, body = from_result(result)
+            except Exception as exc:  # the handler maps errors itself; this is a last resort
+                status, body = 500, json_body({"title": "Internal error", "status": 500, "detail": repr(exc)})
+                headers = [("Content-Type", "application/problem+json"), ("Cache-Control", "no-store")]
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):

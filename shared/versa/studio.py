@@ -1,0 +1,549 @@
+"""The preview studio: `versa serve`'s page at `/` for designers to try a creative in any context.
+
+Choose a brand and creative, simulate the viewer (country, device, time zone and local time, language,
+email client, output format, dpr and each declared parameter) and see the creative, its decision trace,
+design key, provenance of every signal, the response headers, and every distinct variant the rules can
+produce. The page is server-rendered with a little vanilla JS (`studio_assets/`); there is no build.
+
+The browser never holds a key: on every change the page asks `/studio/urls` for URLs signed here with
+the server's keyring. The signature covers the simulated context (`country`, `tz`, `device`, `lang`,
+`client`, `at`), which is what lets those query values override the request's own signals; the
+decision URL is signed with the `debug` scope its route requires. The studio is local-only: it is
+mounted by `versa serve`, never by the deployed function.
+
+Routes (all GET): `/` the page; `/studio/urls` signed URLs as JSON, or a problem+json naming the bad
+input; `/studio/variants` the creative's distinct variants (cached per pack version);
+`/studio/assets/{studio.css,studio.js}`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from importlib import resources
+from string import Template
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from versa.attributes import CLIENTS, DEVICES
+from versa.context import resolve
+from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, VersaError
+from versa.http import HttpResponse, json_response, problem
+from versa.pack.conditions import Compare, Window
+from versa.pack.loader import Pack
+from versa.pack.model import Creative, PackModel
+from versa.params import ParamSpec
+from versa.ports import StoreUnavailable
+from versa.rules import context_options
+from versa.service import RenderService
+from versa.signing import click_path, creative_path, decision_path, signed_url
+from versa.variants import enumerate_variants
+
+if TYPE_CHECKING:
+    from versa.settings import Settings
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+FORMATS = ("png", "jpg", "webp", "gif", "auto")
+PARAM_PREFIX = "p."
+"""Form names of declared parameters (`p.first_name`), so they never clash with the studio's own."""
+COMMON_ZONES = (
+    "UTC", "America/New_York", "America/Chicago", "America/Los_Angeles", "America/Sao_Paulo",
+    "Europe/London", "Europe/Berlin", "Europe/Paris", "Asia/Dubai", "Asia/Tokyo", "Australia/Sydney",
+)  # fmt: skip
+MAX_VARIANTS_LISTED = 400
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+_ASSETS = {"studio.css": "text/css; charset=utf-8", "studio.js": "text/javascript; charset=utf-8"}
+
+
+@dataclass(frozen=True)
+class Form:
+    """The studio's inputs as the page sends them (raw strings; empty means "not simulated")."""
+
+    brand: str = ""
+    creative: str = ""
+    country: str = ""
+    tz: str = ""
+    at: str = ""
+    device: str = ""
+    lang: str = ""
+    client: str = ""
+    fmt: str = "png"
+    dpr: str = ""
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, query: str) -> Form:
+        values = {k: v[-1].strip() for k, v in parse_qs(query, keep_blank_values=True).items()}
+        params = {k.removeprefix(PARAM_PREFIX): v for k, v in values.items() if k.startswith(PARAM_PREFIX)}
+        own = {
+            k: values.get(k, "")
+            for k in ("brand", "creative", "country", "tz", "at", "device", "lang", "client", "dpr")
+        }
+        return cls(**own, fmt=values.get("fmt") or "png", params=params)
+
+
+class Studio:
+    """Serves the studio pages for `versa serve` (see the module docstring).
+
+    `handle(raw_path)` returns (status, headers, body) for `/` and `/studio/...`; it never raises for
+    a bad request (a problem+json answers it). `clock` is injectable for tests.
+    """
+
+    def __init__(
+        self,
+        service: RenderService,
+        settings: Settings | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.service = service
+        # The studio hands signed URLs (debug scope included) to whoever can reach the page, which is
+        # only acceptable with the local development key, never with a deployed keyring.
+        self.signing_refused = settings is not None and settings.signing_key_parameter is not None
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._variants: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------------------------- routing
+
+    def handle(self, raw_path: str) -> Response:
+        parts = urlsplit(raw_path)
+        path = parts.path.rstrip("/") or "/"
+        try:
+            if path in ("/", "/studio"):
+                return self._page(Form.parse(parts.query))
+            if path == "/studio/urls":
+                return _send(self.urls(Form.parse(parts.query)))
+            if path == "/studio/variants":
+                return _send(self.variants(Form.parse(parts.query)))
+            if path.startswith("/studio/assets/"):
+                return _asset(path.removeprefix("/studio/assets/"))
+            return _send(problem(404, "Not found", f"no studio route for {parts.path}"))
+        except (UnknownBrand, UnknownCreative) as exc:
+            return _send(problem(404, "Unknown brand or creative", str(exc)))
+        except PackError as exc:
+            return _send(problem(503, "Pack failed to load", str(exc)))
+        except StoreUnavailable as exc:
+            return _send(problem(503, "Pack store unavailable", str(exc)))
+        except Exception as exc:  # a local tool: say what broke rather than drop the connection
+            return _send(problem(500, "Studio error", f"{type(exc).__name__}: {exc}"))
+
+    # ---------------------------------------------------------------------------------------- urls
+
+    def urls(self, form: Form) -> HttpResponse:
+        """Signed URLs for the simulated context, or a 400 problem naming the first bad input."""
+        if self.signing_refused:
+            return problem(
+                403,
+                "Signing refused",
+                "the studio signs only with the local development key; unset VERSA_SIGNING_KEY_PARAMETER",
+            )
+        pack = self.service.packs.current(form.brand)
+        creative = pack.model.creative(form.creative)
+        try:
+            query = self.signed_query(pack, form)
+            fmt = form.fmt if form.fmt in FORMATS else _bad("fmt", form.fmt, "one of " + ", ".join(FORMATS))
+            # Resolve the context here too, so a bad value is named before the image is even asked for.
+            options = context_options(pack.model, form.creative, signed_names=frozenset(query))
+            ctx = resolve({}, query, self._clock(), options)
+        except ParamError as exc:
+            field_name = PARAM_PREFIX + exc.name if exc.name in creative.params else exc.name
+            return problem(
+                400, "Bad request", str(exc), parameter=exc.name, field=field_name, allowed=exc.allowed
+            )
+        keyring = self.service.keyring
+        body: dict[str, Any] = {
+            "image_url": signed_url(creative_path(pack.brand, form.creative, fmt), query, keyring),
+            "decision_url": signed_url(
+                decision_path(pack.brand, form.creative), query, keyring, scope="debug"
+            ),
+            "click_url": signed_url(click_path(pack.brand, form.creative), query, keyring),
+            "html_url": (
+                signed_url(creative_path(pack.brand, form.creative, "html"), query, keyring)
+                if creative.template
+                else None
+            ),
+            "size": list(creative.size),
+            "dpr": ctx.dpr,
+            "query": query,
+            "pack_version": pack.version,
+        }
+        return json_response(body)
+
+    def signed_query(self, pack: Pack, form: Form) -> dict[str, str]:
+        """The query to sign: simulated overrides, render inputs and declared parameters (typed values
+        are left to `resolve` to judge; only the local date-time is converted here, in the zone)."""
+        creative = pack.model.creative(form.creative)
+        query: dict[str, str] = {}
+        for name in ("country", "tz", "device", "lang", "client"):
+            value = getattr(form, name)
+            if value:
+                query[name] = value
+        if form.at:
+            query["at"] = local_to_instant(form.at, form.tz or pack.model.default_tz).isoformat()
+        if form.dpr and form.dpr not in ("1", "1.0"):
+            query["dpr"] = form.dpr
+        for name in creative.params:
+            value = form.params.get(name, "")
+            if value:
+                query[name] = value
+        return query
+
+    # ------------------------------------------------------------------------------------ variants
+
+    def variants(self, form: Form) -> HttpResponse:
+        """The creative's distinct variants with an example context each (cached per pack version)."""
+        pack = self.service.packs.current(form.brand)
+        pack.model.creative(form.creative)
+        key = (pack.brand, pack.version, form.creative)
+        with self._lock:
+            cached = self._variants.get(key)
+        if cached is None:
+            try:
+                report = enumerate_variants(pack.model, form.creative).to_json()
+            except VersaError as exc:  # TooManyVariants: say so rather than fail the page
+                report = {"count": None, "error": str(exc), "variants": []}
+            report["listed"] = min(len(report["variants"]), MAX_VARIANTS_LISTED)
+            report["variants"] = report["variants"][:MAX_VARIANTS_LISTED]
+            cached = report
+            with self._lock:
+                for old in [k for k in self._variants if k[0] == key[0] and k[2] == key[2]]:
+                    del self._variants[old]  # an earlier version of the pack
+                self._variants[key] = cached
+        return json_response(cached)
+
+    # ---------------------------------------------------------------------------------------- page
+
+    def _page(self, form: Form) -> Response:
+        brands = self.service.packs.brands()
+        brand = form.brand if form.brand in brands else (brands[0] if brands else "")
+        pack: Pack | None = None
+        error = ""
+        if brand:
+            try:
+                pack = self.service.packs.current(brand)
+            except (PackError, StoreUnavailable) as exc:
+                error = str(exc)
+        else:
+            error = "No packs found. Start `versa serve --packs DIR` with a directory of pack directories."
+        page = render_page(brands, brand, pack, form, self._clock(), error)
+        headers = [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+            ("Content-Security-Policy", PAGE_CSP),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+        ]
+        return 200, headers, page.encode()
+
+
+# -------------------------------------------------------------------------------------------- helpers
+
+
+def local_to_instant(local: str, zone_name: str) -> datetime:
+    """A datetime-local value (`2026-12-01T19:30`, seconds optional) as an aware instant in `zone_name`.
+
+    Raises ParamError naming `tz` for an unknown zone and `at` for a malformed date-time.
+    """
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ParamError("tz", zone_name, "an IANA time zone name, e.g. Europe/Berlin") from None
+    try:
+        naive = datetime.fromisoformat(local)
+    except ValueError:
+        raise ParamError("at", local, "a local date-time such as 2026-12-01T19:30") from None
+    if naive.tzinfo is not None:
+        return naive
+    return naive.replace(tzinfo=zone)
+
+
+def _bad(name: str, value: str, allowed: str) -> str:
+    raise ParamError(name, value, allowed)
+
+
+def _send(resp: HttpResponse) -> Response:
+    headers = [("Content-Type", resp.content_type), *resp.headers.items()]
+    if not any(name.lower() == "cache-control" for name, _ in headers):
+        headers.append(("Cache-Control", "no-store"))
+    return resp.status, headers, resp.body
+
+
+def _asset(name: str) -> Response:
+    if name not in _ASSETS:
+        return _send(problem(404, "Not found", f"no studio asset {name!r}"))
+    body = resources.files("versa").joinpath("studio_assets", name).read_bytes()
+    return 200, [("Content-Type", _ASSETS[name]), ("Cache-Control", "no-cache")], body
+
+
+def _template() -> Template:
+    return Template(resources.files("versa").joinpath("studio_assets", "studio.html").read_text("utf-8"))
+
+
+def mentioned_values(model: PackModel, attr: str) -> dict[str, list[str]]:
+    """Values of `attr` that any rule compares against (or any copy `vary_by` buckets), each with the
+    ids of the rules (or slots) that mention it, in first-seen order."""
+    found: dict[str, list[str]] = {}
+    for creative in model.creatives.values():
+        for rule in creative.rules:
+            for node in rule.when.walk():
+                if isinstance(node, Compare) and node.attr == attr and node.op in ("eq", "in", "not_in"):
+                    values = node.value if isinstance(node.value, tuple | list) else (node.value,)
+                    for value in values:
+                        found.setdefault(str(value), []).append(rule.id)
+                elif attr == "tz" and isinstance(node, Window) and node.tz:
+                    found.setdefault(node.tz, []).append(rule.id)
+        for slot_name, slot in creative.copy_slots.items():
+            spec = slot.generate.vary_by.get(attr) if slot.generate else None
+            if isinstance(spec, dict):
+                for bucket, members in spec.items():
+                    if members != "*":
+                        for value in members:
+                            found.setdefault(str(value), []).append(f"{slot_name}:{bucket}")
+    return {value: list(dict.fromkeys(ids)) for value, ids in found.items()}
+
+
+def daypart_presets(model: PackModel) -> list[tuple[str, str]]:
+    """(daypart name, local HH:MM in the middle of it) for the time shortcuts."""
+    parts = list(model.dayparts)
+    out = []
+    for index, part in enumerate(parts):
+        start = datetime.combine(datetime(2000, 1, 1), part.start)
+        nxt = datetime.combine(datetime(2000, 1, 1), parts[(index + 1) % len(parts)].start)
+        if nxt <= start:
+            nxt += timedelta(days=1)
+        middle = start + (nxt - start) / 2
+        out.append((part.name, middle.strftime("%H:%M")))
+    return out
+
+
+def render_page(
+    brands: list[str], brand: str, pack: Pack | None, form: Form, now: datetime, error: str = ""
+) -> str:
+    """The whole studio page, every dynamic value escaped (attributes and text alike)."""
+    e = html.escape
+    brand_options = "".join(_option(b, b, b == brand) for b in brands)
+    creative_options = fields = countries = zones = ""
+    boot: dict[str, Any] = {"brand": brand, "creative": None}
+    title = "Versa studio"
+    if pack is not None:
+        model = pack.model
+        title = f"{model.name or model.brand} · Versa studio"
+        creative_id = form.creative if form.creative in model.creatives else next(iter(model.creatives))
+        creative = model.creatives[creative_id]
+        creative_options = "".join(
+            _option(cid, f"{cid} — {c.size[0]}×{c.size[1]}", cid == creative_id)
+            for cid, c in model.creatives.items()
+        )
+        countries = "".join(
+            _option(value, f"{value} · {', '.join(ids)}")
+            for value, ids in mentioned_values(model, "country").items()
+        )
+        zone_names = [model.default_tz, *mentioned_values(model, "tz"), *COMMON_ZONES]
+        zones = "".join(
+            _option(z, "pack default" if z == model.default_tz else "") for z in dict.fromkeys(zone_names)
+        )
+        fields = _context_fields(model, creative, form, now) + _param_fields(creative, form)
+        boot = {
+            "brand": brand,
+            "creative": creative_id,
+            "size": list(creative.size),
+            "default_tz": model.default_tz,
+            "params": {name: spec.type for name, spec in creative.params.items()},
+            "has_template": creative.template is not None,
+        }
+        description = creative.description
+    else:
+        description = ""
+    data = (
+        json.dumps(boot, ensure_ascii=True)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
+    return _template().substitute(
+        title=e(title),
+        brand_options=brand_options,
+        creative_options=creative_options,
+        description=e(description),
+        fields=fields,
+        country_options=countries,
+        zone_options=zones,
+        error=e(error),
+        error_hidden="" if error else "hidden",
+        boot_json=data,
+    )
+
+
+def _option(value: str, label: str = "", selected: bool = False) -> str:
+    sel = " selected" if selected else ""
+    lab = f' label="{html.escape(label)}"' if label else ""
+    return f'<option value="{html.escape(value)}"{lab}{sel}>{html.escape(label or value)}</option>'
+
+
+def _select(name: str, label: str, choices: Iterable[tuple[str, str]], current: str, hint: str = "") -> str:
+    options = "".join(_option(v, lab, v == current) for v, lab in choices)
+    return _field(
+        name, label, f'<select id="f-{html.escape(name)}" name="{html.escape(name)}">{options}</select>', hint
+    )
+
+
+def _field(name: str, label: str, control: str, hint: str = "") -> str:
+    hint_html = f'<small class="hint">{html.escape(hint)}</small>' if hint else ""
+    return (
+        f'<div class="field" data-field="{html.escape(name)}"><label for="f-{html.escape(name)}">{html.escape(label)}</label>'
+        f"{control}{hint_html}</div>"
+    )
+
+
+def _input(name: str, value: str, **attrs: str) -> str:
+    extra = "".join(f' {k.replace("_", "-")}="{html.escape(v)}"' for k, v in attrs.items())
+    return (
+        f'<input id="f-{html.escape(name)}" name="{html.escape(name)}" value="{html.escape(value)}"{extra}>'
+    )
+
+
+def _context_fields(model: PackModel, creative: Creative, form: Form, now: datetime) -> str:
+    zone = form.tz or model.default_tz
+    try:
+        local_now = now.astimezone(ZoneInfo(zone)).replace(second=0, microsecond=0, tzinfo=None)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        local_now = now.replace(second=0, microsecond=0, tzinfo=None)
+    at = form.at or local_now.isoformat(timespec="minutes")
+    presets = "".join(
+        f'<button type="button" class="chip" data-time="{html.escape(hhmm)}">{html.escape(name)}</button>'
+        for name, hhmm in daypart_presets(model)
+    )
+    fresh = not form.brand  # first visit: a concrete, typical viewer; afterwards exactly what was chosen
+    country = form.country or ("US" if fresh else "")
+    device = form.device or ("desktop" if fresh else "")
+    out = [
+        _field(
+            "country",
+            "Country",
+            _input(
+                "country",
+                country,
+                list="countries",
+                maxlength="2",
+                placeholder="none (pack default)",
+                autocomplete="off",
+                spellcheck="false",
+            ),
+            "ISO code; suggestions are the countries this pack's rules mention",
+        ),
+        _select("device", "Device", [("", "auto (User-Agent)"), *((d, d) for d in DEVICES)], device),
+        _field(
+            "tz",
+            "Time zone",
+            _input("tz", form.tz or model.default_tz, list="zones", autocomplete="off", spellcheck="false"),
+        ),
+        _field(
+            "at",
+            "Local date-time",
+            _input("at", at, type="datetime-local", step="1")
+            + f'<div class="chips" role="group" aria-label="Daypart shortcuts">{presets}'
+            '<button type="button" class="chip ghost" data-time="">real clock</button></div>',
+            "In the zone above; empty uses the real clock",
+        ),
+        _select(
+            "lang",
+            "Language",
+            [("", "auto (Accept-Language)"), *((loc, loc) for loc in model.locales)],
+            form.lang,
+        ),
+        _select(
+            "client",
+            "Email client",
+            [(c, c) for c in CLIENTS],
+            form.client or "browser",
+            "Signed override; real proxies are detected from the User-Agent",
+        ),
+        '<div class="row">'
+        + _select("fmt", "Format", [(f, f) for f in FORMATS], form.fmt if form.fmt in FORMATS else "png")
+        + _field("dpr", "DPR", _input("dpr", form.dpr or "1", type="number", min="1", max="3", step="0.5"))
+        + "</div>",
+    ]
+    return "".join(out)
+
+
+def _param_fields(creative: Creative, form: Form) -> str:
+    if not creative.params:
+        return ""
+    out = ['<h3 class="group">Parameters</h3>']
+    for name, spec in creative.params.items():
+        out.append(_param_field(name, spec, form.params.get(name)))
+    return "".join(out)
+
+
+def _param_field(name: str, spec: ParamSpec, given: str | None) -> str:
+    form_name = PARAM_PREFIX + name
+    samples = spec.sample_values()
+    first = samples[0] if samples else spec.default
+    value = given if given is not None else ("" if first is None else _text(first))
+    hint = spec.description or ""
+    tags = " · ".join(
+        t
+        for t in (
+            spec.type,
+            "merge" if spec.merge else "",
+            f"default {_text(spec.default)}" if spec.default is not None else "",
+        )
+        if t
+    )
+    label = f"{name}"
+    if spec.type == "enum":
+        choices = [("", "(absent)"), *((v, v) for v in spec.values or [])]
+        return _select(form_name, label, choices, value, f"{tags}. {hint}".strip(" ."))
+    if spec.type == "bool":
+        checked = {"checked": "checked"} if value.lower() in ("true", "1", "yes", "on") else {}
+        control = f'<input type="hidden" name="{html.escape(form_name)}" value="false">' + _input(
+            form_name, "true", type="checkbox", **checked
+        )
+        return _field(form_name, label, control, f"{tags}. {hint}".strip(" ."))
+    attrs: dict[str, str] = {"autocomplete": "off", "spellcheck": "false"}
+    if spec.type in ("int", "number"):
+        attrs["inputmode"] = "numeric" if spec.type == "int" else "decimal"
+    if spec.type == "text":
+        attrs["maxlength"] = str(spec.max_len * 2)  # let over-long values through for the server to name
+    if spec.type == "datetime":
+        attrs["placeholder"] = "2026-12-01T09:00:00+01:00"
+    if samples:
+        attrs["list"] = f"samples-{name}"
+    datalist = (
+        f'<datalist id="samples-{html.escape(name)}">'
+        + "".join(_option(_text(s)) for s in samples)
+        + "</datalist>"
+        if samples
+        else ""
+    )
+    return _field(
+        form_name, label, _input(form_name, value, **attrs) + datalist, f"{tags}. {hint}".strip(" .")
+    )
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime | time):
+        return value.isoformat()
+    return str(value)
+
+
+__all__ = [
+    "Form",
+    "Studio",
+    "daypart_presets",
+    "local_to_instant",
+    "mentioned_values",
+    "render_page",
+]
