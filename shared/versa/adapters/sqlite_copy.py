@@ -1,0 +1,140 @@
+"""Generated copy in a local SQLite file: the CopyStore the local server and the tests use.
+
+One connection in WAL mode, shared by threads behind a lock; every primitive is a single statement, so
+it is atomic across processes too (SQLite's own locking, with a busy timeout). Expiry is stored as whole
+epoch seconds, rounded up, exactly as the DynamoDB adapter stores it, so both behave alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS copy_items (
+    key        TEXT PRIMARY KEY,
+    status     TEXT NOT NULL,
+    text       TEXT,
+    version    INTEGER NOT NULL,
+    expires_at INTEGER,
+    reason     TEXT,
+    meta       TEXT NOT NULL DEFAULT '{}'
+)
+"""
+_COLUMNS = "key, status, text, version, expires_at, reason, meta"
+_UPSERT_VALUES = (
+    f"INSERT INTO copy_items ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+)
+_LEASE = (
+    _UPSERT_VALUES + "status = excluded.status, text = excluded.text, version = copy_items.version + 1, "
+    "expires_at = excluded.expires_at, reason = excluded.reason, meta = excluded.meta "
+    "WHERE copy_items.expires_at IS NOT NULL AND copy_items.expires_at <= ?"
+)
+_PUT = (
+    _UPSERT_VALUES + "status = excluded.status, text = excluded.text, version = excluded.version, "
+    "expires_at = excluded.expires_at, reason = excluded.reason, meta = excluded.meta"
+)
+_PUT_IF_VERSION = (
+    "UPDATE copy_items SET status = ?, text = ?, version = ?, expires_at = ?, reason = ?, meta = ? "
+    "WHERE key = ? AND version = ?"
+)
+
+Row = tuple[str, str, str | None, int, int | None, str | None, str]
+
+
+def _expiry_seconds(moment: datetime) -> int:
+    """Whole epoch seconds, rounded up (an item never expires before it was asked to)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} is naive; copy store times must be timezone-aware")
+    return math.ceil(moment.timestamp())
+
+
+def _now_seconds(now: datetime) -> int:
+    """`now` in whole epoch seconds, rounded down: for whole-second expiries, `expires <= now` holds
+    exactly when it holds for the exact instant."""
+    if now.tzinfo is None:
+        raise ValueError(f"{now!r} is naive; copy store times must be timezone-aware")
+    return math.floor(now.timestamp())
+
+
+def _row(item: CopyItem) -> Row:
+    expires = _expiry_seconds(item.expires_at) if item.expires_at is not None else None
+    meta = json.dumps(dict(item.meta), sort_keys=True, separators=(",", ":"))
+    return (item.key, item.status.value, item.text, item.version, expires, item.reason, meta)
+
+
+def _item(row: Row) -> CopyItem:
+    key, status, text, version, expires, reason, meta = row
+    return CopyItem(
+        key=key,
+        status=CopyStatus(status),
+        text=text,
+        version=version,
+        expires_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
+        reason=reason,
+        meta=json.loads(meta),
+    )
+
+
+class SQLiteCopyStore(CopyStore):
+    """CopyStore on a SQLite file at `path` (created with its parent directory if missing).
+
+    A lease over an expired item replaces it and increments its version, so a generator holding the
+    previous lease cannot overwrite the new one with `expected_version`.
+    """
+
+    def __init__(self, path: Path | str, *, busy_timeout: float = 5.0) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        with self._lock:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def _run(self, sql: str, params: Sequence[object]) -> tuple[int, list[Row]]:
+        """Run one statement under the lock: (rows changed, rows returned)."""
+        try:
+            with self._lock:
+                cursor = self._conn.execute(sql, params)
+                return cursor.rowcount, cursor.fetchall()
+        except sqlite3.Error as exc:  # locked past the busy timeout, disk I/O, closed...
+            raise StoreUnavailable(f"SQLite copy store {self.path}: {exc}") from exc
+
+    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem]:
+        found: dict[str, CopyItem] = {}
+        for start in range(0, len(keys), self.MAX_BATCH):
+            chunk = list(keys[start : start + self.MAX_BATCH])
+            marks = ", ".join("?" * len(chunk))
+            _, rows = self._run(f"SELECT {_COLUMNS} FROM copy_items WHERE key IN ({marks})", chunk)
+            found.update((row[0], _item(row)) for row in rows)
+        return found
+
+    def _put_if_absent_or_expired(self, item: CopyItem, *, now: datetime) -> bool:
+        changed, _ = self._run(_LEASE, (*_row(item), _now_seconds(now)))
+        return changed == 1
+
+    def _put(self, item: CopyItem, *, expected_version: int | None) -> bool:
+        row = _row(item)
+        if expected_version is None:
+            changed, _ = self._run(_PUT, row)
+        else:
+            changed, _ = self._run(_PUT_IF_VERSION, (*row[1:], row[0], expected_version))
+        return changed == 1
+
+
+__all__ = ["SQLiteCopyStore"]
