@@ -1,0 +1,87 @@
+"""`versa publish / versions / rollback` end to end against moto's standalone server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from versa.cli import main
+
+PACKS = Path(__file__).resolve().parents[2] / "examples" / "packs"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_publish_versions_rollback_round_trip(
+    tmp_path: Path, s3_bucket: str, s3_client: Any, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the acme pack and an edited copy of it (a second version)
+    edited = tmp_path / "acme"
+    shutil.copytree(PACKS / "acme", edited)
+    text = (edited / "pack.yaml").read_text(encoding="utf-8").replace("name: Acme Outdoor", "name: Acme Outdoors")
+    (edited / "pack.yaml").write_text(text, encoding="utf-8")
+    common = ["--bucket", s3_bucket, "--endpoint-url", moto_endpoint]
+
+    # WHEN both are published
+    code1, out1, _ = run(capsys, "publish", str(PACKS / "acme"), *common)
+    code2, out2, _ = run(capsys, "publish", str(edited), *common)
+
+    # THEN each publish flips the pointer and writes the fallbacks
+    assert code1 == 0 and code2 == 0, (out1, out2)
+    first = out1.split()[2]
+    second = out2.split()[2]
+    assert first != second
+    assert "fallback" in out1
+    pointer = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/acme/current.json")["Body"].read())
+    assert pointer["version"] == second
+
+    # WHEN the versions are listed and the brand rolled back
+    code, listing, _ = run(capsys, "versions", "acme", *common)
+    assert code == 0
+    assert f"* {second}" in listing and first in listing
+    code, out, _ = run(capsys, "rollback", "acme", "--to", first, *common)
+
+    # THEN the pointer names the first version again
+    assert code == 0, out
+    pointer = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/acme/current.json")["Body"].read())
+    assert pointer["version"] == first
+
+
+def test_publish_refuses_an_invalid_pack_and_keeps_the_pointer(
+    tmp_path: Path, s3_bucket: str, s3_client: Any, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a published pack and a broken edit of it
+    common = ["--bucket", s3_bucket, "--endpoint-url", moto_endpoint]
+    assert run(capsys, "publish", str(PACKS / "northwind"), *common)[0] == 0
+    before = s3_client.get_object(Bucket=s3_bucket, Key="packs/northwind/current.json")["Body"].read()
+    broken = tmp_path / "northwind"
+    shutil.copytree(PACKS / "northwind", broken)
+    text = (broken / "pack.yaml").read_text(encoding="utf-8").replace("font: display", "font: dispaly", 1)
+    (broken / "pack.yaml").write_text(text, encoding="utf-8")
+
+    # WHEN it is published
+    code, _, err = run(capsys, "publish", str(broken), *common)
+
+    # THEN it is refused with the located error, and the pointer is unchanged
+    assert code == 1
+    assert "unknown font 'dispaly'" in err and "Traceback" not in err
+    after = s3_client.get_object(Bucket=s3_bucket, Key="packs/northwind/current.json")["Body"].read()
+    assert after == before
+
+
+def test_publish_without_bucket_names_the_missing_setting(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("VERSA_PACK_BUCKET", raising=False)
+    code, _, err = run(capsys, "publish", str(PACKS / "acme"))
+    assert code == 1
+    assert "--bucket is required" in err
