@@ -1,0 +1,570 @@
+"""template.yaml: what the stack must get right (the CDN cache key, least privilege, names, runtime,
+the inlined CloudFront Function), checked by reading the template; and cfn-lint.
+
+CloudFormation cannot read a file into a CloudFront Function's code, so template.yaml inlines
+cdn/viewer-request.js and a test checks the two are equal. After editing the JavaScript, run
+`python tests/unit/test_template.py --sync` to copy it into the template.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+FUNCTION_JS = ROOT / "cdn" / "viewer-request.js"
+EXAMPLES = ROOT / "examples" / "packs"
+
+FMT_HEADER = "x-versa-fmt"
+MANAGED_ALL_VIEWER_EXCEPT_HOST = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+FAILOVER_CODES = {500, 502, 503, 504}
+
+
+# ------------------------------------------------------------------------------ reading the template
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short-form tags (!Ref, !Sub, !GetAtt, !If, ...) as their long forms."""
+
+
+def _construct(tag: str) -> Any:
+    name = "Ref" if tag == "Ref" else f"Fn::{tag}"
+
+    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
+        if isinstance(node, yaml.ScalarNode):
+            value: Any = loader.construct_scalar(node)
+            if tag == "GetAtt":
+                value = value.split(".", 1)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {name: value}
+
+    return construct
+
+
+for _tag in ("Ref", "Sub", "GetAtt", "If", "Not", "Equals", "And", "Or", "Join", "Select", "Split",
+             "FindInMap", "ImportValue", "GetAZs", "Base64", "Cidr", "Condition", "Transform"):  # fmt: skip
+    _CfnLoader.add_constructor(f"!{_tag}", _construct(_tag))
+
+
+@cache
+def template() -> dict[str, Any]:
+    return yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=_CfnLoader)  # a SafeLoader subclass
+
+
+def resources(kind: str | None = None) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template()["Resources"].items() if kind is None or v["Type"] == kind}
+
+
+def props(logical_id: str) -> dict[str, Any]:
+    return template()["Resources"][logical_id]["Properties"]
+
+
+def the(kind: str) -> tuple[str, dict[str, Any]]:
+    """The single resource of a type: (logical id, properties)."""
+    found = resources(kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    [(name, res)] = found.items()
+    return name, res.get("Properties", {})
+
+
+def walk(node: Any) -> Iterator[Any]:
+    yield node
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from walk(value)
+
+
+# ---------------------------------------------------------------------------------------- cache key
+
+
+def cache_key_headers() -> set[str]:
+    _, policy = the("AWS::CloudFront::CachePolicy")
+    config = policy["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]["HeadersConfig"]
+    assert config["HeaderBehavior"] == "whitelist"
+    return {h.lower() for h in config["Headers"]}
+
+
+def test_cache_policy_keys_on_exactly_the_normalized_headers_and_the_query() -> None:
+    from versa.attributes import CDN_HEADER_OF
+
+    _, policy = the("AWS::CloudFront::CachePolicy")
+    params = policy["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
+
+    assert cache_key_headers() == {*CDN_HEADER_OF.values(), FMT_HEADER}
+    assert params["QueryStringsConfig"] == {"QueryStringBehavior": "all"}
+    assert params["CookiesConfig"] == {"CookieBehavior": "none"}
+    assert params["EnableAcceptEncodingGzip"] is False  # nothing else in the key
+    assert params["EnableAcceptEncodingBrotli"] is False
+
+
+def test_the_distribution_uses_the_policies_and_the_function() -> None:
+    policy_id, _ = the("AWS::CloudFront::CachePolicy")
+    function_id, _ = the("AWS::CloudFront::Function")
+    _, dist = the("AWS::CloudFront::Distribution")
+    behavior = dist["DistributionConfig"]["DefaultCacheBehavior"]
+
+    assert behavior["CachePolicyId"] == {"Ref": policy_id}
+    assert behavior["OriginRequestPolicyId"] == MANAGED_ALL_VIEWER_EXCEPT_HOST
+    assert behavior["FunctionAssociations"] == [
+        {
+            "EventType": "viewer-request",
+            "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionMetadata.FunctionARN"]},
+        }
+    ]
+    assert "CacheBehaviors" not in dist["DistributionConfig"], "every path must go through the same key"
+
+
+def unkeyed_attributes(keyed_headers: set[str]) -> list[str]:
+    """Attributes some example creative's rules (or copy `vary_by`) read that the CDN key cannot tell
+    apart, as "brand/creative: attribute". An attribute is keyed when its normalized header is in the
+    key, when it is a time feature derived from the (keyed) zone and the clock, or when it is one of
+    the creative's declared parameters (they travel in the query string, which is keyed whole)."""
+    from versa.attributes import CDN_HEADER_OF, TIME_FEATURES
+    from versa.pack.loader import load_pack
+    from versa.variants import attributes_read
+
+    derived = {*TIME_FEATURES, "window"}
+    missing = []
+    for root in sorted(p for p in EXAMPLES.iterdir() if (p / "pack.yaml").is_file()):
+        pack = load_pack(root)
+        for creative_id, creative in pack.model.creatives.items():
+            for attr in sorted(attributes_read(creative)):
+                if attr in CDN_HEADER_OF:
+                    ok = CDN_HEADER_OF[attr] in keyed_headers
+                elif attr in derived:
+                    ok = CDN_HEADER_OF["tz"] in keyed_headers
+                else:
+                    ok = attr in creative.params
+                if not ok:
+                    missing.append(f"{pack.brand}/{creative_id}: {attr}")
+    return missing
+
+
+def test_every_attribute_the_example_rules_read_is_in_the_cache_key() -> None:
+    assert unkeyed_attributes(cache_key_headers()) == []
+
+
+def test_a_missing_header_would_be_caught() -> None:
+    # GIVEN a cache key without the country or the zone, THEN the packs' country rules and daypart
+    # rules show up as unkeyed
+    assert "acme/winter-sale: country" in unkeyed_attributes(cache_key_headers() - {"x-versa-country"})
+    assert "acme/winter-sale: daypart" in unkeyed_attributes(cache_key_headers() - {"x-versa-tz"})
+
+
+def test_lang_and_client_are_keyed_even_when_no_rule_reads_them() -> None:
+    # Locale negotiation and email-proxy handling apply to every creative.
+    assert {"x-versa-lang", "x-versa-client"} <= cache_key_headers()
+
+
+# ------------------------------------------------------------------------------------------- the CDN
+
+
+def test_inline_function_code_equals_cdn_viewer_request_js() -> None:
+    _, function = the("AWS::CloudFront::Function")
+    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    assert function["FunctionCode"] == FUNCTION_JS.read_text(encoding="utf-8"), (
+        "template.yaml's FunctionCode differs from cdn/viewer-request.js: "
+        "run `python tests/unit/test_template.py --sync`"
+    )
+
+
+def test_origin_group_fails_over_to_the_fallbacks_prefix_through_oac() -> None:
+    oac_id, oac = the("AWS::CloudFront::OriginAccessControl")
+    _, dist = the("AWS::CloudFront::Distribution")
+    config = dist["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]}
+    [group] = config["OriginGroups"]["Items"]
+    primary, secondary = (m["OriginId"] for m in group["Members"]["Items"])
+
+    assert config["DefaultCacheBehavior"]["TargetOriginId"] == group["Id"]
+    assert set(group["FailoverCriteria"]["StatusCodes"]["Items"]) == FAILOVER_CODES
+    assert "CustomOriginConfig" in origins[primary]
+    fallback = origins[secondary]
+    assert fallback["OriginPath"] == "/fallbacks"
+    assert fallback["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    assert fallback["S3OriginConfig"] == {"OriginAccessIdentity": ""}
+    assert oac["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
+
+
+def test_the_api_origin_carries_the_secret_the_function_checks() -> None:
+    _, dist = the("AWS::CloudFront::Distribution")
+    [api] = [o for o in dist["DistributionConfig"]["Origins"] if "CustomOriginConfig" in o]
+    headers = {h["HeaderName"]: h["HeaderValue"] for h in api["OriginCustomHeaders"]}
+    env = props("RenderFunction")["Environment"]["Variables"]
+
+    assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+    assert headers["x-versa-origin-secret"] == env["VERSA_ORIGIN_SECRET"]
+    assert "resolve:secretsmanager" in str(env["VERSA_ORIGIN_SECRET"])
+
+
+def test_the_bucket_is_private_and_the_cdn_reads_only_fallbacks() -> None:
+    bucket_id, bucket = the("AWS::S3::Bucket")
+    _, policy = the("AWS::S3::BucketPolicy")
+
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert len(bucket["PublicAccessBlockConfiguration"]) == 4
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    allows = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "CdnReadsFallbacksOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": {"Fn::Sub": f"${{{bucket_id}.Arn}}/fallbacks/*"},
+            "Condition": {
+                "StringEquals": {
+                    "AWS:SourceArn": {
+                        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/${Distribution}"
+                    }
+                }
+            },
+        }
+    ]
+
+
+# ---------------------------------------------------------------------------------------- the API
+
+
+def test_rest_api_is_regional_with_one_proxy_resource_and_binary_everything() -> None:
+    api_id, api = the("AWS::Serverless::Api")
+    assert api["EndpointConfiguration"] == {"Type": "REGIONAL"}
+    assert set(api["BinaryMediaTypes"]) & {"*/*", "*~1*"}
+
+    routes = set()
+    for res in resources("AWS::Serverless::Function").values():
+        for event in res["Properties"].get("Events", {}).values():
+            if event["Type"] == "Api":
+                assert event["Properties"]["RestApiId"] == {"Ref": api_id}
+                routes.add(event["Properties"]["Path"])
+    assert routes == {"/", "/{proxy+}"}
+
+
+def _python(runtime: str) -> tuple[int, int]:
+    match = re.fullmatch(r"python(\d+)\.(\d+)", runtime)
+    assert match, runtime
+    return int(match[1]), int(match[2])
+
+
+def test_runtime_is_python_312_or_newer() -> None:
+    functions = resources("AWS::Serverless::Function")
+    assert functions
+    for res in functions.values():
+        assert _python(res["Properties"]["Runtime"]) >= (3, 12)
+        assert res["Properties"]["Handler"] == "app.lambda_handler"
+    runtimes = {res["Properties"]["Runtime"] for res in functions.values()}
+    for name, layer in resources("AWS::Serverless::LayerVersion").items():
+        assert set(layer["Properties"]["CompatibleRuntimes"]) >= runtimes, name
+        method = layer["Metadata"]["BuildMethod"]
+        assert method == "makefile" or method in runtimes, name
+
+
+def test_function_settings_are_settings_versa_reads() -> None:
+    settings = pytest.importorskip("versa.settings")
+    env = props("RenderFunction")["Environment"]["Variables"]
+    fields = {f"VERSA_{name.upper()}" for name in settings.Settings.model_fields}
+    assert {k for k in env if k.startswith("VERSA_")} <= fields
+    assert env["VERSA_FONT_DIRS"] == "/opt/fonts"
+    assert "/opt/lib" in env["LD_LIBRARY_PATH"].split(":")
+
+
+# -------------------------------------------------------------------------------------------- layers
+
+
+def test_every_code_directory_exists_and_each_makefile_has_its_target() -> None:
+    for name, res in resources().items():
+        if res["Type"] not in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion"):
+            continue
+        code = res["Properties"].get("CodeUri") or res["Properties"]["ContentUri"]
+        assert (ROOT / code).is_dir(), f"{name}: {code}"
+        if res.get("Metadata", {}).get("BuildMethod") == "makefile":
+            context = res["Metadata"].get("ContextPath", code)
+            if isinstance(context, dict):  # !Sub layers/fribidi/${Architecture}
+                arches = template()["Parameters"]["Architecture"]["AllowedValues"]
+                dirs = [context["Fn::Sub"].replace("${Architecture}", a) for a in arches]
+            else:
+                dirs = [context]
+            for d in dirs:
+                makefile = ROOT / d / "Makefile"
+                assert makefile.is_file(), f"{name}: {makefile}"
+            text = "".join(
+                (ROOT / d / "Makefile").read_text()
+                for d in {*dirs, code.rstrip("/")}
+                if (ROOT / d / "Makefile").is_file()
+            )
+            assert re.search(rf"^build-{name}:", text, re.M), f"{name}: no build-{name} target"
+
+
+def _requirement_names(lines: list[str]) -> set[str]:
+    names = set()
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.add(re.split(r"[\[<>=!~; ]", line, maxsplit=1)[0].lower().replace("_", "-"))
+    return names
+
+
+def test_deps_layer_carries_the_project_dependencies() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    layer = (ROOT / "layers" / "deps" / "requirements.txt").read_text().splitlines()
+    assert _requirement_names(layer) == _requirement_names(project)
+    assert "aws-lambda-powertools[tracer]" in "".join(layer), "the render function uses Powertools' Tracer"
+
+
+def test_fonts_layer_ships_every_default_family() -> None:
+    fonts = pytest.importorskip("versa.render.fonts")
+    makefile = (ROOT / "layers" / "fonts" / "Makefile").read_text()
+    listed = re.search(r"^FONTS := (.*?)\n\n", makefile, re.M | re.S)
+    assert listed
+    shipped = set(listed[1].replace("\\\n", " ").split())
+    assert shipped == {spec.file for spec in fonts.FAMILIES.values()}
+
+
+def _make(
+    makefile: Path, target: str, artifacts: Path, *args: str, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """A layer's make target as `sam build` runs it (ARTIFACTS_DIR in the environment)."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "ARTIFACTS_DIR": str(artifacts)}
+    return subprocess.run(
+        [make, "--makefile", str(makefile), target, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _elf_machine(path: Path) -> bytes:
+    head = path.read_bytes()[:20]
+    assert head[:5] == b"\x7fELF\x02", f"{path} is not a 64-bit ELF file"
+    return head[18:19]
+
+
+ELF_MACHINES = {"x86_64": b"\x3e", "arm64": b"\xb7"}
+
+
+def _host_architecture() -> str | None:
+    import platform
+
+    machine = platform.machine().lower()
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}.get(machine)
+
+
+def test_versa_layer_makefile_copies_the_package(tmp_path: Path) -> None:
+    done = _make(ROOT / "layers" / "versa" / "Makefile", "build-VersaLayer", tmp_path, cwd=ROOT / "shared")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "python" / "versa" / "__init__.py").is_file()
+    assert (tmp_path / "python" / "versa" / "context.py").read_bytes() == (
+        ROOT / "shared/versa/context.py"
+    ).read_bytes()
+    # byte-compiled for the runtime (when python3.12 is on PATH), never the build machine's stale caches
+    runtime = props("RenderFunction")["Runtime"].removeprefix("python").replace(".", "")
+    assert {p.name.split(".")[-2] for p in tmp_path.rglob("*.pyc")} <= {f"cpython-{runtime}"}
+
+
+def test_fonts_layer_makefile_copies_every_font(tmp_path: Path) -> None:
+    done = _make(ROOT / "layers" / "fonts" / "Makefile", "build-FontsLayer", tmp_path)
+    assert done.returncode == 0, done.stderr  # scripts/system-deps.sh installs the fonts
+    listed = re.search(
+        r"^FONTS := (.*?)\n\n", (ROOT / "layers" / "fonts" / "Makefile").read_text(), re.M | re.S
+    )
+    assert listed
+    assert sorted(p.name for p in (tmp_path / "fonts").iterdir()) == sorted(
+        listed[1].replace("\\\n", " ").split()
+    )
+
+
+def test_fribidi_layer_makefile_copies_this_machines_library(tmp_path: Path) -> None:
+    arch = _host_architecture()
+    if arch is None or sys.platform != "linux":
+        pytest.skip("the FriBiDi layer is built on Linux x86_64 or arm64")
+    done = _make(ROOT / "layers" / "fribidi" / arch / "Makefile", "build-FribidiLayer", tmp_path)
+    assert done.returncode == 0, done.stderr  # scripts/system-deps.sh installs libfribidi0
+    assert _elf_machine(tmp_path / "lib" / "libfribidi.so.0") == ELF_MACHINES[arch]
+
+
+def test_fribidi_layer_makefile_refuses_a_library_it_cannot_find(tmp_path: Path) -> None:
+    # GIVEN no system library to take (SEARCH=) and no package to download (DEB=0)
+    done = _make(
+        ROOT / "layers" / "fribidi" / "arm64" / "Makefile", "build-FribidiLayer", tmp_path, "SEARCH=", "DEB=0"
+    )
+    # THEN the build stops and says what to do, leaving no library behind
+    assert done.returncode != 0
+    assert "no arm64 libfribidi.so.0" in done.stderr
+    assert "dpkg --add-architecture arm64" in done.stderr
+    assert not (tmp_path / "lib" / "libfribidi.so.0").exists()
+
+
+# ------------------------------------------------------------------------------------ data and queues
+
+
+def test_copy_table_is_on_demand_with_ttl_and_point_in_time_recovery() -> None:
+    _, table = the("AWS::DynamoDB::Table")
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+
+
+def test_generation_queue_has_a_dead_letter_queue() -> None:
+    redrive = props("GenerationQueue")["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["GenerationDeadLetterQueue", "Arn"]}
+    assert redrive["maxReceiveCount"] >= 1
+
+
+# ---------------------------------------------------------------------------------- IAM and names
+
+
+def statements() -> Iterator[tuple[str, dict[str, Any]]]:
+    for name, res in resources().items():
+        for node in walk(res.get("Properties", {})):
+            if isinstance(node, dict) and "Statement" in node and "Version" in node:
+                stmts = node["Statement"]
+                for stmt in stmts if isinstance(stmts, list) else [stmts]:
+                    yield name, stmt
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_no_iam_statement_grants_everything() -> None:
+    found = list(statements())
+    assert len(found) >= 10
+    for name, stmt in found:
+        assert "*" not in _as_list(stmt.get("Resource", [])), f"{name} {stmt.get('Sid')}: Resource '*'"
+        assert "NotResource" not in stmt and "NotAction" not in stmt, name
+        if stmt["Effect"] == "Allow":
+            for action in _as_list(stmt["Action"]):
+                assert "*" not in action, f"{name} {stmt.get('Sid')}: wildcard action {action}"
+
+
+def test_functions_use_the_explicit_least_privilege_role() -> None:
+    for name, res in resources("AWS::Serverless::Function").items():
+        assert "Policies" not in res["Properties"], f"{name}: SAM policy templates grant broadly"
+        assert res["Properties"]["Role"] == {"Fn::GetAtt": ["RenderRole", "Arn"]}
+
+
+def test_render_role_reads_packs_table_and_queue_only() -> None:
+    [policy] = props("RenderRole")["Policies"]
+    granted = {a for s in policy["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
+    assert granted == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket",
+        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage",
+        "ssm:GetParameter",
+    }  # fmt: skip
+
+
+NAME_KEYS = {
+    "Name", "BucketName", "TableName", "QueueName", "RoleName", "ManagedPolicyName", "FunctionName",
+    "LogGroupName", "LayerName", "TopicName",
+}  # fmt: skip
+
+
+def _names(node: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any]]:
+    if not isinstance(node, dict) or depth > 2:
+        return
+    for key, value in node.items():
+        if key in NAME_KEYS:
+            yield f"{path}{key}", value
+        yield from _names(value, f"{path}{key}.", depth + 1)
+
+
+def test_account_unique_names_derive_from_the_stack_name() -> None:
+    named = {}
+    for logical_id, res in resources().items():
+        for path, value in _names(res.get("Properties", {})):
+            named[f"{logical_id}.{path}"] = value
+    assert len(named) >= 6
+    for where, value in named.items():
+        assert isinstance(value, dict) and "${AWS::StackName}" in str(value.get("Fn::Sub")), where
+    # Globally unique names (bucket) and the rest are left to CloudFormation, which puts the stack
+    # name in the names it generates.
+    for logical_id in ("Bucket", "CopyTable", "GenerationQueue", "GenerationDeadLetterQueue", "RenderRole"):
+        assert not NAME_KEYS & set(props(logical_id)), logical_id
+
+
+def test_log_groups_have_retention() -> None:
+    groups = resources("AWS::Logs::LogGroup")
+    assert groups
+    for res in groups.values():
+        assert res["Properties"]["RetentionInDays"]
+    assert props("RenderFunction")["LoggingConfig"]["LogGroup"] == {"Ref": "RenderLogGroup"}
+
+
+def test_outputs() -> None:
+    outputs = template()["Outputs"]
+    assert {"CdnUrl", "ApiUrl", "Bucket", "Table", "Queue", "PublisherPolicyArn"} <= set(outputs)
+
+
+# ------------------------------------------------------------------------------------------ cfn-lint
+
+
+def _cfn_lint() -> list[str] | None:
+    """The project's cfn-lint (the dev extra, beside this interpreter), else one on PATH."""
+    beside = Path(sys.executable).with_name("cfn-lint")
+    exe = str(beside) if beside.is_file() else shutil.which("cfn-lint")
+    return [exe] if exe else None
+
+
+def test_cfn_lint_is_clean() -> None:
+    command = _cfn_lint()
+    if command is None:
+        pytest.skip("cfn-lint is not installed (pip install -e '.[dev]')")
+    done = subprocess.run([*command, str(TEMPLATE)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == ""
+
+
+# --------------------------------------------------------------------------------------------- sync
+
+
+def sync_function_code() -> bool:
+    """Copy cdn/viewer-request.js into template.yaml's inline FunctionCode; True if it changed."""
+    text = TEMPLATE.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    [start] = [i for i, line in enumerate(lines) if line.strip() == "FunctionCode: |"]
+    indent = len(lines[start]) - len(lines[start].lstrip()) + 2
+    end = start + 1
+    while end < len(lines) and (
+        not lines[end].strip() or len(lines[end]) - len(lines[end].lstrip()) >= indent
+    ):
+        end += 1
+    while end > start + 1 and not lines[end - 1].strip():  # keep the blank line(s) before the next key
+        end -= 1
+    code = FUNCTION_JS.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    block = [(" " * indent + line) if line.strip() else "" for line in code]
+    new = "\n".join([*lines[: start + 1], *block, *lines[end:]])
+    if new == text:
+        return False
+    TEMPLATE.write_text(new, encoding="utf-8")
+    return True
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--sync"]:
+        sys.exit(f"usage: python {Path(__file__).relative_to(ROOT)} --sync")
+    print("template.yaml updated" if sync_function_code() else "template.yaml already up to date")
