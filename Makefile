@@ -47,6 +47,7 @@ test:
 bench: system-deps venv
 	$(BIN)/python bench/bench_decide.py
 	$(BIN)/python bench/bench_render.py
+	$(BIN)/python bench/bench_handler.py
 
 clean:
 	rm -rf $(VENV) .versa .pytest_cache .mypy_cache .ruff_cache tests/output bench/results

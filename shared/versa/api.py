@@ -122,10 +122,12 @@ def healthz() -> Response[Any]:
 def creative_file(brand: str, file: str) -> Response[Any]:
     _check_origin()
     match = _FILE_RE.match(file)
+    svc = service()
     if not match or match["ext"] not in (*IMAGE_EXTS, "html"):
+        if svc.is_proxy_request(_request(brand, file, "png")):
+            return _to_response(svc.blank("bad-request"))  # an email proxy never caches an error
         raise ParamError("path", file, "CREATIVE.EXT with EXT one of " + ", ".join((*IMAGE_EXTS, "html")))
     req = _request(brand, match["creative"], match["ext"])
-    svc = service()
     resp = svc.page(req) if match["ext"] == "html" else svc.image(req)
     return _to_response(resp)
 

@@ -85,6 +85,12 @@ def resolve_simulated(pack: Any, creative_id: str, args: argparse.Namespace) -> 
     from versa.rules import context_options
 
     query, now = simulated_request(args, pack.model.default_tz)
+    declared = pack.model.creative(creative_id).params
+    for item in args.param:
+        name = item.partition("=")[0]
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise CliError(f"--param: {name!r} is not a parameter of {creative_id} (declared: {known})")
     signed = frozenset(query) | SIGNED_OVERRIDES
     options = context_options(pack.model, creative_id, signed_names=signed)
     return resolve({}, query, now, options)
@@ -124,13 +130,40 @@ def cmd_lint(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def cmd_schema(args: argparse.Namespace) -> int:
+def pack_json_schema() -> dict[str, Any]:
+    """The JSON Schema of pack.yaml: the model's schema, widened to the shorthands the loader accepts
+    before validation (a plain-string copy default, a single font size, gradient stops as colours or
+    [colour, position] pairs), with an empty `when` as the default and creative ids checked."""
     from versa.pack.model import PackModel
 
     schema = PackModel.model_json_schema()
+    defs = schema["$defs"]
+    stops = defs["Gradient"]["properties"]["stops"]
+    stops["items"] = {
+        "anyOf": [
+            stops["items"],
+            {"type": "string"},
+            {"type": "array", "prefixItems": [{"type": "string"}, {"type": "number"}], "minItems": 2, "maxItems": 2},
+        ]
+    }
+    default = defs["CopySlot"]["properties"]["default"]
+    defs["CopySlot"]["properties"]["default"] = {
+        "description": default.pop("description", ""),
+        "anyOf": [{"type": "string"}, default],
+    }
+    for name in ("TextLayer", "ButtonLayer", "CountdownLayer"):
+        size = defs[name]["properties"]["size"]
+        described = {k: size.pop(k) for k in ("description", "default", "title") if k in size}
+        defs[name]["properties"]["size"] = {**described, "anyOf": [{"type": "integer"}, size]}
+    defs["Rule"]["properties"]["when"]["default"] = {}
+    schema["properties"]["creatives"]["additionalProperties"] = False
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Versa rule pack (pack.yaml)"
-    print(json.dumps(schema, indent=2))
+    return schema
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json.dumps(pack_json_schema(), indent=2))
     return 0
 
 
@@ -291,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(f"internal error: {type(exc).__name__}: {exc} (set VERSA_DEBUG=1 for a traceback)", 70)
 
 
-__all__ = ["CliError", "Issue", "add_context_flags", "build_parser", "main", "resolve_simulated"]
+__all__ = ["CliError", "Issue", "add_context_flags", "build_parser", "main", "pack_json_schema", "resolve_simulated"]
 
 
 if __name__ == "__main__":

@@ -58,8 +58,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"  preview studio   {server.url}/")
     from versa.signing import creative_path, signed_url
 
+    from versa.errors import VersaError
+
     for brand in service.packs.brands():
-        pack = service.packs.current(brand)
+        try:
+            pack = service.packs.current(brand)
+        except VersaError as exc:
+            print(f"  {brand}: not served until fixed — {exc}")
+            continue
         for creative in pack.model.creatives:
             print(f"  {brand}/{creative:<14} {server.url}{signed_url(creative_path(brand, creative, 'png'), {}, service.keyring)}")
     print("Press Ctrl+C to stop.", flush=True)

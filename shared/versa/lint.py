@@ -9,7 +9,6 @@ lacking glyphs a locale needs. Warnings: rules whose every effect is always over
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 from versa.attributes import DEFAULT_KEYABLE, finite_values
@@ -32,7 +31,7 @@ def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Ite
         issues += _impossible_values(model, creative, base)
         issues += _vary_by(model, creative, base)
         issues += _copy_locales(model, creative, base)
-        issues += _glyphs(model, creative, base, pack.root, tuple(font_dirs))
+        issues += _glyphs(pack, creative, base, tuple(font_dirs))
         issues += _reachability(model, cid, creative, base)
     return sorted(issues, key=lambda i: (i.severity != "error", i.path))
 
@@ -109,15 +108,21 @@ def _copy_locales(model: PackModel, creative: Creative, base: str) -> Iterator[I
                 )
 
 
-def _glyphs(
-    model: PackModel, creative: Creative, base: str, root: Path, font_dirs: tuple[str, ...]
-) -> Iterator[Issue]:
-    from versa.render.fonts import LOCALE_SAMPLES, missing_glyphs, stack_for_ref
+def ref_is_file(ref: str) -> bool:
+    return ref.lower().endswith((".ttf", ".otf", ".ttc"))
+
+
+def _glyphs(pack: Pack, creative: Creative, base: str, font_dirs: tuple[str, ...]) -> Iterator[Issue]:
+    model = pack.model
+    from versa.render.fonts import LOCALE_SAMPLES, FontStack, missing_glyphs
+    from versa.render.layers import FontBook  # the same stacks rendering uses
+
+    book = FontBook(font_dirs)
 
     for i, layer in enumerate(creative.layers):
         if not isinstance(layer, TextLayer | ButtonLayer | CountdownLayer):
             continue
-        stack = stack_for_ref(model.tokens.fonts[layer.font], root, font_dirs)
+        stack = book.stack(pack, model.tokens.fonts[layer.font])
         for loc in model.locales:
             texts = [LOCALE_SAMPLES.get(loc.split("-")[0], "")]
             slot = getattr(layer, "slot", None)
@@ -130,6 +135,17 @@ def _glyphs(
                     f"{base}.layers[{i}].font",
                     f"font {layer.font!r} and its fallbacks lack glyphs for locale {loc!r}: {''.join(missing)[:40]}",
                 )
+            elif ref_is_file(model.tokens.fonts[layer.font]):
+                primary = FontStack((stack.primary,))
+                lacking = sorted(missing_glyphs(primary, texts[0]))
+                if lacking:
+                    yield Issue(
+                        PACK_FILE,
+                        f"{base}.layers[{i}].font",
+                        f"font {layer.font!r} has no glyphs for locale {loc!r} ({''.join(lacking)[:20]}…); "
+                        "a default family stands in for them",
+                        "warning",
+                    )
 
 
 def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> Iterator[Issue]:
@@ -142,13 +158,16 @@ def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> 
         return
     matched_ever: set[str] = set()
     effective: set[str] = set()
+    sets = {rule.id: rule.set for rule in creative.rules}
     for ctx in contexts:
         decision = decide(model, cid, ctx, with_valid_until=False)
         hits = [t for t in decision.trace if t.matched]
         for n, trace in enumerate(hits):
             matched_ever.add(trace.rule)
-            later = [k for t in hits[n + 1 :] for k in t.sets]
-            if any(not _overridden(key, later) for key in trace.sets):
+            if trace.rule in effective:
+                continue
+            later = [item for t in hits[n + 1 :] for item in sets[t.rule].items()]
+            if any(not _overridden(key, value, later) for key, value in sets[trace.rule].items()):
                 effective.add(trace.rule)
     for r, rule in enumerate(creative.rules):
         if rule.id not in matched_ever:
@@ -162,5 +181,14 @@ def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> 
             )
 
 
-def _overridden(key: str, later: list[str]) -> bool:
-    return any(key == k or key.startswith(k + ".") for k in later)
+def _overridden(key: str, value: Any, later: list[tuple[str, Any]]) -> bool:
+    """Whether a later `set:` entry replaces what `key: value` set: the same key or a prefix of it,
+    except that a per-locale mapping for a copy slot (`copy.SLOT: {en: ...}`) replaces only the
+    locales it names."""
+    for k, v in later:
+        merges = k.startswith("copy.") and k.count(".") == 1 and isinstance(v, dict)
+        if k == key and (not merges or (isinstance(value, dict) and set(value) <= set(v))):
+            return True
+        if key.startswith(k + ".") and (not merges or key.rsplit(".", 1)[1] in v):
+            return True
+    return False

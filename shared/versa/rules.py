@@ -231,14 +231,16 @@ def _copy_refs(
         if slot.generate is None:
             refs[name] = CopyRef(name, None, text)
             continue
+        # `lang` is the locale decided (a rule may switch it), which is the language the copy is written in.
         vary = {
-            attr: vary_value(attr, spec, lookup(attr)) for attr, spec in sorted(slot.generate.vary_by.items())
+            attr: vary_value(attr, spec, locale if attr == "lang" else lookup(attr))
+            for attr, spec in sorted(slot.generate.vary_by.items())
         }
         refs[name] = CopyRef(name, copy_key(pack.brand, name, locale, slot.generate, vary), text, vary)
     return refs
 
 
-_COLOR_FIELDS = {
+_COLOR_FIELDS: dict[type, tuple[str, ...]] = {
     BackgroundLayer: ("fill",),
     TextLayer: ("color",),
     ButtonLayer: ("fill", "color"),
@@ -342,9 +344,22 @@ def valid_until(pack: PackModel, creative: Creative, ctx: Context) -> datetime |
     if uses_daypart or wall_times:
         # A fall-back transition can move the local clock back across a boundary.
         shift = next_offset_change(now, zone, first)
-        if shift is not None:
+        walls = wall_times | ({d.start for d in pack.dayparts} if uses_daypart else set())
+        if shift is not None and _clock_moves_back_across(shift, zone, walls):
             first = min(first, shift)
     return first
+
+
+def _clock_moves_back_across(shift: datetime, zone: ZoneInfo, walls: set[time]) -> bool:
+    """Whether the local clock, at the offset change `shift`, moves back across one of `walls` (a
+    forward jump is already covered: `next_wall_time` returns the jump for a wall time it skips)."""
+    before = (shift - timedelta(microseconds=1)).astimezone(zone)
+    after = shift.astimezone(zone)
+    if after.replace(tzinfo=None) >= before.replace(tzinfo=None):
+        return False
+    if after.date() != before.date():
+        return True
+    return any(after.time() < wall <= before.time() for wall in walls)
 
 
 def context_options(pack: PackModel, creative_id: str, signed_names: frozenset[str] = frozenset()) -> Any:

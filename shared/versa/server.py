@@ -101,6 +101,7 @@ class VersaHTTPServer(ThreadingHTTPServer):
 class RequestHandler(BaseHTTPRequestHandler):
     server: VersaHTTPServer
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # otherwise each response waits ~40 ms for a delayed ACK
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet; the handler logs
         return None

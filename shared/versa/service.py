@@ -2,11 +2,14 @@
 
 It ties the pure core (context, rules, keys, HTTP semantics) to the ports (packs, copy, queue) and the
 renderer, and it owns the failure contract: once a request is understood (brand, creative and
-parameters are valid), any downstream failure — pack store, copy store, a render error, a render over
-its time budget, an output over the size cap — serves the creative's fallback with status 200, a short
-max-age and `X-Versa-Fallback: <reason>`. A request from an email image proxy never gets a 4xx/5xx on
-an image route. Errors for browsers and JSON routes are raised as VersaError subclasses and mapped to
-problem+json in exactly one place (versa.api).
+parameters are valid), any downstream failure — a render error, a render over its time budget, an
+output over the size cap — serves the creative's fallback with status 200, a short max-age and
+`X-Versa-Fallback: <reason>`; a pack store that cannot produce the pack serves a blank pixel the same
+way (the creative's fallback lives in the pack), and a failing copy store renders the slots' defaults.
+A request from an email image proxy never gets a 4xx/5xx on an image route. Time-dependent output
+(countdowns, the TTL) uses the decision's instant, `ctx.now`, which a signed `at` may set. Errors for
+browsers and JSON routes are raised as VersaError subclasses and mapped to problem+json in exactly one
+place (versa.api).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from typing import Any, Protocol
 from versa.clients import EmailClient, classify_client, is_proxy
 from versa.context import RequestContext, resolve
 from versa.errors import (
+    PackError,
     ParamError,
     RenderError,
     SignatureError,
@@ -54,6 +58,13 @@ SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 BLANK_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 )
+
+
+def _blank_response(reason: str) -> HttpResponse:
+    """The 1x1 transparent PNG, 200, cached for a minute, marked as a fallback."""
+    return HttpResponse(
+        200, BLANK_PNG, "image/png", {"Cache-Control": "public, max-age=60", "X-Versa-Fallback": reason}
+    )
 
 
 class Metrics(Protocol):
@@ -153,8 +164,16 @@ class RenderService:
         cdn = (req.header("x-versa-client") or "").strip().lower()
         if cdn in EmailClient.__members__:
             return EmailClient(cdn)
-        asn = req.header("cloudfront-viewer-asn")
-        return classify_client(req.header("user-agent"), int(asn) if asn and asn.isdigit() else None)
+        asn = (req.header("cloudfront-viewer-asn") or "").strip()
+        number = int(asn) if asn.isascii() and asn.isdigit() and len(asn) <= 10 else None
+        return classify_client(req.header("user-agent"), number)
+
+    def is_proxy_request(self, req: CreativeRequest) -> bool:
+        return is_proxy(self.client_of(req))
+
+    def blank(self, reason: str) -> HttpResponse:
+        """The transparent pixel for an email proxy asking for something Versa cannot name."""
+        return self._blank(reason)
 
     def _check_names(self, req: CreativeRequest) -> None:
         if not SLUG_RE.match(req.brand):
@@ -240,11 +259,13 @@ class RenderService:
             if proxy:
                 return self._blank("unknown-creative")
             raise
-        except StoreUnavailable:
-            self.metrics.count("Fallbacks", reason="pack-store", brand=req.brand)
-            if proxy:
-                return self._blank("pack-store")
-            raise
+        except (StoreUnavailable, PackError) as exc:
+            # No pack means no creative fallback to serve: a blank image, 200, briefly cached, so no
+            # client (an email proxy least of all) keeps an error. The CDN's origin group covers the
+            # failures that happen outside the handler.
+            reason = "pack-store" if isinstance(exc, StoreUnavailable) else "pack-error"
+            self.log("pack unavailable", brand=req.brand, reason=reason, error=str(exc))
+            return self._blank(reason, brand=req.brand, creative=req.creative)
         try:
             signed = self._signature(req)
             ctx = self._context(pack, req, signed)
@@ -253,7 +274,13 @@ class RenderService:
                 reason = "expired" if isinstance(exc, SignatureExpired) else "bad-request"
                 return self._fallback(pack, req.creative, creative, reason)
             raise
-        return self._render_image(pack, creative, req, ctx, client)
+        try:
+            # Signed send-time values may name the client (previews, ESP-declared proxies): use the context's.
+            return self._render_image(pack, creative, req, ctx, EmailClient(ctx.client))
+        except ParamError:  # a width, dpr or format the creative does not allow
+            if proxy:
+                return self._fallback(pack, req.creative, creative, "bad-request")
+            raise
 
     def _render_image(
         self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, client: EmailClient
@@ -263,10 +290,12 @@ class RenderService:
         texts, default_used = self._texts(pack, creative, decision, req.now)
         fmt = self._format(pack, creative, req, client)
         robust = client is EmailClient.apple_mpp
+        # `ctx.now` is the instant the decision was made for (the request clock, or a signed `at`):
+        # countdowns and the TTL use it too, so valid_until and "now" come from one timeline.
         try:
             future = self._pool.submit(
                 self.renderer.render, pack, decision, texts=texts, params=ctx.params, fmt=fmt,
-                width=ctx.width, dpr=ctx.dpr, now=req.now, tz=ctx.tz, robust=robust,
+                width=ctx.width, dpr=ctx.dpr, now=ctx.now, tz=ctx.tz, robust=robust,
             )
             rendered = future.result(timeout=self.config.render_budget_ms / 1000)
         except ParamError:
@@ -281,15 +310,15 @@ class RenderService:
             self.log("render crashed", error=repr(exc))
             return self._fallback(pack, req.creative, creative, "render-error")
         elapsed = (time.perf_counter() - start) * 1000
-        props = {"brand": pack.brand, "creative": req.creative, "variant": decision.design_key}
+        props: dict[str, Any] = {"brand": pack.brand, "creative": req.creative, "variant": decision.design_key}
         self.metrics.count("Renders", **props)
         if rendered.memo_hit:
             self.metrics.count("MemoHits", **props)
         self.metrics.timing("RenderTime", elapsed, **props)
 
         cache = creative.cache or pack.model.cache
-        loop = self._loop_seconds(decision, rendered)
-        ttl = ttl_seconds(req.now, decision.valid_until, cache, copy_default_used=default_used, loop_seconds=loop)
+        loop = self._loop_seconds(decision, rendered, ctx, robust=robust)
+        ttl = ttl_seconds(ctx.now, decision.valid_until, cache, copy_default_used=default_used, loop_seconds=loop)
         time_sensitive = decision.valid_until is not None or loop is not None
         headers = {
             "Cache-Control": cache_control(
@@ -307,11 +336,22 @@ class RenderService:
             return HttpResponse(304, b"", rendered.content_type, headers)
         return HttpResponse(200, rendered.body, rendered.content_type, headers)
 
-    def _loop_seconds(self, decision: Decision, rendered: Any) -> int | None:
+    def _loop_seconds(
+        self, decision: Decision, rendered: Any, ctx: RequestContext, *, robust: bool = False
+    ) -> int | None:
+        """How long the rendered countdown stays true: an animation's loop, a minute for a static frame
+        of a running timer, None when nothing ticks (ended, no deadline, or the time-robust text, which
+        stays true until the deadline that valid_until already holds)."""
+        from versa.render.countdown import deadline_of
+
         if getattr(rendered, "frames", 1) > 1:
             return int(rendered.frames)
-        if any(isinstance(layer, CountdownLayer) for layer in decision.layers):
-            return 60  # a static countdown frame is stale after a minute at the latest
+        for layer in decision.layers:
+            if not isinstance(layer, CountdownLayer) or (robust and layer.robust):
+                continue
+            deadline = deadline_of(layer, ctx.params)
+            if deadline is not None and deadline > ctx.now:
+                return 60  # a static frame of a running timer is stale after a minute at the latest
         return None
 
     def _format(self, pack: Pack, creative: Creative, req: CreativeRequest, client: EmailClient) -> str:
@@ -319,20 +359,24 @@ class RenderService:
 
         if req.ext != "auto":
             return req.ext
-        cdn = (req.header("x-versa-fmt") or "").strip().lower()
         allowed = pack.model.render.formats
         animated = any(isinstance(layer, CountdownLayer) for layer in creative.layers)
-        if cdn and cdn in allowed and not (is_proxy(client) and cdn in ("webp", "avif")):
-            return cdn
-        return negotiate(req.header("accept"), str(client), allowed, animated=animated)
+        accept = req.header("accept")
+        if req.header("x-versa-client") is not None:
+            # Behind the CDN only the keyed x-versa-fmt may decide (the raw Accept is not in the cache
+            # key): it names the best format the viewer accepts, and each implies the ones below it.
+            cdn = (req.header("x-versa-fmt") or "").strip().lower()
+            accept = {"avif": "image/avif,image/webp,image/png", "webp": "image/webp,image/png"}.get(cdn, "image/png")
+        return negotiate(accept, str(client), allowed, animated=animated)
 
     def _fallback(self, pack: Pack, creative_id: str, creative: Creative, reason: str) -> HttpResponse:
         self.metrics.count("Fallbacks", reason=reason, brand=pack.brand, creative=creative_id)
         cache: CacheSettings = creative.cache or pack.model.cache
         try:
             body = self.renderer.render_fallback(pack, creative_id)
-        except Exception:
-            return self._blank(reason)
+        except Exception as exc:  # counted above already
+            self.log("fallback unreadable", brand=pack.brand, creative=creative_id, error=repr(exc))
+            return _blank_response(reason)
         from versa.render.engine import image_content_type
 
         return HttpResponse(
@@ -340,11 +384,9 @@ class RenderService:
             {"Cache-Control": fallback_cache_control(cache), "X-Versa-Fallback": reason},
         )
 
-    def _blank(self, reason: str) -> HttpResponse:
-        self.metrics.count("Fallbacks", reason=reason)
-        return HttpResponse(
-            200, BLANK_PNG, "image/png", {"Cache-Control": "public, max-age=60", "X-Versa-Fallback": reason}
-        )
+    def _blank(self, reason: str, **props: Any) -> HttpResponse:
+        self.metrics.count("Fallbacks", reason=reason, **props)
+        return _blank_response(reason)
 
     def decision(self, req: CreativeRequest) -> HttpResponse:
         """GET /v1/{brand}/{creative}/decision — needs a signature with the debug scope."""
@@ -390,7 +432,7 @@ class RenderService:
         from versa.http import CSP
 
         cache = creative.cache or pack.model.cache
-        ttl = ttl_seconds(req.now, decision.valid_until, cache, copy_default_used=default_used)
+        ttl = ttl_seconds(ctx.now, decision.valid_until, cache, copy_default_used=default_used)
         return HttpResponse(
             200, html.encode(), "text/html; charset=utf-8",
             {

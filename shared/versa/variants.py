@@ -32,6 +32,25 @@ TIME_ATTRS = frozenset({*TIME_FEATURES, "window", "tz"})
 OTHER_COUNTRIES = ("US", "GB", "JP", "BR", "IN", "ZA", "CA", "AU")
 OTHER_ZONES = ("UTC", "America/New_York", "Asia/Tokyo", "Europe/London")
 SOUTH_ZONE = "Australia/Sydney"
+OFFSET_ZONES = (
+    *(f"Etc/GMT{-h:+d}" if h else "Etc/GMT" for h in range(-12, 15)),
+    "Pacific/Marquesas",  # -09:30
+    "America/St_Johns",  # -03:30 / -02:30
+    "Asia/Tehran",  # +03:30
+    "Asia/Kabul",  # +04:30
+    "Asia/Kolkata",  # +05:30
+    "Asia/Kathmandu",  # +05:45
+    "Asia/Yangon",  # +06:30
+    "Australia/Eucla",  # +08:45
+    "Australia/Darwin",  # +09:30
+    "Australia/Lord_Howe",  # +10:30 / +11:00
+    "Pacific/Chatham",  # +12:45 / +13:45
+)
+"""One zone for every UTC offset in use (Etc/GMT-9 is UTC+9). A window fixed in one zone meets the
+viewer's local clock at a different wall time for each offset, so every offset is tried near it."""
+
+
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class TooManyVariants(VersaError, ValueError):
@@ -148,7 +167,7 @@ def _numeric_cells(thresholds: list[float], spec: ParamSpec | None, integer: boo
         cands.add((a + b) / 2)
     out = sorted(c for c in cands if lo <= c <= hi)
     if integer:
-        out = sorted({int(math.floor(c)) for c in out} | {int(math.ceil(c)) for c in out})
+        out = sorted({math.floor(c) for c in out} | {math.ceil(c) for c in out})
         out = [c for c in out if lo <= c <= hi]
     return out or ([int(lo)] if integer and lo > -math.inf else [lo if lo > -math.inf else 0])
 
@@ -179,7 +198,8 @@ def attribute_cells(pack: PackModel, creative: Creative, attr: str) -> list[Any]
     """Representative values of one non-time attribute, one per cell of its partition."""
     mentioned = _mentioned(creative, attr)
     if attr == "country":
-        return [*mentioned, _other(OTHER_COUNTRIES, mentioned), None]
+        pool = itertools.chain(OTHER_COUNTRIES, (a + b for a in _LETTERS for b in _LETTERS))
+        return [*mentioned, _other(pool, mentioned), None]
     if attr == "device":
         return list(DEVICES)
     if attr == "client":
@@ -199,7 +219,7 @@ def attribute_cells(pack: PackModel, creative: Creative, attr: str) -> list[Any]
         return _bucket_cells(creative, attr, base)
     # region, city, os, asn, latitude, longitude: what the rules mention, and something else
     if attr in ("latitude", "longitude", "asn"):
-        return _numeric_cells(_thresholds(creative, attr), None, attr == "asn") + [None]
+        return [*_numeric_cells(_thresholds(creative, attr), None, attr == "asn"), None]
     return [*mentioned, _other((f"other{i}" for i in range(99)), mentioned), None]
 
 
@@ -212,7 +232,7 @@ def _zones(creative: Creative, pack: PackModel, read: set[str]) -> list[str]:
     if read & {"season", "hemisphere"}:
         zones.append(SOUTH_ZONE)
     if "tz" in read:
-        zones.append(_other(OTHER_ZONES, zones))
+        zones.append(_other(itertools.chain(OTHER_ZONES, OFFSET_ZONES), zones))
     return list(dict.fromkeys(zones))
 
 
@@ -235,6 +255,24 @@ def _windows(creative: Creative) -> list[Window]:
     return [n for r in creative.rules for n in r.when.walk() if isinstance(n, Window)]
 
 
+def _fixed_windows(windows: list[Window]) -> list[Window]:
+    """Windows whose bounds are instants (a zone or an offset given), not each viewer's wall times."""
+    return [
+        w for w in windows if w.tz or any(b is not None and b.tzinfo is not None for b in (w.start, w.end))
+    ]
+
+
+def _dates(creative: Creative) -> list[date]:
+    """The local dates rules (or vary_by buckets) name."""
+    out: set[date] = set()
+    for value in _mentioned(creative, "date"):
+        try:
+            out.add(date.fromisoformat(str(value)))
+        except ValueError:
+            continue
+    return sorted(out)
+
+
 def time_cells(pack: PackModel, creative: Creative, read: set[str]) -> list[tuple[str, datetime]]:
     """(zone, UTC instant) representatives: one per distinct signature of the time features read."""
     zones = _zones(creative, pack, read)
@@ -243,20 +281,32 @@ def time_cells(pack: PackModel, creative: Creative, read: set[str]) -> list[tupl
         return [(z, REFERENCE + timedelta(hours=12)) for z in zones]
     walls = _wall_boundaries(pack, creative, read)
     windows = _windows(creative)
+    dates = _dates(creative) if "date" in time_read else []
     span_days = 1
     if time_read & {"weekday", "weekend", "date"}:
         span_days = 7
     if time_read & {"season", "hemisphere"}:
         span_days = 366
+    fixed = _fixed_windows(windows)
+    # Near a window fixed in one zone, each UTC offset sees other local times: try them all there.
+    offset_zones = [z for z in OFFSET_ZONES if z not in zones] if fixed and time_read - {"window"} else []
     out: list[tuple[str, datetime]] = []
-    for zone_name in zones:
+    for zone_name in [*zones, *offset_zones]:
         zone = ZoneInfo(zone_name)
-        starts = [REFERENCE.astimezone(zone).date()]
         bounds = [b for w in windows for b in w.bounds(zone) if b is not None]
-        starts += [(b - timedelta(days=span_days)).astimezone(zone).date() for b in bounds]
+        ranges: list[tuple[date, int]]
+        if zone_name in offset_zones:
+            fixed_bounds = [b for w in fixed for b in w.bounds(zone) if b is not None]
+            ranges = [((b - timedelta(days=2)).astimezone(zone).date(), 5) for b in fixed_bounds]
+        else:
+            ranges = [(REFERENCE.astimezone(zone).date(), span_days + 1)]
+            ranges += [
+                ((b - timedelta(days=span_days)).astimezone(zone).date(), 3 * span_days + 1) for b in bounds
+            ]
+            ranges += [(d - timedelta(days=1), 3) for d in dates]
         points: set[datetime] = set(bounds)
-        for first in starts:
-            for d in range(span_days + (2 * span_days if bounds else 0) + 1):
+        for first, days in ranges:
+            for d in range(days):
                 day = first + timedelta(days=d)
                 for wall in walls:
                     points.add(datetime.combine(day, wall, zone).astimezone(UTC))
@@ -264,7 +314,7 @@ def time_cells(pack: PackModel, creative: Creative, read: set[str]) -> list[tupl
         seen: set[tuple[Any, ...]] = set()
         for a, b in itertools.pairwise(ordered):
             mid = a + (b - a) / 2
-            sig = _time_signature(pack, creative, zone_name, mid, time_read, walls, windows)
+            sig = _time_signature(pack, creative, zone_name, mid, time_read, walls, windows, dates)
             if sig not in seen:
                 seen.add(sig)
                 out.append((zone_name, mid))
@@ -272,7 +322,14 @@ def time_cells(pack: PackModel, creative: Creative, read: set[str]) -> list[tupl
 
 
 def _time_signature(
-    pack: PackModel, creative: Creative, zone: str, instant: datetime, read: set[str], walls: list[time], windows: list[Window]
+    pack: PackModel,
+    creative: Creative,
+    zone: str,
+    instant: datetime,
+    read: set[str],
+    walls: list[time],
+    windows: list[Window],
+    dates: list[date],
 ) -> tuple[Any, ...]:
     f = local_features(instant, ZoneInfo(zone), dayparts=pack.dayparts, weekend_days=frozenset(pack.weekend), country=None)
     sig: list[Any] = [zone]
@@ -281,7 +338,7 @@ def _time_signature(
     if "local_time" in read or "minute" in read:
         sig.append(sum(1 for w in walls if w <= f.time))
     if "date" in read:
-        sig.append(f.date)
+        sig.append(tuple(f.date == d for d in dates))
     tz = ZoneInfo(zone)
     for w in windows:
         start, end = w.bounds(tz)

@@ -246,7 +246,7 @@ def test_engine_version_and_render_key() -> None:
 def test_fallback_bytes_are_read_once() -> None:
     pack = PACKS["acme"]
     data = RENDERER.render_fallback(pack, "winter-sale")
-    assert data == (pack.root / "assets" / "fallback.png").read_bytes()
+    assert data == (pack.root / "assets" / "fallback-winter-sale.png").read_bytes()
     assert RENDERER.render_fallback(pack, "winter-sale") is data
     assert image_content_type(data) == "image/png"
 

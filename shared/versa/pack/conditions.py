@@ -20,9 +20,10 @@ request carries no such attribute) and returns whether the condition holds and a
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -136,6 +137,12 @@ class Compare(Condition):
 
 
 def _norm(value: Any) -> Any:
+    """The form values are compared in: text case-folded, booleans as 'true'/'false' (so `weekend: "true"`
+    matches and True never equals 1), dates as ISO text (a rule's dates arrive as text or YAML dates)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
     return value.casefold() if isinstance(value, str) else value
 
 
@@ -303,22 +310,26 @@ ALWAYS = AllOf(())
 # ------------------------------------------------------------------------------------------- parsing
 
 
+_HH_MM = re.compile(r"([01]?[0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?")
+
+
 def _parse_time(value: Any, path: str) -> time:
-    if isinstance(value, int) and 0 <= value <= 24 * 60 * 60:
-        # YAML 1.1 reads an unquoted 22:00 as a sexagesimal integer (1320): accept it.
-        minutes = value
-        return time(minutes // 60 % 24, minutes % 60)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        # YAML 1.1 reads an unquoted 22:00 as a sexagesimal integer (1320): accept it. Larger values
+        # (25:00, 1:02:03) are no time of day and are refused rather than wrapped.
+        return time(value // 60, value % 60)
     if isinstance(value, str):
-        try:
-            return time.fromisoformat(value)
-        except ValueError:
-            pass
-    raise ConditionError(path, f"{value!r} is not a time of day like '22:00'")
+        match = _HH_MM.fullmatch(value.strip())
+        if match:
+            return time(int(match[1]), int(match[2]), int(match[3] or 0))
+    raise ConditionError(path, f"{value!r} is not a time of day like '22:00' (00:00 to 23:59; quote it)")
 
 
 def _parse_datetime(value: Any, path: str) -> datetime:
     if isinstance(value, datetime):
         return value
+    if isinstance(value, date):  # YAML reads an unquoted 2026-12-01 as a date: its midnight
+        return datetime.combine(value, time())
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value)
@@ -336,6 +347,8 @@ def _number(value: Any, path: str) -> float:
 def _scalar(value: Any, path: str) -> Any:
     if isinstance(value, str | int | float | bool):
         return value
+    if isinstance(value, date) and not isinstance(value, datetime):  # an unquoted YAML date
+        return value.isoformat()
     raise ConditionError(path, f"{value!r} is not a single value (string, number or boolean)")
 
 
@@ -393,11 +406,11 @@ def _parse_entry(key: str, value: Any, path: str) -> Condition:
                 ZoneInfo(str(tz))
             except (ZoneInfoNotFoundError, ValueError):
                 raise ConditionError(f"{where}.tz", f"unknown time zone {tz!r}") from None
-        start = _parse_datetime(value["from"], f"{where}.from") if "from" in value else None
-        end = _parse_datetime(value["to"], f"{where}.to") if "to" in value else None
-        if start and end and (start.tzinfo is None) == (end.tzinfo is None) and start >= end:
+        since = _parse_datetime(value["from"], f"{where}.from") if "from" in value else None
+        until = _parse_datetime(value["to"], f"{where}.to") if "to" in value else None
+        if since and until and (since.tzinfo is None) == (until.tzinfo is None) and since >= until:
             raise ConditionError(where, "from must be before to")
-        return Window(start, end, str(tz) if tz else None)
+        return Window(since, until, str(tz) if tz else None)
     if key == "bucket":
         if not isinstance(value, dict) or set(value) != {"key", "salt", "pct"}:
             raise ConditionError(where, "needs {key: PARAM, salt: TEXT, pct: [FROM, TO]}")

@@ -6,7 +6,9 @@ path and the offending value. A pack with errors is never partly loaded.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +24,9 @@ from versa.errors import Issue, PackError
 from versa.pack.assets import AssetError, check_font_file, check_image, resolve_asset
 from versa.pack.conditions import Bucket, Condition
 from versa.pack.model import (
+    _IDENT_RE,
+    _LOCALE_RE,
+    HEX_RE,
     LAYER_TYPES,
     BackgroundLayer,
     ButtonLayer,
@@ -72,6 +77,9 @@ def content_version(root: Path) -> tuple[str, tuple[str, ...]]:
     return digest.hexdigest()[:12], tuple(names)
 
 
+_TYPE_TAG = re.compile(r"^(?:tagged-union|union|literal|list|dict|tuple|set|function-\w+|nullable|is-instance)\[")
+
+
 def format_loc(loc: Iterable[Any]) -> str:
     """pydantic's error location as a field path: creatives.winter-sale.layers[3].font."""
     out = ""
@@ -83,9 +91,9 @@ def format_loc(loc: Iterable[Any]) -> str:
         # A discriminated union inserts the tag (e.g. 'text') after the list index: drop it.
         if i > 0 and isinstance(parts[i - 1], int) and part in LAYER_TYPES:
             continue
-        if part in ("function-after", "function-before", "function-plain") or str(part).startswith(
-            ("tagged-union", "union[")
-        ):
+        # Union members and validators name themselves in the location (literal['all'], list[str],
+        # function-after[...]): they are no field.
+        if part in ("function-after", "function-before", "function-plain", "[key]") or _TYPE_TAG.match(str(part)):
             continue
         out += ("." if out else "") + str(part)
     return out
@@ -116,60 +124,191 @@ def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
     return issues
 
 
-def _partial_reference_issues(data: dict[str, Any], root: Path) -> list[Issue]:
-    """Cross-check the parts of an invalid pack that did validate, so one run reports everything."""
+def _partial_reference_issues(data: dict[str, Any], root: Path, reported: list[Issue]) -> list[Issue]:
+    """Cross-check the parts of an invalid pack that did validate, so one run reports everything.
+
+    Invalid parts are patched into inert placeholders (their own errors are already in `reported`),
+    and nothing is reported again under a path that already has an error.
+    """
+    top = _salvage_top(data)
+    if top is None:
+        return []
     try:
-        shell = PackModel.model_validate({**data, "creatives": {"x": _MINIMAL_CREATIVE}})
+        shell = PackModel.model_validate({**top, "creatives": {"x": _MINIMAL_CREATIVE}})
     except ValidationError:
         return []
     good: dict[str, Creative] = {}
     skip: list[str] = []
-    for cid, raw in (data.get("creatives") or {}).items():
+    creatives = data.get("creatives")
+    for cid, raw in (creatives if isinstance(creatives, dict) else {}).items():
         creative, bad_ids = _salvage_creative(raw)
         if creative is not None:
-            good[cid] = creative
+            good[str(cid)] = creative
             # Rules pointing at a layer that itself failed would only repeat that layer's error.
             skip += [
-                f"creatives.{cid}.rules[" + f"{r}].set.layers.{lid}."
+                f"creatives.{cid}.rules[{r}].set.layers.{lid}."
                 for lid in bad_ids
                 for r in range(len(creative.rules))
             ]
     if not good:
         return []
+    seen = [i.path for i in reported if i.path]
     model = shell.model_copy(update={"creatives": good})
-    return [i for i in check_references(model, root) if not i.path.startswith(tuple(skip))]
+    return [
+        i
+        for i in check_references(model, root)
+        if not i.path.startswith(tuple(skip))
+        and not any(i.path == p or i.path.startswith((p + ".", p + "[")) for p in seen)
+    ]
+
+
+_SALVAGE_ROUNDS = 5
+_PLACEHOLDER_LAYER: dict[str, Any] = {"type": "shape", "box": [0, 0, 1, 1]}
+_SIMPLE_PARAM_TYPES = ("text", "int", "number", "bool", "datetime")
+
+
+def _salvage_top(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The pack's top level (creatives aside) with invalid parts replaced by inert values, or None."""
+    patched = {k: v for k, v in data.items() if k != "creatives"}
+    for _ in range(_SALVAGE_ROUNDS):
+        try:
+            PackModel.model_validate({**patched, "creatives": {"x": _MINIMAL_CREATIVE}})
+            return patched
+        except ValidationError as exc:
+            errors = [e for e in exc.errors() if e["loc"] and e["loc"][0] != "creatives"]
+        if not errors:
+            return patched
+        for err in errors:
+            loc = err["loc"]
+            head = str(loc[0])
+            if head == "tokens":
+                patched["tokens"] = _lenient_tokens(patched.get("tokens"))
+            elif head == "brand":
+                patched["brand"] = "x"
+            elif head == "locales":
+                raw = patched.get("locales")
+                kept = [v for v in raw if isinstance(v, str) and _LOCALE_RE.match(v)] if isinstance(raw, list) else []
+                if not kept:
+                    return None
+                patched["locales"] = list(dict.fromkeys(kept))
+            else:
+                patched.pop(head, None)
+    return None
+
+
+def _lenient_tokens(raw: Any) -> dict[str, Any]:
+    """Tokens with every name kept (so references to them do not fail again) and bad values replaced."""
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    colors, fonts, spacing = raw.get("colors"), raw.get("fonts"), raw.get("spacing")
+    if isinstance(colors, dict):
+        out["colors"] = {
+            str(k): v if isinstance(v, str) and HEX_RE.match(v) else "#000000" for k, v in colors.items()
+        }
+    if isinstance(fonts, dict):
+        out["fonts"] = {str(k): v if isinstance(v, str) else "sans" for k, v in fonts.items()}
+    if isinstance(spacing, dict):
+        out["spacing"] = {
+            str(k): v if isinstance(v, int) and not isinstance(v, bool) else 0 for k, v in spacing.items()
+        }
+    return out
 
 
 def _salvage_creative(raw: Any) -> tuple[Creative | None, set[str]]:
-    """The creative with its invalid layers and rules replaced by inert placeholders (indices kept),
-    or None if it still does not validate; and the ids of the layers replaced."""
+    """The creative with its invalid parts patched: bad fields of a layer or rule dropped (or the
+    whole layer/rule replaced by an inert placeholder, indices kept), bad copy slots and parameters
+    replaced by plain ones of the same name, other bad fields dropped. Returns None if it still does
+    not validate, and the ids of the layers replaced."""
     if not isinstance(raw, dict):
         return None, set()
-    try:
-        return Creative.model_validate(raw), set()
-    except ValidationError as exc:
-        bad: dict[str, set[int]] = {"layers": set(), "rules": set()}
-        for err in exc.errors():
-            loc = err["loc"]
-            if len(loc) >= 2 and loc[0] in bad and isinstance(loc[1], int):
-                bad[str(loc[0])].add(loc[1])
-    layers = raw.get("layers") or []
-    bad_ids = {str(layers[i].get("id")) for i in bad["layers"] if isinstance(layers[i], dict)}
-    patched = dict(raw)
-    patched["layers"] = [
-        {"type": "shape", "box": [0, 0, 1, 1]} if i in bad["layers"] else layer
-        for i, layer in enumerate(layers)
-    ]
-    patched["rules"] = [
-        {"id": f"invalid-{i}"} if i in bad["rules"] else rule for i, rule in enumerate(raw.get("rules") or [])
-    ]
-    try:
-        return Creative.model_validate(patched), bad_ids
-    except ValidationError:
-        return None, bad_ids
+    patched = copy.deepcopy(raw)
+    bad_ids: set[str] = set()
+    touched: set[tuple[str, int]] = set()
+    for _ in range(_SALVAGE_ROUNDS):
+        try:
+            return Creative.model_validate(patched), bad_ids
+        except ValidationError as exc:
+            errors = exc.errors()
+        for err in errors:
+            if not _patch_creative(patched, err["loc"], touched, bad_ids):
+                return None, bad_ids
+    return None, bad_ids
+
+
+def _patch_creative(
+    patched: dict[str, Any], loc: tuple[Any, ...], touched: set[tuple[str, int]], bad_ids: set[str]
+) -> bool:
+    """Patch the place one validation error points at; False when the creative cannot be salvaged."""
+    if not loc:
+        return False
+    head = str(loc[0])
+    items = patched.get(head)
+    if head in ("layers", "rules") and len(loc) >= 2 and isinstance(loc[1], int) and isinstance(items, list):
+        i = loc[1]
+        item = items[i]
+        # A layer's field sits after the union tag: ('layers', 3, 'text', 'font').
+        field = loc[3] if head == "layers" and len(loc) >= 4 and loc[2] in LAYER_TYPES else None
+        if head == "rules" and len(loc) >= 3:
+            field = loc[2]
+        first = (head, i) not in touched
+        touched.add((head, i))
+        if isinstance(item, dict) and field not in (None, "id", "type") and (first or field in item):
+            item.pop(field, None)
+        elif head == "layers":
+            if isinstance(item, dict) and item.get("id") is not None:
+                bad_ids.add(str(item["id"]))
+            items[i] = dict(_PLACEHOLDER_LAYER)
+        else:
+            items[i] = {"id": f"invalid-{i}"}
+        return True
+    if head == "layers":
+        return False
+    if head in ("copy", "params") and isinstance(items, dict):
+        if len(loc) >= 2 and loc[1] in items:
+            if head == "copy":
+                items[loc[1]] = {"default": ""}
+            else:
+                spec = items[loc[1]]
+                kind = spec.get("type") if isinstance(spec, dict) else None
+                items[loc[1]] = {"type": kind if kind in _SIMPLE_PARAM_TYPES else "text"}
+        else:  # the names themselves
+            patched[head] = {k: v for k, v in items.items() if isinstance(k, str) and _IDENT_RE.match(k)}
+        return True
+    if head == "size":
+        patched["size"] = [4000, 4000]  # as large as allowed: no layer box is blamed for it
+    elif head == "fallback":
+        patched["fallback"] = "-"
+    else:
+        patched.pop(head, None)
+    return True
 
 
 _MINIMAL_CREATIVE = {"size": [16, 16], "layers": [{"type": "background", "fill": "#000"}], "fallback": "-"}
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    pass
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a mapping repeating a key is an error (not last-one-wins)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                line = first.setdefault(key, key_node.start_mark.line)
+            except TypeError:
+                continue  # an unhashable key: the base class reports it
+            if line != key_node.start_mark.line:
+                raise _DuplicateKey(
+                    None, None, f"duplicate key {key!r} (first at line {line + 1})", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep=deep)
 
 
 def read_yaml(path: Path) -> Any:
@@ -180,12 +319,13 @@ def read_yaml(path: Path) -> Any:
     except UnicodeDecodeError as exc:
         raise PackError([Issue(path.name, "", f"not UTF-8 text ({exc})")]) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PackError([Issue(path.name, where, f"YAML syntax error: {problem}")]) from None
+        kind = "" if isinstance(exc, _DuplicateKey) else "YAML syntax error: "
+        raise PackError([Issue(path.name, where, f"{kind}{problem}")]) from None
 
 
 def load_pack(root: Path | str) -> Pack:
@@ -199,7 +339,8 @@ def load_pack(root: Path | str) -> Pack:
     try:
         model = PackModel.model_validate(data)
     except ValidationError as exc:
-        issues = _validation_issues(exc, data) + _partial_reference_issues(data, root)
+        issues = _validation_issues(exc, data)
+        issues += _partial_reference_issues(data, root, issues)
         raise PackError(issues, pack=str(data.get("brand", root.name))) from None
     issues = list(check_references(model, root))
     if issues:

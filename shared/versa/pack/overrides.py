@@ -98,7 +98,7 @@ def check_set(
             try:
                 _LAYER_ADAPTER.validate_python({**layer.model_dump(), parts[2]: value})
             except ValidationError as exc:
-                yield key, _validation_message(exc)
+                yield key, f"{_validation_message(exc)} (got {value!r})"
         elif root == "copy":
             if len(parts) not in (2, 3) or parts[1] not in creative.copy_slots:
                 yield (
@@ -109,14 +109,13 @@ def check_set(
                 yield key, f"{parts[2]!r} is not a declared locale"
             elif len(parts) == 3 and not isinstance(value, str):
                 yield key, "needs a string"
+            elif len(parts) == 2 and isinstance(value, dict) and set(value) - set(model.locales):
+                undeclared = ", ".join(repr(k) for k in value if k not in model.locales)
+                yield key, f"{undeclared} is not a declared locale (known: {', '.join(model.locales)})"
             elif len(parts) == 2 and not (
-                isinstance(value, str)
-                or (
-                    isinstance(value, dict)
-                    and all(k in model.locales and isinstance(v, str) for k, v in value.items())
-                )
+                isinstance(value, str) or (isinstance(value, dict) and all(isinstance(v, str) for v in value.values()))
             ):
-                yield key, "needs a string or a mapping of declared locale -> string"
+                yield key, f"{value!r}: needs a string or a mapping of declared locale -> string"
         else:
             yield key, f"cannot set {key!r}: keys start with one of {', '.join(SET_ROOTS)}"
 

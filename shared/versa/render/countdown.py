@@ -72,7 +72,7 @@ def countdown_state(
         return {"left": "unknown"}
     if now >= deadline:
         return {"left": "ended"}
-    if robust:
+    if robust and layer.robust:  # without robust text the ticking timer is drawn after all
         return {"robust": deadline.astimezone(ZoneInfo(tz)).isoformat()}
     step = min(UNIT_SECONDS[u] for u in layer.units)
     return {"left": seconds_left(deadline, now) // step * step}
