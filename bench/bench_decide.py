@@ -12,9 +12,9 @@ import argparse
 import itertools
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from harness import Results, measure
-
 from versa.context import resolve
 from versa.pack.loader import load_pack
 from versa.rules import context_options, decide
@@ -41,34 +41,37 @@ def headers_for(i: int) -> dict[str, str]:
     }
 
 
+def measure_creative(results: Results, brand: str, creative: str, kw: dict[str, Any], start: datetime) -> None:
+    model = load_pack(PACKS / brand).model
+    options = context_options(model, creative)
+    counter = itertools.count()
+
+    def only_resolve() -> object:
+        i = next(counter)
+        return resolve(headers_for(i), {}, start + timedelta(minutes=37 * i), options)
+
+    def resolve_and_decide() -> object:
+        i = next(counter)
+        ctx = resolve(headers_for(i), {}, start + timedelta(minutes=37 * i), options)
+        return decide(model, creative, ctx)
+
+    base = f"{brand}/{creative} resolve"
+    results.add(base, measure(only_resolve, **kw), baseline=base, notes="context only")
+    stats = measure(resolve_and_decide, **kw)
+    results.add(
+        f"{brand}/{creative} resolve+decide", stats, baseline=base, notes=f"{1000 / stats.median_ms:,.0f} decisions/s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     args = parser.parse_args()
-    kw = {"repeat": 200, "min_time": 0.3} if args.quick else {"repeat": 1000, "min_time": 1.0, "max_repeat": 5000}
+    kw: dict[str, Any] = {"repeat": 200, "min_time": 0.3} if args.quick else {"repeat": 1000, "min_time": 1.0, "max_repeat": 5000}
     results = Results("decide")
     start = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
     for brand, creative in CREATIVES:
-        model = load_pack(PACKS / brand).model
-        options = context_options(model, creative)
-        counter = itertools.count()
-
-        def only_resolve() -> object:
-            i = next(counter)
-            return resolve(headers_for(i), {}, start + timedelta(minutes=37 * i), options)
-
-        def resolve_and_decide() -> object:
-            i = next(counter)
-            ctx = resolve(headers_for(i), {}, start + timedelta(minutes=37 * i), options)
-            return decide(model, creative, ctx)
-
-        base = f"{brand}/{creative} resolve"
-        results.add(base, measure(only_resolve, **kw), baseline=base, notes="context only")
-        stats = measure(resolve_and_decide, **kw)
-        results.add(
-            f"{brand}/{creative} resolve+decide", stats, baseline=base,
-            notes=f"{1000 / stats.median_ms:,.0f} decisions/s",
-        )
+        measure_creative(results, brand, creative, kw, start)
     results.report()
 
 

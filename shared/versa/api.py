@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
 from versa.errors import (
@@ -45,12 +45,12 @@ class PowertoolsMetrics:
     """The service's metrics sink: counts and timings as CloudWatch metrics (service dimension only);
     brand/creative/variant go to the log as properties, never dimensions (billed per combination)."""
 
-    def count(self, name: str, value: float = 1, **props: Any) -> None:
+    def count(self, name: str, value: float = 1, /, **props: Any) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         if props:
             logger.debug(name, extra={"metric": name, "value": value, **props})
 
-    def timing(self, name: str, ms: float, **props: Any) -> None:
+    def timing(self, name: str, ms: float, /, **props: Any) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=ms)
         logger.info(name, extra={"metric": name, "ms": round(ms, 2), **props})
 

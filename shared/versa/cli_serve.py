@@ -56,9 +56,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Versa is serving {packs} at {server.url}")
     if studio is not None:
         print(f"  preview studio   {server.url}/")
-    from versa.signing import creative_path, signed_url
-
     from versa.errors import VersaError
+    from versa.signing import creative_path, signed_url
 
     for brand in service.packs.brands():
         try:

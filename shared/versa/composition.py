@@ -28,16 +28,17 @@ def boto_client(service: str, settings: Settings) -> Any:
         retries={"max_attempts": settings.aws_max_attempts, "mode": "standard"},
         tcp_keepalive=True,
     )
-    return boto3.client(service, endpoint_url=settings.aws_endpoint_url, config=config)
+    make: Any = boto3.client  # typed per service name; the name is a variable here
+    return make(service, endpoint_url=settings.aws_endpoint_url, config=config)
 
 
 def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore:
     if settings.pack_bucket:
         from versa.adapters.s3_packs import S3PackStore
 
-        def on_event(name: str, **props: Any) -> None:
-            if metrics is not None:
-                metrics.count("PackStale" if name == "pack_stale" else name, **props)
+        def on_event(name: str, /, **props: str) -> None:
+            if metrics is not None and name == "pack_stale":  # serving the last good pack
+                metrics.count("PackStale", 1, **props)
 
         return S3PackStore(
             settings.pack_bucket,

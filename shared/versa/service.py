@@ -71,16 +71,16 @@ class Metrics(Protocol):
     """Where the service reports what happened (Powertools Metrics in Lambda, a log locally).
     `props` are high-cardinality details (brand, creative, variant): logged, never metric dimensions."""
 
-    def count(self, name: str, value: float = 1, **props: Any) -> None: ...
+    def count(self, name: str, value: float = 1, /, **props: Any) -> None: ...
 
-    def timing(self, name: str, ms: float, **props: Any) -> None: ...
+    def timing(self, name: str, ms: float, /, **props: Any) -> None: ...
 
 
 class NullMetrics:
-    def count(self, name: str, value: float = 1, **props: Any) -> None:
+    def count(self, name: str, value: float = 1, /, **props: Any) -> None:
         return None
 
-    def timing(self, name: str, ms: float, **props: Any) -> None:
+    def timing(self, name: str, ms: float, /, **props: Any) -> None:
         return None
 
 

@@ -151,10 +151,10 @@ class RecordingMetrics:
     def __init__(self) -> None:
         self.counts: list[tuple[str, dict[str, Any]]] = []
 
-    def count(self, name: str, value: float = 1, **props: Any) -> None:
+    def count(self, name: str, value: float = 1, /, **props: Any) -> None:
         self.counts.append((name, props))
 
-    def timing(self, name: str, ms: float, **props: Any) -> None:
+    def timing(self, name: str, ms: float, /, **props: Any) -> None:
         return None
 
     def reasons(self, name: str = "Fallbacks") -> list[str]:

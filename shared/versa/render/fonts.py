@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from fontTools.ttLib import TTFont, TTLibError  # type: ignore[import-untyped]
+from fontTools.ttLib import TTFont, TTLibError
 from PIL import ImageFont, features
 
 from versa.errors import RenderError, VersaError

@@ -41,7 +41,7 @@ def unsafe_accesses(source: str) -> Iterator[str]:
     env = SandboxedEnvironment(autoescape=True)
     tree = env.parse(source)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        name = node.attr if isinstance(node, nodes.Getattr) else getattr(node.arg, "value", None)
+        name = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
         if isinstance(name, str) and name.startswith("_"):
             yield name
 
