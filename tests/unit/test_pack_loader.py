@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import yaml
@@ -701,3 +701,47 @@ def test_union_members_do_not_leak_into_field_paths(example_copy: Callable[..., 
     assert all(line.startswith("pack.yaml: creatives.winter-sale.copy.headline.generate.vary_by.country") for line in found)
     assert any(line.startswith("pack.yaml: creatives.winter-sale.copy.headline.generate.vary_by.country.us: ") for line in found)
     assert not any("[" in line.split(": ")[1] for line in found), found
+
+
+def test_a_template_reaching_for_underscore_attributes_is_refused_at_load(
+    example_copy: Callable[..., Path],
+) -> None:
+    # GIVEN a pack whose HTML template tries to climb out of the sandbox
+    root = example_copy("acme")
+    (root / "templates" / "banner.html").write_text("{{ picture.__globals__ }}", encoding="utf-8")
+    # WHEN it loads
+    found = problems(root)
+    # THEN the loader names the template and the attribute
+    assert any("templates/banner.html" in p and "__globals__" in p for p in found), found
+
+
+def test_a_template_syntax_error_names_the_line(example_copy: Callable[..., Path]) -> None:
+    root = example_copy("acme")
+    (root / "templates" / "banner.html").write_text("<p>\n{% if link %}", encoding="utf-8")
+    found = problems(root)
+    assert any(p.startswith("templates/banner.html: line 2: template syntax error") for p in found), found
+
+
+def test_a_dynamic_escape_attempt_fails_at_render_inside_the_sandbox(example_copy: Callable[..., Path]) -> None:
+    # GIVEN a template that builds the attribute name at run time (invisible to the static check)
+    from datetime import UTC, datetime
+
+    from versa.context import resolve
+    from versa.errors import RenderError
+    from versa.render.html import HtmlPages
+    from versa.rules import context_options, decide
+    from versa.signing import Keyring
+
+    root = example_copy("acme")
+    (root / "templates" / "banner.html").write_text('{{ picture|attr("_" ~ "_globals__") }}', encoding="utf-8")
+    pack = load_pack(root)
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    ctx = resolve({}, {}, now, context_options(pack.model, "winter-sale"))
+    decision = decide(pack.model, "winter-sale", ctx)
+
+    class Req:
+        query: ClassVar[dict[str, str]] = {}
+
+    # WHEN it renders THEN the sandbox refuses (nothing leaks into the page)
+    with pytest.raises(RenderError):
+        HtmlPages(Keyring({"k1": b"k" * 32}, "k1")).render_html(pack, decision, ctx, {}, Req())

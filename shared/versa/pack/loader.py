@@ -485,6 +485,7 @@ def _check_creative(model: PackModel, root: Path, cid: str, creative: Creative) 
     yield from _check_asset(root, f"{base}.fallback", creative.fallback)
     if creative.template is not None:
         yield from _check_asset(root, f"{base}.template", f"templates/{creative.template}", image=False)
+        yield from _check_template(root, f"{base}.template", creative.template)
     for name in creative.params:
         if name in BUILTIN_ATTRIBUTES or name in (
             "sig",
@@ -528,6 +529,26 @@ def _check_creative(model: PackModel, root: Path, cid: str, creative: Creative) 
 
         for key, message in check_set(model, creative, rule.set):
             yield Issue(PACK_FILE, f"{path}.set.{key}" if key else f"{path}.set", message)
+
+
+def _check_template(root: Path, path: str, name: str) -> Iterator[Issue]:
+    """A template must parse, and may not reach for underscore attributes (sandbox escape attempts)."""
+    from versa.render.html import unsafe_accesses
+
+    try:
+        source = resolve_asset(root, f"templates/{name}").read_text(encoding="utf-8")
+    except (AssetError, OSError, UnicodeDecodeError):
+        return  # reported by the asset check
+    where = f"templates/{name}"
+    try:
+        unsafe = sorted(set(unsafe_accesses(source)))
+    except TemplateSyntaxError as exc:
+        yield Issue(where, f"line {exc.lineno}", f"template syntax error: {exc.message}")
+        return
+    if unsafe:
+        yield Issue(
+            where, path, f"template reads {', '.join(unsafe)}: underscore attributes are refused by the sandbox"
+        )
 
 
 def _check_condition(creative: Creative, path: str, cond: Condition) -> Iterator[Issue]:

@@ -1,0 +1,363 @@
+"""The built artifact: `sam build` output (x86_64) run the way Lambda runs it, against moto.
+
+A session fixture builds `.aws-sam/build/` with `scripts/sam-build.sh --if-stale` (SAM CLI in its own
+venv; a no-op when the inputs have not changed since the last build). Then, per sample event, a fresh
+Python 3.12 (the interpreter the build used) runs with `-I -S -B`: isolated (no PYTHON* variables, no
+user site), no site-packages at all, and no byte code written into the artifact (Lambda's /var/task and
+/opt are read-only). Its `sys.path` is the stdlib plus only the function's directory and each layer's
+`python/` directory, as Lambda's /var/task and /opt/python; fonts come from the fonts layer
+(`VERSA_FONT_DIRS`) and `LD_LIBRARY_PATH` holds the FriBiDi layer's `lib/` (Lambda's /opt/lib). The
+environment is the template's (bucket, table, queue, signing-key parameter, origin secret) pointed at the
+session's moto server, where the example packs are published with `versa.publish.Publisher`, the copy
+table and the queue exist, and the test keyring is an SSM SecureString.
+
+Set VERSA_SKIP_SAM=1 to skip this module (it needs Python 3.12 and PyPI for SAM CLI on first run).
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import json
+import os
+import subprocess
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SAM_DIR = ROOT / ".aws-sam"
+BUILD = SAM_DIR / "build"
+BUILD_SCRIPT = ROOT / "scripts" / "sam-build.sh"
+EVENTS = ROOT / "events"
+PACKS = ROOT / "examples" / "packs"
+LAMBDA_LIMIT_BYTES = 262_144_000  # 250 MB unzipped, function and layers together
+FUNCTION = "RenderFunction"
+LAYERS = ("DepsLayer", "VersaLayer", "FontsLayer", "FribidiLayer")
+ORIGIN_SECRET = "origin-secret-of-the-artifact-test"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(os.environ.get("VERSA_SKIP_SAM") == "1", reason="VERSA_SKIP_SAM=1: no sam build"),
+]
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int
+    content_type: str
+    image: tuple[str, tuple[int, int]] | None = None
+    frames: int = 1
+
+
+# A spread of what the function serves: both packs, every image format, RTL text (raqm), a countdown GIF,
+# first renders that lease copy generation (DynamoDB conditional write, SQS send), an unknown brand (S3 404).
+EXPECTED: dict[str, Expect] = {
+    "mobile-de-evening": Expect(200, "image/png", ("PNG", (600, 300))),
+    "rtl-ae-ar": Expect(200, "image/png", ("PNG", (600, 300))),
+    "auto-accept-html": Expect(200, "image/webp", ("WEBP", (600, 300))),
+    "outlook-mx-welcome": Expect(200, "image/jpeg", ("JPEG", (600, 200))),
+    "gmail-proxy": Expect(200, "image/gif", ("GIF", (600, 240)), frames=30),
+    "unknown-brand": Expect(404, "application/problem+json"),
+}
+
+# Runs inside the clean interpreter: argv[1] is a JSON job. Prints nothing itself (Powertools writes
+# logs and metrics to stdout, as on Lambda); the report goes to the job's result file.
+RUNNER = r"""
+import json, sys, time
+t0 = time.perf_counter()
+job = json.loads(sys.argv[1])
+sys.path[:0] = job["paths"]
+stdlib = [p for p in sys.path if p not in job["paths"]]
+
+import app
+t1 = time.perf_counter()
+
+class FakeContext:
+    function_name = "versa-render"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:versa-render"
+    aws_request_id = "artifact-test-0001"
+    log_group_name = "/aws/lambda/versa-render"
+    log_stream_name = "2026/12/01/[$LATEST]artifact"
+    def get_remaining_time_in_millis(self):
+        return 10_000
+
+with open(job["event"], encoding="utf-8") as f:
+    event = json.load(f)
+result = app.lambda_handler(event, FakeContext())
+t2 = time.perf_counter()
+openai_after_first = sorted(m for m in sys.modules if m == "openai" or m.startswith("openai."))
+
+from PIL import __version__ as pillow, features
+from versa.render.fonts import FAMILIES, resolve_family
+from versa.settings import Settings
+
+font_dirs = Settings().font_dirs
+fonts = {name: resolve_family(name, font_dirs).path for name in FAMILIES}
+with open("/proc/self/maps", encoding="utf-8") as f:
+    fribidi = sorted({line.split()[-1] for line in f if "libfribidi" in line})
+outside = sorted(
+    name for name, module in list(sys.modules.items())
+    if (path := getattr(module, "__file__", None))
+    and not any(path.startswith(root) for root in job["paths"] + stdlib)
+)
+report = {
+    "result": result,
+    "openai_after_first": openai_after_first,
+    "sys_path": sys.path,
+    "app_file": app.__file__,
+    "python": sys.version.split()[0],
+    "pillow": pillow,
+    "raqm": features.check("raqm"),
+    "fribidi_version": features.version("fribidi"),
+    "fribidi_mapped": fribidi,
+    "fonts": fonts,
+    "modules_outside_path": outside,
+    "import_ms": (t1 - t0) * 1e3,
+    "first_request_ms": (t2 - t1) * 1e3,
+}
+with open(job["result"], "w", encoding="utf-8") as f:
+    json.dump(report, f)
+"""
+
+
+# ----------------------------------------------------------------------------------------- build
+
+
+@pytest.fixture(scope="session")
+def built() -> Path:
+    """`.aws-sam/build`, (re)built by scripts/sam-build.sh when missing or stale."""
+    done = subprocess.run(
+        ["bash", str(BUILD_SCRIPT), "--if-stale"], cwd=ROOT, capture_output=True, text=True, timeout=900,
+        check=False,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"scripts/sam-build.sh failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
+    for name in (FUNCTION, *LAYERS):
+        assert (BUILD / name).is_dir(), f"{name} missing from {BUILD}"
+    return BUILD
+
+
+@pytest.fixture(scope="session")
+def python312(built: Path) -> str:
+    """The interpreter the build used (SAM built the deps layer's wheels for it)."""
+    exe = (SAM_DIR / "versa-python").read_text(encoding="utf-8").strip()
+    assert Path(exe).is_file(), exe
+    return exe
+
+
+def _du(path: Path) -> int:
+    """Bytes of the files under path, as `du -sb` counts them (directories and links included)."""
+    total = path.lstat().st_size
+    for item in path.rglob("*"):
+        total += item.lstat().st_size
+    return total
+
+
+def test_unzipped_size_is_under_lambdas_limit(built: Path) -> None:
+    sizes = {name: _du(built / name) for name in (FUNCTION, *LAYERS)}
+    total = sum(sizes.values())
+    print("unzipped sizes (bytes):", json.dumps({**sizes, "total": total}))
+    assert total < LAMBDA_LIMIT_BYTES, f"{total / 1e6:.1f} MB unzipped: over Lambda's 250 MB ({sizes})"
+
+
+def test_build_has_what_the_function_needs(built: Path) -> None:
+    assert (built / FUNCTION / "app.py").is_file()
+    assert (built / "DepsLayer" / "python" / "PIL").is_dir()
+    assert (built / "VersaLayer" / "python" / "versa" / "__init__.py").is_file()
+    assert (built / "FribidiLayer" / "lib" / "libfribidi.so.0").is_file()
+    assert not (built / "DepsLayer" / "python" / "openai").exists(), "openai is not a render dependency"
+    template = (built / "template.yaml").read_text(encoding="utf-8")
+    assert "x86_64" in template
+
+
+# ------------------------------------------------------------------------------------ AWS (moto)
+
+
+@dataclass(frozen=True)
+class Stack:
+    endpoint: str
+    bucket: str
+    table: str
+    queue_url: str
+    key_parameter: str
+
+
+@pytest.fixture(scope="module")
+def stack(moto_endpoint: str, aws_client: Callable[..., Any], s3_client: Any, dynamodb_client: Any) -> Stack:
+    """The stack's data plane on moto: packs published, copy table, queue, signing keys in SSM."""
+    from versa.adapters.dynamo_copy import create_table
+    from versa.devkeys import keyring_to_json
+    from versa.publish import Publisher
+
+    spec = importlib.util.spec_from_file_location("versa_test_keys", ROOT / "tests" / "keys.py")
+    assert spec is not None and spec.loader is not None
+    keys = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(keys)
+
+    suffix = uuid.uuid4().hex[:10]
+    bucket, table, queue, parameter = (f"versa-artifact-{suffix}", f"versa-copy-{suffix}",
+                                       f"versa-generation-{suffix}", f"/versa/artifact-{suffix}/signing-key")
+    s3_client.create_bucket(Bucket=bucket)
+    publisher = Publisher(bucket, client=s3_client)
+    for brand in ("acme", "northwind"):
+        publisher.publish(PACKS / brand)
+    create_table(dynamodb_client, table)
+    queue_url = aws_client("sqs", moto_endpoint).create_queue(QueueName=queue)["QueueUrl"]
+    aws_client("ssm", moto_endpoint).put_parameter(
+        Name=parameter, Type="SecureString", Value=keyring_to_json(keys.TEST_KEYRING)
+    )
+    return Stack(moto_endpoint, bucket, table, queue_url, parameter)
+
+
+# ---------------------------------------------------------------------------------------- invoke
+
+
+@pytest.fixture(scope="module")
+def invoke(built: Path, python312: str, stack: Stack, tmp_path_factory: pytest.TempPathFactory
+           ) -> Callable[..., dict[str, Any]]:
+    """`invoke(event_name, secret=True)`: the report of a fresh clean interpreter that imported `app` and
+    answered that event, with CloudFront's origin secret header unless `secret` is false (cached)."""
+    tmp = tmp_path_factory.mktemp("artifact")
+    function_dir = built / FUNCTION
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(tmp / "home"),
+        "LD_LIBRARY_PATH": f"{function_dir}:{function_dir / 'lib'}:{built / 'FribidiLayer' / 'lib'}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_LAMBDA_FUNCTION_NAME": "versa-render",
+        "VERSA_PACK_BUCKET": stack.bucket,
+        "VERSA_PACK_PREFIX": "",
+        "VERSA_COPY_TABLE": stack.table,
+        "VERSA_GENERATION_QUEUE": stack.queue_url,
+        "VERSA_SIGNING_KEY_PARAMETER": stack.key_parameter,
+        "VERSA_AWS_ENDPOINT_URL": stack.endpoint,
+        "VERSA_FONT_DIRS": str(built / "FontsLayer" / "fonts"),
+        "VERSA_ORIGIN_SECRET": ORIGIN_SECRET,
+        "VERSA_STATE_DIR": str(tmp / "state-never-written"),
+        "POWERTOOLS_SERVICE_NAME": "versa",
+        "POWERTOOLS_METRICS_NAMESPACE": "Versa",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    paths = [str(function_dir), *(str(built / layer / "python") for layer in ("DepsLayer", "VersaLayer"))]
+    cache: dict[tuple[str, bool], dict[str, Any]] = {}
+
+    def run(name: str, secret: bool = True) -> dict[str, Any]:
+        if (name, secret) in cache:
+            return cache[name, secret]
+        event = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+        if secret:  # what CloudFront adds to every origin request (the function refuses others)
+            event["headers"]["x-versa-origin-secret"] = ORIGIN_SECRET
+            event["multiValueHeaders"]["x-versa-origin-secret"] = [ORIGIN_SECRET]
+        stem = f"{name}{'' if secret else '.no-secret'}"
+        event_path, result_path = tmp / f"{stem}.event.json", tmp / f"{stem}.result.json"
+        event_path.write_text(json.dumps(event), encoding="utf-8")
+        job = {"paths": paths, "event": str(event_path), "result": str(result_path)}
+        done = subprocess.run(
+            [python312, "-I", "-S", "-B", "-c", RUNNER, json.dumps(job)],
+            cwd=function_dir, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+        if done.returncode != 0 or not result_path.is_file():
+            pytest.fail(f"{name}: the clean interpreter failed ({done.returncode}):\n"
+                        f"{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
+        cache[name, secret] = report = json.loads(result_path.read_text(encoding="utf-8"))
+        assert not (tmp / "state-never-written").exists(), "the function wrote local state (read-only on Lambda)"
+        return report
+
+    return run
+
+
+def _headers(result: dict[str, Any]) -> dict[str, str]:
+    out = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        out[name.lower()] = str(values[-1])
+    return out
+
+
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_event_through_built_function(name: str, invoke: Callable[..., dict[str, Any]]) -> None:
+    from PIL import Image
+
+    expect = EXPECTED[name]
+    report = invoke(name)
+    result = report["result"]
+    headers = _headers(result)
+    assert result["statusCode"] == expect.status, str(result.get("body"))[:500]
+    assert headers["content-type"].split(";")[0] == expect.content_type
+    if expect.image is None:
+        return
+    assert result["isBase64Encoded"] is True
+    body = base64.b64decode(result["body"], validate=True)
+    with Image.open(io.BytesIO(body)) as image:
+        assert (image.format, image.size) == expect.image
+        assert getattr(image, "n_frames", 1) == expect.frames
+        image.load()  # decodes: the bytes are a whole, valid image
+
+
+def test_clean_interpreter_sees_only_function_and_layers(built: Path, invoke: Callable[..., dict[str, Any]]) -> None:
+    report = invoke("mobile-de-evening")
+    assert report["python"].startswith("3.12.")
+    assert report["app_file"] == str(built / FUNCTION / "app.py")
+    roots = [str(built / FUNCTION), str(built / "DepsLayer" / "python"), str(built / "VersaLayer" / "python")]
+    assert report["sys_path"][:3] == roots
+    assert not [p for p in report["sys_path"] if "site-packages" in p or str(ROOT / ".venv") in p]
+    assert report["modules_outside_path"] == []
+
+
+def test_raqm_with_the_layers_fribidi(built: Path, invoke: Callable[..., dict[str, Any]]) -> None:
+    report = invoke("rtl-ae-ar")
+    assert report["raqm"] is True, "Pillow's raqm is not active in the built function"
+    assert report["fribidi_version"], "raqm loaded no FriBiDi"
+    layer_lib = (built / "FribidiLayer" / "lib" / "libfribidi.so.0").resolve()
+    assert [Path(p).resolve() for p in report["fribidi_mapped"]] == [layer_lib], report["fribidi_mapped"]
+
+
+def test_fonts_come_from_the_fonts_layer(built: Path, invoke: Callable[..., dict[str, Any]]) -> None:
+    fonts_dir = built / "FontsLayer" / "fonts"
+    report = invoke("rtl-ae-ar")
+    elsewhere = {family: path for family, path in report["fonts"].items() if Path(path).parent != fonts_dir}
+    assert not elsewhere, f"families not in the fonts layer: {elsewhere}"
+
+
+def test_openai_is_never_imported(invoke: Callable[..., dict[str, Any]]) -> None:
+    for name in ("mobile-de-evening", "outlook-mx-welcome"):
+        assert invoke(name)["openai_after_first"] == [], "the render path imported openai"
+
+
+def test_first_renders_lease_and_enqueue_copy_generation(
+    stack: Stack, invoke: Callable[..., dict[str, Any]], aws_client: Callable[..., Any], dynamodb_client: Any
+) -> None:
+    """acme's headline generates copy: the first render (a copy default) leases it in DynamoDB and sends
+    the generation request to SQS, both through the built function's own clients."""
+    report = invoke("mobile-de-evening")
+    assert _headers(report["result"]).get("x-versa-copy") == "default"
+    items = dynamodb_client.scan(TableName=stack.table)["Items"]
+    assert items, "no lease written to the copy table"
+    attributes = aws_client("sqs", stack.endpoint).get_queue_attributes(
+        QueueUrl=stack.queue_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert int(attributes["ApproximateNumberOfMessages"]) >= 1, "no generation request on the queue"
+
+
+def test_request_without_origin_secret_is_refused(invoke: Callable[..., dict[str, Any]]) -> None:
+    """VERSA_ORIGIN_SECRET is set as the stack sets it: a request that bypassed CloudFront gets 403."""
+    result = invoke("mobile-de-evening", secret=False)["result"]
+    assert result["statusCode"] == 403
+    assert _headers(result)["content-type"].startswith("application/problem+json")
