@@ -113,12 +113,21 @@ class OriginForbidden(SignatureError):
 # -------------------------------------------------------------------------------------- routes
 
 
-@app.get("/healthz")
+@app.get("/healthz", summary="Liveness: 200 when the function answers")
 def healthz() -> Response[Any]:
     return _to_response(json_response({"status": "ok"}, cache="no-store"))
 
 
-@app.get("/v1/<brand>/<file>")
+@app.get(
+    "/v1/<brand>/<file>",
+    summary="A creative rendered for this request: CREATIVE.png|jpg|webp|gif|avif|auto|html",
+    description=(
+        "Signed URL (sig, kid, optional exp/scope/m). Declared parameters of the creative and the signed "
+        "overrides country, tz, lang, device, client, at are read from the query; dpr (1-3), w (an allowed "
+        "width) and theme are render parameters. Errors are application/problem+json for browsers; email "
+        "image proxies always get an image (the fallback) with status 200."
+    ),
+)
 def creative_file(brand: str, file: str) -> Response[Any]:
     _check_origin()
     match = _FILE_RE.match(file)
@@ -132,19 +141,25 @@ def creative_file(brand: str, file: str) -> Response[Any]:
     return _to_response(resp)
 
 
-@app.get("/v1/<brand>/<creative>/decision")
+@app.get(
+    "/v1/<brand>/<creative>/decision",
+    summary="The decision, trace, design key, valid_until and context provenance (debug-scope signature)",
+)
 def decision_route(brand: str, creative: str) -> Response[Any]:
     _check_origin()
     return _to_response(service().decision(_request(brand, creative, "json")))
 
 
-@app.get("/v1/<brand>/<creative>/click")
+@app.get(
+    "/v1/<brand>/<creative>/click",
+    summary="Re-decide from the same signed context and redirect (302) to the variant's link",
+)
 def click_route(brand: str, creative: str) -> Response[Any]:
     _check_origin()
     return _to_response(service().click(_request(brand, creative, "click")))
 
 
-@app.get("/openapi.json")
+@app.get("/openapi.json", summary="This document")
 def openapi() -> Response[Any]:
     return _to_response(json_response(openapi_document(), cache="public, max-age=300"))
 
