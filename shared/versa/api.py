@@ -11,12 +11,12 @@ import hmac
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from versa.errors import (
     PackError,
@@ -43,16 +43,31 @@ _factory: Callable[[], RenderService] | None = None
 
 class PowertoolsMetrics:
     """The service's metrics sink: counts and timings as CloudWatch metrics (service dimension only);
-    brand/creative/variant go to the log as properties, never dimensions (billed per combination)."""
+    brand/creative/variant go to the log as properties, never dimensions (billed per combination).
+    The one exception is `reason` on Fallbacks: a handful of fixed values, so fallbacks chart by reason."""
+
+    DIMENSIONED: ClassVar[dict[str, str]] = {"Fallbacks": "reason"}
 
     def count(self, name: str, value: float = 1, /, **props: Any) -> None:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        dimension = self.DIMENSIONED.get(name)
+        if dimension and dimension in props and not metrics_disabled():
+            with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace,
+                               default_dimensions={"service": "versa"}) as metric:
+                metric.add_dimension(name=dimension, value=str(props[dimension]))
+        else:
+            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         if props:
-            logger.debug(name, extra={"metric": name, "value": value, **props})
+            logger.info(name, extra={"metric": name, "value": value, **props})
 
     def timing(self, name: str, ms: float, /, **props: Any) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=ms)
         logger.info(name, extra={"metric": name, "ms": round(ms, 2), **props})
+
+
+def metrics_disabled() -> bool:
+    import os
+
+    return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
 
 
 def configure(factory: Callable[[], RenderService]) -> None:
