@@ -18,6 +18,7 @@ import base64
 import concurrent.futures
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -51,6 +52,7 @@ from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore
 from versa.rules import Decision, context_options, decide
 from versa.signing import Keyring, SignedInfo, verify
 
+MAX_REMEMBERED_LEASES = 10_000
 IMAGE_EXTS = ("png", "jpg", "jpeg", "webp", "gif", "avif", "auto")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
@@ -157,6 +159,7 @@ class RenderService:
         self.html = html
         self.log = log or (lambda *a, **k: None)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="versa-render")
+        self._leases: OrderedDict[str, datetime] = OrderedDict()
 
     # ---------------------------------------------------------------------------- understanding
 
@@ -223,10 +226,14 @@ class RenderService:
         lease = timedelta(seconds=self.config.copy_lease_seconds)
         requests = []
         for ref in refs:
+            held = self._leases.get(ref.key)
+            if held is not None and held > now:
+                continue  # this container already tried within the lease: no second write per request
             try:
                 won = self.copy.lease(ref.key, now=now, ttl=lease)
             except StoreUnavailable:
                 return
+            self._remember_lease(ref.key, now + lease)
             if not won:
                 continue
             gen = creative.copy_slots[ref.slot].generate
@@ -244,6 +251,12 @@ class RenderService:
                 self.queue.enqueue(requests)
             except Exception as exc:  # the queue is best effort; the lease expires and retries
                 self.metrics.count("QueueErrors", reason=str(exc))
+
+    def _remember_lease(self, key: str, until: datetime) -> None:
+        self._leases[key] = until
+        self._leases.move_to_end(key)
+        while len(self._leases) > MAX_REMEMBERED_LEASES:
+            self._leases.popitem(last=False)
 
     # ---------------------------------------------------------------------------------- routes
 
