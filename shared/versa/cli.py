@@ -117,7 +117,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from versa.lint import lint
 
     pack = _load(args.pack)
-    keyable = set(DEFAULT_KEYABLE) | set(args.keyable or [])
+    from versa.settings import Settings
+
+    keyable = set(DEFAULT_KEYABLE) | set(Settings().keyable_extra) | set(args.keyable or [])
     issues = lint(pack, keyable=keyable)
     if args.json:
         print(json.dumps([issue.__dict__ for issue in issues], indent=2))

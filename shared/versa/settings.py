@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     memo_bytes: int = Field(64 * 2**20, ge=0, description="Bytes of rendered responses kept in memory.")
     render_budget_ms: int = Field(2000, ge=1, description="A render slower than this serves the fallback.")
     max_output_bytes: int = Field(4_500_000, ge=1024, description="Larger outputs serve the fallback.")
-    keyable_extra: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Attributes added to the CDN key.")
+    keyable_extra: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Attributes the deployment adds to the CDN cache key (versa lint then allows them).")
 
     # local state
     state_dir: Path = Field(Path(".versa"), description="Local state: dev signing key, SQLite copy store.")
@@ -71,5 +71,6 @@ def settings_table() -> list[tuple[str, str, str]]:
     rows = []
     for name, info in Settings.model_fields.items():
         default = info.get_default(call_default_factory=True)
-        rows.append((f"VERSA_{name.upper()}", repr(default), info.description or ""))
+        shown = str(default) if isinstance(default, Path) else ("" if default is None else repr(default))
+        rows.append((f"VERSA_{name.upper()}", shown, info.description or ""))
     return rows
