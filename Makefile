@@ -8,12 +8,13 @@ PACKS ?= examples/packs
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: help run test check bench system-deps venv clean demo fallbacks
+.PHONY: help run test check bench system-deps venv clean demo fallbacks build
 
 help:
 	@echo "make run    set up and serve $(PACKS) at http://$(HOST):$(PORT)"
 	@echo "make test   set up and run the whole test suite (lint, types, tests)"
 	@echo "make bench  run the benchmarks (results in bench/results/)"
+	@echo "make build  sam validate --lint + sam build (x86_64) into .aws-sam/, with sizes"
 
 system-deps:
 	@scripts/system-deps.sh $(if $(WITH_TEST_DEPS),--test)
@@ -30,6 +31,9 @@ venv: $(STAMP)
 run: system-deps venv
 	$(BIN)/versa serve --packs $(PACKS) --host $(HOST) --port $(PORT)
 
+fallbacks: venv
+	$(BIN)/python examples/render_fallbacks.py
+
 demo: system-deps venv
 	$(BIN)/versa variants $(PACKS)/acme winter-sale | head -5
 	$(BIN)/versa decide $(PACKS)/acme winter-sale --country DE --device mobile --tz Europe/Berlin --at 2026-12-01T19:30
@@ -42,12 +46,17 @@ test:
 	$(MAKE) system-deps WITH_TEST_DEPS=1
 	$(MAKE) venv
 	$(MAKE) check
+	node --test cdn/test/
 	$(BIN)/pytest -q
 
 bench: system-deps venv
 	$(BIN)/python bench/bench_decide.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_handler.py
+	$(BIN)/python bench/bench_coldstart.py
+
+build: system-deps
+	scripts/sam-build.sh
 
 clean:
-	rm -rf $(VENV) .versa .pytest_cache .mypy_cache .ruff_cache tests/output bench/results
+	rm -rf $(VENV) .versa .pytest_cache .mypy_cache .ruff_cache tests/output bench/results .aws-sam .sam-venv

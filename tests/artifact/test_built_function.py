@@ -21,6 +21,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -174,8 +175,22 @@ def test_build_has_what_the_function_needs(built: Path) -> None:
     assert (built / "VersaLayer" / "python" / "versa" / "__init__.py").is_file()
     assert (built / "FribidiLayer" / "lib" / "libfribidi.so.0").is_file()
     assert not (built / "DepsLayer" / "python" / "openai").exists(), "openai is not a render dependency"
-    template = (built / "template.yaml").read_text(encoding="utf-8")
-    assert "x86_64" in template
+
+
+def test_native_code_is_x86_64_and_runs_on_amazon_linux_2023(built: Path) -> None:
+    """Every shared object in the layers is a 64-bit x86-64 ELF needing no glibc newer than 2.34."""
+    libraries = [*built.glob("DepsLayer/python/**/*.so*"), *built.glob("FribidiLayer/lib/*.so*")]
+    assert any("_imaging" in lib.name for lib in libraries)
+    too_new: dict[str, str] = {}
+    for lib in libraries:
+        if lib.is_symlink() or not lib.is_file():
+            continue
+        data = lib.read_bytes()
+        assert data[:5] == b"\x7fELF\x02" and data[18] == 0x3E, f"{lib} is not a 64-bit x86-64 ELF"
+        versions = {tuple(int(n) for n in m.split(b".")) for m in re.findall(rb"GLIBC_(2\.[0-9]+(?:\.[0-9]+)?)", data)}
+        if versions and max(versions) > (2, 34):
+            too_new[str(lib.relative_to(built))] = ".".join(map(str, max(versions)))
+    assert not too_new, f"need a glibc newer than Amazon Linux 2023's 2.34: {too_new}"
 
 
 # ------------------------------------------------------------------------------------ AWS (moto)
