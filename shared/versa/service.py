@@ -109,6 +109,8 @@ class HtmlRenderer(Protocol):
     def render_html(self, pack: Pack, decision: Decision, ctx: RequestContext, texts: Mapping[str, str],
                     request: CreativeRequest) -> str: ...
 
+    def fallback_html(self, pack: Pack, decision: Decision, request: CreativeRequest) -> str: ...
+
 
 @dataclass(frozen=True)
 class CreativeRequest:
@@ -441,10 +443,22 @@ class RenderService:
         texts, default_used = self._texts(pack, creative, decision, req.now)
         if self.html is None:
             raise VersaError("HTML rendering is not configured")
-        html = self.html.render_html(pack, decision, ctx, texts, req)
         from versa.http import CSP
 
         cache = creative.cache or pack.model.cache
+        try:
+            html = self.html.render_html(pack, decision, ctx, texts, req)
+        except RenderError as exc:
+            # A broken template still yields a usable fragment: the creative's image route, which has
+            # its own failure contract.
+            self.log("template failed", brand=pack.brand, creative=req.creative, error=str(exc))
+            self.metrics.count("Fallbacks", reason="template-error", brand=pack.brand, creative=req.creative)
+            html = self.html.fallback_html(pack, decision, req)
+            return HttpResponse(
+                200, html.encode(), "text/html; charset=utf-8",
+                {"Cache-Control": fallback_cache_control(cache), "Content-Security-Policy": CSP,
+                 "X-Versa-Fallback": "template-error", "X-Versa-Variant": decision.design_key},
+            )
         ttl = ttl_seconds(ctx.now, decision.valid_until, cache, copy_default_used=default_used)
         return HttpResponse(
             200, html.encode(), "text/html; charset=utf-8",

@@ -46,6 +46,11 @@ def unsafe_accesses(source: str) -> Iterator[str]:
             yield name
 
 
+def _carried(request: Any) -> dict[str, str]:
+    """The request's context parameters, to sign into the image URLs of the page."""
+    return {k: v for k, v in request.query.items() if k not in RESERVED_PARAMS and k not in ("w", "dpr")}
+
+
 class HtmlPages:
     def __init__(self, keyring: Keyring, *, base_url: str = "") -> None:
         self.keyring = keyring
@@ -60,8 +65,13 @@ class HtmlPages:
 
             raise UnknownCreative(pack.brand, f"{decision.creative}.html (the creative has no template)")
         env = _environment(str(Path(pack.root) / "templates"), pack.version)
-        carried = {k: v for k, v in request.query.items() if k not in RESERVED_PARAMS and k not in ("w", "dpr")}
-        alt = self._alt(env, creative.alt, decision.locale, pack.model.default_locale, texts)
+        carried = _carried(request)
+        try:
+            alt = self._alt(env, creative.alt, decision.locale, pack.model.default_locale, texts)
+        except TemplateError as exc:
+            from versa.errors import RenderError
+
+            raise RenderError(f"alt text of {decision.creative}: {exc}") from exc
         width, height = creative.size
 
         def url(ext: str, w: int | None = None) -> str:
@@ -118,6 +128,18 @@ class HtmlPages:
             from versa.errors import RenderError
 
             raise RenderError(f"template {creative.template}: {exc}") from exc
+
+    def fallback_html(self, pack: Pack, decision: Decision, request: Any) -> str:
+        """A plain fragment for when the template fails: the creative's PNG route, signed like the page."""
+        creative = pack.model.creative(decision.creative)
+        url = self.base_url + signed_url(
+            creative_path(pack.brand, decision.creative, "png"), _carried(request), self.keyring
+        )
+        width, height = creative.size
+        return (
+            f'<a href="{escape(decision.link or "#")}"><img src="{escape(url)}" width="{width}" '
+            f'height="{height}" alt="" style="display:block;border:0;max-width:100%;height:auto"></a>'
+        )
 
     def _alt(
         self, env: SandboxedEnvironment, alt: Mapping[str, str], locale: str, default_locale: str, texts: Mapping[str, str]
