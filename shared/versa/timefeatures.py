@@ -11,6 +11,8 @@ Pure: no IO, no environment, no clock.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -252,11 +254,25 @@ def next_wall_time(after_utc: datetime, tz: tzinfo, wall: time) -> datetime:
     wall = wall.replace(tzinfo=None, fold=0)
     start = after_utc.astimezone(tz).date()
     candidates = (
-        instant
-        for offset in range(-1, 4)
-        for instant in _occurrences(datetime.combine(start + timedelta(days=offset), wall), tz)
+        _wall_candidates_memo(start, wall, tz) if _hashable(tz) else _wall_candidates(start, wall, tz)
     )
-    return _first_after(candidates, after_utc)
+    i = bisect.bisect_right(candidates, after_utc)  # the first candidate strictly after after_utc
+    if i == len(candidates):  # pragma: no cover - the candidate window always spans more than a day
+        raise ValueError(f"no candidate instant after {after_utc.isoformat()}")
+    return candidates[i]
+
+
+def _wall_candidates(start: date, wall: time, tz: tzinfo) -> tuple[datetime, ...]:
+    """Every UTC instant at which the clock in `tz` reads `wall` on the local dates from the day before
+    `start` to three days after it, in order. A pure function of its arguments, so it is memoised per
+    (zone, local date, wall time): each instant is still found by `_occurrences`, DST and all."""
+    return tuple(
+        sorted(
+            instant
+            for offset in range(-1, 4)
+            for instant in _occurrences_of(datetime.combine(start + timedelta(days=offset), wall), tz)
+        )
+    )
 
 
 def next_local_midnight(after_utc: datetime, tz: tzinfo) -> datetime:
@@ -275,7 +291,7 @@ def next_month_start(after_utc: datetime, tz: tzinfo) -> datetime:
     for _ in range(3):
         firsts.append(datetime(year, month, 1))
         year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return _first_after((i for first in firsts for i in _occurrences(first, tz)), after_utc)
+    return _first_after((i for first in firsts for i in _occurrences_of(first, tz)), after_utc)
 
 
 def next_daypart_boundary(
@@ -331,7 +347,7 @@ def _transition(lo: datetime, hi: datetime, tz: tzinfo) -> datetime:
     return datetime.fromtimestamp(high, UTC)
 
 
-def _occurrences(naive: datetime, tz: tzinfo) -> list[datetime]:
+def _occurrences(naive: datetime, tz: tzinfo) -> tuple[datetime, ...]:
     """The UTC instants at which the local clock in `tz` reads `naive`, in order: one normally, two in
     a fall-back fold, and for a wall time that does not exist, the one instant the clock jumps past it."""
     first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
@@ -339,8 +355,27 @@ def _occurrences(naive: datetime, tz: tzinfo) -> list[datetime]:
     early, late = min(first, second), max(first, second)
     exists = early.astimezone(tz).replace(tzinfo=None, fold=0) == naive.replace(fold=0)
     if exists:
-        return [early] if early == late else [early, late]
-    return [_transition(early, late, tz)]
+        return (early,) if early == late else (early, late)
+    return (_transition(early, late, tz),)
+
+
+# `_occurrences` and `_wall_candidates` are pure functions of their arguments (a zone's rules do not
+# change while the process runs), so they are memoised per process; a tzinfo that cannot be hashed
+# is simply not memoised.
+_occurrences_memo = functools.lru_cache(maxsize=4096)(_occurrences)
+_wall_candidates_memo = functools.lru_cache(maxsize=4096)(_wall_candidates)
+
+
+def _hashable(tz: tzinfo) -> bool:
+    try:
+        hash(tz)
+    except TypeError:
+        return False
+    return True
+
+
+def _occurrences_of(naive: datetime, tz: tzinfo) -> tuple[datetime, ...]:
+    return _occurrences_memo(naive, tz) if _hashable(tz) else _occurrences(naive, tz)
 
 
 def _first_after(candidates: Iterable[datetime], after_utc: datetime) -> datetime:

@@ -69,6 +69,16 @@ def _bidi_class(char: str) -> str:
     return _NEUTRAL if cls in _EXPLICIT else cls
 
 
+_RTL_CLASSES = frozenset({"R", "AL", "AN"})
+
+
+def has_rtl(text: str) -> bool:
+    """True when some character of `text` is right-to-left (bidi class R or AL) or an Arabic number (AN)."""
+    if text.isascii():
+        return False
+    return not _RTL_CLASSES.isdisjoint(map(unicodedata.bidirectional, text))
+
+
 def base_direction(text: str, default: Direction = "ltr") -> Direction:
     """The paragraph direction: that of the first strong character, else `default`."""
     for char in text:
@@ -195,6 +205,10 @@ def embedding_levels(text: str, base: Direction | None = None) -> list[int]:
     Even levels are left-to-right, odd right-to-left; `base` defaults to `base_direction(text)`.
     """
     direction = base or base_direction(text)
+    if direction == "ltr" and not has_rtl(text):
+        # Nothing can resolve to R or a number level: with no R, AL or AN character, W7 turns every
+        # European number into L (sos is L), brackets and neutrals then see only L, so all is level 0.
+        return [0] * len(text)
     base_level = 1 if direction == "rtl" else 0
     base_type = "R" if base_level else "L"
     types = [_bidi_class(c) for c in text]
@@ -241,4 +255,4 @@ def direction_of(level: int) -> Direction:
     return "rtl" if level % 2 else "ltr"
 
 
-__all__ = ["Direction", "base_direction", "direction_of", "embedding_levels", "visual_order"]
+__all__ = ["Direction", "base_direction", "direction_of", "embedding_levels", "has_rtl", "visual_order"]

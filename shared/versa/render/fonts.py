@@ -8,6 +8,7 @@ per process (`get_font`) and always use Pillow's raqm layout engine, which shape
 
 from __future__ import annotations
 
+import bisect
 import functools
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -101,14 +102,15 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
 )
 
 
+_SCRIPT_STARTS = tuple(lo for lo, _, _ in _SCRIPT_RANGES)
+
+
 def script_class(char: str) -> str:
     """The script class of a character: one of `ARABIC`, `HEBREW`, `DEVANAGARI`, `CJK`, else `LATIN`."""
     cp = ord(char)
-    for lo, hi, script in _SCRIPT_RANGES:
-        if cp < lo:
-            break
-        if cp <= hi:
-            return script
+    i = bisect.bisect_right(_SCRIPT_STARTS, cp) - 1  # the last range starting at or below cp
+    if i >= 0 and cp <= _SCRIPT_RANGES[i][1]:
+        return _SCRIPT_RANGES[i][2]
     return LATIN
 
 
@@ -194,12 +196,17 @@ class FontStack:
     faces: tuple[FontFace, ...]
     scripts: tuple[frozenset[str] | None, ...] = ()
     _memo: dict[str, FontFace | None] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _primary_chars: set[str] = field(default_factory=set, compare=False, hash=False, repr=False)
+    faces_key: str = field(init=False, compare=False, hash=False, repr=False)
+    """The faces as one string (paths and indexes): a cache key that is cheap to hash."""
 
     def __post_init__(self) -> None:
         if not self.faces:
             raise ValueError("a font stack needs at least one face")
         if self.scripts and len(self.scripts) != len(self.faces):
             raise ValueError("scripts must be empty or name the scripts of every face")
+        key = "\0".join(f"{face.path}\0{face.index}" for face in self.faces)
+        object.__setattr__(self, "faces_key", key)
 
     @property
     def primary(self) -> FontFace:
@@ -228,6 +235,21 @@ class FontStack:
 
     def covers(self, char: str) -> bool:
         return self.face_for(char) is not None
+
+    def primary_draws_all(self, text: str) -> bool:
+        """True when `face_for` gives the primary face (that very object) for every character of `text`.
+
+        Remembered per character, so the common all-one-face text is settled by a set comparison."""
+        known = self._primary_chars
+        chars = set(text)
+        if chars <= known:
+            return True
+        primary = self.faces[0]
+        for char in chars - known:
+            if self.face_for(char) is not primary:
+                return False
+            known.add(char)
+        return True
 
 
 def default_fallbacks(family: str | None, *, bold: bool) -> tuple[str, ...]:

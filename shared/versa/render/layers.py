@@ -41,7 +41,7 @@ from versa.pack.model import (
     TextSource,
 )
 from versa.render.fonts import FontFace, FontStack, font_stack
-from versa.render.text import TextLayout, draw_text, layout_text
+from versa.render.text import TextLayout, clear_shaping_cache, draw_text, layout_text
 from versa.rules import Decision
 
 RGBA = tuple[int, int, int, int]
@@ -477,7 +477,7 @@ def layout(
 ) -> TextLayout:
     """`layout_text`, remembered: a layout is a pure function of its inputs, and most texts of a
     variant (CTA, sublines, labels) repeat across requests while personal ones do not."""
-    key = (text, stack.faces, size, box, lang, max_lines, line_height)
+    key = (text, stack.faces_key, size, box, lang, max_lines, line_height)
     hit = _LAYOUTS.get(key)
     if hit is None:
         hit = layout_text(
@@ -594,9 +594,10 @@ def clear_layouts() -> None:
 
 
 def clear_caches() -> None:
-    """Forget every cached asset, patch, background and mask (tests and benchmarks)."""
+    """Forget every cached asset, patch, background, mask and shaped text (tests and benchmarks)."""
     for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _LAYOUTS):
         cache.clear()
+    clear_shaping_cache()
     round_mask.cache_clear()
     ring_mask.cache_clear()
     compiled.cache_clear()

@@ -8,7 +8,10 @@ with raqm, one run (same face, same direction) at a time on a shared baseline, a
 
 from __future__ import annotations
 
+import bisect
+import functools
 import math
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -50,6 +53,7 @@ _CJK_RANGES = (
     (0xFF00, 0xFFEF),
     (0x20000, 0x3FFFF),
 )
+_CJK_STARTS = tuple(lo for lo, _ in _CJK_RANGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,34 +115,69 @@ class TextLayout:
 
 def _is_cjk(char: str) -> bool:
     cp = ord(char)
-    return any(lo <= cp <= hi for lo, hi in _CJK_RANGES)
+    i = bisect.bisect_right(_CJK_STARTS, cp) - 1  # the last range starting at or below cp
+    return i >= 0 and cp <= _CJK_RANGES[i][1]
 
 
-def _extends(prev: str, char: str) -> bool:
-    """True when `char` belongs to the grapheme cluster that `prev` ends (no split between them)."""
-    if unicodedata.category(char) in ("Mn", "Mc", "Me") or char in (_ZWJ, _ZWNJ):
-        return True
+# Per-character properties, as bits of `_flags(char)`.
+_EXTENDS = 1  # always joins the cluster before it (marks, joiners, variation selectors, skin tones)
+_VIRAMA = 2  # a following letter joins its cluster (UAX #29 GB9c, simplified)
+_LETTER = 4  # general category L*
+_LETTER_LIKE = 8  # general category L* or M*
+_NO_BREAK_BEFORE_BIT = 16  # no line may start with it
+_OPENING = 32  # no line may end with it
+_DASH = 64
+_CJK = 128
+_DIGIT = 256
+
+
+@functools.lru_cache(maxsize=8192)
+def _flags(char: str) -> int:
+    """The properties of one character that clustering, font runs and line breaking ask about."""
+    category = unicodedata.category(char)
     cp = ord(char)
-    if 0xFE00 <= cp <= 0xFE0F or 0xE0100 <= cp <= 0xE01EF or 0x1F3FB <= cp <= 0x1F3FF:
-        return True
-    if prev == _ZWJ:
-        return True
-    # A virama followed by a letter forms a conjunct (UAX #29 GB9c, simplified).
-    return unicodedata.combining(prev) == 9 and unicodedata.category(char).startswith("L")
+    flags = 0
+    if (
+        category in ("Mn", "Mc", "Me")
+        or char in (_ZWJ, _ZWNJ)
+        or 0xFE00 <= cp <= 0xFE0F
+        or 0xE0100 <= cp <= 0xE01EF
+        or 0x1F3FB <= cp <= 0x1F3FF
+    ):
+        flags |= _EXTENDS
+    if unicodedata.combining(char) == 9:
+        flags |= _VIRAMA
+    if category.startswith("L"):
+        flags |= _LETTER
+    if category[0] in ("L", "M"):
+        flags |= _LETTER_LIKE
+    if char in _NO_BREAK_BEFORE or category in ("Pe", "Pf"):
+        flags |= _NO_BREAK_BEFORE_BIT
+    if char in _NO_BREAK_AFTER or category in ("Ps", "Pi"):
+        flags |= _OPENING
+    if char in _DASHES:
+        flags |= _DASH
+    if _is_cjk(char):
+        flags |= _CJK
+    if char.isdigit():
+        flags |= _DIGIT
+    return flags
 
 
 def _cluster_bounds(text: str) -> list[int]:
+    """Start offsets of the grapheme clusters of `text`, then its length. A character joins the cluster
+    before it when it is a mark, a joiner, a variation selector or a skin tone, when it follows a
+    zero-width joiner, or when it is a letter after a virama (UAX #29 GB9c, simplified)."""
+    if text.isascii():  # no ASCII character extends a cluster
+        return list(range(len(text) + 1))
+    flags = [_flags(c) for c in text]
     bounds = [0]
     for i in range(1, len(text)):
-        if not _extends(text[i - 1], text[i]):
+        f = flags[i]
+        if not (f & _EXTENDS or text[i - 1] == _ZWJ or (flags[i - 1] & _VIRAMA and f & _LETTER)):
             bounds.append(i)
-    if text:
-        bounds.append(len(text))
+    bounds.append(len(text))
     return bounds
-
-
-def _is_letter_like(cluster: str) -> bool:
-    return unicodedata.category(cluster[0])[0] in ("L", "M")
 
 
 @dataclass(slots=True)
@@ -154,13 +193,19 @@ class _Para:
     spaces: list[bool]
     breaks: list[bool]
     units: list[tuple[int, int, int]]
+    run_ends: list[int]  # run_ends[k]: where the run of equal face and level through cluster k ends
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
 
 
-def _covers_all(face: FontFace, cluster: str) -> bool:
-    cmap = coverage(face)
+def _covers_all(face: FontFace, cluster: str, cmap: frozenset[int] | None = None) -> bool:
+    """True when `face` (whose coverage `cmap` is, if given) has every character of `cluster` but
+    format characters."""
+    if cmap is None:
+        cmap = coverage(face)
+    if len(cluster) == 1:
+        return ord(cluster) in cmap or unicodedata.category(cluster) == "Cf"
     return all(ord(c) in cmap for c in cluster if unicodedata.category(c) != "Cf")
 
 
@@ -168,12 +213,21 @@ def _assign_faces(clusters: list[str], levels: list[int], stack: FontStack) -> l
     """A face per cluster: letters by the stack; spaces, digits and punctuation stay with a neighbour's
     face (same level first) so they neither split runs nor change style mid-phrase."""
     n = len(clusters)
+    cmaps: dict[int, frozenset[int]] = {}  # coverage by id() of the stack's faces, for this call
+
+    def covers(face: FontFace, cl: str) -> bool:
+        cmap = cmaps.get(id(face))
+        if cmap is None:
+            cmap = cmaps[id(face)] = coverage(face)
+        return _covers_all(face, cl, cmap)
+
     faces: list[FontFace | None] = [None] * n
     for k, cl in enumerate(clusters):
-        if _is_letter_like(cl):
+        if _flags(cl[0]) & _LETTER_LIKE:
             face = stack.face_for(cl[0])
-            if face is not None and not _covers_all(face, cl):
-                face = next((f for f in stack.faces if _covers_all(f, cl)), face)
+            # A face the stack picks for a character covers it: only longer clusters need a check.
+            if face is not None and len(cl) > 1 and not covers(face, cl):
+                face = next((f for f in stack.faces if covers(f, cl)), face)
             faces[k] = face or stack.primary
     strong_after: list[int | None] = [None] * n
     nxt: int | None = None
@@ -193,42 +247,46 @@ def _assign_faces(clusters: list[str], levels: list[int], stack: FontStack) -> l
         if next_face is not None and after is not None and levels[after] == levels[k]:
             candidates.append(next_face)
         candidates.extend(f for f in (prev_face, next_face) if f is not None)
-        chosen = next((f for f in candidates if _covers_all(f, cl)), None)
+        chosen = next((f for f in candidates if covers(f, cl)), None)
         faces[k] = chosen or stack.face_for(cl[0]) or prev_face or next_face or stack.primary
     return [f if f is not None else stack.primary for f in faces]
 
 
-def _break_after(clusters: list[str], spaces: list[bool]) -> list[bool]:
-    """breaks[k]: a line may end after cluster k (spaces, after dashes, around CJK; kinsoku-aware)."""
+def _break_after(clusters: list[str], spaces: list[bool], simple: bool = False) -> list[bool]:
+    """breaks[k]: a line may end after cluster k (spaces, after dashes, around CJK; kinsoku-aware).
+    `simple` says every cluster is a single character."""
     n = len(clusters)
     breaks = [False] * n
+    firsts = [_flags(cl[0]) for cl in clusters]
+    lasts = firsts if simple else [_flags(cl[-1]) for cl in clusters]
     content_seen = False
     for k in range(n - 1):
-        cur, nxt = clusters[k], clusters[k + 1]
-        first_next, last_cur = nxt[0], cur[-1]
+        first_next, last_cur = firsts[k + 1], lasts[k]
         content_seen = content_seen or not spaces[k]
-        if first_next in _NO_BREAK_BEFORE or unicodedata.category(first_next) in ("Pe", "Pf"):
+        if first_next & _NO_BREAK_BEFORE_BIT:
             continue
-        opening = last_cur in _NO_BREAK_AFTER or unicodedata.category(last_cur) in ("Ps", "Pi")
         if spaces[k]:
             breaks[k] = content_seen and not spaces[k + 1]
-        elif spaces[k + 1] or opening:
+        elif spaces[k + 1] or last_cur & _OPENING:
             continue
-        elif last_cur in _DASHES:
-            breaks[k] = k > 0 and not spaces[k - 1] and not first_next.isdigit()
-        elif _is_cjk(cur[0]) or _is_cjk(first_next):
+        elif last_cur & _DASH:
+            breaks[k] = k > 0 and not spaces[k - 1] and not first_next & _DIGIT
+        elif (firsts[k] | first_next) & _CJK:
             breaks[k] = True
     return breaks
 
 
 def _analyse(text: str, stack: FontStack, direction: Direction) -> _Para:
     bounds = _cluster_bounds(text)
-    clusters = [text[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
+    simple = len(bounds) == len(text) + 1  # every character is a cluster of its own
+    clusters = list(text) if simple else [text[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
     char_levels = embedding_levels(text, direction)
-    levels = [char_levels[bounds[k]] for k in range(len(clusters))]
+    levels = char_levels if simple else [char_levels[bounds[k]] for k in range(len(clusters))]
     spaces = [cl[0] in _SPACES for cl in clusters]
-    faces = _assign_faces(clusters, levels, stack)
-    breaks = _break_after(clusters, spaces)
+    # When the primary face draws every character, `_assign_faces` gives it to every cluster.
+    one_face = stack.primary_draws_all(text)
+    faces = [stack.primary] * len(clusters) if one_face else _assign_faces(clusters, levels, stack)
+    breaks = _break_after(clusters, spaces, simple)
     units: list[tuple[int, int, int]] = []
     start = 0
     for k in range(len(clusters)):
@@ -239,9 +297,18 @@ def _analyse(text: str, stack: FontStack, direction: Direction) -> _Para:
                 content_end -= 1
             units.append((start, content_end, end))
             start = end
-    return _Para(text, bounds, faces, levels, spaces, breaks, units)
+    n = len(clusters)
+    run_ends = [n] * n
+    if not (one_face and (n == 0 or levels.count(levels[0]) == n)):  # else one run throughout
+        for k in range(n - 2, -1, -1):
+            face, nxt = faces[k], faces[k + 1]
+            same = (nxt is face or nxt == face) and levels[k + 1] == levels[k]
+            run_ends[k] = run_ends[k + 1] if same else k + 1
+    return _Para(text, bounds, faces, levels, spaces, breaks, units, run_ends)
 
 
+_CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
+"""Every character of general category Cc except "\n" (the category is closed: C0, DEL and C1)."""
 _LINE_BREAKS = str.maketrans({"\r": "\n", "\u2028": "\n", "\u2029": "\n", "\x85": "\n", "\t": " "})
 
 
@@ -249,16 +316,56 @@ def _paragraphs(text: str) -> list[str]:
     """Hard-broken paragraphs; tabs become spaces and other control characters (which fonts draw as
     boxes) are dropped."""
     text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
-    if any(unicodedata.category(c) == "Cc" and c != "\n" for c in text):
-        text = "".join(c for c in text if c == "\n" or unicodedata.category(c) != "Cc")
-    return text.split("\n")
+    return _CONTROLS.sub("", text).split("\n")
 
 
 # ---------------------------------------------------------------- measuring
 
 
+_SHAPED_TEXT_MAX = 200
+"""Pieces of text up to this many characters (words, most lines) have their shaped advance and ink box
+remembered for the process (`_shaped_length`, `_shaped_bbox`); longer ones only for one layout."""
+
+
+def _measure_length(face: FontFace, size: int, text: str, direction: Direction, lang: str | None) -> float:
+    return get_font(face, size).getlength(text, direction=direction, language=lang)
+
+
+def _measure_bbox(
+    face: FontFace, size: int, text: str, direction: Direction, lang: str | None
+) -> tuple[int, int, int, int]:
+    left, top, right, bottom = get_font(face, size).getbbox(
+        text, direction=direction, language=lang, anchor="ls"
+    )
+    return (math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom))
+
+
+# Shaping is a pure function of face, size, text, direction and language: words and lines that recur
+# across requests (everything but the personal parts of a text) are shaped once per process. The face
+# is keyed by its path and index (cheaper to hash than the dataclass).
+@functools.lru_cache(maxsize=8192)
+def _shaped_length(
+    path: str, index: int, size: int, text: str, direction: Direction, lang: str | None
+) -> float:
+    return _measure_length(FontFace(path, index), size, text, direction, lang)
+
+
+@functools.lru_cache(maxsize=4096)
+def _shaped_bbox(
+    path: str, index: int, size: int, text: str, direction: Direction, lang: str | None
+) -> tuple[int, int, int, int]:
+    return _measure_bbox(FontFace(path, index), size, text, direction, lang)
+
+
+def clear_shaping_cache() -> None:
+    """Forget the process-wide shaping results (tests and benchmarks)."""
+    _shaped_length.cache_clear()
+    _shaped_bbox.cache_clear()
+
+
 class _Measure:
-    """Memoised shaping results for one `layout_text` call, keyed by (face, size, text, direction)."""
+    """Shaping results for one `layout_text` call: short texts from the process-wide memo, longer ones
+    memoised for this call only, keyed by (face, size, text, direction)."""
 
     def __init__(self, lang: str | None) -> None:
         self.lang = lang
@@ -266,23 +373,21 @@ class _Measure:
         self._boxes: dict[tuple[FontFace, int, str, Direction], tuple[int, int, int, int]] = {}
 
     def length(self, face: FontFace, size: int, text: str, direction: Direction) -> float:
+        if len(text) <= _SHAPED_TEXT_MAX:
+            return _shaped_length(face.path, face.index, size, text, direction, self.lang)
         key = (face, size, text, direction)
         width = self._lengths.get(key)
         if width is None:
-            width = get_font(face, size).getlength(text, direction=direction, language=self.lang)
-            self._lengths[key] = width
+            width = self._lengths[key] = _measure_length(face, size, text, direction, self.lang)
         return width
 
     def bbox(self, face: FontFace, size: int, text: str, direction: Direction) -> tuple[int, int, int, int]:
+        if len(text) <= _SHAPED_TEXT_MAX:
+            return _shaped_bbox(face.path, face.index, size, text, direction, self.lang)
         key = (face, size, text, direction)
         box = self._boxes.get(key)
         if box is None:
-            font = get_font(face, size)
-            left, top, right, bottom = font.getbbox(
-                text, direction=direction, language=self.lang, anchor="ls"
-            )
-            box = (math.floor(left), math.floor(top), math.ceil(right), math.ceil(bottom))
-            self._boxes[key] = box
+            box = self._boxes[key] = _measure_bbox(face, size, text, direction, self.lang)
         return box
 
 
@@ -291,16 +396,18 @@ def _logical_runs(para: _Para, start: int, end: int) -> list[tuple[str, FontFace
     runs: list[tuple[str, FontFace, int]] = []
     k = start
     while k < end:
-        face, level = para.faces[k], para.levels[k]
-        j = k + 1
-        while j < end and (para.faces[j] is face or para.faces[j] == face) and para.levels[j] == level:
-            j += 1
-        runs.append((para.text[para.bounds[k] : para.bounds[j]], face, level))
+        j = min(para.run_ends[k], end)
+        runs.append((para.text[para.bounds[k] : para.bounds[j]], para.faces[k], para.levels[k]))
         k = j
     return runs
 
 
 def _span_width(para: _Para, start: int, end: int, size: int, m: _Measure) -> float:
+    if start >= end:
+        return 0
+    if para.run_ends[start] >= end:  # a single run
+        text = para.text[para.bounds[start] : para.bounds[end]]
+        return m.length(para.faces[start], size, text, direction_of(para.levels[start]))
     return sum(
         m.length(face, size, text, direction_of(level))
         for text, face, level in _logical_runs(para, start, end)
@@ -516,10 +623,14 @@ def _ellipsis_line(
 ) -> _Draft:
     """Clusters [start, end) cut back until they plus an ellipsis fit `width`."""
 
+    built: dict[int, _Draft] = {}
+
     def build(cut: int) -> _Draft:
         cut = _trim_spaces(para, start, cut)
-        trimmed = _analyse(para.text[: para.bounds[cut]] + ELLIPSIS, stack, direction)
-        return _draft(trimmed, start, len(trimmed), size, m, strut)
+        if cut not in built:
+            trimmed = _analyse(para.text[: para.bounds[cut]] + ELLIPSIS, stack, direction)
+            built[cut] = _draft(trimmed, start, len(trimmed), size, m, strut)
+        return built[cut]
 
     lo, hi = start, end
     if build(hi).footprint <= width:
@@ -789,6 +900,7 @@ __all__ = [
     "Run",
     "TextLayout",
     "VAlign",
+    "clear_shaping_cache",
     "draw_text",
     "layout_text",
 ]
