@@ -74,6 +74,16 @@ import json, sys, time
 t0 = time.perf_counter()
 job = json.loads(sys.argv[1])
 sys.path[:0] = job["paths"]
+
+# Every module compiled from source rather than loaded from its .pyc (SourceLoader.get_code compiles
+# through source_to_code only when no valid byte code is cached).
+import _frozen_importlib_external as _bootstrap
+compiled = []
+_source_to_code = _bootstrap.SourceLoader.source_to_code
+def _counting_source_to_code(self, data, path, *, _optimize=-1):
+    compiled.append(path)
+    return _source_to_code(self, data, path, _optimize=_optimize)
+_bootstrap.SourceLoader.source_to_code = _counting_source_to_code
 stdlib = [p for p in sys.path if p not in job["paths"]]
 
 import app
@@ -121,6 +131,8 @@ report = {
     "fribidi_mapped": fribidi,
     "fonts": fonts,
     "modules_outside_path": outside,
+    "compiled_from_source": sorted(set(compiled)),
+    "dont_write_bytecode": sys.flags.dont_write_bytecode,
     "import_ms": (t1 - t0) * 1e3,
     "first_request_ms": (t2 - t1) * 1e3,
 }
@@ -175,6 +187,39 @@ def test_build_has_what_the_function_needs(built: Path) -> None:
     assert (built / "VersaLayer" / "python" / "versa" / "__init__.py").is_file()
     assert (built / "FribidiLayer" / "lib" / "libfribidi.so.0").is_file()
     assert not (built / "DepsLayer" / "python" / "openai").exists(), "openai is not a render dependency"
+
+
+# Packages whose import is most of the cold start, by a module of each.
+COMPILED_DEPS = (
+    "pydantic/main.py", "pydantic_core/core_schema.py", "PIL/Image.py", "boto3/session.py",
+    "botocore/client.py", "aws_lambda_powertools/logging/logger.py", "jinja2/environment.py",
+    "fontTools/ttLib/ttFont.py", "yaml/__init__.py", "typing_extensions.py",
+)
+
+
+def test_deps_layer_ships_byte_code_for_the_runtime(built: Path, python312: str) -> None:
+    """SAM's Python builder ships no .pyc and /opt is read-only: without byte code every cold start
+    compiles the deps again. layers/deps/<arch>/Makefile compiles them, unchecked-hash, with Python 3.12."""
+    probe = subprocess.run(
+        [python312, "-I", "-c", "import importlib.util, sys; "
+         "print(importlib.util.MAGIC_NUMBER.hex(), sys.implementation.cache_tag)"],
+        capture_output=True, text=True, check=True,
+    )
+    magic_hex, tag = probe.stdout.split()
+    assert tag == "cpython-312"
+    header = bytes.fromhex(magic_hex) + (1).to_bytes(4, "little")  # flags 0b01: hash-based, unchecked
+    site = built / "DepsLayer" / "python"
+    for module in COMPILED_DEPS:
+        source = site / module
+        assert source.is_file(), module
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        assert pyc.is_file(), f"no {tag} byte code for {module}"
+        assert pyc.read_bytes()[:8] == header, f"{pyc.relative_to(built)}: not unchecked-hash {tag} byte code"
+    sources = list(site.rglob("*.py"))
+    uncompiled = [p for p in sources if not (p.parent / "__pycache__" / f"{p.stem}.{tag}.pyc").is_file()]
+    assert len(uncompiled) <= len(sources) // 100, f"{len(uncompiled)} of {len(sources)} modules uncompiled"
+    others = sorted({p.name.split(".")[-2] for p in site.rglob("*.pyc")} - {tag})
+    assert not others, f"byte code of other interpreters: {others}"
 
 
 def test_native_code_is_x86_64_and_runs_on_amazon_linux_2023(built: Path) -> None:
@@ -334,6 +379,18 @@ def test_clean_interpreter_sees_only_function_and_layers(built: Path, invoke: Ca
     assert report["sys_path"][:3] == roots
     assert not [p for p in report["sys_path"] if "site-packages" in p or str(ROOT / ".venv") in p]
     assert report["modules_outside_path"] == []
+
+
+def test_layers_byte_code_is_used_not_compiled_again(built: Path, invoke: Callable[..., dict[str, Any]]) -> None:
+    """Run with -B like Lambda's read-only /opt, the deps and versa layers' modules load from their .pyc:
+    none is compiled from source on a cold start (only the function's own app.py, a single module)."""
+    report = invoke("mobile-de-evening")
+    assert report["dont_write_bytecode"] == 1
+    layers = [str(built / layer) for layer in ("DepsLayer", "VersaLayer")]
+    recompiled = [p for p in report["compiled_from_source"] if p.startswith(tuple(layers))]
+    assert not recompiled, f"{len(recompiled)} layer modules compiled at import: {recompiled[:10]}"
+    in_artifact = [p for p in report["compiled_from_source"] if p.startswith(str(built))]
+    assert in_artifact == [str(built / FUNCTION / "app.py")]
 
 
 def test_raqm_with_the_layers_fribidi(built: Path, invoke: Callable[..., dict[str, Any]]) -> None:

@@ -329,6 +329,39 @@ def test_deps_layer_carries_the_project_dependencies() -> None:
     assert "aws-lambda-powertools[tracer]" in "".join(layer), "the render function uses Powertools' Tracer"
 
 
+WHEEL_ARCHES = {"x86_64": "x86_64", "arm64": "aarch64"}
+
+
+def test_deps_layer_ships_wheels_for_its_architecture_byte_compiled_for_the_runtime(tmp_path: Path) -> None:
+    """SAM's Python builder ships no .pyc (and /opt is read-only): the deps layer is a makefile build per
+    Architecture that installs wheels for that CPU and byte-compiles them for the function's runtime."""
+    layer = resources("AWS::Serverless::LayerVersion")["DepsLayer"]
+    assert layer["Metadata"]["BuildMethod"] == "makefile"
+    assert layer["Metadata"]["BuildArchitecture"] == {"Ref": "Architecture"}
+    assert layer["Metadata"]["ContextPath"] == {"Fn::Sub": "layers/deps/${Architecture}"}
+    assert layer["Properties"]["ContentUri"].rstrip("/") == "layers/deps"  # SAM's cache follows the Makefiles
+    assert layer["Properties"]["CompatibleArchitectures"] == [{"Ref": "Architecture"}]
+    runtime = props("RenderFunction")["Runtime"].removeprefix("python")
+    for arch in template()["Parameters"]["Architecture"]["AllowedValues"]:
+        # what the build would run (make -n runs nothing: no PyPI here)
+        done = _make(ROOT / "layers" / "deps" / arch / "Makefile", "build-DepsLayer", tmp_path, "-n")
+        assert done.returncode == 0, done.stderr
+        commands = " ".join(done.stdout.replace("\\\n", " ").split())
+        wheel_arch = WHEEL_ARCHES[arch]
+        install = re.search(r"-m pip install (.*?--only-binary=:all:)", commands)
+        assert install, commands
+        for option in ("--no-compile", f"--platform manylinux_2_28_{wheel_arch}",
+                       f"--platform manylinux2014_{wheel_arch}", "--implementation cp",
+                       f"--python-version {runtime}", "--target"):  # fmt: skip
+            assert option in install[1], f"{arch}: pip install without {option}"
+        other = WHEEL_ARCHES["arm64" if arch == "x86_64" else "x86_64"]
+        assert other not in install[1], f"{arch}: wheels for {other}"
+        assert f'"python{runtime}" -m compileall' in commands, f"{arch}: not compiled by the runtime's Python"
+        assert "--invalidation-mode unchecked-hash" in commands, arch
+        assert "check_bytecode.py" in commands, arch
+    assert not list(tmp_path.iterdir()), "make -n wrote into ARTIFACTS_DIR"
+
+
 def test_fonts_layer_ships_every_default_family() -> None:
     fonts = pytest.importorskip("versa.render.fonts")
     makefile = (ROOT / "layers" / "fonts" / "Makefile").read_text()
