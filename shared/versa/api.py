@@ -33,7 +33,7 @@ from versa.service import IMAGE_EXTS, CreativeRequest, RenderService
 
 logger = Logger(service="versa")
 metrics = Metrics(namespace="Versa", service="versa")
-tracer = Tracer(service="versa")
+tracer = Tracer(service="versa", patch_modules=["botocore"])  # AWS calls only: patching every library costs cold start
 app = APIGatewayRestResolver(enable_validation=False)
 
 _FILE_RE = re.compile(r"^(?P<creative>[a-z0-9][a-z0-9-]{0,62})\.(?P<ext>[a-z]{3,4})$")
