@@ -7,6 +7,7 @@ against each adapter.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -150,6 +151,21 @@ class NullQueue(GenerationQueue):
         return None
 
 
+def expiry_seconds(moment: datetime) -> int:
+    """Whole epoch seconds, rounded up (an item never expires before it was asked to)."""
+    if moment.tzinfo is None:
+        raise ValueError(f"{moment!r} is naive; copy store times must be timezone-aware")
+    return math.ceil(moment.timestamp())
+
+
+def now_seconds(now: datetime) -> int:
+    """`now` in whole epoch seconds, rounded down: for whole-second expiries, `expires <= now` holds
+    exactly when it holds for the exact instant."""
+    if now.tzinfo is None:
+        raise ValueError(f"{now!r} is naive; copy store times must be timezone-aware")
+    return math.floor(now.timestamp())
+
+
 def bump(item: CopyItem, **changes: Any) -> CopyItem:
     """A copy of the item with the version incremented and changes applied."""
     return replace(item, version=item.version + 1, **changes)
@@ -167,4 +183,6 @@ __all__ = [
     "PackStore",
     "StoreUnavailable",
     "bump",
+    "expiry_seconds",
+    "now_seconds",
 ]

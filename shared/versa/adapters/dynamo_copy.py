@@ -10,7 +10,6 @@ the service turns into copy defaults. A failed condition is an answer (False), n
 from __future__ import annotations
 
 import json
-import math
 import random
 import threading
 import time
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable
+from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable, expiry_seconds, now_seconds
 
 if TYPE_CHECKING:
     import boto3
@@ -54,19 +53,6 @@ class _ConditionFailed(Exception):
     """A conditional write's condition did not hold (an answer, not a failure)."""
 
 
-def _expiry_seconds(moment: datetime) -> int:
-    """Whole epoch seconds, rounded up (an item never expires before it was asked to)."""
-    if moment.tzinfo is None:
-        raise ValueError(f"{moment!r} is naive; copy store times must be timezone-aware")
-    return math.ceil(moment.timestamp())
-
-
-def _now_seconds(now: datetime) -> int:
-    """`now` in whole epoch seconds, rounded down: for whole-second expiries, `expires <= now` holds
-    exactly when it holds for the exact instant."""
-    if now.tzinfo is None:
-        raise ValueError(f"{now!r} is naive; copy store times must be timezone-aware")
-    return math.floor(now.timestamp())
 
 
 def _to_dynamo(item: CopyItem) -> dict[str, AttributeValueTypeDef]:
@@ -79,7 +65,7 @@ def _to_dynamo(item: CopyItem) -> dict[str, AttributeValueTypeDef]:
     if item.text is not None:
         out["text"] = {"S": item.text}
     if item.expires_at is not None:
-        out["expires_at"] = {"N": str(_expiry_seconds(item.expires_at))}
+        out["expires_at"] = {"N": str(expiry_seconds(item.expires_at))}
     if item.reason is not None:
         out["reason"] = {"S": item.reason}
     return out
@@ -191,7 +177,7 @@ class DynamoCopyStore(CopyStore):
     def _put_if_absent_or_expired(self, item: CopyItem, *, now: datetime) -> bool:
         record = _to_dynamo(item)
         values: dict[str, AttributeValueTypeDef] = {
-            ":now": {"N": str(_now_seconds(now))},
+            ":now": {"N": str(now_seconds(now))},
             ":start": {"N": str(item.version - 1)},
             ":one": {"N": "1"},
         }

@@ -8,14 +8,13 @@ epoch seconds, rounded up, exactly as the DynamoDB adapter stores it, so both be
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable
+from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable, expiry_seconds, now_seconds
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS copy_items (
@@ -49,23 +48,10 @@ _PUT_IF_VERSION = (
 Row = tuple[str, str, str | None, int, int | None, str | None, str]
 
 
-def _expiry_seconds(moment: datetime) -> int:
-    """Whole epoch seconds, rounded up (an item never expires before it was asked to)."""
-    if moment.tzinfo is None:
-        raise ValueError(f"{moment!r} is naive; copy store times must be timezone-aware")
-    return math.ceil(moment.timestamp())
-
-
-def _now_seconds(now: datetime) -> int:
-    """`now` in whole epoch seconds, rounded down: for whole-second expiries, `expires <= now` holds
-    exactly when it holds for the exact instant."""
-    if now.tzinfo is None:
-        raise ValueError(f"{now!r} is naive; copy store times must be timezone-aware")
-    return math.floor(now.timestamp())
 
 
 def _row(item: CopyItem) -> Row:
-    expires = _expiry_seconds(item.expires_at) if item.expires_at is not None else None
+    expires = expiry_seconds(item.expires_at) if item.expires_at is not None else None
     meta = json.dumps(dict(item.meta), sort_keys=True, separators=(",", ":"))
     return (item.key, item.status.value, item.text, item.version, expires, item.reason, meta)
 
@@ -125,7 +111,7 @@ class SQLiteCopyStore(CopyStore):
         return found
 
     def _put_if_absent_or_expired(self, item: CopyItem, *, now: datetime) -> bool:
-        changed, _ = self._run(_LEASE, (*_row(item), _now_seconds(now)))
+        changed, _ = self._run(_LEASE, (*_row(item), now_seconds(now)))
         return changed == 1
 
     def _put(self, item: CopyItem, *, expected_version: int | None) -> bool:
