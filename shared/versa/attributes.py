@@ -17,16 +17,17 @@ TIME_FEATURES = (
     "date",
 )
 BUILTIN_ATTRIBUTES: frozenset[str] = frozenset(
-    {*LOCATION, "tz", "device", "os", "client", "lang", *TIME_FEATURES, "window"}
+    {*LOCATION, "tz", "device", "os", "client", "lang", "theme", *TIME_FEATURES, "window"}
 )
 """Every attribute a rule may name besides the creative's declared parameters."""
 
 DEFAULT_KEYABLE: frozenset[str] = frozenset(
-    {"country", "tz", "device", "client", "lang", *TIME_FEATURES, "window"}
+    {"country", "tz", "device", "client", "lang", "theme", *TIME_FEATURES, "window"}
 )
 """What the CDN's cache key carries (x-versa-country, -tz, -device, -client, -lang) and the time
 features derived from the zone and the clock (bounded by the response TTL). A deployment may widen it
-knowingly (e.g. add `region`) by also adding the header to its cache policy."""
+knowingly (e.g. add `region`) by also adding the header to its cache policy. `theme` is an explicit
+query parameter, and the query string is part of the cache key."""
 
 CDN_HEADER_OF: dict[str, str] = {
     "country": "x-versa-country",
@@ -56,5 +57,6 @@ def finite_values(attr: str, *, locales: Sequence[str], dayparts: Sequence[str])
         "hour": tuple(range(24)),
         "lang": tuple(locales),
         "daypart": tuple(dayparts),
+        "theme": ("light", "dark"),
     }
     return table.get(attr)

@@ -206,6 +206,8 @@ def attribute_cells(pack: PackModel, creative: Creative, attr: str) -> list[Any]
         return list(CLIENTS)
     if attr == "lang":
         return list(pack.locales)
+    if attr == "theme":
+        return ["light", "dark", None]
     if attr in creative.params:
         spec = creative.params[attr]
         absent = [] if spec.default is not None else [None]
