@@ -8,7 +8,6 @@ service is built by the composition root on first use, once per process (cold st
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -29,14 +28,14 @@ from versa.errors import (
 )
 from versa.http import HttpResponse, json_response, problem
 from versa.ports import StoreUnavailable
-from versa.service import IMAGE_EXTS, CreativeRequest, RenderService
+from versa.service import CreativeRequest, RenderService
+from versa.urls import FILE_RE, IMAGE_EXTS
 
 logger = Logger(service="versa")
 metrics = Metrics(namespace="Versa", service="versa")
 tracer = Tracer(service="versa", patch_modules=["botocore"])  # AWS calls only: patching every library costs cold start
 app = APIGatewayRestResolver(enable_validation=False)
 
-_FILE_RE = re.compile(r"^(?P<creative>[a-z0-9][a-z0-9-]{0,62})\.(?P<ext>[a-z]{3,4})$")
 _service: RenderService | None = None
 _factory: Callable[[], RenderService] | None = None
 
@@ -65,6 +64,7 @@ class PowertoolsMetrics:
 
 
 def metrics_disabled() -> bool:
+    """Powertools' own switch (POWERTOOLS_METRICS_DISABLED), honoured by the single-metric path too."""
     import os
 
     return os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true")
@@ -77,6 +77,8 @@ def configure(factory: Callable[[], RenderService]) -> None:
 
 
 def service() -> RenderService:
+    """The process's service, built on first use by the configured factory (default: the composition
+    root with Powertools metrics and logging)."""
     global _service
     if _service is None:
         if _factory is None:
@@ -122,7 +124,7 @@ def _check_origin() -> None:
 
 
 class OriginForbidden(SignatureError):
-    pass
+    """The request did not come through the CDN (no or a wrong origin secret): 403 like a bad signature."""
 
 
 # -------------------------------------------------------------------------------------- routes
@@ -145,7 +147,7 @@ def healthz() -> Response[Any]:
 )
 def creative_file(brand: str, file: str) -> Response[Any]:
     _check_origin()
-    match = _FILE_RE.match(file)
+    match = FILE_RE.match(file)
     svc = service()
     if not match or match["ext"] not in (*IMAGE_EXTS, "html"):
         if svc.is_proxy_request(_request(brand, file, "png")):
@@ -180,11 +182,10 @@ def openapi() -> Response[Any]:
 
 
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI description generated from the routes, with Versa's parameters filled in."""
-    schema = app.get_openapi_schema(title="Versa render API", version="1").model_dump(
+    """The OpenAPI description Powertools generates from the routes (their summaries and descriptions)."""
+    return app.get_openapi_schema(title="Versa render API", version="1").model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
-    return schema
 
 
 # ------------------------------------------------------------------------------ error mapping

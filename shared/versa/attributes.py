@@ -1,8 +1,13 @@
-"""The context attributes rules may read, which of them the CDN keys on, and their finite value sets."""
+"""The context attributes rules may read, which of them the CDN keys on, and their finite value sets
+(taken from where each value is defined: `versa.clients`, `versa.timefeatures`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import get_args
+
+from versa.clients import DEVICES, EmailClient
+from versa.timefeatures import SEASONS, WEEKDAYS, Hemisphere
 
 LOCATION = ("country", "region", "city", "latitude", "longitude", "asn")
 TIME_FEATURES = (
@@ -38,11 +43,8 @@ CDN_HEADER_OF: dict[str, str] = {
 }
 """The normalized header the CloudFront Function sets for each directly keyed attribute."""
 
-DEVICES = ("mobile", "tablet", "desktop", "tv")
-CLIENTS = ("browser", "gmail", "gmail_prefetch", "yahoo", "apple_mpp", "outlook", "unknown")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SEASONS = ("winter", "spring", "summer", "autumn")
-HEMISPHERES = ("north", "south")
+CLIENTS: tuple[str, ...] = tuple(client.value for client in EmailClient)
+HEMISPHERES: tuple[Hemisphere, ...] = get_args(Hemisphere)
 
 
 def finite_values(attr: str, *, locales: Sequence[str], dayparts: Sequence[str]) -> tuple[object, ...] | None:
@@ -60,3 +62,18 @@ def finite_values(attr: str, *, locales: Sequence[str], dayparts: Sequence[str])
         "theme": ("light", "dark"),
     }
     return table.get(attr)
+
+
+__all__ = [
+    "BUILTIN_ATTRIBUTES",
+    "CDN_HEADER_OF",
+    "CLIENTS",
+    "DEFAULT_KEYABLE",
+    "DEVICES",
+    "HEMISPHERES",
+    "LOCATION",
+    "SEASONS",
+    "TIME_FEATURES",
+    "WEEKDAYS",
+    "finite_values",
+]

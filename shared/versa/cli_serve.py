@@ -57,7 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if studio is not None:
         print(f"  preview studio   {server.url}/")
     from versa.errors import VersaError
-    from versa.signing import creative_path, signed_url
+    from versa.signing import signed_url
+    from versa.urls import creative_path
 
     for brand in service.packs.brands():
         try:

@@ -41,6 +41,8 @@ class PackError(VersaError, ValueError):
 
 
 class UnknownBrand(VersaError, LookupError):
+    """No pack is published for the brand (HTTP 404); `known` lists the brands that are, if given."""
+
     def __init__(self, brand: str, known: Sequence[str] = ()) -> None:
         self.brand = brand
         self.known = list(known)
@@ -49,6 +51,8 @@ class UnknownBrand(VersaError, LookupError):
 
 
 class UnknownCreative(VersaError, LookupError):
+    """The brand's pack has no such creative (HTTP 404); `known` lists its creatives, if given."""
+
     def __init__(self, brand: str, creative: str, known: Sequence[str] = ()) -> None:
         self.brand = brand
         self.creative = creative
@@ -91,8 +95,17 @@ class RenderError(VersaError, RuntimeError):
     """Rendering failed for a reason the pack or the request could not have prevented."""
 
 
+class OutputTooLarge(RenderError):
+    """The encoded image is larger than the output budget (the caller serves the fallback)."""
+
+    def __init__(self, size: int, cap: int, fmt: str) -> None:
+        self.size, self.cap, self.fmt = size, cap, fmt
+        super().__init__(f"encoded {fmt} is {size:,} bytes, over the {cap:,}-byte output cap")
+
+
 __all__ = [
     "Issue",
+    "OutputTooLarge",
     "PackError",
     "ParamError",
     "RenderError",

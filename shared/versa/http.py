@@ -73,10 +73,12 @@ def cache_control(
 
 
 def fallback_cache_control(cache: CacheSettings) -> str:
+    """Cache-Control of a fallback response: shared and brief (`fallback_ttl`), so a recovery shows soon."""
     return f"public, max-age={cache.fallback_ttl}, s-maxage={cache.fallback_ttl}"
 
 
 def etag_for(render_key: str) -> str:
+    """The strong ETag of a rendered response: its render key, quoted."""
     return f'"{render_key}"'
 
 
@@ -103,11 +105,13 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> HttpResponse:
 
 
 def json_response(data: Any, *, status: int = 200, cache: str = "no-store") -> HttpResponse:
+    """`data` as indented JSON (values JSON cannot hold are written with `str`)."""
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
     return HttpResponse(status, body, "application/json", {"Cache-Control": cache})
 
 
 def redirect(location: str, *, cache: str = "no-store") -> HttpResponse:
+    """A 302 to `location`, not cached by default (a click is re-decided every time)."""
     return HttpResponse(302, b"", "text/plain", {"Location": location, "Cache-Control": cache})
 
 

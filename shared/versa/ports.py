@@ -133,12 +133,16 @@ class GenerationRequest:
 
 
 class GenerationQueue(ABC):
+    """Where copy that is missing goes to be written (SQS when deployed, in-process locally)."""
+
     @abstractmethod
     def enqueue(self, requests: Sequence[GenerationRequest]) -> None:
         """Hand requests to the generator; must not block the request path for long."""
 
 
 class CopyWriter(ABC):
+    """Writes one slot's copy for a `GenerationRequest` (an LLM when deployed, an offline writer locally)."""
+
     @abstractmethod
     def write(self, request: GenerationRequest) -> str:
         """Copy text for the request (validated by the caller against the slot's constraints)."""

@@ -14,7 +14,6 @@ import gzip
 import io
 import tarfile
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from versa.adapters.lazy_client import LazyClient
 from versa.adapters.s3_packs import (
     NO_SUCH_KEY,
     PackLayout,
@@ -186,32 +186,21 @@ class Publisher:
         self.bucket = bucket
         self.layout = PackLayout(prefix)
         self.distribution_id = distribution_id
-        self._s3_client = client
-        self._cloudfront_client = cloudfront_client
-        self._session = session
+        self._s3: LazyClient[S3Client] = LazyClient(
+            "s3", client=client, session=session, config=PUBLISH_CONFIG
+        )
+        self._cloudfront: LazyClient[CloudFrontClient] = LazyClient(
+            "cloudfront", client=cloudfront_client, session=session, config=PUBLISH_CONFIG
+        )
         self._clock = clock
-        self._lock = threading.Lock()
 
     @property
     def s3(self) -> S3Client:
-        if self._s3_client is None:
-            with self._lock:
-                if self._s3_client is None:
-                    self._s3_client = self._boto_session().client("s3", config=PUBLISH_CONFIG)
-        return self._s3_client
+        return self._s3.get()
 
     @property
     def cloudfront(self) -> CloudFrontClient:
-        if self._cloudfront_client is None:
-            with self._lock:
-                if self._cloudfront_client is None:
-                    self._cloudfront_client = self._boto_session().client("cloudfront", config=PUBLISH_CONFIG)
-        return self._cloudfront_client
-
-    def _boto_session(self) -> boto3.session.Session:
-        import boto3
-
-        return self._session or boto3.session.Session()
+        return self._cloudfront.get()
 
     def _aws(self, step: str, call: Callable[[], _T]) -> _T:
         try:

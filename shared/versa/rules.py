@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from versa.pack.conditions import Compare, Condition, TimeOfDay, Window
@@ -38,6 +38,9 @@ from versa.timefeatures import (
     next_wall_time,
 )
 
+if TYPE_CHECKING:
+    from versa.context_model import ContextOptions
+
 KEY_BYTES = 8
 """Design, copy and render keys are the first 8 bytes of a SHA-256, as 16 hex characters."""
 
@@ -57,6 +60,8 @@ class Context(Protocol):
 
 @dataclass(frozen=True)
 class RuleTrace:
+    """One rule as `decide` saw it: whether it matched, why (readable), and what its `set` names."""
+
     rule: str
     matched: bool
     reason: str
@@ -82,6 +87,10 @@ class CopyRef:
 
 @dataclass(frozen=True)
 class Decision:
+    """What the rules resolved for one request: the locale, tokens, visible layers (colour references
+    replaced by hex), copy references and link, the trace of every rule, the design key and the
+    instant the decision may next change (`valid_until`, None when nothing time-based is read)."""
+
     brand: str
     creative: str
     locale: str
@@ -126,6 +135,8 @@ def short_hash(payload: Any) -> str:
 
 
 def lookup_for(ctx: Context) -> Any:
+    """The attribute lookup conditions evaluate with: `ctx`'s attributes (and `now`), None for a name
+    the context does not know."""
     def lookup(name: str) -> Any:
         if name == "now":
             return ctx.now
@@ -162,6 +173,7 @@ def copy_key(brand: str, slot: str, locale: str, generate: GenerateSpec, vary: M
 
 
 def default_text(defaults: Mapping[str, str], locale: str, fallback_locale: str) -> str:
+    """A copy slot's default for `locale`, else its `*` entry, else the pack's default locale's, else ""."""
     return defaults.get(locale) or defaults.get("*") or defaults.get(fallback_locale) or ""
 
 
@@ -286,7 +298,8 @@ def _hour_thresholds(node: Compare) -> Iterable[int]:
             yield math.floor(v) + 1
 
 
-def time_conditions(creative: Creative) -> list[Condition]:
+def _condition_nodes(creative: Creative) -> list[Condition]:
+    """Every condition node of every rule of the creative (`valid_until` picks the time-based ones)."""
     nodes: list[Condition] = []
     for rule in creative.rules:
         nodes.extend(rule.when.walk())
@@ -301,10 +314,8 @@ def valid_until(pack: PackModel, creative: Creative, ctx: Context) -> datetime |
     zone = ZoneInfo(ctx.tz)
     candidates: list[datetime] = []
     wall_times: set[time] = set()
-    uses_daypart = midnight = month = minute = False
-
     attrs: set[str] = set()
-    for node in time_conditions(creative):
+    for node in _condition_nodes(creative):
         if isinstance(node, TimeOfDay):
             wall_times |= {node.start, node.end}
         elif isinstance(node, Window):
@@ -362,9 +373,11 @@ def _clock_moves_back_across(shift: datetime, zone: ZoneInfo, walls: set[time]) 
     return any(after.time() < wall <= before.time() for wall in walls)
 
 
-def context_options(pack: PackModel, creative_id: str, signed_names: frozenset[str] = frozenset()) -> Any:
-    """The `ContextOptions` that resolving a request for this creative needs."""
-    from versa.context import ContextOptions
+def context_options(
+    pack: PackModel, creative_id: str, signed_names: frozenset[str] = frozenset()
+) -> ContextOptions:
+    """The `ContextOptions` that resolving a request for this creative needs; raises UnknownCreative."""
+    from versa.context_model import ContextOptions  # the rules engine itself only needs `Context`
 
     creative = pack.creative(creative_id)
     return ContextOptions(

@@ -25,8 +25,9 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from versa.clients import EmailClient, classify_client, is_proxy
-from versa.context import RequestContext, resolve
+from versa.context import ContextOptions, RequestContext, resolve
 from versa.errors import (
+    OutputTooLarge,
     PackError,
     ParamError,
     RenderError,
@@ -36,7 +37,9 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
+from versa.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
 from versa.http import (
+    CSP,
     HttpResponse,
     cache_control,
     etag_for,
@@ -47,19 +50,25 @@ from versa.http import (
     ttl_seconds,
 )
 from versa.pack.loader import Pack
-from versa.pack.model import CacheSettings, CountdownLayer, Creative
+from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative
 from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore, StoreUnavailable
 from versa.rules import Decision, context_options, decide
 from versa.signing import Keyring, SignedInfo, verify
 
 MAX_REMEMBERED_LEASES = 10_000
-IMAGE_EXTS = ("png", "jpg", "jpeg", "webp", "gif", "avif", "auto")
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+MAX_CACHED_OPTIONS = 256
+"""Context options kept per (pack version, creative, signed names); the set is cleared when full."""
+SLUG_RE = re.compile(SLUG)
 
 # A 1x1 transparent PNG for email proxies asking for something that does not exist.
 BLANK_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 )
+
+
+def _cache_settings(pack: Pack, creative: Creative) -> CacheSettings:
+    """The creative's cache settings, else the pack's."""
+    return creative.cache or pack.model.cache
 
 
 def _blank_response(reason: str) -> HttpResponse:
@@ -79,6 +88,8 @@ class Metrics(Protocol):
 
 
 class NullMetrics:
+    """Metrics that go nowhere (the default)."""
+
     def count(self, name: str, value: float = 1, /, **props: Any) -> None:
         return None
 
@@ -87,6 +98,8 @@ class NullMetrics:
 
 
 class ImageRenderer(Protocol):
+    """What the service needs of an image renderer (`versa.render.engine.Renderer` is one)."""
+
     def render(
         self,
         pack: Pack,
@@ -106,6 +119,8 @@ class ImageRenderer(Protocol):
 
 
 class HtmlRenderer(Protocol):
+    """What the service needs of an HTML renderer (`versa.render.html.HtmlPages` is one)."""
+
     def render_html(self, pack: Pack, decision: Decision, ctx: RequestContext, texts: Mapping[str, str],
                     request: CreativeRequest) -> str: ...
 
@@ -126,11 +141,14 @@ class CreativeRequest:
     multi_query: Mapping[str, list[str]] = field(default_factory=dict)
 
     def header(self, name: str) -> str | None:
+        """A header's value by case-insensitive name (the headers are stored lower-cased), or None."""
         return self.headers.get(name.lower())
 
 
 @dataclass
 class ServiceConfig:
+    """The service's own settings (see `versa.settings.Settings` for what each means)."""
+
     require_signature: bool = True
     render_budget_ms: int = 2000
     copy_lease_seconds: int = 600
@@ -138,6 +156,9 @@ class ServiceConfig:
 
 
 class RenderService:
+    """One per process: answers the image, page, decision and click routes from the ports, the
+    renderers and the keyring (built by `versa.composition.build_service`)."""
+
     def __init__(
         self,
         packs: PackStore,
@@ -162,18 +183,20 @@ class RenderService:
         self.log = log or (lambda *a, **k: None)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="versa-render")
         self._leases: OrderedDict[str, datetime] = OrderedDict()
+        self._options: dict[tuple[str, str, str, frozenset[str]], ContextOptions] = {}
 
     # ---------------------------------------------------------------------------- understanding
 
     def client_of(self, req: CreativeRequest) -> EmailClient:
-        cdn = (req.header("x-versa-client") or "").strip().lower()
+        """The client class from the headers alone (the CDN's x-versa-client, else User-Agent and ASN),
+        known before the pack is: it decides whether a failure is answered with an image."""
+        cdn = (req.header(X_CLIENT) or "").strip().lower()
         if cdn in EmailClient.__members__:
             return EmailClient(cdn)
-        asn = (req.header("cloudfront-viewer-asn") or "").strip()
-        number = int(asn) if asn.isascii() and asn.isdigit() and len(asn) <= 10 else None
-        return classify_client(req.header("user-agent"), number)
+        return classify_client(req.header("user-agent"), parse_asn((req.header(CF_ASN) or "").strip()))
 
     def is_proxy_request(self, req: CreativeRequest) -> bool:
+        """True when an email image proxy sent the request (see `client_of`)."""
         return is_proxy(self.client_of(req))
 
     def blank(self, reason: str) -> HttpResponse:
@@ -196,8 +219,29 @@ class RenderService:
         names = signed.covered_names if signed else frozenset()
         if not self.config.require_signature and signed is None:
             names = frozenset(req.query)  # signatures off (local demos): the query is trusted
-        options = context_options(pack.model, req.creative, signed_names=names)
-        return resolve(req.headers, req.query, req.now, options)
+        return resolve(req.headers, req.query, req.now, self._context_options(pack, req.creative, names))
+
+    def _context_options(self, pack: Pack, creative_id: str, signed_names: frozenset[str]) -> ContextOptions:
+        """`context_options` built (and validated) once per pack version, creative and signed names,
+        not once per request."""
+        key = (pack.brand, pack.version, creative_id, signed_names)
+        options = self._options.get(key)
+        if options is None:
+            if len(self._options) >= MAX_CACHED_OPTIONS:
+                self._options.clear()
+            options = self._options[key] = context_options(pack.model, creative_id, signed_names=signed_names)
+        return options
+
+    def _decided(
+        self, req: CreativeRequest, *, scope: str | None = None
+    ) -> tuple[Pack, Creative, RequestContext, Decision]:
+        """Pack, creative, context and decision for a non-image route; every failure raises (versa.api
+        maps it to problem+json)."""
+        self._check_names(req)
+        pack = self.packs.current(req.brand)
+        creative = pack.model.creative(req.creative)
+        ctx = self._context(pack, req, self._signature(req, scope=scope))
+        return pack, creative, ctx, decide(pack.model, req.creative, ctx)
 
     # ------------------------------------------------------------------------------------ copy
 
@@ -318,7 +362,7 @@ class RenderService:
         except concurrent.futures.TimeoutError:
             return self._fallback(pack, req.creative, creative, "render-timeout")
         except RenderError as exc:
-            reason = "too-large" if type(exc).__name__ == "OutputTooLarge" else "render-error"
+            reason = "too-large" if isinstance(exc, OutputTooLarge) else "render-error"
             self.log("render failed", reason=reason, error=str(exc))
             return self._fallback(pack, req.creative, creative, reason)
         except Exception as exc:
@@ -331,7 +375,7 @@ class RenderService:
             self.metrics.count("MemoHits", **props)
         self.metrics.timing("RenderTime", elapsed, **props)
 
-        cache = creative.cache or pack.model.cache
+        cache = _cache_settings(pack, creative)
         loop = self._loop_seconds(decision, rendered, ctx, robust=robust)
         ttl = ttl_seconds(ctx.now, decision.valid_until, cache, copy_default_used=default_used, loop_seconds=loop)
         time_sensitive = decision.valid_until is not None or loop is not None
@@ -377,16 +421,16 @@ class RenderService:
         allowed = pack.model.render.formats
         animated = any(isinstance(layer, CountdownLayer) for layer in creative.layers)
         accept = req.header("accept")
-        if req.header("x-versa-client") is not None:
+        if req.header(X_CLIENT) is not None:
             # Behind the CDN only the keyed x-versa-fmt may decide (the raw Accept is not in the cache
             # key): it names the best format the viewer accepts, and each implies the ones below it.
-            cdn = (req.header("x-versa-fmt") or "").strip().lower()
+            cdn = (req.header(X_FMT) or "").strip().lower()
             accept = {"avif": "image/avif,image/webp,image/png", "webp": "image/webp,image/png"}.get(cdn, "image/png")
         return negotiate(accept, str(client), allowed, animated=animated)
 
     def _fallback(self, pack: Pack, creative_id: str, creative: Creative, reason: str) -> HttpResponse:
         self.metrics.count("Fallbacks", reason=reason, brand=pack.brand, creative=creative_id)
-        cache: CacheSettings = creative.cache or pack.model.cache
+        cache = _cache_settings(pack, creative)
         try:
             body = self.renderer.render_fallback(pack, creative_id)
         except Exception as exc:  # counted above already
@@ -405,13 +449,7 @@ class RenderService:
 
     def decision(self, req: CreativeRequest) -> HttpResponse:
         """GET /v1/{brand}/{creative}/decision — needs a signature with the debug scope."""
-        self._check_names(req)
-        pack = self.packs.current(req.brand)
-        pack.model.creative(req.creative)
-        signed = verify(req.path, req.multi_query or {k: [v] for k, v in req.query.items()}, self.keyring,
-                        now=req.now, required_scope="debug")
-        ctx = self._context(pack, req, signed)
-        decision = decide(pack.model, req.creative, ctx)
+        pack, _, ctx, decision = self._decided(req, scope="debug")
         body = decision.to_json()
         body["pack_version"] = pack.version
         body["context"] = ctx.provenance()
@@ -419,12 +457,7 @@ class RenderService:
 
     def click(self, req: CreativeRequest) -> HttpResponse:
         """GET /v1/{brand}/{creative}/click — re-decide from the same signed context, 302 to the link."""
-        self._check_names(req)
-        pack = self.packs.current(req.brand)
-        pack.model.creative(req.creative)
-        signed = self._signature(req)
-        ctx = self._context(pack, req, signed)
-        decision = decide(pack.model, req.creative, ctx)
+        pack, _, _, decision = self._decided(req)
         if not decision.link:
             raise UnknownCreative(req.brand, f"{req.creative} (no link)")
         self.log("click", brand=pack.brand, creative=req.creative, variant=decision.design_key,
@@ -434,18 +467,11 @@ class RenderService:
 
     def page(self, req: CreativeRequest) -> HttpResponse:
         """GET /v1/{brand}/{creative}.html — the pack's template in the sandbox."""
-        self._check_names(req)
-        pack = self.packs.current(req.brand)
-        creative = pack.model.creative(req.creative)
-        signed = self._signature(req)
-        ctx = self._context(pack, req, signed)
-        decision = decide(pack.model, req.creative, ctx)
+        pack, creative, ctx, decision = self._decided(req)
         texts, default_used = self._texts(pack, creative, decision, req.now)
         if self.html is None:
             raise VersaError("HTML rendering is not configured")
-        from versa.http import CSP
-
-        cache = creative.cache or pack.model.cache
+        cache = _cache_settings(pack, creative)
         try:
             html = self.html.render_html(pack, decision, ctx, texts, req)
         except RenderError as exc:

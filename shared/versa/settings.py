@@ -67,7 +67,7 @@ class Settings(BaseSettings):
 
 
 def settings_table() -> list[tuple[str, str, str]]:
-    """(env var, default, description) for every setting, for docs and `--help`."""
+    """(env var, default, description) for every setting, in declaration order (a table for docs)."""
     rows = []
     for name, info in Settings.model_fields.items():
         default = info.get_default(call_default_factory=True)

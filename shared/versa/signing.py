@@ -2,7 +2,7 @@
 
 This module is pure: it reads no environment, touches no file and calls no service. Keys arrive as a
 `Keyring` built by the caller (see `versa.devkeys` for the local development key and for loading a
-deployed key set).
+deployed key set). The paths it signs are built by `versa.urls` (re-exported here).
 
 The canonical form (`string_to_sign`) is the request path and its query *as decoded by the gateway*,
 re-encoded by one fixed RFC 3986 rule, so every raw spelling of the same request signs the same way:
@@ -41,12 +41,12 @@ from typing import Final, TypeAlias
 from urllib.parse import unquote
 
 from versa.errors import (
-    ParamError,
     SignatureExpired,
     SignatureInvalid,
     SignatureMissing,
     SignatureScopeError,
 )
+from versa.urls import EXTENSIONS, click_path, creative_path, decision_path
 
 QueryInput: TypeAlias = Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]] | None
 """A decoded query: API Gateway's (multi-value) query mapping, (name, value) pairs, or None (empty)."""
@@ -62,8 +62,6 @@ RESERVED_PARAMS: Final = frozenset({SIG_PARAM, KID_PARAM, EXP_PARAM, SCOPE_PARAM
 MIN_SECRET_BYTES: Final = 32
 KID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 SCOPE_PATTERN: Final = re.compile(r"[a-z][a-z0-9-]{0,31}")
-SLUG_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
-EXTENSIONS: Final = ("png", "jpg", "jpeg", "webp", "gif", "avif", "html", "auto")
 
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 _ENCODED_BYTE = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
@@ -422,32 +420,6 @@ def signed_url(
         rendered.append((encode_component(name), encoded, shown))
     rendered.sort()
     return canonical_path(base_path) + "?" + "&".join(f"{n}={shown}" for n, _, shown in rendered)
-
-
-# --------------------------------------------------------------------------- paths
-
-
-def _slug(field: str, value: str) -> str:
-    if not SLUG_PATTERN.fullmatch(value):
-        raise ParamError(field, value, "1-63 of a-z, 0-9 and '-', not starting with '-'")
-    return value
-
-
-def creative_path(brand: str, creative: str, ext: str) -> str:
-    """``/v1/{brand}/{creative}.{ext}``; raises ParamError naming a bad brand, creative or ext."""
-    if ext not in EXTENSIONS:
-        raise ParamError("ext", ext, f"one of {', '.join(EXTENSIONS)}")
-    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}.{ext}"
-
-
-def decision_path(brand: str, creative: str) -> str:
-    """``/v1/{brand}/{creative}/decision`` (needs a ``debug``-scoped signature)."""
-    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}/decision"
-
-
-def click_path(brand: str, creative: str) -> str:
-    """``/v1/{brand}/{creative}/click``."""
-    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}/click"
 
 
 __all__ = [

@@ -41,7 +41,8 @@ from versa.params import ParamSpec
 from versa.ports import StoreUnavailable
 from versa.rules import context_options
 from versa.service import RenderService
-from versa.signing import click_path, creative_path, decision_path, signed_url
+from versa.signing import signed_url
+from versa.urls import click_path, creative_path, decision_path
 from versa.variants import enumerate_variants
 
 if TYPE_CHECKING:

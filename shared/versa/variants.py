@@ -54,7 +54,7 @@ _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
 class TooManyVariants(VersaError, ValueError):
-    pass
+    """Enumerating the creative's variants would decide more contexts than the caller allowed."""
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,7 @@ class VariantReport:
 
 
 def attributes_read(creative: Creative) -> set[str]:
+    """Every attribute or parameter the creative's rules and its copy slots' `vary_by` read."""
     names: set[str] = set()
     for rule in creative.rules:
         names |= rule.when.attributes()

@@ -15,13 +15,18 @@ CORE_MODULES = (
     "versa.attributes",
     "versa.clients",
     "versa.context",
+    "versa.context_model",
+    "versa.headers",
+    "versa.http",
     "versa.keys",
+    "versa.negotiation",
     "versa.pack.conditions",
     "versa.pack.model",
     "versa.params",
     "versa.rules",
     "versa.signing",
     "versa.timefeatures",
+    "versa.urls",
     "versa.variants",
 )
 FORBIDDEN_PACKAGES = frozenset({"boto3", "botocore", "openai"})

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from versa.errors import PackError, UnknownBrand
 from versa.pack.loader import PACK_FILE, Pack, load_pack
+from versa.pack.model import SLUG
 from versa.ports import PackStore
 
-_BRAND_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+_BRAND_RE = re.compile(SLUG)
 
 
 @dataclass

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from versa.adapters.lazy_client import LazyClient
 from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable, expiry_seconds, now_seconds
 
 if TYPE_CHECKING:
@@ -89,8 +89,8 @@ class DynamoCopyStore(CopyStore):
 
     The client is `client` if given (tests pass one pointed at moto), else made on first use by
     `client_factory`, else on first use from `session` (default: a new boto3 session) with `config`
-    (default: DEFAULT_CONFIG). Reads are
-    eventually consistent. A lease over an expired item replaces it and increments its version.
+    (default: DEFAULT_CONFIG). Reads are eventually consistent. A lease over an expired item replaces
+    it and increments its version.
     """
 
     def __init__(
@@ -103,24 +103,14 @@ class DynamoCopyStore(CopyStore):
         config: Config | None = None,
     ) -> None:
         self.table_name = table_name
-        self._client = client
-        self._client_factory = client_factory
-        self._session = session
-        self._config = config or DEFAULT_CONFIG
-        self._client_lock = threading.Lock()
+        self._client: LazyClient[DynamoDBClient] = LazyClient(
+            "dynamodb", client=client, factory=client_factory, session=session,
+            config=config or DEFAULT_CONFIG,
+        )
 
     @property
     def client(self) -> DynamoDBClient:
-        if self._client is None:
-            with self._client_lock:
-                if self._client is None and self._client_factory is not None:
-                    self._client = self._client_factory()
-                elif self._client is None:
-                    import boto3
-
-                    session = self._session or boto3.session.Session()
-                    self._client = session.client("dynamodb", config=self._config)
-        return self._client
+        return self._client.get()
 
     def _call(self, what: str, call: Callable[[], _T]) -> _T:
         """Run one request; a failed condition raises _ConditionFailed, every other failure

@@ -43,6 +43,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from versa.adapters.lazy_client import LazyClient
 from versa.errors import PackError, UnknownBrand, VersaError
 from versa.pack.loader import MAX_PACK_BYTES, Pack, load_pack
 from versa.pack.model import SLUG
@@ -245,9 +246,9 @@ class S3PackStore(PackStore):
     """PackStore on `bucket` under `prefix`.
 
     The client is `client` if given, else made on first use by `client_factory`, else on first use
-    from `session` with `config` (default: DEFAULT_CONFIG). `clock` is monotonic seconds; `on_event` receives `pack_loaded` and
-    `pack_stale` events (fields: brand, version/serving, reason). Up to `keep_versions` loaded
-    versions per brand stay in memory, so a rollback to one of them costs no GET.
+    from `session` with `config` (default: DEFAULT_CONFIG). `clock` is monotonic seconds; `on_event`
+    receives `pack_loaded` and `pack_stale` events (fields: brand, version/serving, reason). Up to
+    `keep_versions` loaded versions per brand stay in memory, so a rollback to one of them costs no GET.
     """
 
     def __init__(
@@ -270,10 +271,9 @@ class S3PackStore(PackStore):
         self.revalidate_seconds = revalidate_seconds
         self.cache_dir = Path(cache_dir)
         self.keep_versions = keep_versions
-        self._client = client
-        self._client_factory = client_factory
-        self._session = session
-        self._config = config or DEFAULT_CONFIG
+        self._client: LazyClient[S3Client] = LazyClient(
+            "s3", client=client, factory=client_factory, session=session, config=config or DEFAULT_CONFIG
+        )
         self._clock = clock
         self._emit: EventHook = on_event or _ignore_event
         self._lock = threading.Lock()
@@ -284,16 +284,7 @@ class S3PackStore(PackStore):
 
     @property
     def client(self) -> S3Client:
-        if self._client is None:
-            with self._lock:
-                if self._client is None and self._client_factory is not None:
-                    self._client = self._client_factory()
-                elif self._client is None:
-                    import boto3
-
-                    session = self._session or boto3.session.Session()
-                    self._client = session.client("s3", config=self._config)
-        return self._client
+        return self._client.get()
 
     def _s3(self, what: str, call: Callable[[], _T]) -> _T:
         try:

@@ -9,30 +9,36 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from versa.adapters.lazy_client import LazyClient
 from versa.ports import GenerationQueue, GenerationRequest, StoreUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 
+def _default_client() -> SQSClient:
+    import boto3
+
+    return boto3.client("sqs")
+
+
 class SqsQueue(GenerationQueue):
+    """GenerationQueue on the SQS queue at `queue_url`, in batches of `BATCH` messages (one JSON
+    `GenerationRequest` each). The client is `client` if given, else made on first use by
+    `client_factory`, else by `boto3.client("sqs")`."""
+
     BATCH = 10
 
     def __init__(self, queue_url: str, *, client: SQSClient | None = None,
                  client_factory: Callable[[], SQSClient] | None = None) -> None:
         self.queue_url = queue_url
-        self._client = client
-        self._factory = client_factory
+        self._client: LazyClient[SQSClient] = LazyClient(
+            "sqs", client=client, factory=client_factory or _default_client
+        )
 
     @property
     def client(self) -> SQSClient:
-        if self._client is None:
-            if self._factory is None:
-                import boto3
-
-                self._factory = lambda: boto3.client("sqs")
-            self._client = self._factory()
-        return self._client
+        return self._client.get()
 
     def enqueue(self, requests: Sequence[GenerationRequest]) -> None:
         for start in range(0, len(requests), self.BATCH):

@@ -19,6 +19,7 @@ request carries no such attribute) and returns whether the condition holds and a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -30,9 +31,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 Lookup = Callable[[str], Any]
 """Attribute name -> value (None when absent). Unknown names raise KeyError."""
 
-GROUP_KEYS = frozenset({"all", "any", "not"})
-SPECIAL_KEYS = frozenset({"window", "bucket", "local_time"})
 COMPARE_OPS = ("eq", "in", "not_in", "gt", "gte", "lt", "lte", "present")
+_OP_SYMBOLS = {"eq": "=", "in": "in", "not_in": "not in", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
 class ConditionError(ValueError):
@@ -123,10 +123,14 @@ class Compare(Condition):
         return bool(actual <= want)  # lte
 
     def describe(self) -> str:
-        symbol = {"eq": "=", "in": "in", "not_in": "not in", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+        """The comparison as a trace shows it, e.g. `hour >= 18` (formatted once per condition)."""
+        return self._description
+
+    @functools.cached_property
+    def _description(self) -> str:
         if self.op == "present":
             return f"{self.attr} {'present' if self.value else 'absent'}"
-        return f"{self.attr} {symbol[self.op]} {_fmt(self.value)}"
+        return f"{self.attr} {_OP_SYMBOLS[self.op]} {_fmt(self.value)}"
 
     def to_data(self) -> Any:
         if self.op == "eq":

@@ -99,16 +99,6 @@ def format_loc(loc: Iterable[Any]) -> str:
     return out
 
 
-def _value_at(data: Any, loc: Iterable[Any]) -> Any:
-    node = data
-    for part in loc:
-        try:
-            node = node[part]
-        except (KeyError, IndexError, TypeError):
-            continue
-    return node
-
-
 def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
     issues = []
     for err in exc.errors(include_url=False):

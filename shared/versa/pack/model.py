@@ -29,13 +29,11 @@ from versa.params import ParamSpec
 from versa.timefeatures import DEFAULT_DAYPARTS, Daypart
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
-_SLUG_RE = re.compile(SLUG)
+"""Brand, creative and layer ids: lower-case letters, digits and '-', 1-63 long, not starting with '-'."""
 _IDENT_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 HEX_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
 _TOKEN_REF_RE = re.compile(r"^\{\{\s*tokens\.colors\.([A-Za-z0-9_-]+)\s*\}\}$")
 _LOCALE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 Slug = Annotated[str, Field(pattern=SLUG)]
 

@@ -1,4 +1,4 @@
-"""Rendering: fonts, bidirectional text and text layout (layer drawing and encoders join later)."""
+"""Rendering: fonts, bidirectional text, text layout, layer drawing, countdowns, encoders, the renderer."""
 
 from __future__ import annotations
 

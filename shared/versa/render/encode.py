@@ -34,7 +34,7 @@ from typing import Any
 
 from PIL import Image, features
 
-from versa.errors import ParamError, RenderError
+from versa.errors import OutputTooLarge, ParamError
 from versa.pack.model import RenderSettings
 
 CONTENT_TYPES = {
@@ -53,14 +53,6 @@ FAST_PNG_LEVEL = 3
 """zlib level of fast PNG (see the table above)."""
 FAST_WEBP_METHOD = 2
 """libwebp effort of fast WebP (see the table above)."""
-
-
-class OutputTooLarge(RenderError):
-    """The encoded image is larger than the output budget (the caller serves the fallback)."""
-
-    def __init__(self, size: int, cap: int, fmt: str) -> None:
-        self.size, self.cap, self.fmt = size, cap, fmt
-        super().__init__(f"encoded {fmt} is {size:,} bytes, over the {cap:,}-byte output cap")
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from typing import Any
 import PIL
 from PIL import Image
 
+from versa.context_model import DPR_MAX, DPR_MIN
 from versa.errors import ParamError, RenderError, VersaError
 from versa.keys import render_key
 from versa.pack.loader import Pack
@@ -34,12 +35,13 @@ from versa.render.encode import (
     normalize_format,
 )
 from versa.render.fonts import FAMILIES, FontNotFound, resolve_family
-from versa.render.layers import LRU, FontBook, Scene, draw_layer, opaque_background, params_read
+from versa.render.layer_text import params_read
+from versa.render.layers import FontBook, Scene, draw_layer, opaque_background
+from versa.render.paint import LRU
 from versa.rules import Decision, short_hash
 
 RENDERER_VERSION = "1"
 """Bump whenever a renderer change alters output bytes: it is part of every render key (and ETag)."""
-DPR_MIN, DPR_MAX = 1.0, 3.0
 
 
 @functools.cache
@@ -219,9 +221,6 @@ class Renderer:
     @property
     def memo_entries(self) -> int:
         return len(self._memo)
-
-    def clear_memo(self) -> None:
-        self._memo.clear()
 
 
 __all__ = [

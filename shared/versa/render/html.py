@@ -13,19 +13,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, nodes
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from versa.errors import RenderError, UnknownCreative
 from versa.pack.loader import Pack
 from versa.rules import Decision
-from versa.signing import RESERVED_PARAMS, Keyring, click_path, creative_path, signed_url
+from versa.signing import RESERVED_PARAMS, Keyring, signed_url
+from versa.urls import click_path, creative_path
 
 PICTURE_FORMATS = ("avif", "webp")
-
-
-class UnsafeTemplate(ValueError):
-    pass
 
 
 @lru_cache(maxsize=64)
@@ -34,6 +32,15 @@ def _environment(templates: str, version: str) -> SandboxedEnvironment:
     return SandboxedEnvironment(
         loader=FileSystemLoader(templates), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
+
+
+_ALT_ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+"""Alt text is an attribute value escaped by the markup helpers, so it is rendered unescaped."""
+
+
+@lru_cache(maxsize=256)
+def _alt_template(source: str) -> Template:
+    return _ALT_ENV.from_string(source)
 
 
 def unsafe_accesses(source: str) -> Iterator[str]:
@@ -52,6 +59,9 @@ def _carried(request: Any) -> dict[str, str]:
 
 
 class HtmlPages:
+    """Renders creatives' HTML templates (and their fallback fragment) with image URLs signed by
+    `keyring`, prefixed with `base_url`."""
+
     def __init__(self, keyring: Keyring, *, base_url: str = "") -> None:
         self.keyring = keyring
         self.base_url = base_url.rstrip("/")
@@ -59,18 +69,16 @@ class HtmlPages:
     def render_html(
         self, pack: Pack, decision: Decision, ctx: Any, texts: Mapping[str, str], request: Any
     ) -> str:
+        """The creative's template rendered for `decision`; raises UnknownCreative when the creative has
+        no template and RenderError when the template (or its alt text) fails."""
         creative = pack.model.creative(decision.creative)
         if creative.template is None:
-            from versa.errors import UnknownCreative
-
             raise UnknownCreative(pack.brand, f"{decision.creative}.html (the creative has no template)")
         env = _environment(str(Path(pack.root) / "templates"), pack.version)
         carried = _carried(request)
         try:
-            alt = self._alt(env, creative.alt, decision.locale, pack.model.default_locale, texts)
+            alt = _alt(creative.alt, decision.locale, pack.model.default_locale, texts)
         except TemplateError as exc:
-            from versa.errors import RenderError
-
             raise RenderError(f"alt text of {decision.creative}: {exc}") from exc
         width, height = creative.size
 
@@ -125,8 +133,6 @@ class HtmlPages:
             template = env.get_template(creative.template)
             return template.render(variables)
         except TemplateError as exc:
-            from versa.errors import RenderError
-
             raise RenderError(f"template {creative.template}: {exc}") from exc
 
     def fallback_html(self, pack: Pack, decision: Decision, request: Any) -> str:
@@ -141,12 +147,11 @@ class HtmlPages:
             f'height="{height}" alt="" style="display:block;border:0;max-width:100%;height:auto"></a>'
         )
 
-    def _alt(
-        self, env: SandboxedEnvironment, alt: Mapping[str, str], locale: str, default_locale: str, texts: Mapping[str, str]
-    ) -> str:
-        source = alt.get(locale) or alt.get(default_locale)
-        if not source:
-            return next(iter(texts.values()), "")
-        # Alt text is an attribute value escaped by the markup helpers, so render it unescaped here.
-        plain = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
-        return plain.from_string(source).render(**texts)
+
+def _alt(alt: Mapping[str, str], locale: str, default_locale: str, texts: Mapping[str, str]) -> str:
+    """The creative's alt text in `locale` (else the default locale's), rendered with the copy; without
+    one, the first copy text."""
+    source = alt.get(locale) or alt.get(default_locale)
+    if not source:
+        return next(iter(texts.values()), "")
+    return _alt_template(source).render(**texts)

@@ -6,25 +6,20 @@ render is sharp rather than an upscaled bitmap. Anti-aliased shapes (rounded cor
 borders) are drawn as masks at 4x and reduced.
 
 Work that depends only on the pack and the output size is cached per process: decoded assets (by pack
-root, asset and pack version), resized and masked image patches, whole background images, masks,
-gradient colour tables, compiled text templates and font stacks. Images handed out by a cache are
-shared: callers copy before they mutate.
+root, asset and pack version), resized and masked image patches, whole background images and font
+stacks here; masks and colours in `versa.render.paint`, text layouts and compiled text templates in
+`versa.render.layer_text` (this module re-exports the names of both that it used to define). Images
+handed out by a cache are shared: callers copy before they mutate.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 
-from jinja2 import Template, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
-from PIL import Image, ImageChops, ImageDraw
+from PIL import Image, ImageChops
 
 from versa.errors import RenderError
 from versa.pack.assets import FONT_SUFFIXES, AssetError, open_image
@@ -34,175 +29,46 @@ from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
     Fit,
-    Gradient,
     ImageLayer,
     ShapeLayer,
     TextLayer,
-    TextSource,
 )
 from versa.render.fonts import FontFace, FontStack, font_stack
-from versa.render.text import TextLayout, clear_shaping_cache, draw_text, layout_text
+from versa.render.layer_text import (
+    clear_layouts,
+    compiled,
+    layer_text,
+    layout,
+    params_read,
+    template_vars,
+    text_layout,
+)
+from versa.render.paint import (
+    LRU,
+    composite,
+    fill_rect,
+    gradient_image,
+    image_weight,
+    paint,
+    rgba,
+    ring_mask,
+    round_mask,
+    scale_box,
+    scale_size,
+)
+from versa.render.text import clear_shaping_cache, draw_text
 from versa.rules import Decision
 
-RGBA = tuple[int, int, int, int]
-Box = tuple[int, int, int, int]
-SUPERSAMPLE = 4
 RTL_LANGUAGES = frozenset({"ar", "arc", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
+"""Primary language subtags of scripts written right to left."""
 
-K = TypeVar("K", bound=Hashable)
-V = TypeVar("V")
-
-
-class LRU(Generic[K, V]):
-    """A bounded, thread-safe mapping: least recently used entries leave first once either the entry
-    count exceeds `maxsize` or the summed `weigh(value)` exceeds `max_weight`."""
-
-    def __init__(
-        self, maxsize: int, *, max_weight: int | None = None, weigh: Callable[[V], int] | None = None
-    ) -> None:
-        self.maxsize, self.max_weight, self._weigh = maxsize, max_weight, weigh
-        self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.weight = 0
-
-    def get(self, key: K) -> V | None:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is None:
-                return None
-            self._data.move_to_end(key)
-            return hit[0]
-
-    def put(self, key: K, value: V) -> V:
-        weight = self._weigh(value) if self._weigh else 0
-        if self.maxsize <= 0 or (self.max_weight is not None and weight > self.max_weight):
-            return value
-        with self._lock:
-            old = self._data.pop(key, None)
-            self.weight += weight - (old[1] if old else 0)
-            self._data[key] = (value, weight)
-            while len(self._data) > self.maxsize or (
-                self.max_weight is not None and self.weight > self.max_weight
-            ):
-                _, (_, w) = self._data.popitem(last=False)
-                self.weight -= w
-        return value
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-            self.weight = 0
-
-
-def _image_weight(image: Image.Image) -> int:
-    return image.width * image.height * len(image.getbands())
-
-
-_DECODED: LRU[tuple[str, str, str], Image.Image] = LRU(256, max_weight=96 * 2**20, weigh=_image_weight)
+_DECODED: LRU[tuple[str, str, str], Image.Image] = LRU(256, max_weight=96 * 2**20, weigh=image_weight)
 _PATCHES: LRU[tuple[Any, ...], tuple[Image.Image, int, int]] = LRU(
-    512, max_weight=96 * 2**20, weigh=lambda p: _image_weight(p[0])
+    512, max_weight=96 * 2**20, weigh=lambda p: image_weight(p[0])
 )
 _BACKGROUNDS: LRU[tuple[Any, ...], tuple[Image.Image, bool]] = LRU(
-    32, max_weight=128 * 2**20, weigh=lambda b: _image_weight(b[0])
+    32, max_weight=128 * 2**20, weigh=lambda b: image_weight(b[0])
 )
-
-
-# ------------------------------------------------------------------------------------ geometry & colour
-
-
-@functools.lru_cache(maxsize=1024)
-def rgba(value: str) -> RGBA:
-    """#RGB, #RRGGBB or #RRGGBBAA as an (r, g, b, a) tuple."""
-    digits = value.removeprefix("#")
-    if len(digits) == 3:
-        digits = "".join(c * 2 for c in digits)
-    if len(digits) == 6:
-        digits += "ff"
-    try:
-        r, g, b, a = (int(digits[i : i + 2], 16) for i in (0, 2, 4, 6))
-    except ValueError:
-        raise RenderError(f"{value!r} is not a resolved hex colour") from None
-    if len(digits) != 8:
-        raise RenderError(f"{value!r} is not a resolved hex colour")
-    return r, g, b, a
-
-
-def scale_box(box: Sequence[int], s: float) -> Box:
-    """A creative-pixel box (x, y, w, h) in output pixels; edges are rounded, so adjacent boxes meet."""
-    x, y, w, h = box
-    x0, y0, x1, y1 = round(x * s), round(y * s), round((x + w) * s), round((y + h) * s)
-    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
-
-
-def scale_size(size: tuple[int, int], s: float) -> tuple[int, int]:
-    lo = max(1, round(size[0] * s))
-    return lo, max(lo, round(size[1] * s))
-
-
-def composite(canvas: Image.Image, patch: Image.Image, xy: tuple[int, int]) -> None:
-    """Alpha-composite an RGBA patch at `xy`, clipped to the canvas (RGB or RGBA)."""
-    x, y = xy
-    if canvas.mode == "RGB":
-        canvas.paste(patch, xy, patch)  # blends by the patch's alpha; clipped by paste
-        return
-    left, top = max(0, -x), max(0, -y)
-    right, bottom = min(patch.width, canvas.width - x), min(patch.height, canvas.height - y)
-    if right <= left or bottom <= top:
-        return
-    if (left, top, right, bottom) != (0, 0, patch.width, patch.height):
-        patch = patch.crop((left, top, right, bottom))
-    canvas.alpha_composite(patch, (x + left, y + top))
-
-
-def paint(canvas: Image.Image, xy: tuple[int, int], mask: Image.Image, color: RGBA) -> None:
-    """Composite `color` through an L `mask` (255 = fully painted) at `xy`."""
-    r, g, b, a = color
-    if a < 255:
-        mask = mask.point([v * a // 255 for v in range(256)])
-    if canvas.mode == "RGB":
-        canvas.paste((r, g, b), (xy[0], xy[1], xy[0] + mask.width, xy[1] + mask.height), mask)
-        return
-    patch = Image.new("RGBA", mask.size, (r, g, b, 0))
-    patch.putalpha(mask)
-    composite(canvas, patch, xy)
-
-
-def fill_rect(canvas: Image.Image, box: Box, color: RGBA) -> None:
-    x, y, w, h = box
-    if color[3] == 255:
-        canvas.paste(color if canvas.mode == "RGBA" else color[:3], (x, y, x + w, y + h))
-    else:
-        composite(canvas, Image.new("RGBA", (w, h), color), (x, y))
-
-
-@functools.lru_cache(maxsize=256)
-def round_mask(w: int, h: int, radius: int, ellipse: bool = False) -> Image.Image:
-    """An anti-aliased L mask of a rounded rectangle (or an ellipse) filling w x h; shared, read-only."""
-    k = SUPERSAMPLE
-    radius = min(radius, w // 2, h // 2)
-    if not ellipse and radius <= 0:
-        return Image.new("L", (w, h), 255)
-    big = Image.new("L", (w * k, h * k), 0)
-    pen = ImageDraw.Draw(big)
-    if ellipse:
-        pen.ellipse((0, 0, w * k - 1, h * k - 1), fill=255)
-    else:
-        pen.rounded_rectangle((0, 0, w * k - 1, h * k - 1), radius=radius * k, fill=255)
-    return big.reduce(k)
-
-
-@functools.lru_cache(maxsize=128)
-def ring_mask(w: int, h: int, radius: int, width: int, ellipse: bool = False) -> Image.Image:
-    """The anti-aliased outline of `round_mask(w, h, radius)` drawn `width` px inwards."""
-    outer = round_mask(w, h, radius, ellipse)
-    if 2 * width >= min(w, h):
-        return outer
-    inner = Image.new("L", (w, h), 0)
-    inner.paste(round_mask(w - 2 * width, h - 2 * width, max(0, radius - width), ellipse), (width, width))
-    return ImageChops.subtract(outer, inner)
 
 
 # ----------------------------------------------------------------------------------------- scene
@@ -303,35 +169,6 @@ def fitted(
 # -------------------------------------------------------------------------------------- background
 
 
-def _gradient_table(gradient: Gradient) -> list[int]:
-    """256 RGB entries sampled along the gradient's stops, as a flat palette."""
-    stops = sorted(((s.at, rgba(s.color)) for s in gradient.stops), key=lambda st: st[0])
-    table: list[int] = []
-    for i in range(256):
-        t = i / 255
-        nxt = next((k for k, (at, _) in enumerate(stops) if at >= t), len(stops) - 1)
-        (a0, c0), (a1, c1) = stops[max(0, nxt - 1)], stops[nxt]
-        f = 0.0 if a1 <= a0 else min(1.0, max(0.0, (t - a0) / (a1 - a0)))
-        table += [round(c0[j] + (c1[j] - c0[j]) * f) for j in range(3)]
-    return table
-
-
-def gradient_image(size: tuple[int, int], gradient: Gradient) -> Image.Image:
-    """A linear gradient with CSS semantics (0deg runs up, 90deg right, 180deg down; the gradient line
-    is long enough for the corners to reach the first and last stops): a 256-level ramp mapped onto
-    the canvas by one affine transform, then coloured through a palette of the stops."""
-    w, h = size
-    a = math.radians(gradient.angle % 360)
-    dx, dy = math.sin(a), -math.cos(a)
-    k = 255 / (abs(w * dx) + abs(h * dy))
-    # Output pixel centre (x, y) samples the ramp at 1.5 + 255 * t(x, y); the ramp's ends repeat.
-    c = 1.5 + 127.5 - k * (w / 2 * dx + h / 2 * dy)
-    ramp = Image.frombytes("L", (258, 1), bytes([0, *range(256), 255]))
-    levels = ramp.transform((w, h), Image.Transform.AFFINE, (k * dx, k * dy, c, 0, 0, 0.5))
-    levels.putpalette(_gradient_table(gradient))
-    return levels.convert("RGBA")
-
-
 def _background(layer: BackgroundLayer, scene: Scene, size: tuple[int, int]) -> Image.Image:
     if layer.gradient is not None:
         return gradient_image(size, layer.gradient)
@@ -409,121 +246,6 @@ def draw_image(canvas: Image.Image, layer: ImageLayer, scene: Scene) -> None:
 # -------------------------------------------------------------------------------------------- text
 
 
-def _finalize(value: Any) -> Any:
-    return "" if value is None else value
-
-
-_ENV = SandboxedEnvironment(autoescape=False, finalize=_finalize, keep_trailing_newline=False)
-
-
-@functools.lru_cache(maxsize=512)
-def compiled(source: str) -> Template:
-    """A text template compiled once per process (sandboxed, no autoescape: the output is pixels)."""
-    return _ENV.from_string(source)
-
-
-@functools.lru_cache(maxsize=512)
-def _template_names(source: str) -> frozenset[str]:
-    return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
-
-
-def params_read(layers: Sequence[Any]) -> frozenset[str]:
-    """Names that the layers' texts and countdowns may read from the parameters (a superset: template
-    variables include copy slots and globals). Only these belong in a render key, so a parameter no
-    layer draws (a bucket id, say) does not split the memo or the CDN cache."""
-    names: set[str] = set()
-    for layer in layers:
-        if isinstance(layer, TextSource):
-            if layer.param is not None:
-                names.add(layer.param)
-            if layer.text is not None:
-                names |= _template_names(layer.text)
-        names.add(getattr(layer, "deadline_param", None) or "")
-    return frozenset(names - {""})
-
-
-def template_vars(scene: Scene) -> dict[str, Any]:
-    d = scene.decision
-    tokens = {"colors": dict(d.colors), "fonts": dict(d.fonts), "spacing": dict(d.spacing)}
-    base = {"lang": d.locale, "locale": d.locale, "brand": d.brand, "creative": d.creative, "tokens": tokens}
-    return {**base, **scene.texts, **scene.params}
-
-
-def layer_text(layer: TextSource, scene: Scene) -> str:
-    """The text a text or button layer shows: its copy slot, its parameter, or its template."""
-    if layer.slot is not None:
-        return scene.texts.get(layer.slot, "")
-    if layer.param is not None:
-        value = scene.params.get(layer.param)
-        return "" if value is None else str(value)
-    try:
-        return compiled(layer.text or "").render(template_vars(scene)).strip()
-    except TemplateError as exc:
-        raise RenderError(f"text template of layer {layer.id or '?'}: {exc}") from exc
-
-
-_LAYOUTS: LRU[tuple[Any, ...], TextLayout] = LRU(1024)
-
-
-def layout(
-    text: str,
-    stack: FontStack,
-    size: tuple[int, int],
-    box: tuple[int, int],
-    lang: str | None,
-    *,
-    max_lines: int | None = None,
-    line_height: float = 1.2,
-) -> TextLayout:
-    """`layout_text`, remembered: a layout is a pure function of its inputs, and most texts of a
-    variant (CTA, sublines, labels) repeat across requests while personal ones do not."""
-    key = (text, stack.faces_key, size, box, lang, max_lines, line_height)
-    hit = _LAYOUTS.get(key)
-    if hit is None:
-        hit = layout_text(
-            text, stack, size=size, box=box, lang=lang, max_lines=max_lines, line_height=line_height
-        )
-        _LAYOUTS.put(key, hit)
-    return hit
-
-
-def text_layout(layer: TextLayer | ButtonLayer, scene: Scene) -> TextLayout | None:
-    """The layout a text layer (in its box) or a button (its label, inside the padding) draws, at the
-    scene's scale; None when the text is empty. `fits=False` means the text was cut with an ellipsis.
-
-    The size is chosen at the creative's own scale and then multiplied, so a dpr-2 or wider render
-    breaks lines where the 1x render does (fitting at the finer scaled range could pick another size).
-    """
-    text = layer_text(layer, scene)
-    if not text.strip():
-        return None
-    size = layer.size
-    if scene.scale != 1 and size[0] != size[1]:
-        base = _layout_at(layer, text, scene, 1.0, size)
-        top = max(1, round(base.size * scene.scale))
-        # Let rounding shave a little off if the exact multiple overflows, never below the scaled minimum.
-        low = (
-            max(scale_size(size, scene.scale)[0], math.floor(base.size * scene.scale * 0.9))
-            if base.fits
-            else top
-        )
-        return _layout_at(layer, text, scene, scene.scale, (min(low, top), top))
-    return _layout_at(layer, text, scene, scene.scale, scale_size(size, scene.scale))
-
-
-def _layout_at(
-    layer: TextLayer | ButtonLayer, text: str, scene: Scene, s: float, size: tuple[int, int]
-) -> TextLayout:
-    _, _, w, h = scale_box(layer.box, s)
-    stack = scene.stack(layer.font)
-    if isinstance(layer, ButtonLayer):
-        px, py = round(layer.padding[0] * s), round(layer.padding[1] * s)
-        return layout(text, stack, size, (max(1, w - 2 * px), max(1, h - 2 * py)), scene.lang, max_lines=1)
-    return layout(
-        text, stack, size, (w, h), scene.lang, max_lines=layer.max_lines, line_height=layer.line_height
-    )
-
-
 def draw_text_layer(canvas: Image.Image, layer: TextLayer, scene: Scene) -> None:
     """Text auto-fitted to its box (size range, max lines, ellipsis), aligned and coloured."""
     lay = text_layout(layer, scene)
@@ -588,15 +310,11 @@ def draw_layer(canvas: Image.Image, layer: Any, scene: Scene) -> None:
     drawer(canvas, layer, scene)
 
 
-def clear_layouts() -> None:
-    """Forget remembered text layouts (benchmarks that must lay every text out again)."""
-    _LAYOUTS.clear()
-
-
 def clear_caches() -> None:
     """Forget every cached asset, patch, background, mask and shaped text (tests and benchmarks)."""
-    for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _LAYOUTS):
+    for cache in (_DECODED, _PATCHES, _BACKGROUNDS):
         cache.clear()
+    clear_layouts()
     clear_shaping_cache()
     round_mask.cache_clear()
     ring_mask.cache_clear()
@@ -629,5 +347,6 @@ __all__ = [
     "round_mask",
     "scale_box",
     "scale_size",
+    "template_vars",
     "text_layout",
 ]

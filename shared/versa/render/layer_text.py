@@ -1,0 +1,158 @@
+"""The text of text and button layers: what they show (a copy slot, a parameter or a sandboxed
+template) and its layout at the scene's scale, remembered per process.
+
+Templates are compiled once per process; layouts are kept in a bounded LRU keyed by everything that
+shapes them (`clear_layouts` forgets them for benchmarks).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import Template, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+from versa.errors import RenderError
+from versa.pack.model import ButtonLayer, TextLayer, TextSource
+from versa.render.fonts import FontStack
+from versa.render.paint import LRU, scale_box, scale_size
+from versa.render.text import TextLayout, layout_text
+
+if TYPE_CHECKING:
+    from versa.render.layers import Scene
+
+
+def _finalize(value: Any) -> Any:
+    return "" if value is None else value
+
+
+_ENV = SandboxedEnvironment(autoescape=False, finalize=_finalize, keep_trailing_newline=False)
+
+
+@functools.lru_cache(maxsize=512)
+def compiled(source: str) -> Template:
+    """A text template compiled once per process (sandboxed, no autoescape: the output is pixels)."""
+    return _ENV.from_string(source)
+
+
+@functools.lru_cache(maxsize=512)
+def _template_names(source: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
+
+
+def params_read(layers: Sequence[Any]) -> frozenset[str]:
+    """Names that the layers' texts and countdowns may read from the parameters (a superset: template
+    variables include copy slots and globals). Only these belong in a render key, so a parameter no
+    layer draws (a bucket id, say) does not split the memo or the CDN cache."""
+    names: set[str] = set()
+    for layer in layers:
+        if isinstance(layer, TextSource):
+            if layer.param is not None:
+                names.add(layer.param)
+            if layer.text is not None:
+                names |= _template_names(layer.text)
+        names.add(getattr(layer, "deadline_param", None) or "")
+    return frozenset(names - {""})
+
+
+def template_vars(scene: Scene) -> dict[str, Any]:
+    """What a text template sees: lang/locale, brand, creative and tokens, then the copy texts and the
+    parameters (a later name wins over an earlier one)."""
+    d = scene.decision
+    tokens = {"colors": dict(d.colors), "fonts": dict(d.fonts), "spacing": dict(d.spacing)}
+    base = {"lang": d.locale, "locale": d.locale, "brand": d.brand, "creative": d.creative, "tokens": tokens}
+    return {**base, **scene.texts, **scene.params}
+
+
+def layer_text(layer: TextSource, scene: Scene) -> str:
+    """The text a text or button layer shows: its copy slot, its parameter, or its template."""
+    if layer.slot is not None:
+        return scene.texts.get(layer.slot, "")
+    if layer.param is not None:
+        value = scene.params.get(layer.param)
+        return "" if value is None else str(value)
+    try:
+        return compiled(layer.text or "").render(template_vars(scene)).strip()
+    except TemplateError as exc:
+        raise RenderError(f"text template of layer {layer.id or '?'}: {exc}") from exc
+
+
+_LAYOUTS: LRU[tuple[Any, ...], TextLayout] = LRU(1024)
+
+
+def layout(
+    text: str,
+    stack: FontStack,
+    size: tuple[int, int],
+    box: tuple[int, int],
+    lang: str | None,
+    *,
+    max_lines: int | None = None,
+    line_height: float = 1.2,
+) -> TextLayout:
+    """`layout_text`, remembered: a layout is a pure function of its inputs, and most texts of a
+    variant (CTA, sublines, labels) repeat across requests while personal ones do not."""
+    key = (text, stack.faces_key, size, box, lang, max_lines, line_height)
+    hit = _LAYOUTS.get(key)
+    if hit is None:
+        hit = layout_text(
+            text, stack, size=size, box=box, lang=lang, max_lines=max_lines, line_height=line_height
+        )
+        _LAYOUTS.put(key, hit)
+    return hit
+
+
+def text_layout(layer: TextLayer | ButtonLayer, scene: Scene) -> TextLayout | None:
+    """The layout a text layer (in its box) or a button (its label, inside the padding) draws, at the
+    scene's scale; None when the text is empty. `fits=False` means the text was cut with an ellipsis.
+
+    The size is chosen at the creative's own scale and then multiplied, so a dpr-2 or wider render
+    breaks lines where the 1x render does (fitting at the finer scaled range could pick another size).
+    """
+    text = layer_text(layer, scene)
+    if not text.strip():
+        return None
+    size = layer.size
+    if scene.scale != 1 and size[0] != size[1]:
+        base = _layout_at(layer, text, scene, 1.0, size)
+        top = max(1, round(base.size * scene.scale))
+        # Let rounding shave a little off if the exact multiple overflows, never below the scaled minimum.
+        low = (
+            max(scale_size(size, scene.scale)[0], math.floor(base.size * scene.scale * 0.9))
+            if base.fits
+            else top
+        )
+        return _layout_at(layer, text, scene, scene.scale, (min(low, top), top))
+    return _layout_at(layer, text, scene, scene.scale, scale_size(size, scene.scale))
+
+
+def _layout_at(
+    layer: TextLayer | ButtonLayer, text: str, scene: Scene, s: float, size: tuple[int, int]
+) -> TextLayout:
+    _, _, w, h = scale_box(layer.box, s)
+    stack = scene.stack(layer.font)
+    if isinstance(layer, ButtonLayer):
+        px, py = round(layer.padding[0] * s), round(layer.padding[1] * s)
+        return layout(text, stack, size, (max(1, w - 2 * px), max(1, h - 2 * py)), scene.lang, max_lines=1)
+    return layout(
+        text, stack, size, (w, h), scene.lang, max_lines=layer.max_lines, line_height=layer.line_height
+    )
+
+
+def clear_layouts() -> None:
+    """Forget remembered text layouts (benchmarks that must lay every text out again)."""
+    _LAYOUTS.clear()
+
+
+__all__ = [
+    "clear_layouts",
+    "compiled",
+    "layer_text",
+    "layout",
+    "params_read",
+    "template_vars",
+    "text_layout",
+]

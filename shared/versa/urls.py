@@ -1,0 +1,60 @@
+"""The render API's URL paths: the file extensions it serves and a builder for each route.
+
+`versa.signing` signs these paths (and re-exports the builders); the router in `versa.api` serves
+them. A builder refuses a brand, creative or extension the router could not serve, so a URL built
+here always names something routable.
+
+Pure: no IO, no environment.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from versa.errors import ParamError
+
+SLUG_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+"""A brand or creative id (`versa.pack.model.SLUG`), for `fullmatch`."""
+EXTENSIONS: Final = ("png", "jpg", "jpeg", "webp", "gif", "avif", "html", "auto")
+"""What `/v1/{brand}/{creative}.{ext}` serves: image formats, `auto` (negotiated) and the HTML page."""
+IMAGE_EXTS: Final = tuple(ext for ext in EXTENSIONS if ext != "html")
+"""The extensions answered with an image (and, for an email proxy, never with an error)."""
+FILE_RE: Final = re.compile(r"^(?P<creative>[a-z0-9][a-z0-9-]{0,62})\.(?P<ext>[a-z]{3,4})$")
+"""The last segment of a creative's path, ``{creative}.{ext}``; the router checks `ext` itself, so an
+unknown extension is a 400 naming the allowed ones rather than a 404."""
+
+
+def _slug(field: str, value: str) -> str:
+    if not SLUG_PATTERN.fullmatch(value):
+        raise ParamError(field, value, "1-63 of a-z, 0-9 and '-', not starting with '-'")
+    return value
+
+
+def creative_path(brand: str, creative: str, ext: str) -> str:
+    """``/v1/{brand}/{creative}.{ext}``; raises ParamError naming a bad brand, creative or ext."""
+    if ext not in EXTENSIONS:
+        raise ParamError("ext", ext, f"one of {', '.join(EXTENSIONS)}")
+    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}.{ext}"
+
+
+def decision_path(brand: str, creative: str) -> str:
+    """``/v1/{brand}/{creative}/decision`` (needs a ``debug``-scoped signature); raises ParamError
+    naming a bad brand or creative."""
+    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}/decision"
+
+
+def click_path(brand: str, creative: str) -> str:
+    """``/v1/{brand}/{creative}/click``; raises ParamError naming a bad brand or creative."""
+    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}/click"
+
+
+__all__ = [
+    "EXTENSIONS",
+    "FILE_RE",
+    "IMAGE_EXTS",
+    "SLUG_PATTERN",
+    "click_path",
+    "creative_path",
+    "decision_path",
+]
