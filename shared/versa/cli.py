@@ -218,21 +218,27 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 
 def cmd_sign(args: argparse.Namespace) -> int:
+    from datetime import timedelta
     from urllib.parse import parse_qsl, urlsplit
 
-    from versa.devkeys import load_or_create_dev_keyring
+    from versa.devkeys import keyring_from_json, load_or_create_dev_keyring
     from versa.signing import signed_url
 
     parts = urlsplit(args.path)
     if not parts.path.startswith("/"):
         raise CliError(f"PATH must start with / (e.g. /v1/acme/winter-sale.png), got {args.path!r}")
     query = parse_qsl(parts.query, keep_blank_values=True)
-    keyring = load_or_create_dev_keyring(state_dir())
-    expires = datetime.now(UTC).fromtimestamp(datetime.now(UTC).timestamp() + args.expires, UTC) if args.expires else None
+    if args.keys:
+        source = Path(args.keys)
+        keyring = keyring_from_json(source.read_text(encoding="utf-8"))
+    else:
+        source = state_dir() / "keys.json"
+        keyring = load_or_create_dev_keyring(state_dir())
+    expires = datetime.now(UTC) + timedelta(seconds=args.expires) if args.expires else None
     merge = [m for m in (args.merge or "").split(",") if m]
     url = signed_url(parts.path, query, keyring, scope=args.scope, expires=expires, merge_names=merge)
     base = args.base_url.rstrip("/") if args.base_url else ""
-    print(f"signed with key {keyring.active_kid} from {state_dir() / 'keys.json'}", file=sys.stderr)
+    print(f"signed with key {keyring.active_kid} from {source}", file=sys.stderr)
     print(base + url)
     return 0
 
@@ -281,6 +287,7 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.add_argument("--expires", type=int, metavar="SECONDS", help="valid for this many seconds")
     p.add_argument("--merge", metavar="NAMES", help="comma-separated merge parameters left open (template signature)")
     p.add_argument("--base-url", default="http://127.0.0.1:8080", help="prefix for the printed URL")
+    p.add_argument("--keys", metavar="FILE", help="a keyring JSON file (e.g. the deployed one); default: the dev key")
     p.set_defaults(func=cmd_sign)
 
     for register in extra:

@@ -294,3 +294,31 @@ def test_sign_refuses_a_relative_path(capsys: pytest.CaptureFixture[str], tmp_pa
     monkeypatch.setenv("VERSA_STATE_DIR", str(tmp_path))
     err = fails(capsys, "sign", "v1/acme/winter-sale.png")
     assert "PATH must start with /" in err
+
+
+def test_sign_with_a_keyring_file_verifies_with_that_keyring(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a deployed-style keyring file
+    import base64
+    import json
+
+    from versa.devkeys import keyring_from_json
+    from versa.signing import verify
+
+    text = json.dumps({"active": "k9", "keys": {"k9": base64.b64encode(b"s" * 32).decode()}})
+    keys = tmp_path / "keys.json"
+    keys.write_text(text, encoding="utf-8")
+    # WHEN a path is signed with --keys
+    from versa.cli import main
+
+    assert main(["sign", "/v1/acme/winter-sale.png?country=DE", "--keys", str(keys), "--base-url", ""]) == 0
+    url = capsys.readouterr().out.strip().splitlines()[-1]
+    # THEN it verifies with that keyring
+    path, _, query = url.partition("?")
+    pairs: dict[str, list[str]] = {}
+    for item in query.split("&"):
+        name, _, value = item.partition("=")
+        pairs.setdefault(name, []).append(value)
+    from datetime import UTC, datetime
+
+    info = verify(path, pairs, keyring_from_json(text), now=datetime.now(UTC))
+    assert info.kid == "k9"
