@@ -224,12 +224,20 @@ class FontStack:
         if char in self._memo:
             return self._memo[char]
         cp = ord(char)
-        covering = [i for i, face in enumerate(self.faces) if cp in coverage(face)]
+        script = script_class(char)
         chosen: FontFace | None = None
-        if covering:
-            script = script_class(char)
-            meant = [i for i in covering if self._meant_for(i, script)]
-            chosen = self.faces[(meant or covering)[0]]
+        first_covering: FontFace | None = None
+        # In order, stopping at the first face that covers the character and is meant for its script,
+        # so a fallback face's cmap is read only when an earlier face could not take the character.
+        for i, face in enumerate(self.faces):
+            if cp not in coverage(face):
+                continue
+            if self._meant_for(i, script):
+                chosen = face
+                break
+            if first_covering is None:
+                first_covering = face
+        chosen = chosen or first_covering
         self._memo[char] = chosen
         return chosen
 
