@@ -323,6 +323,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PackError as exc:
         print(f"versa: error: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `versa variants ... | head`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except (VersaError, OSError, ValueError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
