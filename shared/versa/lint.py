@@ -17,7 +17,7 @@ from versa.pack.conditions import Compare
 from versa.pack.loader import PACK_FILE, Pack
 from versa.pack.model import ButtonLayer, CountdownLayer, Creative, PackModel, TextLayer
 from versa.rules import decide
-from versa.variants import TooManyVariants, iter_contexts
+from versa.variants import TooManyVariants, enumerate_variants, iter_contexts
 
 
 def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Iterable[str] = ()) -> list[Issue]:
@@ -33,6 +33,7 @@ def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Ite
         issues += _copy_locales(model, creative, base)
         issues += _glyphs(pack, creative, base, tuple(font_dirs))
         issues += _reachability(model, cid, creative, base)
+        issues += _overflow(pack, cid, creative, base, tuple(font_dirs))
     return sorted(issues, key=lambda i: (i.severity != "error", i.path))
 
 
@@ -192,3 +193,47 @@ def _overridden(key: str, value: Any, later: list[tuple[str, Any]]) -> bool:
         if key.startswith(k + ".") and (not merges or key.rsplit(".", 1)[1] in v):
             return True
     return False
+
+
+def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tuple[str, ...]) -> Iterator[Issue]:
+    """Warn where a variant's default copy does not fit its box even at the smallest size (it would be
+    cut with an ellipsis). Declared parameters use their longest sample, to catch long merge values."""
+    from versa.render.layer_text import text_layout
+    from versa.render.layers import FontBook, Scene
+
+    try:
+        report = enumerate_variants(pack.model, cid)
+    except TooManyVariants:
+        return
+    book = FontBook(font_dirs)
+    params = {
+        name: max((str(v) for v in spec.samples), key=len) if spec.samples else spec.default
+        for name, spec in creative.params.items()
+        if spec.samples or spec.default is not None
+    }
+    index = {id(layer): i for i, layer in enumerate(creative.layers)}
+    ids = {layer.id: i for i, layer in enumerate(creative.layers) if layer.id}
+    seen: set[tuple[int, str]] = set()
+    for variant in report.variants:
+        decision = variant.decision
+        texts = {name: ref.default for name, ref in decision.copy.items()}
+        scene = Scene(pack, decision, texts, params, 1.0, book)
+        for layer in decision.layers:
+            if not isinstance(layer, TextLayer | ButtonLayer):
+                continue
+            at = ids.get(layer.id) if layer.id else index.get(id(layer))
+            lay = text_layout(layer, scene)
+            if lay is None or lay.fits or at is None:
+                continue
+            text = "".join(line.text for line in lay.lines)
+            if (at, decision.locale + text) in seen:
+                continue
+            seen.add((at, decision.locale + text))
+            rules = ", ".join(variant.matched) or "no rules"
+            yield Issue(
+                PACK_FILE,
+                f"{base}.layers[{at}]",
+                f"{decision.locale} text does not fit at {layer.size[0]}px and is cut to {text!r} "
+                f"(variant {decision.design_key}: {rules})",
+                "warning",
+            )

@@ -332,3 +332,21 @@ def test_cli_json(build: Callable[..., Pack], capsys: pytest.CaptureFixture[str]
     assert typo["file"] == "pack.yaml"
     assert typo["path"] == "creatives.promo.rules[0].when.device"
     assert typo["severity"] == "error"
+
+
+def test_copy_that_cannot_fit_its_box_is_a_warning_naming_the_variant(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a rule whose copy is far too long for the button at its smallest size
+    data = small_pack(
+        [{"id": "long", "when": {"lang": "de"}, "set": {"copy.cta": "Jetzt sofort alles ansehen und sparen"}}]
+    )
+    pack = load_pack(make_pack(data))
+    # WHEN the pack is linted
+    issues = lint(pack)
+    # THEN one warning names the layer, the locale, the cut text and the rule of the variant
+    found = [i for i in issues if "does not fit" in i.message]
+    assert len(found) == 1, issues
+    assert found[0].severity == "warning"
+    assert found[0].path == "creatives.promo.layers[3]"
+    assert found[0].message.startswith("de text does not fit") and "long" in found[0].message

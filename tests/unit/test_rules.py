@@ -187,7 +187,7 @@ def test_bucket_over_the_subscriber_id(simulate: Callable[..., RequestContext]) 
 
     # WHEN / THEN only the second sees the urgency CTA, and the trace shows the bucket
     assert a.copy["cta"].default == "Shop the deals"
-    assert b.copy["cta"].default == "Grab it before Friday"
+    assert b.copy["cta"].default == "Ends Friday"
     test_b = next(t for t in b.trace if t.rule == "cta-test-b")
     assert test_b.matched and "bucket=90.19" in test_b.reason
 
