@@ -167,3 +167,26 @@ def test_apple_privacy_prefetch_gets_time_robust_text() -> None:
 def test_robust_text_allows_only_the_deadline_field(template: str) -> None:
     with pytest.raises(RenderError):
         robust_text(template, DEADLINE, "UTC")
+
+
+def _label_pixels(layer: CountdownLayer, now: datetime) -> Image.Image:
+    decision, ctx = cyber_week(now)
+    resolved = next(x for x in decision.layers if isinstance(x, CountdownLayer))  # colours as hex
+    layer = resolved.model_copy(update={"labels": layer.labels})
+    scene = Scene(NORTHWIND, decision, {}, ctx.params, 1.0, FontBook())
+    painter = CountdownPainter(layer, scene, now=now, tz=ctx.tz)
+    canvas = Image.new("RGBA", (600, 240), (0, 0, 0, 0))
+    painter.draw_static(canvas)
+    return canvas.convert("RGB")  # compare colours, not just alpha (RGBA getbbox looks at alpha only)
+
+
+def test_the_day_label_is_singular_when_one_day_is_left() -> None:
+    # GIVEN the timer with and without a singular day label (English labels: days / day)
+    with_singular = timer_layer()
+    plural_only = timer_layer(labels={k: v.model_copy(update={"day": None}) for k, v in with_singular.labels.items()})
+    one_day = DEADLINE - timedelta(days=1, hours=3)
+    two_days = DEADLINE - timedelta(days=2, hours=3)
+    # WHEN the static part is drawn with one and with two days left
+    # THEN only the one-day drawing differs (its label reads "day")
+    assert ImageChops.difference(_label_pixels(with_singular, one_day), _label_pixels(plural_only, one_day)).getbbox()
+    assert ImageChops.difference(_label_pixels(with_singular, two_days), _label_pixels(plural_only, two_days)).getbbox() is None

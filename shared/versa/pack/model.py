@@ -244,6 +244,8 @@ class CountdownLabels(Strict):
     hours: str = "hours"
     minutes: str = "minutes"
     seconds: str = "seconds"
+    day: str | None = Field(default=None, description="Singular of days, shown when one day is left.")
+    hour: str | None = Field(default=None, description="Singular of hours, shown when one hour is left.")
 
 
 class CountdownLayer(LayerBase):

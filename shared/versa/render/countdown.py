@@ -203,12 +203,17 @@ class CountdownPainter:
         label_color = rgba(layer.label_color) if layer.label_color else color
         label_hi = max(1, round(self.number_size * 0.42))
         label_size = (min(label_hi, max(1, round(9 * s))), label_hi)
+        # Labels are static across the loop: days and hours cannot change within it (but at a
+        # boundary), so their singular follows the first frame, the one every client shows.
+        values = dict(zip(layer.units, split_units(self.left_at(self.now), layer.units), strict=True))
+        singular = {"days": labels.day, "hours": labels.hour}
         for unit, cell in zip(layer.units, self.cells, strict=True):
             if layer.fill is not None:
                 radius = round(min(cell.box[2], cell.box[3]) * 0.14)
                 paint(canvas, cell.box[:2], round_mask(cell.box[2], cell.box[3], radius), rgba(layer.fill))
             box = cell.label
-            text = getattr(labels, unit)
+            one = singular.get(unit)
+            text = one if one and values[unit] == 1 else getattr(labels, unit)
             lay = layout(text, self.stack, label_size, (box[2], box[3]), self.scene.lang, max_lines=1)
             draw_text(canvas, lay, box=box, align="center", valign="top", color=label_color)
 
