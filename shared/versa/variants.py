@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from versa.attributes import CLIENTS, DEVICES, TIME_FEATURES
 from versa.errors import VersaError
 from versa.pack.conditions import Bucket, Compare, TimeOfDay, Window, bucket_percent
-from versa.pack.model import Creative, PackModel
+from versa.pack.model import CountdownLayer, Creative, PackModel
 from versa.params import ParamSpec
 from versa.rules import Decision, decide
 from versa.timefeatures import local_features
@@ -276,12 +276,26 @@ def _dates(creative: Creative) -> list[date]:
     return sorted(out)
 
 
+def reference_for(creative: Creative) -> datetime:
+    """Where the sampled timeline starts: a week before the creative's first rule window or countdown
+    deadline (so example contexts fall near its campaign), else a fixed Monday."""
+    moments: list[datetime] = []
+    for w in _windows(creative):
+        moments += [b if b.tzinfo else b.replace(tzinfo=UTC) for b in (w.start, w.end) if b is not None]
+    moments += [layer.deadline for layer in creative.layers if isinstance(layer, CountdownLayer) and layer.deadline]
+    if not moments:
+        return REFERENCE
+    first = min(moments).astimezone(UTC) - timedelta(days=7)
+    return first.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 def time_cells(pack: PackModel, creative: Creative, read: set[str]) -> list[tuple[str, datetime]]:
     """(zone, UTC instant) representatives: one per distinct signature of the time features read."""
     zones = _zones(creative, pack, read)
     time_read = read & (TIME_ATTRS - {"tz"})
+    reference = reference_for(creative)
     if not time_read:
-        return [(z, REFERENCE + timedelta(hours=12)) for z in zones]
+        return [(z, reference + timedelta(hours=12)) for z in zones]
     walls = _wall_boundaries(pack, creative, read)
     windows = _windows(creative)
     dates = _dates(creative) if "date" in time_read else []
@@ -302,7 +316,7 @@ def time_cells(pack: PackModel, creative: Creative, read: set[str]) -> list[tupl
             fixed_bounds = [b for w in fixed for b in w.bounds(zone) if b is not None]
             ranges = [((b - timedelta(days=2)).astimezone(zone).date(), 5) for b in fixed_bounds]
         else:
-            ranges = [(REFERENCE.astimezone(zone).date(), span_days + 1)]
+            ranges = [(reference.astimezone(zone).date(), span_days + 1)]
             ranges += [
                 ((b - timedelta(days=span_days)).astimezone(zone).date(), 3 * span_days + 1) for b in bounds
             ]
