@@ -192,9 +192,9 @@ def make_stack(endpoint: str) -> Stack:
     from botocore.config import Config
 
     from versa.adapters.dynamo_copy import create_table
-    from versa.devkeys import keyring_to_json
-    from versa.publish import Publisher
-    from versa.signing import Keyring
+    from versa.publish.s3 import Publisher
+    from versa.signing.devkeys import keyring_to_json
+    from versa.signing.signer import Keyring
 
     assert endpoint.startswith("http://127.0.0.1:")
     config = Config(connect_timeout=2, read_timeout=10, s3={"addressing_style": "path"})
@@ -225,14 +225,14 @@ class Requests:
     """Signed API Gateway events for the card (template-signed: any `name`) and acme's winter-sale."""
 
     def __init__(self, keyring: Any) -> None:
-        from versa.signing import sign
+        from versa.signing.signer import sign
 
         self.card_signature = sign(CARD_PATH, {"name": "*|FNAME|*"}, keyring, merge_names=["name"])
         self.acme_signature = sign(ACME_PATH, {}, keyring)
 
     @staticmethod
     def _event(path: str, query: dict[str, str], extra: list[tuple[str, str]]) -> dict[str, Any]:
-        from versa.server import to_event
+        from versa.web.server import to_event
 
         target = path + "?" + urlencode(sorted(query.items()), quote_via=quote)
         headers = [("User-Agent", BROWSER_UA), ("Accept", "image/png,image/*;q=0.8"),
@@ -426,10 +426,10 @@ def warm_rows(results: Results, stack: Stack, tmp: Path, *, repeat: int, min_tim
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    from versa import api
     from versa.composition import build_service
-    from versa.devkeys import keyring_to_json
     from versa.settings import Settings
+    from versa.signing.devkeys import keyring_to_json
+    from versa.web import api
 
     packs = tmp / "packs"
     shutil.copytree(CARD_PACK, packs / "bench")

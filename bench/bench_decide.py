@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from harness import Results, measure
-from versa.context import resolve
+from versa.context.resolve import resolve
+from versa.decide.rules import context_options, decide
 from versa.pack.loader import load_pack
-from versa.rules import context_options, decide
 
 PACKS = Path(__file__).resolve().parent.parent / "examples" / "packs"
 CREATIVES = [("acme", "winter-sale"), ("acme", "leaderboard"), ("northwind", "cyber-week"), ("northwind", "welcome")]

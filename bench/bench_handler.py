@@ -84,7 +84,7 @@ class Urls:
     """Template-signed card URLs: one signature, any `name` filled in."""
 
     def __init__(self, keyring: Any) -> None:
-        from versa.signing import sign
+        from versa.signing.signer import sign
 
         self.signature = sign(CARD_PATH, {"name": "*|FNAME|*"}, keyring, merge_names=["name"])
 
@@ -96,7 +96,7 @@ class Urls:
 
     def event(self, name: str, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
         """An API Gateway REST proxy event for the card with `name` (what /{proxy+} delivers)."""
-        from versa.server import to_event
+        from versa.web.server import to_event
 
         headers = [("User-Agent", BROWSER_UA), ("Accept", "image/png,image/*;q=0.8"),
                    ("CloudFront-Viewer-Country", "US"), ("CloudFront-Viewer-Time-Zone", "America/New_York"),
@@ -120,7 +120,7 @@ class Context:
 
 def state_dir(tmp: Path) -> tuple[Path, Any]:
     """A local state directory with its development keyring (created on first use)."""
-    from versa.devkeys import load_or_create_dev_keyring
+    from versa.signing.devkeys import load_or_create_dev_keyring
 
     state = tmp / "state"
     return state, load_or_create_dev_keyring(state)
@@ -143,9 +143,9 @@ def in_process_rows(results: Results, tmp: Path, *, repeat: int, min_time: float
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
-    from versa import api
     from versa.composition import build_service
     from versa.settings import Settings
+    from versa.web import api
 
     state, keyring = state_dir(tmp)
     service = build_service(Settings(packs_dir=packs_dir(tmp), state_dir=state))
@@ -188,10 +188,10 @@ def in_process_rows(results: Results, tmp: Path, *, repeat: int, min_time: float
 COLD_HANDLER = """
 import time
 t0 = time.perf_counter()
-from versa.api import lambda_handler  # what functions/render/app.py imports
+from versa.web.api import lambda_handler  # what functions/render/app.py imports
 t1 = time.perf_counter()
 import json, sys
-from versa import api
+from versa.web import api
 api.service()  # the composition root, which the first invocation runs
 t2 = time.perf_counter()
 event = json.loads(sys.argv[1])

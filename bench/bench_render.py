@@ -71,11 +71,11 @@ def versa_cases() -> list[Case]:
     the layouts of texts that do not change (subline, CTA) stay warm, as in a warm Lambda. The
     decision is made once up front (no rule depends on the request), except in `versa/png+decide`.
     `versa/png cold-text` also forgets every text layout before each call."""
-    from versa.context import resolve
+    from versa.context.resolve import resolve
+    from versa.decide.rules import context_options, decide
     from versa.pack.loader import load_pack
     from versa.render.engine import Renderer
     from versa.render.layers import clear_layouts
-    from versa.rules import context_options, decide
 
     pack = load_pack(CARD_PACK)
     options = context_options(pack.model, "card")
@@ -136,9 +136,9 @@ def versa_cases() -> list[Case]:
 
 def countdown_case(pack: Any) -> Case:
     """The northwind cyber-week email header as a 30-frame countdown GIF, memo off."""
-    from versa.context import resolve
+    from versa.context.resolve import resolve
+    from versa.decide.rules import context_options, decide
     from versa.render.engine import Renderer
-    from versa.rules import context_options, decide
 
     options = context_options(pack.model, "cyber-week")
     ctx = resolve({"User-Agent": "Microsoft Outlook 16.0"}, {"first_name": "Ana"}, NOW, options)

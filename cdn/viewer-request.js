@@ -2,7 +2,7 @@
 // Drops any x-versa-* header the viewer sent, then sets the coarse headers the cache policy keys on:
 // x-versa-client always; x-versa-country, -tz, -device, -lang unless an email proxy fetched (then
 // they would describe the proxy); x-versa-fmt for .auto URLs fetched by browsers. Sorts the query.
-// Mirrors versa.context.resolve, versa.clients and versa.render.encode.negotiate; the parity test
+// Mirrors versa.context.resolve, versa.context.clients and versa.render.encode.negotiate; the parity test
 // (tests/unit/test_cdn_parity.py) runs both on the same headers. No module system at the edge:
 // tests evaluate this file in a node:vm sandbox. template.yaml inlines it (keep the two equal).
 // CloudFront caps function code at 10 KB.

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from versa.signing import Keyring, click_path, creative_path, decision_path, sign
+from versa.signing.signer import Keyring, click_path, creative_path, decision_path, sign
 
 EVENTS_DIR = Path(__file__).resolve().parent
 KEYS_FILE = EVENTS_DIR.parent / "tests" / "keys.py"

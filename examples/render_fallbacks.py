@@ -13,10 +13,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from versa.context import resolve
+from versa.context.resolve import resolve
 from versa.pack.loader import load_pack
 from versa.render.engine import Renderer
-from versa.rules import context_options, decide
+from versa.decide.rules import context_options, decide
 
 PACKS = Path(__file__).parent / "packs"
 WHEN = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # an afternoon before any campaign ends

@@ -6,7 +6,7 @@ the committed events stay valid. The secret is public on purpose: it protects no
 
 from __future__ import annotations
 
-from versa.signing import Keyring
+from versa.signing.signer import Keyring
 
 TEST_KID = "test1"
 TEST_SECRET = b"versa-test-key-not-a-secret-0123456789"

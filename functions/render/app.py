@@ -1,10 +1,10 @@
 """The render function: API Gateway (behind CloudFront) → Versa.
 
 Thin on purpose: routing, error mapping, logging with the correlation id, metrics and tracing live in
-`versa.api`, which `versa serve` runs too, so the laptop and Lambda share one handler. The service
+`versa.web.api`, which `versa serve` runs too, so the laptop and Lambda share one handler. The service
 (stores, renderer, keys) is built by `versa.composition` on the first request of each container.
 """
 
-from versa.api import lambda_handler
+from versa.web.api import lambda_handler
 
 __all__ = ["lambda_handler"]

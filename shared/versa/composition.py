@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 from versa.ports import CopyStore, GenerationQueue, PackStore
-from versa.service import Metrics, RenderService, ServiceConfig
 from versa.settings import Settings
-from versa.signing import Keyring
+from versa.signing.signer import Keyring
+from versa.web.service import Metrics, RenderService, ServiceConfig
 
 
 def boto_client(service: str, settings: Settings) -> Any:
@@ -77,11 +77,11 @@ def build_keyring(settings: Settings) -> Keyring:
     if settings.signing_key_parameter:
         from aws_lambda_powertools.utilities.parameters import SSMProvider
 
-        from versa.devkeys import keyring_from_json
+        from versa.signing.devkeys import keyring_from_json
 
         provider = SSMProvider(boto3_client=boto_client("ssm", settings))
         return keyring_from_json(str(provider.get(settings.signing_key_parameter, decrypt=True, max_age=300)))
-    from versa.devkeys import load_or_create_dev_keyring
+    from versa.signing.devkeys import load_or_create_dev_keyring
 
     return load_or_create_dev_keyring(settings.state_dir)
 

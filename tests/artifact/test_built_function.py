@@ -254,8 +254,8 @@ class Stack:
 def stack(moto_endpoint: str, aws_client: Callable[..., Any], s3_client: Any, dynamodb_client: Any) -> Stack:
     """The stack's data plane on moto: packs published, copy table, queue, signing keys in SSM."""
     from versa.adapters.dynamo_copy import create_table
-    from versa.devkeys import keyring_to_json
-    from versa.publish import Publisher
+    from versa.publish.s3 import Publisher
+    from versa.signing.devkeys import keyring_to_json
 
     spec = importlib.util.spec_from_file_location("versa_test_keys", ROOT / "tests" / "keys.py")
     assert spec is not None and spec.loader is not None

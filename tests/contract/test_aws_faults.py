@@ -35,7 +35,7 @@ from versa.adapters.s3_packs import BundleError, PackLayout, Pointer, S3PackStor
 from versa.errors import PackError, UnknownBrand
 from versa.pack.loader import load_pack
 from versa.ports import StoreUnavailable
-from versa.publish import PublishConflict, Publisher, PublishError, UnknownVersion, build_bundle
+from versa.publish.s3 import PublishConflict, Publisher, PublishError, UnknownVersion, build_bundle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 NOW = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)

@@ -18,7 +18,7 @@ from versa.adapters.s3_packs import PackLayout, Pointer, S3PackStore
 from versa.errors import UnknownBrand
 from versa.pack.loader import load_pack
 from versa.ports import PackStore
-from versa.publish import Publisher, build_bundle
+from versa.publish.s3 import Publisher, build_bundle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 BRANDS = ["acme", "northwind"]

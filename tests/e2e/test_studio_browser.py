@@ -55,8 +55,8 @@ class Server:
 
     def sign(self, path: str, query: dict[str, str], scope: str | None = None) -> str:
         """An absolute signed URL, made with the server's own development key (as an email tool would)."""
-        from versa.devkeys import load_or_create_dev_keyring
-        from versa.signing import signed_url
+        from versa.signing.devkeys import load_or_create_dev_keyring
+        from versa.signing.signer import signed_url
 
         keyring = load_or_create_dev_keyring(self.state_dir)
         return self.url + signed_url(path, query, keyring, scope=scope)

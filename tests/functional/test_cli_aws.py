@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from versa.cli import main
+from versa.cli.main import main
 
 PACKS = Path(__file__).resolve().parents[2] / "examples" / "packs"
 

@@ -11,8 +11,8 @@ from versa.adapters.local_queue import InProcessQueue, OfflineWriter
 from versa.adapters.sqlite_copy import SQLiteCopyStore
 from versa.ports import GenerationQueue, GenerationRequest
 from versa.render.engine import Renderer
-from versa.service import CreativeRequest, RenderService, ServiceConfig
-from versa.signing import Keyring
+from versa.signing.signer import Keyring
+from versa.web.service import CreativeRequest, RenderService, ServiceConfig
 
 PACKS = Path(__file__).resolve().parents[2] / "examples" / "packs"
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)

@@ -26,12 +26,12 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from versa import api
-from versa.clients import PROXY_CLIENTS, EmailClient
 from versa.composition import build_service
-from versa.devkeys import keyring_to_json
-from versa.service import RenderService
+from versa.context.clients import PROXY_CLIENTS, EmailClient
 from versa.settings import Settings
+from versa.signing.devkeys import keyring_to_json
+from versa.web import api
+from versa.web.service import RenderService
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = ROOT / "events"
@@ -555,7 +555,7 @@ def test_merge_values_are_bounded_but_not_signed(invoke: Invoke) -> None:
 
 
 def test_client_classification_of_the_email_events() -> None:
-    from versa.clients import classify_client
+    from versa.context.clients import classify_client
 
     for name, client in (("gmail-proxy", EmailClient.gmail), ("apple-mpp-prefetch", EmailClient.apple_mpp),
                          ("outlook-mx-welcome", EmailClient.outlook), ("desktop-us-morning", EmailClient.browser)):

@@ -11,8 +11,8 @@ from versa.adapters.sqlite_copy import SQLiteCopyStore
 from versa.ports import NullQueue
 from versa.render.engine import Renderer
 from versa.render.html import HtmlPages
-from versa.service import CreativeRequest, RenderService, ServiceConfig
-from versa.signing import Keyring, verify
+from versa.signing.signer import Keyring, verify
+from versa.web.service import CreativeRequest, RenderService, ServiceConfig
 
 PACKS = Path(__file__).resolve().parents[2] / "examples" / "packs"
 KEYS = Keyring({"k1": b"k" * 32}, "k1")

@@ -1,6 +1,6 @@
 """HTTP tests: the render handler served on a free loopback port and spoken to over real HTTP.
 
-Two ways of serving, both through `versa.server` (HTTP request -> API Gateway event -> handler):
+Two ways of serving, both through `versa.web.server` (HTTP request -> API Gateway event -> handler):
 
 - `versa serve` itself, as a subprocess, configured only by its command line and `VERSA_*`
   environment (the signing key is the test keyring, written as the state directory's key file). Used
@@ -38,11 +38,11 @@ import pytest
 import yaml
 from PIL import Image
 
-from versa import api
-from versa.devkeys import keyring_to_json
 from versa.ports import CopyStore, PackStore
-from versa.service import BLANK_PNG, RenderService, ServiceConfig
-from versa.signing import click_path, creative_path, decision_path, sign
+from versa.signing.devkeys import keyring_to_json
+from versa.signing.signer import click_path, creative_path, decision_path, sign
+from versa.web import api
+from versa.web.service import BLANK_PNG, RenderService, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "packs"
@@ -257,7 +257,7 @@ def serve_with(tmp_path: Path) -> Iterator[Callable[..., VersaServe]]:
 @pytest.fixture
 def serve_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[RenderService], str]]:
     """Serve a hand-wired service through `versa.server.serve` and the real handler; returns its URL."""
-    from versa.server import serve
+    from versa.web.server import serve
 
     servers: list[Any] = []
     monkeypatch.setattr(api, "_factory", None)

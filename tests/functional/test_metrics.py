@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from versa.api import PowertoolsMetrics
+from versa.web.api import PowertoolsMetrics
 
 
 def emf_lines(text: str) -> list[dict[str, object]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from versa import api
+from versa.web import api
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

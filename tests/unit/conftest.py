@@ -12,9 +12,9 @@ import pytest
 import yaml
 from PIL import Image
 
-from versa.context import SIGNED_OVERRIDES, RequestContext, resolve
+from versa.context.resolve import SIGNED_OVERRIDES, RequestContext, resolve
+from versa.decide.rules import context_options
 from versa.pack.model import PackModel
-from versa.rules import context_options
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 

@@ -26,11 +26,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
 
-from versa.attributes import CDN_HEADER_OF, DEFAULT_KEYABLE, TIME_FEATURES
-from versa.clients import APPLE_ASNS, GOOGLE_ASNS, PROXY_CLIENTS, YAHOO_ASNS, EmailClient
-from versa.context import ContextOptions, RequestContext, negotiate_locale, resolve
+from versa.context.attributes import CDN_HEADER_OF, DEFAULT_KEYABLE, TIME_FEATURES
+from versa.context.clients import APPLE_ASNS, GOOGLE_ASNS, PROXY_CLIENTS, YAHOO_ASNS, EmailClient
+from versa.context.resolve import ContextOptions, RequestContext, negotiate_locale, resolve
+from versa.decide.rules import context_options
 from versa.pack.loader import load_pack
-from versa.rules import context_options
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "cdn" / "test" / "harness.js"

@@ -15,12 +15,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from versa.cli import build_parser, main
-from versa.devkeys import load_or_create_dev_keyring
+from versa.cli.main import build_parser, main
+from versa.decide.variants import enumerate_variants
 from versa.errors import SignatureInvalid
 from versa.pack.loader import load_pack
-from versa.signing import verify
-from versa.variants import enumerate_variants
+from versa.signing.devkeys import load_or_create_dev_keyring
+from versa.signing.signer import verify
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 ACME = str(EXAMPLES / "acme")
@@ -186,7 +186,7 @@ def test_decide_json_has_the_decision_and_the_context_provenance(capsys: pytest.
 
 
 def test_decide_json_key_matches_the_library(capsys: pytest.CaptureFixture[str], simulate: Callable[..., Any]) -> None:
-    from versa.rules import decide
+    from versa.decide.rules import decide
 
     main(["decide", NORTHWIND, "cyber-week", "--param", "tier=gold", "--client", "outlook", "--at", "2026-12-03T10:00-06:00", "--json"])
     out = json.loads(capsys.readouterr().out)
@@ -301,14 +301,14 @@ def test_sign_with_a_keyring_file_verifies_with_that_keyring(tmp_path: Path, cap
     import base64
     import json
 
-    from versa.devkeys import keyring_from_json
-    from versa.signing import verify
+    from versa.signing.devkeys import keyring_from_json
+    from versa.signing.signer import verify
 
     text = json.dumps({"active": "k9", "keys": {"k9": base64.b64encode(b"s" * 32).decode()}})
     keys = tmp_path / "keys.json"
     keys.write_text(text, encoding="utf-8")
     # WHEN a path is signed with --keys
-    from versa.cli import main
+    from versa.cli.main import main
 
     assert main(["sign", "/v1/acme/winter-sale.png?country=DE", "--keys", str(keys), "--base-url", ""]) == 0
     url = capsys.readouterr().out.strip().splitlines()[-1]

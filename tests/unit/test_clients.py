@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from versa.clients import (
+from versa.context.clients import (
     DEVICES,
     OPERATING_SYSTEMS,
     EmailClient,

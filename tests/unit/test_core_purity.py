@@ -12,22 +12,22 @@ from pathlib import Path
 import pytest
 
 CORE_MODULES = (
-    "versa.attributes",
-    "versa.clients",
-    "versa.context",
-    "versa.context_model",
-    "versa.headers",
-    "versa.http",
-    "versa.keys",
-    "versa.negotiation",
+    "versa.context.attributes",
+    "versa.context.clients",
+    "versa.context.resolve",
+    "versa.context.model",
+    "versa.context.headers",
+    "versa.web.http",
+    "versa.decide.keys",
+    "versa.context.negotiation",
     "versa.pack.conditions",
     "versa.pack.model",
-    "versa.params",
-    "versa.rules",
-    "versa.signing",
-    "versa.timefeatures",
-    "versa.urls",
-    "versa.variants",
+    "versa.context.params",
+    "versa.decide.rules",
+    "versa.signing.signer",
+    "versa.context.timefeatures",
+    "versa.signing.urls",
+    "versa.decide.variants",
 )
 FORBIDDEN_PACKAGES = frozenset({"boto3", "botocore", "openai"})
 FORBIDDEN_OS = frozenset({"environ", "getenv", "environb", "getenvb", "putenv", "unsetenv"})
@@ -94,7 +94,7 @@ def test_core_module_imports_no_sdk_and_reads_no_environment(module: str) -> Non
 def test_importing_the_rules_engine_pulls_in_no_sdk() -> None:
     # GIVEN a fresh interpreter
     code = (
-        "import sys, json, versa.rules, versa.variants, versa.context, versa.signing, versa.keys\n"
+        "import sys, json, versa.decide.rules, versa.decide.variants, versa.context.resolve, versa.signing.signer, versa.decide.keys\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'openai'})))"
     )
 

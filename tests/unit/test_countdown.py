@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from versa.context import resolve
+from versa.context.resolve import resolve
+from versa.decide.rules import Decision, context_options, decide
 from versa.errors import RenderError
 from versa.pack.loader import load_pack
 from versa.pack.model import CountdownLayer
 from versa.render.countdown import CountdownPainter, countdown_state, robust_text, split_units
 from versa.render.engine import Rendered, Renderer
 from versa.render.layers import FontBook, Scene
-from versa.rules import Decision, context_options, decide
 
 ROOT = Path(__file__).resolve().parents[2]
 NORTHWIND = load_pack(ROOT / "examples" / "packs" / "northwind")

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from versa.attributes import DEFAULT_KEYABLE
-from versa.cli import main
+from versa.authoring.lint import lint
+from versa.cli.main import main
+from versa.context.attributes import DEFAULT_KEYABLE
 from versa.errors import Issue
-from versa.lint import lint
 from versa.pack.loader import Pack, load_pack
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"

@@ -11,11 +11,11 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
-from versa.context import resolve
-from versa.lint import lint
+from versa.authoring.lint import lint
+from versa.context.resolve import resolve
+from versa.decide.rules import context_options, decide
 from versa.pack.loader import load_pack
 from versa.render.engine import Renderer
-from versa.rules import context_options, decide
 
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")  # Debian fonts-dejavu-core
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)

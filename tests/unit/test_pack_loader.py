@@ -726,11 +726,11 @@ def test_a_dynamic_escape_attempt_fails_at_render_inside_the_sandbox(example_cop
     # GIVEN a template that builds the attribute name at run time (invisible to the static check)
     from datetime import UTC, datetime
 
-    from versa.context import resolve
+    from versa.context.resolve import resolve
+    from versa.decide.rules import context_options, decide
     from versa.errors import RenderError
     from versa.render.html import HtmlPages
-    from versa.rules import context_options, decide
-    from versa.signing import Keyring
+    from versa.signing.signer import Keyring
 
     root = example_copy("acme")
     (root / "templates" / "banner.html").write_text('{{ picture|attr("_" ~ "_globals__") }}', encoding="utf-8")

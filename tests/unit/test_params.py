@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from versa.context.params import ParamSpec, coerce, describe_allowed
 from versa.errors import ParamError
-from versa.params import ParamSpec, coerce, describe_allowed
 
 # -- spec consistency ---------------------------------------------------------------------------------
 

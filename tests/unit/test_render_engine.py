@@ -14,7 +14,8 @@ import PIL
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
-from versa.context import resolve
+from versa.context.resolve import resolve
+from versa.decide.rules import context_options, decide
 from versa.errors import ParamError
 from versa.pack.loader import Pack, load_pack
 from versa.pack.model import ButtonLayer, RenderSettings, TextLayer
@@ -27,7 +28,6 @@ from versa.render.encode import (
 )
 from versa.render.engine import RENDERER_VERSION, Renderer, engine_version, image_content_type
 from versa.render.layers import FontBook, Scene, text_layout
-from versa.rules import context_options, decide
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKS = {name: load_pack(ROOT / "examples" / "packs" / name) for name in ("acme", "northwind")}

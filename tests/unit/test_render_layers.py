@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageStat, features
 
+from versa.decide.rules import CopyRef, Decision
 from versa.pack.loader import Pack, load_pack
 from versa.pack.model import (
     BackgroundLayer,
@@ -38,7 +39,6 @@ from versa.render.layers import (
     round_mask,
     scale_box,
 )
-from versa.rules import CopyRef, Decision
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"

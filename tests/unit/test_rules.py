@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from versa.context import SIGNED_OVERRIDES, RequestContext, Source, resolve
+from versa.context.resolve import SIGNED_OVERRIDES, RequestContext, Source, resolve
+from versa.decide.rules import Decision, context_options, decide
 from versa.pack.loader import Pack, load_pack
 from versa.pack.model import ImageLayer
-from versa.rules import Decision, context_options, decide
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 ACME = load_pack(EXAMPLES / "acme")

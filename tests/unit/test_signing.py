@@ -13,14 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-import versa.signing as signing_module
-from versa.devkeys import (
-    DEV_KID,
-    KEYS_FILE,
-    keyring_from_json,
-    keyring_to_json,
-    load_or_create_dev_keyring,
-)
+import versa.signing.signer as signing_module
 from versa.errors import (
     ParamError,
     SignatureError,
@@ -29,7 +22,14 @@ from versa.errors import (
     SignatureMissing,
     SignatureScopeError,
 )
-from versa.signing import (
+from versa.signing.devkeys import (
+    DEV_KID,
+    KEYS_FILE,
+    keyring_from_json,
+    keyring_to_json,
+    load_or_create_dev_keyring,
+)
+from versa.signing.signer import (
     RESERVED_PARAMS,
     Keyring,
     canonical_query,

@@ -102,7 +102,7 @@ def cache_key_headers() -> set[str]:
 
 
 def test_cache_policy_keys_on_exactly_the_normalized_headers_and_the_query() -> None:
-    from versa.attributes import CDN_HEADER_OF
+    from versa.context.attributes import CDN_HEADER_OF
 
     _, policy = the("AWS::CloudFront::CachePolicy")
     params = policy["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"]
@@ -136,9 +136,9 @@ def unkeyed_attributes(keyed_headers: set[str]) -> list[str]:
     apart, as "brand/creative: attribute". An attribute is keyed when its normalized header is in the
     key, when it is a time feature derived from the (keyed) zone and the clock, or when it is one of
     the creative's declared parameters (they travel in the query string, which is keyed whole)."""
-    from versa.attributes import CDN_HEADER_OF, TIME_FEATURES
+    from versa.context.attributes import CDN_HEADER_OF, TIME_FEATURES
+    from versa.decide.variants import attributes_read
     from versa.pack.loader import load_pack
-    from versa.variants import attributes_read
 
     derived = {*TIME_FEATURES, "window"}
     missing = []
@@ -410,8 +410,8 @@ def test_versa_layer_makefile_copies_the_package(tmp_path: Path) -> None:
     done = _make(ROOT / "layers" / "versa" / "Makefile", "build-VersaLayer", tmp_path, cwd=ROOT / "shared")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "python" / "versa" / "__init__.py").is_file()
-    assert (tmp_path / "python" / "versa" / "context.py").read_bytes() == (
-        ROOT / "shared/versa/context.py"
+    assert (tmp_path / "python" / "versa" / "context" / "resolve.py").read_bytes() == (
+        ROOT / "shared/versa/context/resolve.py"
     ).read_bytes()
     # byte-compiled for the runtime (when python3.12 is on PATH), never the build machine's stale caches
     runtime = props("RenderFunction")["Runtime"].removeprefix("python").replace(".", "")

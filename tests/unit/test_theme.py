@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from versa.context import resolve
-from versa.lint import lint
+from versa.authoring.lint import lint
+from versa.context.resolve import resolve
+from versa.decide.rules import context_options, decide
+from versa.decide.variants import enumerate_variants
 from versa.pack.loader import load_pack
-from versa.rules import context_options, decide
-from versa.variants import enumerate_variants
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 

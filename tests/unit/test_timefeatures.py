@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from versa.timefeatures import (
+from versa.context.timefeatures import (
     DEFAULT_DAYPARTS,
     Daypart,
     Dayparts,

@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from versa.context import SIGNED_OVERRIDES, RequestContext, resolve
+from versa.context.resolve import SIGNED_OVERRIDES, RequestContext, resolve
+from versa.decide.rules import context_options, decide
+from versa.decide.variants import TooManyVariants, enumerate_variants, iter_contexts
 from versa.pack.conditions import Bucket, Compare, Condition, TimeOfDay, Window
 from versa.pack.loader import Pack, load_pack
 from versa.pack.model import Creative, PackModel
-from versa.rules import context_options, decide
-from versa.variants import TooManyVariants, enumerate_variants, iter_contexts
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 PACKS = {brand: load_pack(EXAMPLES / brand) for brand in ("acme", "northwind")}

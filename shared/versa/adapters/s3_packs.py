@@ -6,7 +6,7 @@ Layout under the bucket's `prefix` (see `PackLayout`):
     packs/{brand}/current.json       the pointer: {"version", "published_at", "previous"}
     fallbacks/v1/{brand}/{creative}.{ext}
                                      what the CDN fails over to: the request path under fallbacks/
-                                     (png, auto and the pack's other image formats; `versa.publish`)
+                                     (png, auto and the pack's other image formats; `versa.publish.s3`)
 
 Reads are cached per container. The pointer is revalidated at most every `revalidate_seconds` with a
 conditional GET (If-None-Match: its ETag; S3 answers 304 when unchanged). A version, once loaded, is

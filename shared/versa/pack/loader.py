@@ -19,7 +19,7 @@ from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
-from versa.attributes import BUILTIN_ATTRIBUTES
+from versa.context.attributes import BUILTIN_ATTRIBUTES
 from versa.errors import Issue, PackError
 from versa.pack.assets import AssetError, check_font_file, check_image, resolve_asset
 from versa.pack.conditions import Bucket, Condition

@@ -24,9 +24,9 @@ from pydantic import (
     model_validator,
 )
 
+from versa.context.params import ParamSpec
+from versa.context.timefeatures import DEFAULT_DAYPARTS, Daypart
 from versa.pack.conditions import ALWAYS, CONDITION_SCHEMA, Condition, ConditionError, parse_condition
-from versa.params import ParamSpec
-from versa.timefeatures import DEFAULT_DAYPARTS, Daypart
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 """Brand, creative and layer ids: lower-case letters, digits and '-', 1-63 long, not starting with '-'."""

@@ -20,9 +20,10 @@ from typing import Any
 import PIL
 from PIL import Image
 
-from versa.context_model import DPR_MAX, DPR_MIN
+from versa.context.model import DPR_MAX, DPR_MIN
+from versa.decide.keys import render_key
+from versa.decide.rules import Decision, short_hash
 from versa.errors import ParamError, RenderError, VersaError
-from versa.keys import render_key
 from versa.pack.loader import Pack
 from versa.pack.model import CountdownLayer
 from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
@@ -38,7 +39,6 @@ from versa.render.fonts import FAMILIES, FontNotFound, resolve_family
 from versa.render.layer_text import params_read
 from versa.render.layers import FontBook, Scene, draw_layer, opaque_background
 from versa.render.paint import LRU
-from versa.rules import Decision, short_hash
 
 RENDERER_VERSION = "1"
 """Bump whenever a renderer change alters output bytes: it is part of every render key (and ETag)."""

@@ -17,11 +17,11 @@ from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, n
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from versa.decide.rules import Decision
 from versa.errors import RenderError, UnknownCreative
 from versa.pack.loader import Pack
-from versa.rules import Decision
-from versa.signing import RESERVED_PARAMS, Keyring, signed_url
-from versa.urls import click_path, creative_path
+from versa.signing.signer import RESERVED_PARAMS, Keyring, signed_url
+from versa.signing.urls import click_path, creative_path
 
 PICTURE_FORMATS = ("avif", "webp")
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
+from versa.decide.rules import Decision
 from versa.errors import RenderError
 from versa.pack.assets import FONT_SUFFIXES, AssetError, open_image
 from versa.pack.loader import Pack
@@ -57,7 +58,6 @@ from versa.render.paint import (
     scale_size,
 )
 from versa.render.text import clear_shaping_cache, draw_text
-from versa.rules import Decision
 
 RTL_LANGUAGES = frozenset({"ar", "arc", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
 """Primary language subtags of scripts written right to left."""

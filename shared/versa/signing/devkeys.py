@@ -21,7 +21,7 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from versa.signing import MIN_SECRET_BYTES, Keyring
+from versa.signing.signer import MIN_SECRET_BYTES, Keyring
 
 KEYS_FILE: Final = "keys.json"
 DEV_KID: Final = "dev1"

@@ -81,8 +81,8 @@ def simulated_request(args: argparse.Namespace, default_tz: str) -> tuple[dict[s
 
 
 def resolve_simulated(pack: Any, creative_id: str, args: argparse.Namespace) -> Any:
-    from versa.context import SIGNED_OVERRIDES, resolve
-    from versa.rules import context_options
+    from versa.context.resolve import SIGNED_OVERRIDES, resolve
+    from versa.decide.rules import context_options
 
     query, now = simulated_request(args, pack.model.default_tz)
     declared = pack.model.creative(creative_id).params
@@ -113,8 +113,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_lint(args: argparse.Namespace) -> int:
-    from versa.attributes import DEFAULT_KEYABLE
-    from versa.lint import lint
+    from versa.authoring.lint import lint
+    from versa.context.attributes import DEFAULT_KEYABLE
 
     pack = _load(args.pack)
     from versa.settings import Settings
@@ -170,7 +170,7 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_decide(args: argparse.Namespace) -> int:
-    from versa.rules import decide
+    from versa.decide.rules import decide
 
     pack = _load(args.pack)
     pack.model.creative(args.creative)
@@ -198,7 +198,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
 
 
 def cmd_variants(args: argparse.Namespace) -> int:
-    from versa.variants import enumerate_variants
+    from versa.decide.variants import enumerate_variants
 
     pack = _load(args.pack)
     creatives = [args.creative] if args.creative else list(pack.model.creatives)
@@ -221,8 +221,8 @@ def cmd_sign(args: argparse.Namespace) -> int:
     from datetime import timedelta
     from urllib.parse import parse_qsl, urlsplit
 
-    from versa.devkeys import keyring_from_json, load_or_create_dev_keyring
-    from versa.signing import signed_url
+    from versa.signing.devkeys import keyring_from_json, load_or_create_dev_keyring
+    from versa.signing.signer import signed_url
 
     parts = urlsplit(args.path)
     if not parts.path.startswith("/"):
@@ -298,7 +298,7 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
 def _extra_commands() -> list[Callable[[Any], None]]:
     """Commands whose modules bring heavier imports register themselves lazily."""
     found = []
-    for module in ("versa.cli_render", "versa.cli_serve", "versa.cli_aws"):
+    for module in ("versa.cli.render", "versa.cli.serve", "versa.cli.aws"):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from versa.attributes import DEFAULT_KEYABLE, finite_values
+from versa.context.attributes import DEFAULT_KEYABLE, finite_values
+from versa.decide.rules import decide
+from versa.decide.variants import TooManyVariants, enumerate_variants, iter_contexts
 from versa.errors import Issue
 from versa.pack.conditions import Compare
 from versa.pack.loader import PACK_FILE, Pack
 from versa.pack.model import ButtonLayer, CountdownLayer, Creative, PackModel, TextLayer
-from versa.rules import decide
-from versa.variants import TooManyVariants, enumerate_variants, iter_contexts
 
 
 def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Iterable[str] = ()) -> list[Issue]:

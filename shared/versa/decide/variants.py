@@ -18,13 +18,13 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from versa.attributes import CLIENTS, DEVICES, TIME_FEATURES
+from versa.context.attributes import CLIENTS, DEVICES, TIME_FEATURES
+from versa.context.params import ParamSpec
+from versa.context.timefeatures import local_features
+from versa.decide.rules import Decision, decide
 from versa.errors import VersaError
 from versa.pack.conditions import Bucket, Compare, TimeOfDay, Window, bucket_percent
 from versa.pack.model import CountdownLayer, Creative, PackModel
-from versa.params import ParamSpec
-from versa.rules import Decision, decide
-from versa.timefeatures import local_features
 
 MAX_COMBINATIONS = 250_000
 REFERENCE = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; the year gives every season

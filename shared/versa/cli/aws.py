@@ -37,8 +37,8 @@ def register(sub: Any) -> None:
 
 
 def _publisher(args: argparse.Namespace) -> Any:
-    from versa.cli import CliError
-    from versa.publish import Publisher
+    from versa.cli.main import CliError
+    from versa.publish.s3 import Publisher
 
     if not args.bucket:
         raise CliError("--bucket is required (or set VERSA_PACK_BUCKET; the stack's Bucket output)")

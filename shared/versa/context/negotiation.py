@@ -1,6 +1,6 @@
 """Language negotiation: one of a pack's locales for an Accept-Language value or a single tag.
 
-Used by `versa.context` for the signed `lang` override, the CDN's `x-versa-lang` and the raw
+Used by `versa.context.resolve` for the signed `lang` override, the CDN's `x-versa-lang` and the raw
 `Accept-Language` header alike, so a preview and production choose the same locale.
 
 Pure: no IO, no environment.

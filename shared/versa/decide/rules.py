@@ -17,6 +17,13 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+from versa.context.timefeatures import (
+    next_daypart_boundary,
+    next_local_midnight,
+    next_month_start,
+    next_offset_change,
+    next_wall_time,
+)
 from versa.pack.conditions import Compare, Condition, TimeOfDay, Window
 from versa.pack.model import (
     BackgroundLayer,
@@ -30,16 +37,9 @@ from versa.pack.model import (
     color_token_name,
 )
 from versa.pack.overrides import Resolved, apply_set
-from versa.timefeatures import (
-    next_daypart_boundary,
-    next_local_midnight,
-    next_month_start,
-    next_offset_change,
-    next_wall_time,
-)
 
 if TYPE_CHECKING:
-    from versa.context_model import ContextOptions
+    from versa.context.model import ContextOptions
 
 KEY_BYTES = 8
 """Design, copy and render keys are the first 8 bytes of a SHA-256, as 16 hex characters."""
@@ -377,7 +377,7 @@ def context_options(
     pack: PackModel, creative_id: str, signed_names: frozenset[str] = frozenset()
 ) -> ContextOptions:
     """The `ContextOptions` that resolving a request for this creative needs; raises UnknownCreative."""
-    from versa.context_model import ContextOptions  # the rules engine itself only needs `Context`
+    from versa.context.model import ContextOptions  # the rules engine itself only needs `Context`
 
     creative = pack.creative(creative_id)
     return ContextOptions(

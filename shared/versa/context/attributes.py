@@ -1,13 +1,13 @@
 """The context attributes rules may read, which of them the CDN keys on, and their finite value sets
-(taken from where each value is defined: `versa.clients`, `versa.timefeatures`)."""
+(taken from where each value is defined: `versa.context.clients`, `versa.context.timefeatures`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import get_args
 
-from versa.clients import DEVICES, EmailClient
-from versa.timefeatures import SEASONS, WEEKDAYS, Hemisphere
+from versa.context.clients import DEVICES, EmailClient
+from versa.context.timefeatures import SEASONS, WEEKDAYS, Hemisphere
 
 LOCATION = ("country", "region", "city", "latitude", "longitude", "asn")
 TIME_FEATURES = (

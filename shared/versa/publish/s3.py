@@ -155,7 +155,7 @@ def fallback_images(
 
 def check_publishable(pack_dir: Path | str) -> Pack:
     """Load and lint the pack; raise PackError listing every load or lint error."""
-    from versa.lint import lint
+    from versa.authoring.lint import lint
 
     pack = load_pack(pack_dir)
     errors = [issue for issue in lint(pack) if issue.severity == "error"]

@@ -1,6 +1,6 @@
 """The render API's URL paths: the file extensions it serves and a builder for each route.
 
-`versa.signing` signs these paths (and re-exports the builders); the router in `versa.api` serves
+`versa.signing.signer` signs these paths (and re-exports the builders); the router in `versa.web.api` serves
 them. A builder refuses a brand, creative or extension the router could not serve, so a URL built
 here always names something routable.
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from versa.cli import CliError, add_context_flags, resolve_simulated
+from versa.cli.main import CliError, add_context_flags, resolve_simulated
 
 FORMATS = ("png", "jpg", "jpeg", "webp", "gif", "avif")
 
@@ -25,9 +25,9 @@ def register(sub: Any) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from versa.decide.rules import decide
     from versa.pack.loader import load_pack
     from versa.render.engine import Renderer
-    from versa.rules import decide
 
     fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "png")
     if fmt not in FORMATS:

@@ -32,21 +32,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.no_signatures:
         os.environ["VERSA_REQUIRE_SIGNATURE"] = "false"
 
-    from versa import api
     from versa.composition import build_service
-    from versa.server import serve
     from versa.settings import Settings
+    from versa.web import api
+    from versa.web.server import serve
 
     settings = Settings()
     service = build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log)
     api.configure(lambda: service)
     studio = None
     try:
-        from versa.studio import Studio
+        from versa.web.studio import Studio
 
         studio = Studio(service, settings)
     except ModuleNotFoundError as exc:
-        if exc.name != "versa.studio":
+        if exc.name != "versa.web.studio":
             raise
     try:
         server = serve(api.lambda_handler, args.host, args.port, studio)
@@ -57,8 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if studio is not None:
         print(f"  preview studio   {server.url}/")
     from versa.errors import VersaError
-    from versa.signing import signed_url
-    from versa.urls import creative_path
+    from versa.signing.signer import signed_url
+    from versa.signing.urls import creative_path
 
     for brand in service.packs.brands():
         try:

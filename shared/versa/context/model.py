@@ -1,5 +1,5 @@
 """What a resolved request context is: `RequestContext`, its `Signal`s, and the `ContextOptions`
-resolving needs. `versa.context` builds them (and re-exports every name here).
+resolving needs. `versa.context.resolve` builds them (and re-exports every name here).
 
 Pure: no IO beyond loading time-zone data, no environment, no clock.
 """
@@ -13,13 +13,12 @@ from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from versa import attributes
-from versa.clients import DEVICES, Device, EmailClient, OperatingSystem, is_proxy
-from versa.headers import COUNTRY_RE, parse_zone
-from versa.negotiation import LANGUAGE_TAG_RE
-from versa.params import ParamSpec, ParamValue
-from versa.signing import RESERVED_PARAMS
-from versa.timefeatures import (
+from versa.context import attributes
+from versa.context.clients import DEVICES, Device, EmailClient, OperatingSystem, is_proxy
+from versa.context.headers import COUNTRY_RE, parse_zone
+from versa.context.negotiation import LANGUAGE_TAG_RE
+from versa.context.params import ParamSpec, ParamValue
+from versa.context.timefeatures import (
     DEFAULT_DAYPARTS,
     DEFAULT_WEEKEND,
     WEEKDAYS,
@@ -29,6 +28,7 @@ from versa.timefeatures import (
     Weekday,
     validate_dayparts,
 )
+from versa.signing.signer import RESERVED_PARAMS
 
 Theme = Literal["light", "dark"]
 

@@ -9,7 +9,7 @@ way (the creative's fallback lives in the pack), and a failing copy store render
 A request from an email image proxy never gets a 4xx/5xx on an image route. Time-dependent output
 (countdowns, the TTL) uses the decision's instant, `ctx.now`, which a signed `at` may set. Errors for
 browsers and JSON routes are raised as VersaError subclasses and mapped to problem+json in exactly one
-place (versa.api).
+place (versa.web.api).
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from versa.clients import EmailClient, classify_client, is_proxy
-from versa.context import ContextOptions, RequestContext, resolve
+from versa.context.clients import EmailClient, classify_client, is_proxy
+from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
+from versa.context.resolve import ContextOptions, RequestContext, resolve
+from versa.decide.rules import Decision, context_options, decide
 from versa.errors import (
     OutputTooLarge,
     PackError,
@@ -37,8 +39,11 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
-from versa.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
-from versa.http import (
+from versa.pack.loader import Pack
+from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative
+from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore, StoreUnavailable
+from versa.signing.signer import Keyring, SignedInfo, verify
+from versa.web.http import (
     CSP,
     HttpResponse,
     cache_control,
@@ -49,11 +54,6 @@ from versa.http import (
     redirect,
     ttl_seconds,
 )
-from versa.pack.loader import Pack
-from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative
-from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore, StoreUnavailable
-from versa.rules import Decision, context_options, decide
-from versa.signing import Keyring, SignedInfo, verify
 
 MAX_REMEMBERED_LEASES = 10_000
 MAX_CACHED_OPTIONS = 256
@@ -235,7 +235,7 @@ class RenderService:
     def _decided(
         self, req: CreativeRequest, *, scope: str | None = None
     ) -> tuple[Pack, Creative, RequestContext, Decision]:
-        """Pack, creative, context and decision for a non-image route; every failure raises (versa.api
+        """Pack, creative, context and decision for a non-image route; every failure raises (versa.web.api
         maps it to problem+json)."""
         self._check_names(req)
         pack = self.packs.current(req.brand)

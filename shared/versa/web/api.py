@@ -26,10 +26,10 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
-from versa.http import HttpResponse, json_response, problem
 from versa.ports import StoreUnavailable
-from versa.service import CreativeRequest, RenderService
-from versa.urls import FILE_RE, IMAGE_EXTS
+from versa.signing.urls import FILE_RE, IMAGE_EXTS
+from versa.web.http import HttpResponse, json_response, problem
+from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
 metrics = Metrics(namespace="Versa", service="versa")

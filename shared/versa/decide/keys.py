@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from versa.rules import short_hash
+from versa.decide.rules import short_hash
 
 
 def render_key(

@@ -16,8 +16,8 @@ from collections.abc import Mapping
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from versa.attributes import CDN_HEADER_OF
-from versa.clients import Device, OperatingSystem
+from versa.context.attributes import CDN_HEADER_OF
+from versa.context.clients import Device, OperatingSystem
 
 CF_COUNTRY = "cloudfront-viewer-country"
 CF_REGION = "cloudfront-viewer-country-region"

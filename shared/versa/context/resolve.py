@@ -15,8 +15,8 @@ Failure policy: a header value Versa cannot use is ignored (the fallback is reco
 makes a request fail. A query value that is malformed raises `ParamError` naming the parameter.
 
 Pure: no IO beyond loading time-zone data, no environment, no clock (`now` is an argument). The types
-live in `versa.context_model`, header names and parsers in `versa.headers`, language negotiation in
-`versa.negotiation`; the public names are re-exported here.
+live in `versa.context.model`, header names and parsers in `versa.context.headers`, language negotiation in
+`versa.context.negotiation`; the public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from types import MappingProxyType
 from typing import Any, TypeVar, get_args
 from zoneinfo import ZoneInfo
 
-from versa.clients import (
+from versa.context.clients import (
     DEVICES,
     Device,
     EmailClient,
@@ -37,23 +37,7 @@ from versa.clients import (
     is_proxy,
     parse_user_agent,
 )
-from versa.context_model import (
-    BUILTIN_ATTRIBUTES,
-    DPR_MAX,
-    DPR_MIN,
-    MAX_WIDTH,
-    RENDER_PARAMS,
-    RESERVED_QUERY_NAMES,
-    SIGNED_OVERRIDES,
-    SIGNING_PARAMS,
-    ContextOptions,
-    RequestContext,
-    Signal,
-    Source,
-    Theme,
-)
-from versa.errors import ParamError
-from versa.headers import (
+from versa.context.headers import (
     CF_ASN,
     CF_CITY,
     CF_COUNTRY,
@@ -79,9 +63,25 @@ from versa.headers import (
     parse_flag,
     parse_zone,
 )
-from versa.negotiation import LANGUAGE_TAG_RE, negotiate_locale
-from versa.params import ParamSpec, ParamValue, coerce, parse_aware_datetime
-from versa.timefeatures import local_features
+from versa.context.model import (
+    BUILTIN_ATTRIBUTES,
+    DPR_MAX,
+    DPR_MIN,
+    MAX_WIDTH,
+    RENDER_PARAMS,
+    RESERVED_QUERY_NAMES,
+    SIGNED_OVERRIDES,
+    SIGNING_PARAMS,
+    ContextOptions,
+    RequestContext,
+    Signal,
+    Source,
+    Theme,
+)
+from versa.context.negotiation import LANGUAGE_TAG_RE, negotiate_locale
+from versa.context.params import ParamSpec, ParamValue, coerce, parse_aware_datetime
+from versa.context.timefeatures import local_features
+from versa.errors import ParamError
 
 _T = TypeVar("_T", bound=str)
 _E = TypeVar("_E", bound=StrEnum)

@@ -1,8 +1,8 @@
 """Signed URLs: one canonical form, HMAC-SHA256, key rotation, expiry, scopes and template signatures.
 
 This module is pure: it reads no environment, touches no file and calls no service. Keys arrive as a
-`Keyring` built by the caller (see `versa.devkeys` for the local development key and for loading a
-deployed key set). The paths it signs are built by `versa.urls` (re-exported here).
+`Keyring` built by the caller (see `versa.signing.devkeys` for the local development key and for loading a
+deployed key set). The paths it signs are built by `versa.signing.urls` (re-exported here).
 
 The canonical form (`string_to_sign`) is the request path and its query *as decoded by the gateway*,
 re-encoded by one fixed RFC 3986 rule, so every raw spelling of the same request signs the same way:
@@ -46,7 +46,7 @@ from versa.errors import (
     SignatureMissing,
     SignatureScopeError,
 )
-from versa.urls import EXTENSIONS, click_path, creative_path, decision_path
+from versa.signing.urls import EXTENSIONS, click_path, creative_path, decision_path
 
 QueryInput: TypeAlias = Mapping[str, str | Sequence[str]] | Iterable[tuple[str, str]] | None
 """A decoded query: API Gateway's (multi-value) query mapping, (name, value) pairs, or None (empty)."""

@@ -30,20 +30,20 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from versa.attributes import CLIENTS, DEVICES
-from versa.context import resolve
+from versa.context.attributes import CLIENTS, DEVICES
+from versa.context.params import ParamSpec
+from versa.context.resolve import resolve
+from versa.decide.rules import context_options
+from versa.decide.variants import enumerate_variants
 from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, VersaError
-from versa.http import HttpResponse, json_response, problem
 from versa.pack.conditions import Compare, Window
 from versa.pack.loader import Pack
 from versa.pack.model import Creative, PackModel
-from versa.params import ParamSpec
 from versa.ports import StoreUnavailable
-from versa.rules import context_options
-from versa.service import RenderService
-from versa.signing import signed_url
-from versa.urls import click_path, creative_path, decision_path
-from versa.variants import enumerate_variants
+from versa.signing.signer import signed_url
+from versa.signing.urls import click_path, creative_path, decision_path
+from versa.web.http import HttpResponse, json_response, problem
+from versa.web.service import RenderService
 
 if TYPE_CHECKING:
     from versa.settings import Settings
@@ -282,12 +282,12 @@ def _send(resp: HttpResponse) -> Response:
 def _asset(name: str) -> Response:
     if name not in _ASSETS:
         return _send(problem(404, "Not found", f"no studio asset {name!r}"))
-    body = resources.files("versa").joinpath("studio_assets", name).read_bytes()
+    body = resources.files("versa.web").joinpath("studio_assets", name).read_bytes()
     return 200, [("Content-Type", _ASSETS[name]), ("Cache-Control", "no-cache")], body
 
 
 def _template() -> Template:
-    return Template(resources.files("versa").joinpath("studio_assets", "studio.html").read_text("utf-8"))
+    return Template(resources.files("versa.web").joinpath("studio_assets", "studio.html").read_text("utf-8"))
 
 
 def mentioned_values(model: PackModel, attr: str) -> dict[str, list[str]]:

@@ -1,0 +1,1 @@
+"""The `versa` command line."""

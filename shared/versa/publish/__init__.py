@@ -1,0 +1,1 @@
+"""Publishing packs to S3: versions, the current pointer, CDN fallbacks, rollback."""

@@ -1,0 +1,1 @@
+"""Signed URLs: the canonical form, signer and verifier, URL builders, the local development keyring."""

@@ -1,0 +1,1 @@
+"""The web surface: the Lambda handler and routes, the service behind them, HTTP semantics, the local server and the preview studio."""
