@@ -24,13 +24,13 @@ from PIL import Image, ImageChops
 from versa.decide.rules import Decision
 from versa.errors import RenderError
 from versa.pack.assets import FONT_SUFFIXES, AssetError, open_image
-from versa.pack.loader import Pack
 from versa.pack.model import (
     Align,
     BackgroundLayer,
     ButtonLayer,
     Fit,
     ImageLayer,
+    Pack,
     ShapeLayer,
     TextLayer,
 )

@@ -37,8 +37,7 @@ from versa.decide.rules import context_options
 from versa.decide.variants import enumerate_variants
 from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, VersaError
 from versa.pack.conditions import Compare, Window
-from versa.pack.loader import Pack
-from versa.pack.model import Creative, PackModel
+from versa.pack.model import Creative, Pack, PackModel
 from versa.ports import StoreUnavailable
 from versa.signing.signer import signed_url
 from versa.signing.urls import click_path, creative_path, decision_path
