@@ -37,8 +37,9 @@ from versa.render.encode import (
 )
 from versa.render.fonts import FAMILIES, FontNotFound, resolve_family
 from versa.render.layer_text import params_read
-from versa.render.layers import FontBook, Scene, draw_layer, opaque_background
+from versa.render.layers import draw_layer, opaque_background
 from versa.render.paint import LRU
+from versa.render.scene import FontBook, Scene
 
 RENDERER_VERSION = "1"
 """Bump whenever a renderer change alters output bytes: it is part of every render key (and ETag)."""

@@ -49,7 +49,7 @@ from versa.ports import (
     Rendered,
     StoreUnavailable,
 )
-from versa.signing.signer import Keyring, SignedInfo, verify
+from versa.signing.signer import Keyring, SignedInfo, signed_url, verify
 from versa.web.http import (
     CSP,
     HttpResponse,
@@ -170,6 +170,20 @@ class RenderService:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="versa-render")
         self._leases: OrderedDict[str, datetime] = OrderedDict()
         self._options: dict[tuple[str, str, str, frozenset[str]], ContextOptions] = {}
+
+    # ------------------------------------------------- the studio's facade (and `versa serve`'s)
+
+    def brands(self) -> list[str]:
+        """Brands the pack store knows, sorted."""
+        return self.packs.brands()
+
+    def current_pack(self, brand: str) -> Pack:
+        """The brand's current pack; raises UnknownBrand, PackError or StoreUnavailable."""
+        return self.packs.current(brand)
+
+    def sign(self, path: str, query: Mapping[str, str], *, scope: str | None = None) -> str:
+        """`path` with `query`, signed with this service's keyring (see `versa.signing.signer.signed_url`)."""
+        return signed_url(path, query, self.keyring, scope=scope)
 
     # ---------------------------------------------------------------------------- understanding
 
