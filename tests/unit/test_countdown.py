@@ -15,9 +15,10 @@ from versa.decide.rules import Decision, context_options, decide
 from versa.errors import RenderError
 from versa.pack.loader import load_pack
 from versa.pack.model import CountdownLayer
+from versa.ports import Rendered
 from versa.render.checks import PACK_CHECKS
 from versa.render.countdown import CountdownPainter, countdown_state, robust_text, split_units
-from versa.render.engine import Rendered, Renderer
+from versa.render.engine import Renderer
 from versa.render.layers import FontBook, Scene
 
 ROOT = Path(__file__).resolve().parents[2]
