@@ -12,7 +12,7 @@ PORT ?= 8080
 
 help:
 	@echo "make run    set up and serve $(PACKS) at http://$(HOST):$(PORT)"
-	@echo "make test   set up and run the whole test suite (lint, types, tests)"
+	@echo "make test   set up and run the whole test suite (lint, types, import contracts, tests)"
 	@echo "make bench  run the benchmarks (results in bench/results/)"
 	@echo "make build  sam validate --lint + sam build (x86_64) into .aws-sam/, with sizes"
 
@@ -41,6 +41,7 @@ demo: system-deps venv
 check: venv
 	$(BIN)/ruff check shared functions tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test:
 	$(MAKE) system-deps WITH_TEST_DEPS=1
@@ -59,4 +60,4 @@ build: system-deps
 	scripts/sam-build.sh
 
 clean:
-	rm -rf $(VENV) .versa .pytest_cache .mypy_cache .ruff_cache tests/output bench/results .aws-sam .sam-venv
+	rm -rf $(VENV) .versa .pytest_cache .mypy_cache .ruff_cache .import_linter_cache tests/output bench/results .aws-sam .sam-venv

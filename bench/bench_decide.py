@@ -18,6 +18,7 @@ from harness import Results, measure
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options, decide
 from versa.pack.loader import load_pack
+from versa.render.checks import PACK_CHECKS
 
 PACKS = Path(__file__).resolve().parent.parent / "examples" / "packs"
 CREATIVES = [("acme", "winter-sale"), ("acme", "leaderboard"), ("northwind", "cyber-week"), ("northwind", "welcome")]
@@ -42,7 +43,7 @@ def headers_for(i: int) -> dict[str, str]:
 
 
 def measure_creative(results: Results, brand: str, creative: str, kw: dict[str, Any], start: datetime) -> None:
-    model = load_pack(PACKS / brand).model
+    model = load_pack(PACKS / brand, checks=PACK_CHECKS).model
     options = context_options(model, creative)
     counter = itertools.count()
 

@@ -74,10 +74,11 @@ def versa_cases() -> list[Case]:
     from versa.context.resolve import resolve
     from versa.decide.rules import context_options, decide
     from versa.pack.loader import load_pack
+    from versa.render.checks import PACK_CHECKS
     from versa.render.engine import Renderer
     from versa.render.layers import clear_layouts
 
-    pack = load_pack(CARD_PACK)
+    pack = load_pack(CARD_PACK, checks=PACK_CHECKS)
     options = context_options(pack.model, "card")
     decision = decide(pack.model, "card", resolve({}, {}, NOW, options))
     default = Renderer(memo_size=0, fast=False)
@@ -129,7 +130,7 @@ def versa_cases() -> list[Case]:
             "versa-fast/png",
             "same request repeated (ratio vs uncached versa-fast/png)",
         ),
-        countdown_case(load_pack(EXAMPLES / "northwind")),
+        countdown_case(load_pack(EXAMPLES / "northwind", checks=PACK_CHECKS)),
     ]
     return cases
 

@@ -14,9 +14,10 @@ from pathlib import Path
 from PIL import Image
 
 from versa.context.resolve import resolve
-from versa.pack.loader import load_pack
-from versa.render.engine import Renderer
 from versa.decide.rules import context_options, decide
+from versa.pack.loader import load_pack
+from versa.render.checks import PACK_CHECKS
+from versa.render.engine import Renderer
 
 PACKS = Path(__file__).parent / "packs"
 WHEN = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # an afternoon before any campaign ends
@@ -32,7 +33,7 @@ def main() -> int:
             target = pack_dir / creative["fallback"]
             if not target.exists():
                 Image.new("RGB", tuple(creative["size"]), "#ffffff").save(target)
-        pack = load_pack(pack_dir)
+        pack = load_pack(pack_dir, checks=PACK_CHECKS)
         for cid, creative in pack.model.creatives.items():
             ctx = resolve({}, {}, WHEN, context_options(pack.model, cid))
             decision = decide(pack.model, cid, ctx)

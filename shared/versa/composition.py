@@ -33,6 +33,9 @@ def boto_client(service: str, settings: Settings) -> Any:
 
 
 def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore:
+    """The pack store the settings name, loading packs with the renderer's checks."""
+    from versa.render.checks import PACK_CHECKS
+
     if settings.pack_bucket:
         from versa.adapters.s3_packs import S3PackStore
 
@@ -42,6 +45,7 @@ def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore
 
         return S3PackStore(
             settings.pack_bucket,
+            checks=PACK_CHECKS,
             prefix=settings.pack_prefix,
             client_factory=lambda: boto_client("s3", settings),
             revalidate_seconds=settings.pack_revalidate_seconds,
@@ -49,7 +53,7 @@ def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore
         )
     from versa.adapters.directory import DirectoryPackStore
 
-    return DirectoryPackStore(settings.packs_dir)
+    return DirectoryPackStore(settings.packs_dir, checks=PACK_CHECKS)
 
 
 def build_copy(settings: Settings) -> CopyStore:

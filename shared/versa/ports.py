@@ -1,4 +1,5 @@
-"""Ports: the small interfaces the core owns and each adapter (local or AWS) implements.
+"""Ports: the small interfaces the core owns and each adapter (local or AWS) implements, and the
+renderer's port: what the service needs of an image renderer, and the typed result it returns.
 
 Behaviour shared by every adapter lives here in the base classes (expiry checks, lease rules,
 validation), so an adapter only implements a few storage primitives; the same contract tests run
@@ -13,10 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from versa.errors import VersaError
-from versa.pack.loader import Pack
+from versa.pack.model import Pack
+
+if TYPE_CHECKING:
+    from versa.decide.rules import Decision
 
 
 class StoreUnavailable(VersaError, ConnectionError):
@@ -155,6 +159,61 @@ class NullQueue(GenerationQueue):
         return None
 
 
+# ------------------------------------------------------------------------------------- rendering
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An encoded image and what the HTTP layer needs to serve it. `loop_seconds` is how long these
+    bytes stay true because of a countdown: an animation's loop, a minute for a static frame of a
+    running timer, None when nothing ticks (no countdown, ended, no deadline, or time-robust text)."""
+
+    body: bytes
+    content_type: str
+    width: int
+    height: int
+    render_key: str
+    memo_hit: bool
+    frames: int
+    loop_seconds: int | None = None
+
+
+class ImageRenderer(ABC):
+    """What the service needs of an image renderer (`versa.render.engine.Renderer` is the one)."""
+
+    @abstractmethod
+    def render(
+        self,
+        pack: Pack,
+        decision: Decision,
+        *,
+        texts: Mapping[str, str],
+        params: Mapping[str, Any],
+        fmt: str,
+        width: int | None,
+        dpr: float,
+        now: datetime,
+        tz: str,
+        robust: bool = False,
+    ) -> Rendered:
+        """`decision` drawn and encoded as `fmt` at `width` and `dpr`, countdowns as they stand at
+        `now` in `tz`. Raises ParamError for a width, dpr or format the creative does not allow,
+        RenderError (OutputTooLarge included) when drawing or encoding fails."""
+
+    @abstractmethod
+    def render_fallback(self, pack: Pack, creative_id: str) -> bytes:
+        """The creative's fallback image bytes; raises RenderError when they cannot be read."""
+
+    @abstractmethod
+    def content_type(self, body: bytes) -> str:
+        """The media type of encoded image bytes (a fallback asset's, say)."""
+
+    @abstractmethod
+    def negotiate(self, accept: str | None, client: str, allowed: Iterable[str], *, animated: bool = False) -> str:
+        """The format to serve for `auto`, from the Accept header, the client class and the pack's
+        formats (`animated`: the creative has a countdown)."""
+
+
 def expiry_seconds(moment: datetime) -> int:
     """Whole epoch seconds, rounded up (an item never expires before it was asked to)."""
     if moment.tzinfo is None:
@@ -183,8 +242,10 @@ __all__ = [
     "CopyWriter",
     "GenerationQueue",
     "GenerationRequest",
+    "ImageRenderer",
     "NullQueue",
     "PackStore",
+    "Rendered",
     "StoreUnavailable",
     "bump",
     "expiry_seconds",

@@ -36,6 +36,7 @@ from versa.errors import PackError, UnknownBrand
 from versa.pack.loader import load_pack
 from versa.ports import StoreUnavailable
 from versa.publish.s3 import PublishConflict, Publisher, PublishError, UnknownVersion, build_bundle
+from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 NOW = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
@@ -277,7 +278,7 @@ def test_s3_unreachable_serves_the_last_good_pack(
     # GIVEN a store that loaded acme through a proxy
     proxy, client = proxied()
     clock, events = Clock(), Events()
-    store = S3PackStore(s3_bucket, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
+    store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
     good = store.current("acme")
     # WHEN S3 stops answering (the port closes) and the pointer is due for revalidation
     proxy.stop()
@@ -306,7 +307,7 @@ def test_s3_slower_than_the_timeout_serves_the_last_good_pack(
     # GIVEN a store with 0.3 s timeouts that loaded acme
     proxy, client = proxied(FAST)
     clock, events = Clock(), Events()
-    store = S3PackStore(s3_bucket, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
+    store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
     good = store.current("acme")
     # WHEN S3 takes longer than the read timeout to answer
     proxy.delay = 1.0
@@ -330,7 +331,7 @@ def test_a_corrupt_new_version_keeps_the_last_good_pack(
     # GIVEN a store serving acme
     proxy, client = proxied()
     clock, events = Clock(), Events()
-    store = S3PackStore(s3_bucket, client=client, cache_dir=tmp_path / "cache", clock=clock, on_event=events)
+    store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path / "cache", clock=clock, on_event=events)
     good = store.current("acme")
     # WHEN a corrupt bundle is published as a new version
     layout = PackLayout()
@@ -361,9 +362,9 @@ def test_a_bundle_whose_content_is_not_its_version_is_corrupt(
 ) -> None:
     # GIVEN a well-formed bundle of other content stored under a version name it does not hash to
     clock, events = Clock(), Events()
-    store = S3PackStore(s3_bucket, client=s3_client, cache_dir=tmp_path, clock=clock, on_event=events)
+    store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=s3_client, cache_dir=tmp_path, clock=clock, on_event=events)
     good = store.current("acme")
-    other = load_pack(edited_pack(tmp_path, "acme", renamed("Tampered")))
+    other = load_pack(edited_pack(tmp_path, "acme", renamed("Tampered")), checks=PACK_CHECKS)
     fake = "0123456789ab"
     layout = PackLayout()
     s3_client.put_object(Bucket=s3_bucket, Key=layout.bundle_key("acme", fake), Body=build_bundle(other))
@@ -386,7 +387,7 @@ def test_revalidation_is_a_conditional_get_and_versions_are_fetched_once(
     proxy, client = proxied()
     clock, events = Clock(), Events()
     cache = tmp_path / "cache"
-    store = S3PackStore(s3_bucket, client=client, cache_dir=cache, clock=clock, on_event=events)
+    store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=cache, clock=clock, on_event=events)
     pointer_path = f"/{s3_bucket}/packs/acme/current.json"
 
     def gets(suffix: str) -> list[Seen]:
@@ -420,7 +421,7 @@ def test_revalidation_is_a_conditional_get_and_versions_are_fetched_once(
     assert store.current("acme") is v1
     assert len(gets(".tar.gz")) == 2
     # AND a new store in the same container (same cache directory) reads it from disk, not S3
-    fresh = S3PackStore(s3_bucket, client=client, cache_dir=cache, clock=clock)
+    fresh = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=cache, clock=clock)
     assert fresh.current("acme").version == acme_v1
     assert len(gets(".tar.gz")) == 2
 
@@ -429,7 +430,7 @@ def test_a_deleted_pointer_unpublishes_the_brand(
     s3_client: Any, s3_bucket: str, acme_v1: str, tmp_path: Path
 ) -> None:
     clock = Clock()
-    store = S3PackStore(s3_bucket, client=s3_client, cache_dir=tmp_path, clock=clock)
+    store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=s3_client, cache_dir=tmp_path, clock=clock)
     store.current("acme")
     s3_client.delete_object(Bucket=s3_bucket, Key=PackLayout().pointer_key("acme"))
     clock.advance(31)

@@ -19,6 +19,7 @@ from versa.errors import UnknownBrand
 from versa.pack.loader import load_pack
 from versa.ports import PackStore
 from versa.publish.s3 import Publisher, build_bundle
+from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 BRANDS = ["acme", "northwind"]
@@ -38,10 +39,10 @@ def published(s3_client: Any) -> str:
 @pytest.fixture(params=["directory", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> PackStore:
     if request.param == "directory":
-        return DirectoryPackStore(EXAMPLES)
+        return DirectoryPackStore(EXAMPLES, checks=PACK_CHECKS)
     bucket = request.getfixturevalue("published")
     return S3PackStore(
-        bucket, prefix="stage/", client=request.getfixturevalue("s3_client"), cache_dir=tmp_path
+        bucket, checks=PACK_CHECKS, prefix="stage/", client=request.getfixturevalue("s3_client"), cache_dir=tmp_path
     )
 
 
@@ -51,7 +52,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> PackStore:
 @pytest.mark.parametrize("brand", BRANDS)
 def test_current_is_the_published_pack(store: PackStore, brand: str) -> None:
     # GIVEN the pack as loaded straight from its directory
-    expected = load_pack(EXAMPLES / brand)
+    expected = load_pack(EXAMPLES / brand, checks=PACK_CHECKS)
     # WHEN the store serves the brand
     pack = store.current(brand)
     # THEN it is the same pack: same model, same content version, same files with the same bytes
@@ -88,14 +89,14 @@ def test_the_same_pack_gives_the_same_bundle_bytes(tmp_path: Path) -> None:
     for path in copy.rglob("*"):
         os.utime(path, (1_000_000_000, 1_000_000_000))
     # THEN its bundles are byte for byte the same
-    assert build_bundle(load_pack(copy)) == build_bundle(load_pack(EXAMPLES / "acme"))
+    assert build_bundle(load_pack(copy, checks=PACK_CHECKS)) == build_bundle(load_pack(EXAMPLES / "acme", checks=PACK_CHECKS))
 
 
 def test_publish_layout(published: str, s3_client: Any) -> None:
     # GIVEN the published examples
     layout = PackLayout("stage")
     for brand in BRANDS:
-        pack = load_pack(EXAMPLES / brand)
+        pack = load_pack(EXAMPLES / brand, checks=PACK_CHECKS)
         # THEN the pointer names the version, first published, so with no previous one
         body = s3_client.get_object(Bucket=published, Key=layout.pointer_key(brand))["Body"].read()
         pointer = Pointer.from_json(body)
@@ -124,5 +125,5 @@ def test_publishing_again_is_a_no_op(published: str, s3_client: Any) -> None:
 
 def test_versions(published: str, s3_client: Any) -> None:
     infos = Publisher(published, prefix="stage", client=s3_client).versions("acme")
-    assert [(i.version, i.current) for i in infos] == [(load_pack(EXAMPLES / "acme").version, True)]
+    assert [(i.version, i.current) for i in infos] == [(load_pack(EXAMPLES / "acme", checks=PACK_CHECKS).version, True)]
     assert Publisher(published, prefix="stage", client=s3_client).versions("nobody") == []

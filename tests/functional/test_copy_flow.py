@@ -10,6 +10,7 @@ from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.local_queue import InProcessQueue, OfflineWriter
 from versa.adapters.sqlite_copy import SQLiteCopyStore
 from versa.ports import GenerationQueue, GenerationRequest
+from versa.render.checks import PACK_CHECKS
 from versa.render.engine import Renderer
 from versa.signing.signer import Keyring
 from versa.web.service import CreativeRequest, RenderService, ServiceConfig
@@ -40,7 +41,7 @@ class HoldingQueue(GenerationQueue):
 
 def make_service(tmp_path: Path, queue: GenerationQueue, store: SQLiteCopyStore) -> RenderService:
     return RenderService(
-        DirectoryPackStore(PACKS), store, queue, Renderer(memo_size=0), Keyring({"k1": b"k" * 32}, "k1"),
+        DirectoryPackStore(PACKS, checks=PACK_CHECKS), store, queue, Renderer(memo_size=0), Keyring({"k1": b"k" * 32}, "k1"),
         config=ServiceConfig(require_signature=False),
     )
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.sqlite_copy import SQLiteCopyStore
 from versa.ports import NullQueue
+from versa.render.checks import PACK_CHECKS
 from versa.render.engine import Renderer
 from versa.render.html import HtmlPages
 from versa.signing.signer import Keyring, verify
@@ -24,7 +25,7 @@ def test_a_failing_template_serves_a_signed_image_fragment(tmp_path: Path) -> No
     shutil.copytree(PACKS / "acme", packs / "acme")
     (packs / "acme" / "templates" / "banner.html").write_text('{{ picture|attr("_" ~ "_class__") }}', encoding="utf-8")
     service = RenderService(
-        DirectoryPackStore(packs), SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(), Renderer(memo_size=0), KEYS,
+        DirectoryPackStore(packs, checks=PACK_CHECKS), SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(), Renderer(memo_size=0), KEYS,
         config=ServiceConfig(require_signature=False), html=HtmlPages(KEYS),
     )
     now = datetime(2026, 12, 1, 15, tzinfo=UTC)

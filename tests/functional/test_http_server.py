@@ -39,6 +39,7 @@ import yaml
 from PIL import Image
 
 from versa.ports import CopyStore, PackStore
+from versa.render.checks import PACK_CHECKS
 from versa.signing.devkeys import keyring_to_json
 from versa.signing.signer import click_path, creative_path, decision_path, sign
 from versa.web import api
@@ -475,7 +476,7 @@ def test_unreachable_dynamodb_copy_store_renders_copy_defaults(
     # GIVEN the DynamoDB copy store with a real client pointed at a closed loopback port
     client = aws_client("dynamodb", closed_port_url(),
                         Config(connect_timeout=0.3, read_timeout=0.5, retries={"total_max_attempts": 1}))
-    url = serve_service(wire(DirectoryPackStore(EXAMPLES), DynamoCopyStore("versa-copy", client=client)))
+    url = serve_service(wire(DirectoryPackStore(EXAMPLES, checks=PACK_CHECKS), DynamoCopyStore("versa-copy", client=client)))
     # WHEN creatives with generated copy slots are fetched
     for headers in (BROWSER, {"User-Agent": GMAIL}):
         reply = get(url, signed(creative_path("acme", "winter-sale", "png"), {"at": US_MORNING}), headers)
@@ -497,7 +498,7 @@ def test_unreachable_s3_pack_store_serves_a_fallback(
     # with S3 unreachable: no last good pack to keep serving)
     client = aws_client("s3", closed_port_url(),
                         Config(connect_timeout=0.3, read_timeout=0.5, retries={"total_max_attempts": 1}))
-    packs = S3PackStore("versa-packs", client=client, cache_dir=tmp_path / "cache")
+    packs = S3PackStore("versa-packs", checks=PACK_CHECKS, client=client, cache_dir=tmp_path / "cache")
     url = serve_service(wire(packs, sqlite_copy(tmp_path)))
     target = signed(creative_path("acme", "winter-sale", "png"), {"at": US_MORNING})
     # WHEN a browser and email proxies ask for a creative
@@ -519,7 +520,7 @@ def test_pack_that_fails_to_load_serves_a_fallback(
     shutil.copytree(EXAMPLES, packs)
     pack_yaml = packs / "acme" / "pack.yaml"
     pack_yaml.write_text(pack_yaml.read_text() + "\n  - this: [is not, valid\n")
-    url = serve_service(wire(DirectoryPackStore(packs), sqlite_copy(tmp_path)))
+    url = serve_service(wire(DirectoryPackStore(packs, checks=PACK_CHECKS), sqlite_copy(tmp_path)))
     target = signed(creative_path("acme", "winter-sale", "png"), {"at": US_MORNING})
     # THEN image requests get 200 with the blank fallback; other brands are unaffected
     for headers in (BROWSER, {"User-Agent": GMAIL}):
@@ -536,7 +537,7 @@ def test_directory_store_keeps_the_last_good_pack(
     # GIVEN a served pack
     packs = tmp_path / "packs"
     shutil.copytree(EXAMPLES, packs)
-    store = DirectoryPackStore(packs, recheck=0.0)
+    store = DirectoryPackStore(packs, checks=PACK_CHECKS, recheck=0.0)
     url = serve_service(wire(store, sqlite_copy(tmp_path)))
     first = get(url, signed(creative_path("acme", "winter-sale", "png"), {"at": US_MORNING}), BROWSER)
     assert first.status == 200

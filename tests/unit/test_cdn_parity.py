@@ -31,6 +31,7 @@ from versa.context.clients import APPLE_ASNS, GOOGLE_ASNS, PROXY_CLIENTS, YAHOO_
 from versa.context.resolve import ContextOptions, RequestContext, negotiate_locale, resolve
 from versa.decide.rules import context_options
 from versa.pack.loader import load_pack
+from versa.render.checks import PACK_CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS = ROOT / "cdn" / "test" / "harness.js"
@@ -256,7 +257,7 @@ def test_resolving_the_output_gives_the_same_context(case: str, edge: dict[str, 
 def _example_options() -> dict[str, ContextOptions]:
     out = {"broad": BROAD}
     for root in sorted(EXAMPLES.iterdir()):
-        pack = load_pack(root)
+        pack = load_pack(root, checks=PACK_CHECKS)
         for creative in pack.model.creatives:
             out[f"{pack.brand}/{creative}"] = context_options(pack.model, creative)
     return out

@@ -19,6 +19,7 @@ from versa.cli.main import build_parser, main
 from versa.decide.variants import enumerate_variants
 from versa.errors import SignatureInvalid
 from versa.pack.loader import load_pack
+from versa.render.checks import PACK_CHECKS
 from versa.signing.devkeys import load_or_create_dev_keyring
 from versa.signing.signer import verify
 
@@ -190,7 +191,7 @@ def test_decide_json_key_matches_the_library(capsys: pytest.CaptureFixture[str],
 
     main(["decide", NORTHWIND, "cyber-week", "--param", "tier=gold", "--client", "outlook", "--at", "2026-12-03T10:00-06:00", "--json"])
     out = json.loads(capsys.readouterr().out)
-    pack = load_pack(NORTHWIND)
+    pack = load_pack(NORTHWIND, checks=PACK_CHECKS)
     ctx = simulate(pack.model, "cyber-week", datetime(2026, 12, 3, 16, tzinfo=UTC), tier="gold", client="outlook")
     assert out["design_key"] == decide(pack.model, "cyber-week", ctx).design_key
     assert out["context"]["tier"] == {"value": "gold", "source": "merge", "detail": "tier"}
@@ -217,7 +218,7 @@ def test_variants_json_count_matches_the_library(pack: str, creative: str, capsy
     (report,) = json.loads(capsys.readouterr().out)
 
     # THEN its count and keys are those of enumerate_variants
-    expected = enumerate_variants(load_pack(pack).model, creative)
+    expected = enumerate_variants(load_pack(pack, checks=PACK_CHECKS).model, creative)
     assert code == 0
     assert report["count"] == len(expected.variants) == len(report["variants"])
     assert {v["design_key"] for v in report["variants"]} == {v.design_key for v in expected.variants}

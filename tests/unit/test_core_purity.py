@@ -1,105 +1,134 @@
-"""The pure core imports no AWS SDK or LLM client and reads no environment (checked on the source)."""
+"""The pure core loads no AWS SDK, LLM client or Powertools, and reads no environment.
+
+The core is what import-linter's "pure-core" contract in pyproject.toml names (read from there, so the
+list is stated once): each of its modules is imported in a fresh interpreter and the forbidden packages
+must not be in `sys.modules` afterwards, which catches an import anywhere down the chain, not just in
+the module's own source.
+"""
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
-CORE_MODULES = (
-    "versa.context.attributes",
-    "versa.context.clients",
-    "versa.context.resolve",
-    "versa.context.model",
-    "versa.context.headers",
-    "versa.web.http",
-    "versa.decide.keys",
-    "versa.context.negotiation",
-    "versa.pack.conditions",
-    "versa.pack.model",
-    "versa.context.params",
-    "versa.decide.rules",
-    "versa.signing.signer",
-    "versa.context.timefeatures",
-    "versa.signing.urls",
-    "versa.decide.variants",
-)
-FORBIDDEN_PACKAGES = frozenset({"boto3", "botocore", "openai"})
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT / "shared"
 FORBIDDEN_OS = frozenset({"environ", "getenv", "environb", "getenvb", "putenv", "unsetenv"})
 
 
-def source_of(module: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    assert spec is not None and spec.origin is not None, module
-    return Path(spec.origin)
+def _contract() -> dict[str, list[str]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    contracts = config["tool"]["importlinter"]["contracts"]
+    return next(c for c in contracts if c.get("id") == "pure-core")
 
 
-def violations(tree: ast.AST) -> list[str]:
-    """Imports of forbidden packages and any use of the process environment, with line numbers."""
+CORE = tuple(_contract()["source_modules"])
+FORBIDDEN = tuple(sorted(m for m in _contract()["forbidden_modules"] if not m.startswith("versa.")))
+
+
+def core_modules() -> list[str]:
+    """Every module of the core: the named packages' modules (recursively) and the named modules."""
+    found: list[str] = []
+    for name in CORE:
+        path = SHARED.joinpath(*name.split("."))
+        if path.is_dir():
+            for file in sorted(path.rglob("*.py")):
+                parts = list(file.relative_to(SHARED).with_suffix("").parts)
+                found.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+        else:
+            assert path.with_suffix(".py").is_file(), f"{name} names no module under shared/"
+            found.append(name)
+    return found
+
+
+_PROBE = """
+import importlib, json, sys
+forbidden = set(sys.argv[1].split(","))
+loaded = {}
+for module in sys.argv[2:]:
+    before = set(sys.modules)
+    importlib.import_module(module)
+    new = {m.split(".")[0] for m in set(sys.modules) - before} & forbidden
+    if new:
+        loaded[module] = sorted(new)
+print(json.dumps(loaded))
+"""
+
+
+def forbidden_loaded(modules: list[str]) -> dict[str, list[str]]:
+    """Module -> the forbidden packages importing it pulled in, from one fresh interpreter (modules
+    imported in order; a package is blamed on the first module that loads it)."""
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, ",".join(FORBIDDEN), *modules],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    result: dict[str, list[str]] = json.loads(out)
+    return result
+
+
+def environment_reads(tree: ast.AST) -> list[str]:
+    """Uses of the process environment (os.environ, os.getenv, ...), with line numbers."""
     found: list[str] = []
     os_names = {"os"}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.name.split(".")[0] in FORBIDDEN_PACKAGES:
-                    found.append(f"line {node.lineno}: import {alias.name}")
-                if alias.name == "os":
-                    os_names.add(alias.asname or "os")
-        elif isinstance(node, ast.ImportFrom):
-            package = (node.module or "").split(".")[0]
-            if package in FORBIDDEN_PACKAGES:
-                found.append(f"line {node.lineno}: from {node.module} import ...")
-            if node.module == "os":
-                found += [f"line {node.lineno}: from os import {a.name}" for a in node.names if a.name in FORBIDDEN_OS]
-        elif isinstance(node, ast.Attribute) and node.attr in FORBIDDEN_OS:
-            if isinstance(node.value, ast.Name) and node.value.id in os_names:
-                found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__":
-            found.append(f"line {node.lineno}: __import__(...)")
+            os_names |= {alias.asname or "os" for alias in node.names if alias.name == "os"}
+        elif isinstance(node, ast.ImportFrom) and node.module == "os":
+            found += [f"line {node.lineno}: from os import {a.name}" for a in node.names if a.name in FORBIDDEN_OS]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr in FORBIDDEN_OS
+            and isinstance(node.value, ast.Name)
+            and node.value.id in os_names
+        ):
+            found.append(f"line {node.lineno}: {node.value.id}.{node.attr}")
     return found
 
 
-def test_the_checker_catches_what_it_looks_for() -> None:
-    # GIVEN code doing each forbidden thing
-    bad = ast.parse(
-        "import boto3\nfrom botocore.config import Config\nimport openai.types\nimport os as o\n"
-        "x = o.environ['A']\nfrom os import getenv\ny = o.getenv('B')\nz = __import__('boto3')\n"
-    )
-
-    # WHEN checked
-    found = violations(bad)
-
-    # THEN every one is reported
-    assert len(found) == 7
+def test_the_core_is_the_whole_core() -> None:
+    # GIVEN the contract's list / WHEN expanded to modules
+    modules = core_modules()
+    # THEN it reaches every room of the request path's core, and forbids what the brief forbids
+    for expected in ("versa.pack.loader", "versa.render.engine", "versa.decide.rules", "versa.web.service"):
+        assert expected in modules
+    assert set(FORBIDDEN) == {"boto3", "botocore", "openai", "aws_lambda_powertools"}
 
 
-@pytest.mark.parametrize("module", CORE_MODULES)
-def test_core_module_imports_no_sdk_and_reads_no_environment(module: str) -> None:
-    # GIVEN a core module's source
-    path = source_of(module)
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-
-    # WHEN its imports and attribute accesses are inspected
-    found = violations(tree)
-
-    # THEN it neither imports boto3/botocore/openai nor touches os.environ / os.getenv
-    assert found == [], f"{path}: {found}"
+def test_the_probe_catches_a_module_that_loads_the_sdk() -> None:
+    # GIVEN an adapter that imports botocore at module level, after a core module
+    # WHEN probed like the core
+    found = forbidden_loaded(["versa.errors", "versa.adapters.s3_packs"])
+    # THEN the adapter is blamed for the SDK and the core module for nothing
+    assert "versa.errors" not in found
+    assert "botocore" in found["versa.adapters.s3_packs"]
 
 
-def test_importing_the_rules_engine_pulls_in_no_sdk() -> None:
-    # GIVEN a fresh interpreter
-    code = (
-        "import sys, json, versa.decide.rules, versa.decide.variants, versa.context.resolve, versa.signing.signer, versa.decide.keys\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'openai'})))"
-    )
+def test_importing_the_core_loads_no_sdk_llm_client_or_powertools() -> None:
+    # GIVEN every core module / WHEN each is imported in a fresh interpreter
+    found = forbidden_loaded(core_modules())
+    # THEN none of boto3, botocore, openai or aws_lambda_powertools was loaded along the way
+    assert found == {}
 
-    # WHEN the core is imported
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
 
-    # THEN no AWS SDK or LLM client module was loaded along the way
-    assert json.loads(out) == []
+def test_the_environment_check_catches_what_it_looks_for() -> None:
+    # GIVEN code reading the environment three ways / WHEN checked / THEN each is reported
+    bad = ast.parse("import os as o\nx = o.environ['A']\nfrom os import getenv\ny = o.getenv('B')\n")
+    assert len(environment_reads(bad)) == 3
+
+
+@pytest.mark.parametrize("module", core_modules())
+def test_core_module_reads_no_environment(module: str) -> None:
+    # GIVEN a core module's source (settings come from versa.settings, built by the composition root)
+    path = SHARED.joinpath(*module.split("."))
+    path = path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+    # WHEN its attribute accesses are inspected / THEN it never touches os.environ or os.getenv
+    assert environment_reads(ast.parse(path.read_text(encoding="utf-8"))) == [], str(path)

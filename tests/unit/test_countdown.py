@@ -15,12 +15,14 @@ from versa.decide.rules import Decision, context_options, decide
 from versa.errors import RenderError
 from versa.pack.loader import load_pack
 from versa.pack.model import CountdownLayer
+from versa.ports import Rendered
+from versa.render.checks import PACK_CHECKS
 from versa.render.countdown import CountdownPainter, countdown_state, robust_text, split_units
-from versa.render.engine import Rendered, Renderer
+from versa.render.engine import Renderer
 from versa.render.layers import FontBook, Scene
 
 ROOT = Path(__file__).resolve().parents[2]
-NORTHWIND = load_pack(ROOT / "examples" / "packs" / "northwind")
+NORTHWIND = load_pack(ROOT / "examples" / "packs" / "northwind", checks=PACK_CHECKS)
 DEADLINE = datetime(2026, 12, 4, 23, 59, tzinfo=UTC) + timedelta(hours=6)  # 23:59 Chicago (UTC-6)
 NOW = datetime(2026, 12, 2, 15, 0, 7, tzinfo=UTC)
 OUTLOOK = {"User-Agent": "Microsoft Outlook 16.0.17126; Microsoft Outlook 16.0"}

@@ -13,7 +13,9 @@ from versa.authoring.lint import lint
 from versa.cli.main import main
 from versa.context.attributes import DEFAULT_KEYABLE
 from versa.errors import Issue
-from versa.pack.loader import Pack, load_pack
+from versa.pack.loader import load_pack
+from versa.pack.model import Pack
+from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 
@@ -23,7 +25,7 @@ def build(make_pack: Callable[..., Path], small_pack: Callable[..., dict[str, An
     counter = iter(range(1000))
 
     def build_pack(rules: list[dict[str, Any]], **kwargs: Any) -> Pack:
-        return load_pack(make_pack(small_pack(rules, **kwargs), name=f"pack{next(counter)}"))
+        return load_pack(make_pack(small_pack(rules, **kwargs), name=f"pack{next(counter)}"), checks=PACK_CHECKS)
 
     return build_pack
 
@@ -67,7 +69,7 @@ def test_declared_parameters_and_buckets_are_keyable() -> None:
     # GIVEN Northwind's email creative, which reads merge parameters and a bucket over one
     # WHEN linted
     # THEN nothing about keyability is reported
-    assert not [i for i in lint(load_pack(EXAMPLES / "northwind")) if "cache key" in i.message]
+    assert not [i for i in lint(load_pack(EXAMPLES / "northwind", checks=PACK_CHECKS)) if "cache key" in i.message]
 
 
 # ------------------------------------------------------------------------------- impossible rules
@@ -281,7 +283,7 @@ def test_fonts_lacking_glyphs_for_a_locale(build: Callable[..., Pack]) -> None:
 def test_example_packs_lint_without_errors(brand: str, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN an example pack
     # WHEN linted
-    issues = lint(load_pack(EXAMPLES / brand))
+    issues = lint(load_pack(EXAMPLES / brand, checks=PACK_CHECKS))
 
     # THEN there are no errors (warnings, if any, are shown)
     with capsys.disabled():
@@ -341,7 +343,7 @@ def test_copy_that_cannot_fit_its_box_is_a_warning_naming_the_variant(
     data = small_pack(
         [{"id": "long", "when": {"lang": "de"}, "set": {"copy.cta": "Jetzt sofort alles ansehen und sparen"}}]
     )
-    pack = load_pack(make_pack(data))
+    pack = load_pack(make_pack(data), checks=PACK_CHECKS)
     # WHEN the pack is linted
     issues = lint(pack)
     # THEN one warning names the layer, the locale, the cut text and the rule of the variant

@@ -15,6 +15,7 @@ from versa.authoring.lint import lint
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options, decide
 from versa.pack.loader import load_pack
+from versa.render.checks import PACK_CHECKS
 from versa.render.engine import Renderer
 
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")  # Debian fonts-dejavu-core
@@ -22,7 +23,7 @@ NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
 
 def render(root: Path, locale: str) -> Image.Image:
-    pack = load_pack(root)
+    pack = load_pack(root, checks=PACK_CHECKS)
     ctx = resolve({}, {"lang": locale}, NOW, context_options(pack.model, "promo", signed_names=frozenset({"lang"})))
     decision = decide(pack.model, "promo", ctx)
     texts = {name: ref.default for name, ref in decision.copy.items()}
@@ -51,6 +52,6 @@ def test_a_pack_font_file_draws_the_text_and_lint_notes_its_missing_scripts(
     arabic = render(own, "ar")
     assert ImageChops.difference(arabic, render(own, "en")).getbbox() is not None
     # AND lint warns that a default family stands in for the Arabic glyphs (no error: nothing is missing)
-    issues = lint(load_pack(own))
+    issues = lint(load_pack(own, checks=PACK_CHECKS))
     assert not [i for i in issues if i.severity == "error"]
     assert any(i.severity == "warning" and "'ar'" in i.message and "stands in" in i.message for i in issues), issues

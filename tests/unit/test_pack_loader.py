@@ -15,7 +15,9 @@ import yaml
 from PIL import Image
 
 from versa.errors import PackError
-from versa.pack.loader import Pack, load_pack
+from versa.pack.loader import load_pack
+from versa.pack.model import Pack
+from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 
@@ -23,7 +25,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 def problems(root: Path) -> list[str]:
     """Every issue the loader reports for the pack in `root`, as printed lines."""
     with pytest.raises(PackError) as caught:
-        load_pack(root)
+        load_pack(root, checks=PACK_CHECKS)
     return [str(issue) for issue in caught.value.issues]
 
 
@@ -45,7 +47,7 @@ def test_example_packs_load(brand: str) -> None:
     root = EXAMPLES / brand
 
     # WHEN it is loaded
-    pack = load_pack(root)
+    pack = load_pack(root, checks=PACK_CHECKS)
 
     # THEN it is a whole pack with a content version and its file list
     assert isinstance(pack, Pack)
@@ -62,7 +64,7 @@ def test_content_version_follows_the_files(example_copy: Callable[..., Path]) ->
     edited = example_copy("acme", name="edited", text=lambda s: s + "\n# a comment\n")
 
     # WHEN both are loaded
-    original, twin, changed = load_pack(EXAMPLES / "acme"), load_pack(same), load_pack(edited)
+    original, twin, changed = load_pack(EXAMPLES / "acme", checks=PACK_CHECKS), load_pack(same, checks=PACK_CHECKS), load_pack(edited, checks=PACK_CHECKS)
 
     # THEN identical bytes give the same version and any byte change gives another
     assert twin.version == original.version
@@ -120,7 +122,7 @@ def test_pack_error_message_lists_every_issue(example_copy: Callable[..., Path])
 
     # WHEN loading fails
     with pytest.raises(PackError) as caught:
-        load_pack(root)
+        load_pack(root, checks=PACK_CHECKS)
 
     # THEN the exception text names the pack and carries both, one per line
     text = str(caught.value)
@@ -221,7 +223,7 @@ def test_a_pack_with_errors_never_partly_loads(example_copy: Callable[..., Path]
 
     # WHEN it is loaded
     with pytest.raises(PackError) as caught:
-        load_pack(root)
+        load_pack(root, checks=PACK_CHECKS)
 
     # THEN nothing is returned (not a pack of the good creative), and only the bad creative is blamed
     assert caught.value.pack == "acme"
@@ -734,7 +736,7 @@ def test_a_dynamic_escape_attempt_fails_at_render_inside_the_sandbox(example_cop
 
     root = example_copy("acme")
     (root / "templates" / "banner.html").write_text('{{ picture|attr("_" ~ "_globals__") }}', encoding="utf-8")
-    pack = load_pack(root)
+    pack = load_pack(root, checks=PACK_CHECKS)
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
     ctx = resolve({}, {}, now, context_options(pack.model, "winter-sale"))
     decision = decide(pack.model, "winter-sale", ctx)

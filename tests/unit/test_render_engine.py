@@ -17,8 +17,9 @@ from PIL import Image, ImageChops, ImageStat
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options, decide
 from versa.errors import ParamError
-from versa.pack.loader import Pack, load_pack
-from versa.pack.model import ButtonLayer, RenderSettings, TextLayer
+from versa.pack.loader import load_pack
+from versa.pack.model import ButtonLayer, Pack, RenderSettings, TextLayer
+from versa.render.checks import PACK_CHECKS
 from versa.render.encode import (
     OutputTooLarge,
     avif_supported,
@@ -30,7 +31,7 @@ from versa.render.engine import RENDERER_VERSION, Renderer, engine_version, imag
 from versa.render.layers import FontBook, Scene, text_layout
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKS = {name: load_pack(ROOT / "examples" / "packs" / name) for name in ("acme", "northwind")}
+PACKS = {name: load_pack(ROOT / "examples" / "packs" / name, checks=PACK_CHECKS) for name in ("acme", "northwind")}
 OUTPUT = ROOT / "tests" / "output" / "examples"
 RENDERER = Renderer()
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36"

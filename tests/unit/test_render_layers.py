@@ -19,15 +19,17 @@ from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageStat, features
 
 from versa.decide.rules import CopyRef, Decision
-from versa.pack.loader import Pack, load_pack
+from versa.pack.loader import load_pack
 from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
     CountdownLayer,
     ImageLayer,
+    Pack,
     ShapeLayer,
     TextLayer,
 )
+from versa.render.checks import PACK_CHECKS
 from versa.render.countdown import CountdownPainter, draw_countdown
 from versa.render.layers import (
     FontBook,
@@ -43,7 +45,7 @@ from versa.render.layers import (
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
 OUTPUT = ROOT / "tests" / "output" / "golden"
-ACME = load_pack(ROOT / "examples" / "packs" / "acme")
+ACME = load_pack(ROOT / "examples" / "packs" / "acme", checks=PACK_CHECKS)
 BOOK = FontBook()
 FONTS = {
     "display": "sans-bold",

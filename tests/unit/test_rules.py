@@ -16,13 +16,14 @@ from PIL import Image
 
 from versa.context.resolve import SIGNED_OVERRIDES, RequestContext, Source, resolve
 from versa.decide.rules import Decision, context_options, decide
-from versa.pack.loader import Pack, load_pack
-from versa.pack.model import ImageLayer
+from versa.pack.loader import load_pack
+from versa.pack.model import ImageLayer, Pack
+from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
-ACME = load_pack(EXAMPLES / "acme")
-ACME_AGAIN = load_pack(EXAMPLES / "acme")  # a second, independently loaded copy
-NORTHWIND = load_pack(EXAMPLES / "northwind")
+ACME = load_pack(EXAMPLES / "acme", checks=PACK_CHECKS)
+ACME_AGAIN = load_pack(EXAMPLES / "acme", checks=PACK_CHECKS)  # a second, independently loaded copy
+NORTHWIND = load_pack(EXAMPLES / "northwind", checks=PACK_CHECKS)
 
 CHROME_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -200,7 +201,7 @@ def build(make_pack: Callable[..., Path], small_pack: Callable[..., dict[str, An
     counter = iter(range(1000))
 
     def build_pack(rules: list[dict[str, Any]], **kwargs: Any) -> Pack:
-        return load_pack(make_pack(small_pack(rules, **kwargs), name=f"pack{next(counter)}"))
+        return load_pack(make_pack(small_pack(rules, **kwargs), name=f"pack{next(counter)}"), checks=PACK_CHECKS)
 
     return build_pack
 
@@ -483,7 +484,7 @@ def test_copy_key_follows_the_brief_not_the_pack_version(
     example_copy: Callable[..., Path], edit: Callable[[dict[str, Any]], None], changes: bool
 ) -> None:
     # GIVEN a copy of acme with one edit (every edit changes the pack version)
-    edited = load_pack(example_copy("acme", edit))
+    edited = load_pack(example_copy("acme", edit), checks=PACK_CHECKS)
     assert edited.version != ACME.version
     flags = {"country": "DE", "tz": "Europe/Berlin"}
 
@@ -564,7 +565,7 @@ def time_pack(tmp_path_factory: pytest.TempPathFactory, small_pack: Callable[...
     (root / "assets").mkdir(parents=True)
     Image.new("RGB", (300, 100), "#336699").save(root / "assets" / "fallback.png")
     (root / "pack.yaml").write_text(yaml.safe_dump(small_pack(TIME_RULES)), encoding="utf-8")
-    return load_pack(root)
+    return load_pack(root, checks=PACK_CHECKS)
 
 
 def decided(pack: Pack, creative: str, at: datetime, zone: str) -> Decision:

@@ -139,11 +139,12 @@ def unkeyed_attributes(keyed_headers: set[str]) -> list[str]:
     from versa.context.attributes import CDN_HEADER_OF, TIME_FEATURES
     from versa.decide.variants import attributes_read
     from versa.pack.loader import load_pack
+    from versa.render.checks import PACK_CHECKS
 
     derived = {*TIME_FEATURES, "window"}
     missing = []
     for root in sorted(p for p in EXAMPLES.iterdir() if (p / "pack.yaml").is_file()):
-        pack = load_pack(root)
+        pack = load_pack(root, checks=PACK_CHECKS)
         for creative_id, creative in pack.model.creatives.items():
             for attr in sorted(attributes_read(creative)):
                 if attr in CDN_HEADER_OF:

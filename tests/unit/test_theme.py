@@ -12,6 +12,7 @@ from versa.context.resolve import resolve
 from versa.decide.rules import context_options, decide
 from versa.decide.variants import enumerate_variants
 from versa.pack.loader import load_pack
+from versa.render.checks import PACK_CHECKS
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
@@ -21,7 +22,7 @@ def test_a_theme_rule_decides_lints_clean_and_counts_as_a_variant(
 ) -> None:
     # GIVEN a pack whose dark theme swaps the paper colour
     data = small_pack([{"id": "dark", "when": {"theme": "dark"}, "set": {"tokens.colors.paper": "#000000"}}])
-    pack = load_pack(make_pack(data))
+    pack = load_pack(make_pack(data), checks=PACK_CHECKS)
     options = context_options(pack.model, "promo")
     # WHEN requests ask for each theme
     dark = decide(pack.model, "promo", resolve({}, {"theme": "dark"}, NOW, options))

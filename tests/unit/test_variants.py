@@ -24,11 +24,12 @@ from versa.context.resolve import SIGNED_OVERRIDES, RequestContext, resolve
 from versa.decide.rules import context_options, decide
 from versa.decide.variants import TooManyVariants, enumerate_variants, iter_contexts
 from versa.pack.conditions import Bucket, Compare, Condition, TimeOfDay, Window
-from versa.pack.loader import Pack, load_pack
-from versa.pack.model import Creative, PackModel
+from versa.pack.loader import load_pack
+from versa.pack.model import Creative, Pack, PackModel
+from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
-PACKS = {brand: load_pack(EXAMPLES / brand) for brand in ("acme", "northwind")}
+PACKS = {brand: load_pack(EXAMPLES / brand, checks=PACK_CHECKS) for brand in ("acme", "northwind")}
 
 ZONES = ("Europe/Berlin", "Australia/Sydney", "Asia/Tokyo")
 OTHER_COUNTRIES = ("US", "GB", "JP")
@@ -216,7 +217,7 @@ def test_sweep_memo_is_faithful() -> None:
 @pytest.fixture
 def build(make_pack: Callable[..., Path], small_pack: Callable[..., dict[str, Any]]) -> Callable[..., Pack]:
     def build_pack(rules: list[dict[str, Any]], **kwargs: Any) -> Pack:
-        return load_pack(make_pack(small_pack(rules, **kwargs)))
+        return load_pack(make_pack(small_pack(rules, **kwargs)), checks=PACK_CHECKS)
 
     return build_pack
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from versa.errors import PackError, UnknownBrand
-from versa.pack.loader import PACK_FILE, Pack, load_pack
-from versa.pack.model import SLUG
+from versa.pack.loader import PACK_FILE, load_pack
+from versa.pack.model import SLUG, Pack, PackChecks
 from versa.ports import PackStore
 
 _BRAND_RE = re.compile(SLUG)
@@ -31,8 +31,18 @@ class _Entry:
 
 
 class DirectoryPackStore(PackStore):
-    def __init__(self, root: Path | str, *, recheck: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+    """Packs under `root`, loaded with the renderer's `checks` (see `versa.pack.model.PackChecks`)."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        checks: PackChecks,
+        recheck: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.root = Path(root)
+        self.checks = checks
         self.recheck = recheck
         self._clock = clock
         self._cache: dict[str, _Entry] = {}
@@ -63,7 +73,7 @@ class DirectoryPackStore(PackStore):
                 entry.checked = now
                 return entry.pack
             try:
-                pack = load_pack(path)
+                pack = load_pack(path, checks=self.checks)
             except PackError as exc:
                 if entry is None:
                     raise

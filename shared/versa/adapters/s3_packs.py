@@ -45,8 +45,8 @@ from botocore.exceptions import (
 
 from versa.adapters.lazy_client import LazyClient
 from versa.errors import PackError, UnknownBrand, VersaError
-from versa.pack.loader import MAX_PACK_BYTES, Pack, load_pack
-from versa.pack.model import SLUG
+from versa.pack.loader import MAX_PACK_BYTES, load_pack
+from versa.pack.model import SLUG, Pack, PackChecks
 from versa.ports import PackStore, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -202,10 +202,11 @@ def extract_bundle(data: bytes, dest: Path) -> list[str]:
     return written
 
 
-def load_bundle_dir(path: Path, *, brand: str, version: str) -> Pack:
-    """Load an extracted bundle and check it is the version and brand it claims to be."""
+def load_bundle_dir(path: Path, *, brand: str, version: str, checks: PackChecks) -> Pack:
+    """Load an extracted bundle (against the renderer's `checks`) and check it is the version and
+    brand it claims to be."""
     try:
-        pack = load_pack(path)
+        pack = load_pack(path, checks=checks)
     except PackError as exc:
         raise BundleError(f"{brand} version {version} does not load: {exc}") from exc
     if pack.version != version:
@@ -249,12 +250,14 @@ class S3PackStore(PackStore):
     from `session` with `config` (default: DEFAULT_CONFIG). `clock` is monotonic seconds; `on_event`
     receives `pack_loaded` and `pack_stale` events (fields: brand, version/serving, reason). Up to
     `keep_versions` loaded versions per brand stay in memory, so a rollback to one of them costs no GET.
+    Packs load with the renderer's `checks` (see `versa.pack.model.PackChecks`).
     """
 
     def __init__(
         self,
         bucket: str,
         *,
+        checks: PackChecks,
         prefix: str = "",
         client: S3Client | None = None,
         client_factory: Callable[[], S3Client] | None = None,
@@ -267,6 +270,7 @@ class S3PackStore(PackStore):
         keep_versions: int = 4,
     ) -> None:
         self.bucket = bucket
+        self.checks = checks
         self.layout = PackLayout(prefix)
         self.revalidate_seconds = revalidate_seconds
         self.cache_dir = Path(cache_dir)
@@ -414,7 +418,7 @@ class S3PackStore(PackStore):
         pack: Pack | None = None
         if final.is_dir():
             try:
-                pack = load_bundle_dir(final, brand=brand, version=version)
+                pack = load_bundle_dir(final, brand=brand, version=version, checks=self.checks)
             except BundleError:
                 shutil.rmtree(final, ignore_errors=True)
         if pack is None:
@@ -443,7 +447,7 @@ class S3PackStore(PackStore):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
         try:
-            return load_bundle_dir(final, brand=brand, version=version)
+            return load_bundle_dir(final, brand=brand, version=version, checks=self.checks)
         except BundleError:
             shutil.rmtree(final, ignore_errors=True)
             raise

@@ -16,8 +16,8 @@ from versa.decide.rules import decide
 from versa.decide.variants import TooManyVariants, enumerate_variants, iter_contexts
 from versa.errors import Issue
 from versa.pack.conditions import Compare
-from versa.pack.loader import PACK_FILE, Pack
-from versa.pack.model import ButtonLayer, CountdownLayer, Creative, PackModel, TextLayer
+from versa.pack.loader import PACK_FILE
+from versa.pack.model import ButtonLayer, CountdownLayer, Creative, Pack, PackModel, TextLayer
 
 
 def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Iterable[str] = ()) -> list[Issue]:

@@ -101,8 +101,9 @@ def resolve_simulated(pack: Any, creative_id: str, args: argparse.Namespace) -> 
 
 def _load(path: str) -> Any:
     from versa.pack.loader import load_pack
+    from versa.render.checks import PACK_CHECKS
 
-    return load_pack(Path(path))
+    return load_pack(Path(path), checks=PACK_CHECKS)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -27,12 +27,13 @@ def register(sub: Any) -> None:
 def cmd_render(args: argparse.Namespace) -> int:
     from versa.decide.rules import decide
     from versa.pack.loader import load_pack
+    from versa.render.checks import PACK_CHECKS
     from versa.render.engine import Renderer
 
     fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "png")
     if fmt not in FORMATS:
         raise CliError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    pack = load_pack(Path(args.pack))
+    pack = load_pack(Path(args.pack), checks=PACK_CHECKS)
     pack.model.creative(args.creative)
     ctx = resolve_simulated(pack, args.creative, args)
     decision = decide(pack.model, args.creative, ctx)

@@ -57,17 +57,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if studio is not None:
         print(f"  preview studio   {server.url}/")
     from versa.errors import VersaError
-    from versa.signing.signer import signed_url
     from versa.signing.urls import creative_path
 
-    for brand in service.packs.brands():
+    for brand in service.brands():
         try:
-            pack = service.packs.current(brand)
+            pack = service.current_pack(brand)
         except VersaError as exc:
             print(f"  {brand}: not served until fixed — {exc}")
             continue
         for creative in pack.model.creatives:
-            print(f"  {brand}/{creative:<14} {server.url}{signed_url(creative_path(brand, creative, 'png'), {}, service.keyring)}")
+            print(f"  {brand}/{creative:<14} {server.url}{service.sign(creative_path(brand, creative, 'png'), {})}")
     print("Press Ctrl+C to stop.", flush=True)
     try:
         while True:

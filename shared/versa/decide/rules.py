@@ -200,7 +200,7 @@ def decide(pack: PackModel, creative_id: str, ctx: Context, *, with_valid_until:
     for rule in creative.rules:
         matched, reason = rule.when.evaluate(lookup)
         if matched:
-            apply_set(state, creative, rule.set)
+            apply_set(state, creative, rule.set_keys)
         trace.append(RuleTrace(rule.id, matched, reason, tuple(rule.set)))
     locale = state.lang or ctx.lang or pack.default_locale
     if locale not in pack.locales:

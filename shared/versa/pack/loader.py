@@ -1,7 +1,8 @@
 """Loading a pack directory: parse, validate, cross-check, and either return a whole Pack or raise.
 
 Every problem is collected and reported at once as a `PackError` whose issues name the file, the field
-path and the offending value. A pack with errors is never partly loaded.
+path and the offending value. A pack with errors is never partly loaded. What only the renderer knows
+(its default font families, its template sandbox) the caller hands in as `PackChecks`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import copy
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,32 +33,18 @@ from versa.pack.model import (
     CountdownLayer,
     Creative,
     ImageLayer,
+    Pack,
+    PackChecks,
     PackModel,
     ShapeLayer,
     TextLayer,
     color_token_name,
 )
+from versa.pack.overrides import check_set
 
 PACK_FILE = "pack.yaml"
 MAX_PACK_BYTES = 50 * 1024 * 1024
 _TEMPLATE_ENV = SandboxedEnvironment(autoescape=True)
-
-
-@dataclass(frozen=True)
-class Pack:
-    """A loaded, valid pack: its model, its directory and its content version."""
-
-    model: PackModel
-    root: Path
-    version: str
-    files: tuple[str, ...] = field(default=(), repr=False)
-
-    @property
-    def brand(self) -> str:
-        return self.model.brand
-
-    def asset_path(self, ref: str) -> Path:
-        return resolve_asset(self.root, ref)
 
 
 def content_version(root: Path) -> tuple[str, tuple[str, ...]]:
@@ -114,7 +100,9 @@ def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
     return issues
 
 
-def _partial_reference_issues(data: dict[str, Any], root: Path, reported: list[Issue]) -> list[Issue]:
+def _partial_reference_issues(
+    data: dict[str, Any], root: Path, reported: list[Issue], checks: PackChecks
+) -> list[Issue]:
     """Cross-check the parts of an invalid pack that did validate, so one run reports everything.
 
     Invalid parts are patched into inert placeholders (their own errors are already in `reported`),
@@ -146,7 +134,7 @@ def _partial_reference_issues(data: dict[str, Any], root: Path, reported: list[I
     model = shell.model_copy(update={"creatives": good})
     return [
         i
-        for i in check_references(model, root)
+        for i in check_references(model, root, checks)
         if not i.path.startswith(tuple(skip))
         and not any(i.path == p or i.path.startswith((p + ".", p + "[")) for p in seen)
     ]
@@ -318,8 +306,9 @@ def read_yaml(path: Path) -> Any:
         raise PackError([Issue(path.name, where, f"{kind}{problem}")]) from None
 
 
-def load_pack(root: Path | str) -> Pack:
-    """Load and check the pack in `root`; raise PackError listing every problem found."""
+def load_pack(root: Path | str, *, checks: PackChecks) -> Pack:
+    """Load and check the pack in `root` (against the renderer's `checks`); raise PackError listing
+    every problem found."""
     root = Path(root)
     if not root.is_dir():
         raise PackError([Issue(str(root), "", "is not a pack directory")])
@@ -330,9 +319,9 @@ def load_pack(root: Path | str) -> Pack:
         model = PackModel.model_validate(data)
     except ValidationError as exc:
         issues = _validation_issues(exc, data)
-        issues += _partial_reference_issues(data, root, issues)
+        issues += _partial_reference_issues(data, root, issues, checks)
         raise PackError(issues, pack=str(data.get("brand", root.name))) from None
-    issues = list(check_references(model, root))
+    issues = list(check_references(model, root, checks))
     if issues:
         raise PackError(issues, pack=model.brand)
     version, files = content_version(root)
@@ -342,15 +331,9 @@ def load_pack(root: Path | str) -> Pack:
 # ------------------------------------------------------------------------------------ cross-checks
 
 
-def _default_families() -> frozenset[str]:
-    from versa.render.fonts import FAMILIES
-
-    return frozenset(FAMILIES)
-
-
-def check_references(model: PackModel, root: Path) -> Iterator[Issue]:
+def check_references(model: PackModel, root: Path, checks: PackChecks) -> Iterator[Issue]:
     """Everything pydantic cannot see on its own: names that must exist, files that must be sound."""
-    families = _default_families()
+    families = checks.font_families
     for name, ref in model.tokens.fonts.items():
         path = f"tokens.fonts.{name}"
         if ref.lower().endswith((".ttf", ".otf", ".ttc")):
@@ -366,7 +349,7 @@ def check_references(model: PackModel, root: Path) -> Iterator[Issue]:
                 + ", ".join(sorted(families)),
             )
     for cid, creative in model.creatives.items():
-        yield from _check_creative(model, root, cid, creative)
+        yield from _check_creative(model, root, cid, creative, checks)
 
 
 def _check_color(model: PackModel, path: str, value: str | None) -> Iterator[Issue]:
@@ -458,7 +441,9 @@ def _check_layer(model: PackModel, root: Path, creative: Creative, path: str, la
                 yield Issue(PACK_FILE, path, f"locale {loc!r} is not declared in locales")
 
 
-def _check_creative(model: PackModel, root: Path, cid: str, creative: Creative) -> Iterator[Issue]:
+def _check_creative(
+    model: PackModel, root: Path, cid: str, creative: Creative, checks: PackChecks
+) -> Iterator[Issue]:
     base = f"creatives.{cid}"
     ids: dict[str, int] = {}
     for i, layer in enumerate(creative.layers):
@@ -475,7 +460,7 @@ def _check_creative(model: PackModel, root: Path, cid: str, creative: Creative) 
     yield from _check_asset(root, f"{base}.fallback", creative.fallback)
     if creative.template is not None:
         yield from _check_asset(root, f"{base}.template", f"templates/{creative.template}", image=False)
-        yield from _check_template(root, f"{base}.template", creative.template)
+        yield from _check_template(root, f"{base}.template", creative.template, checks)
     for name in creative.params:
         if name in BUILTIN_ATTRIBUTES or name in (
             "sig",
@@ -515,23 +500,19 @@ def _check_creative(model: PackModel, root: Path, cid: str, creative: Creative) 
             yield Issue(PACK_FILE, f"{path}.id", f"rule id {rule.id!r} repeats")
         seen_rules.add(rule.id)
         yield from _check_condition(creative, f"{path}.when", rule.when)
-        from versa.pack.overrides import check_set  # local: overrides imports the model too
-
-        for key, message in check_set(model, creative, rule.set):
+        for key, message in check_set(model, creative, rule.set_keys, font_families=checks.font_families):
             yield Issue(PACK_FILE, f"{path}.set.{key}" if key else f"{path}.set", message)
 
 
-def _check_template(root: Path, path: str, name: str) -> Iterator[Issue]:
+def _check_template(root: Path, path: str, name: str, checks: PackChecks) -> Iterator[Issue]:
     """A template must parse, and may not reach for underscore attributes (sandbox escape attempts)."""
-    from versa.render.html import unsafe_accesses
-
     try:
         source = resolve_asset(root, f"templates/{name}").read_text(encoding="utf-8")
     except (AssetError, OSError, UnicodeDecodeError):
         return  # reported by the asset check
     where = f"templates/{name}"
     try:
-        unsafe = sorted(set(unsafe_accesses(source)))
+        unsafe = sorted(set(checks.unsafe_template_names(source)))
     except TemplateSyntaxError as exc:
         yield Issue(where, f"line {exc.lineno}", f"template syntax error: {exc.message}")
         return

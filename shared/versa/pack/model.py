@@ -1,14 +1,19 @@
-"""The rule pack schema: pydantic models for `pack.yaml`.
+"""The rule pack's values: the pydantic models of `pack.yaml` and the loaded `Pack` every module passes.
 
 Every model forbids unknown fields, so a typo is an error with a location rather than a silently
 ignored key. Cross-references (font tokens, colour tokens, copy slots, parameters, assets, rule
-attributes and `set` targets) are checked by the loader, which reports every problem at once.
+attributes and `set` targets) are checked by the loader, which reports every problem at once; what
+the loader needs to know of the renderer (its font families, its template sandbox) it is handed as
+`PackChecks`, so the pack never imports the renderer.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -19,6 +24,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     PlainValidator,
+    PrivateAttr,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -26,7 +32,9 @@ from pydantic import (
 
 from versa.context.params import ParamSpec
 from versa.context.timefeatures import DEFAULT_DAYPARTS, Daypart
+from versa.pack.assets import resolve_asset
 from versa.pack.conditions import ALWAYS, CONDITION_SCHEMA, Condition, ConditionError, parse_condition
+from versa.pack.setkeys import SetKey, parse_set
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
 """Brand, creative and layer ids: lower-case letters, digits and '-', 1-63 long, not starting with '-'."""
@@ -361,6 +369,16 @@ class Rule(Strict):
     when: When = Field(default=ALWAYS, description="Conditions on context attributes; see docs/PACKS.md.")
     set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied when the rule matches.")
     note: str = ""
+    _set_keys: tuple[SetKey, ...] = PrivateAttr(default=())
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._set_keys = parse_set(self.set)
+
+    @property
+    def set_keys(self) -> tuple[SetKey, ...]:
+        """`set` parsed once, when the rule validated, into typed keys: what the loader cross-checks
+        and what `decide` applies."""
+        return self._set_keys
 
 
 # ------------------------------------------------------------------------------------ creative & pack
@@ -478,3 +496,34 @@ class PackModel(Strict):
             return self.creatives[creative_id]
         except KeyError:
             raise UnknownCreative(self.brand, creative_id, sorted(self.creatives)) from None
+
+
+# ------------------------------------------------------------------------------------ loaded values
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A loaded, valid pack: its model, its directory and its content version."""
+
+    model: PackModel
+    root: Path
+    version: str
+    files: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def brand(self) -> str:
+        return self.model.brand
+
+    def asset_path(self, ref: str) -> Path:
+        return resolve_asset(self.root, ref)
+
+
+@dataclass(frozen=True)
+class PackChecks:
+    """What loading a pack checks against that only the renderer knows, handed to the loader by its
+    caller (`versa.render.checks.PACK_CHECKS` is the renderer's): the default font families a pack may
+    name, and a function listing the underscore names a template reads (it raises jinja2's
+    `TemplateSyntaxError` for a template that does not parse)."""
+
+    font_families: frozenset[str]
+    unsafe_template_names: Callable[[str], Iterable[str]]

@@ -6,20 +6,31 @@ Keys are dotted paths:
     layers.LAYER_ID.FIELD: value       (any field of that layer but type/id; `visible: false` hides it)
     copy.SLOT: "text" | {en: ..., de: ...}     copy.SLOT.LOCALE: "text"
     lang: de                           link: https://example.com/de
+
+Both work on the typed keys `Rule.set_keys` (`versa.pack.setkeys`), parsed once when the rule validated.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from versa.pack.model import HEX_RE, Creative, Layer, PackModel
+from versa.pack.setkeys import (
+    SET_ROOTS,
+    MalformedKey,
+    SetCopy,
+    SetKey,
+    SetLang,
+    SetLayerField,
+    SetLink,
+    SetToken,
+)
 
 _LAYER_ADAPTER: TypeAdapter[Any] = TypeAdapter(Layer)
-SET_ROOTS = ("tokens", "layers", "copy", "lang", "link")
 
 
 @dataclass
@@ -45,104 +56,111 @@ def _validation_message(exc: ValidationError) -> str:
 
 
 def check_set(
-    model: PackModel, creative: Creative, overrides: Mapping[str, Any]
+    model: PackModel, creative: Creative, keys: Iterable[SetKey], *, font_families: frozenset[str]
 ) -> Iterator[tuple[str, str]]:
-    """(key, message) for every `set:` entry that could not apply."""
+    """(key, message) for every `set:` entry that could not apply. `font_families` are the default
+    families a rule may switch a font token to (besides the fonts the pack's tokens already load)."""
     ids = _layer_ids(creative)
-    for key, value in overrides.items():
-        parts = key.split(".")
-        root = parts[0]
-        if root == "lang":
-            if len(parts) != 1 or value not in model.locales:
+    for item in keys:
+        key, value = item.key, item.value
+        if isinstance(item, MalformedKey):
+            yield key, _malformed(model, creative, item)
+        elif isinstance(item, SetLang):
+            if value not in model.locales:
                 yield key, f"{value!r} is not a declared locale (known: {', '.join(model.locales)})"
-        elif root == "link":
-            if len(parts) != 1 or not (isinstance(value, str) and value.startswith(("https://", "http://"))):
+        elif isinstance(item, SetLink):
+            if not (isinstance(value, str) and value.startswith(("https://", "http://"))):
                 yield key, f"{value!r} is not an http(s) URL"
-        elif root == "tokens":
-            if len(parts) != 3 or parts[1] not in ("colors", "fonts", "spacing"):
-                yield key, "use tokens.colors.NAME, tokens.fonts.NAME or tokens.spacing.NAME"
-                continue
-            table: dict[str, Any] = getattr(model.tokens, parts[1])
-            if parts[2] not in table:
+        elif isinstance(item, SetToken):
+            table: dict[str, Any] = getattr(model.tokens, item.table)
+            if item.name not in table:
                 yield (
                     key,
-                    f"unknown {parts[1][:-1] if parts[1] != 'spacing' else 'spacing'} token {parts[2]!r} (known: {', '.join(sorted(table)) or 'none'})",
+                    f"unknown {item.table[:-1] if item.table != 'spacing' else 'spacing'} token {item.name!r} (known: {', '.join(sorted(table)) or 'none'})",
                 )
-            elif parts[1] == "colors" and not (isinstance(value, str) and HEX_RE.match(value)):
+            elif item.table == "colors" and not (isinstance(value, str) and HEX_RE.match(value)):
                 yield key, f"{value!r} is not #RGB, #RRGGBB or #RRGGBBAA"
-            elif parts[1] == "fonts" and value not in model.tokens.fonts.values():
-                from versa.pack.loader import _default_families
-
-                if not (isinstance(value, str) and value in _default_families()):
+            elif item.table == "fonts" and value not in model.tokens.fonts.values():
+                if not (isinstance(value, str) and value in font_families):
                     yield (
                         key,
                         f"{value!r}: a rule may switch to a default family or a font the pack's tokens already load",
                     )
-            elif parts[1] == "spacing" and not isinstance(value, int):
+            elif item.table == "spacing" and not isinstance(value, int):
                 yield key, f"{value!r} is not a whole number of pixels"
-        elif root == "layers":
-            if len(parts) != 3:
-                yield key, "use layers.LAYER_ID.FIELD (give the layer an id)"
-                continue
-            if parts[1] not in ids:
+        elif isinstance(item, SetLayerField):
+            if item.layer not in ids:
                 yield (
                     key,
-                    f"no layer with id {parts[1]!r} (ids: {', '.join(sorted(ids)) or 'none; add id: to a layer'})",
+                    f"no layer with id {item.layer!r} (ids: {', '.join(sorted(ids)) or 'none; add id: to a layer'})",
                 )
                 continue
-            layer = creative.layers[ids[parts[1]]]
-            if parts[2] in ("type", "id") or parts[2] not in type(layer).model_fields:
+            layer = creative.layers[ids[item.layer]]
+            if item.field in ("type", "id") or item.field not in type(layer).model_fields:
                 fields = sorted(set(type(layer).model_fields) - {"type", "id"})
-                yield key, f"{layer.type} layers have no field {parts[2]!r} (fields: {', '.join(fields)})"
+                yield key, f"{layer.type} layers have no field {item.field!r} (fields: {', '.join(fields)})"
                 continue
             try:
-                _LAYER_ADAPTER.validate_python({**layer.model_dump(), parts[2]: value})
+                _LAYER_ADAPTER.validate_python({**layer.model_dump(), item.field: value})
             except ValidationError as exc:
                 yield key, f"{_validation_message(exc)} (got {value!r})"
-        elif root == "copy":
-            if len(parts) not in (2, 3) or parts[1] not in creative.copy_slots:
-                yield (
-                    key,
-                    f"no copy slot {parts[1] if len(parts) > 1 else ''!r} (slots: {', '.join(sorted(creative.copy_slots)) or 'none'})",
-                )
-            elif len(parts) == 3 and parts[2] not in model.locales:
-                yield key, f"{parts[2]!r} is not a declared locale"
-            elif len(parts) == 3 and not isinstance(value, str):
+        elif isinstance(item, SetCopy):
+            if item.slot not in creative.copy_slots:
+                yield key, _no_slot(creative, item.slot)
+            elif item.locale is not None and item.locale not in model.locales:
+                yield key, f"{item.locale!r} is not a declared locale"
+            elif item.locale is not None and not isinstance(value, str):
                 yield key, "needs a string"
-            elif len(parts) == 2 and isinstance(value, dict) and set(value) - set(model.locales):
+            elif item.locale is None and isinstance(value, dict) and set(value) - set(model.locales):
                 undeclared = ", ".join(repr(k) for k in value if k not in model.locales)
                 yield key, f"{undeclared} is not a declared locale (known: {', '.join(model.locales)})"
-            elif len(parts) == 2 and not (
+            elif item.locale is None and not (
                 isinstance(value, str) or (isinstance(value, dict) and all(isinstance(v, str) for v in value.values()))
             ):
                 yield key, f"{value!r}: needs a string or a mapping of declared locale -> string"
-        else:
-            yield key, f"cannot set {key!r}: keys start with one of {', '.join(SET_ROOTS)}"
 
 
-def apply_set(state: Resolved, creative: Creative, overrides: Mapping[str, Any]) -> None:
-    """Apply a checked `set:` mapping to the working state (later rules call this again and win)."""
+def _no_slot(creative: Creative, slot: str) -> str:
+    return f"no copy slot {slot!r} (slots: {', '.join(sorted(creative.copy_slots)) or 'none'})"
+
+
+def _malformed(model: PackModel, creative: Creative, item: MalformedKey) -> str:
+    """The message for a key whose shape fits no target, in the terms of the root it starts with."""
+    if item.root == "lang":
+        return f"{item.value!r} is not a declared locale (known: {', '.join(model.locales)})"
+    if item.root == "link":
+        return f"{item.value!r} is not an http(s) URL"
+    if item.root == "tokens":
+        return "use tokens.colors.NAME, tokens.fonts.NAME or tokens.spacing.NAME"
+    if item.root == "layers":
+        return "use layers.LAYER_ID.FIELD (give the layer an id)"
+    if item.root == "copy":
+        return _no_slot(creative, item.parts[1] if len(item.parts) > 1 else "")
+    return f"cannot set {item.key!r}: keys start with one of {', '.join(SET_ROOTS)}"
+
+
+def apply_set(state: Resolved, creative: Creative, keys: Iterable[SetKey]) -> None:
+    """Apply a checked rule's typed `set:` keys to the working state (later rules call this again and win)."""
     ids = _layer_ids(creative)
-    for key, value in overrides.items():
-        parts = key.split(".")
-        root = parts[0]
-        if root == "lang":
+    for item in keys:
+        value = item.value
+        if isinstance(item, SetLang):
             state.lang = value
-        elif root == "link":
+        elif isinstance(item, SetLink):
             state.link = value
-        elif root == "tokens":
-            getattr(state, parts[1])[parts[2]] = value
-        elif root == "layers":
-            i = ids[parts[1]]
+        elif isinstance(item, SetToken):
+            getattr(state, item.table)[item.name] = value
+        elif isinstance(item, SetLayerField):
+            i = ids[item.layer]
             state.layers[i] = state.layers[i].model_copy(
-                update={parts[2]: _coerce_field(state.layers[i], parts[2], value)}
+                update={item.field: _coerce_field(state.layers[i], item.field, value)}
             )
-        elif root == "copy":
-            slot = state.copy_defaults.setdefault(parts[1], {})
-            if len(parts) == 3:
-                slot[parts[2]] = value
+        elif isinstance(item, SetCopy):
+            slot = state.copy_defaults.setdefault(item.slot, {})
+            if item.locale is not None:
+                slot[item.locale] = value
             elif isinstance(value, str):
-                state.copy_defaults[parts[1]] = {"*": value}
+                state.copy_defaults[item.slot] = {"*": value}
             else:
                 slot.update(value)
 

@@ -34,7 +34,9 @@ from versa.adapters.s3_packs import (
 )
 from versa.errors import PackError, VersaError
 from versa.pack.assets import open_image
-from versa.pack.loader import Pack, load_pack
+from versa.pack.loader import load_pack
+from versa.pack.model import Pack
+from versa.render.checks import PACK_CHECKS
 
 if TYPE_CHECKING:
     import boto3
@@ -117,7 +119,7 @@ def verify_bundle(data: bytes, pack: Pack) -> None:
     between loading and bundling cannot publish content under another version's name)."""
     with tempfile.TemporaryDirectory(prefix="versa-publish-") as tmp:
         extract_bundle(data, Path(tmp))
-        load_bundle_dir(Path(tmp), brand=pack.brand, version=pack.version)
+        load_bundle_dir(Path(tmp), brand=pack.brand, version=pack.version, checks=PACK_CHECKS)
 
 
 def fallback_png(pack: Pack, creative_id: str, renderer: FallbackRenderer | None = None) -> bytes:
@@ -157,7 +159,7 @@ def check_publishable(pack_dir: Path | str) -> Pack:
     """Load and lint the pack; raise PackError listing every load or lint error."""
     from versa.authoring.lint import lint
 
-    pack = load_pack(pack_dir)
+    pack = load_pack(pack_dir, checks=PACK_CHECKS)
     errors = [issue for issue in lint(pack) if issue.severity == "error"]
     if errors:
         raise PackError(errors, pack=pack.brand)
@@ -239,7 +241,7 @@ class Publisher:
         )
         with tempfile.TemporaryDirectory(prefix="versa-rollback-") as tmp:
             extract_bundle(data, Path(tmp))
-            pack = load_bundle_dir(Path(tmp), brand=brand, version=to_version)
+            pack = load_bundle_dir(Path(tmp), brand=brand, version=to_version, checks=PACK_CHECKS)
             return self._activate(pack, uploaded=False, fallback_renderer=fallback_renderer)
 
     def versions(self, brand: str) -> list[VersionInfo]:

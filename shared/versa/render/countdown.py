@@ -30,8 +30,8 @@ from versa.errors import RenderError
 from versa.pack.model import CountdownLabels, CountdownLayer
 from versa.render.encode import flatten
 from versa.render.layer_text import layout
-from versa.render.layers import Scene
 from versa.render.paint import Box, paint, rgba, round_mask, scale_box, scale_size
+from versa.render.scene import Scene
 from versa.render.text import TextLayout, draw_text
 
 UNIT_SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}

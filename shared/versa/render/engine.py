@@ -11,8 +11,7 @@ are drawn as they stand at `now`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from versa.context.model import DPR_MAX, DPR_MIN
 from versa.decide.keys import render_key
 from versa.decide.rules import Decision, short_hash
 from versa.errors import ParamError, RenderError, VersaError
-from versa.pack.loader import Pack
-from versa.pack.model import CountdownLayer
+from versa.pack.model import CountdownLayer, Pack
+from versa.ports import ImageRenderer, Rendered
 from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
 from versa.render.encode import (
     CONTENT_TYPES,
@@ -33,12 +32,14 @@ from versa.render.encode import (
     check_dimensions,
     check_output,
     encode,
+    negotiate,
     normalize_format,
 )
 from versa.render.fonts import FAMILIES, FontNotFound, resolve_family
 from versa.render.layer_text import params_read
-from versa.render.layers import FontBook, Scene, draw_layer, opaque_background
+from versa.render.layers import draw_layer, opaque_background
 from versa.render.paint import LRU
+from versa.render.scene import FontBook, Scene
 
 RENDERER_VERSION = "1"
 """Bump whenever a renderer change alters output bytes: it is part of every render key (and ETag)."""
@@ -63,17 +64,21 @@ def engine_version(font_dirs: Sequence[str | Path] = (), *, fast: bool = True) -
     return f"versa/{RENDERER_VERSION} pillow/{PIL.__version__} fonts/{fonts} enc/{'fast' if fast else 'std'}"
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """An encoded image and what the HTTP layer needs to serve it."""
+STATIC_TIMER_SECONDS = 60
+"""A static frame of a running countdown is stale after a minute at the latest."""
 
-    body: bytes
-    content_type: str
-    width: int
-    height: int
-    render_key: str
-    memo_hit: bool
-    frames: int
+
+def _loop_seconds(frames: int, state: Mapping[str, Any]) -> int | None:
+    """How long a render stays true because of a countdown (see `Rendered.loop_seconds`): from the
+    countdown state in its render key, so a memo hit answers the same."""
+    if frames > 1:
+        return frames
+    running = any(
+        isinstance(value, dict) and isinstance(value.get("left"), int)
+        for name, value in state.items()
+        if name.startswith("countdown")
+    )
+    return STATIC_TIMER_SECONDS if running else None
 
 
 def image_content_type(data: bytes) -> str:
@@ -91,7 +96,7 @@ def image_content_type(data: bytes) -> str:
     return "application/octet-stream"
 
 
-class Renderer:
+class Renderer(ImageRenderer):
     """Renders decisions to image bytes; one per process (it owns the memo and the font stacks).
 
     `memo_size` bounds the memo's entry count and `memo_bytes` its total size (0 disables it);
@@ -170,7 +175,9 @@ class Renderer:
         )
         hit = self._memo.get(key)
         if hit is not None:
-            return Rendered(hit.body, hit.content_type, hit.width, hit.height, key, True, hit.frames)
+            return Rendered(
+                hit.body, hit.content_type, hit.width, hit.height, key, True, hit.frames, hit.loop_seconds
+            )
 
         scene = Scene(pack, decision, used, params, out_w / creative.size[0], self.fonts)
         try:
@@ -180,7 +187,9 @@ class Renderer:
         except (OSError, ValueError) as exc:  # Pillow and FreeType failures
             raise RenderError(f"rendering {decision.brand}/{decision.creative} failed: {exc}") from exc
         check_output(body, fmt, self.max_output_bytes)
-        rendered = Rendered(body, CONTENT_TYPES[fmt], out_w, out_h, key, False, frames)
+        rendered = Rendered(
+            body, CONTENT_TYPES[fmt], out_w, out_h, key, False, frames, _loop_seconds(frames, state)
+        )
         self._memo.put(key, rendered)
         return rendered
 
@@ -218,6 +227,12 @@ class Renderer:
             self._fallbacks.put(key, data)
         return data
 
+    def content_type(self, body: bytes) -> str:
+        return image_content_type(body)
+
+    def negotiate(self, accept: str | None, client: str, allowed: Iterable[str], *, animated: bool = False) -> str:
+        return negotiate(accept, client, allowed, animated=animated)
+
     @property
     def memo_entries(self) -> int:
         return len(self._memo)
@@ -227,7 +242,6 @@ __all__ = [
     "DPR_MAX",
     "DPR_MIN",
     "RENDERER_VERSION",
-    "Rendered",
     "Renderer",
     "engine_version",
     "image_content_type",

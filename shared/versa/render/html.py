@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 
 from versa.decide.rules import Decision
 from versa.errors import RenderError, UnknownCreative
-from versa.pack.loader import Pack
+from versa.pack.model import Pack
 from versa.signing.signer import RESERVED_PARAMS, Keyring, signed_url
 from versa.signing.urls import click_path, creative_path
 

@@ -22,7 +22,7 @@ from versa.render.paint import LRU, scale_box, scale_size
 from versa.render.text import TextLayout, layout_text
 
 if TYPE_CHECKING:
-    from versa.render.layers import Scene
+    from versa.render.scene import Scene
 
 
 def _finalize(value: Any) -> Any:

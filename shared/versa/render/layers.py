@@ -6,35 +6,30 @@ render is sharp rather than an upscaled bitmap. Anti-aliased shapes (rounded cor
 borders) are drawn as masks at 4x and reduced.
 
 Work that depends only on the pack and the output size is cached per process: decoded assets (by pack
-root, asset and pack version), resized and masked image patches, whole background images and font
-stacks here; masks and colours in `versa.render.paint`, text layouts and compiled text templates in
+root, asset and pack version), resized and masked image patches and whole background images here;
+font stacks in `versa.render.scene`'s `FontBook`; masks and colours in `versa.render.paint`, text layouts and compiled text templates in
 `versa.render.layer_text` (this module re-exports the names of both that it used to define). Images
 handed out by a cache are shared: callers copy before they mutate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from PIL import Image, ImageChops
 
-from versa.decide.rules import Decision
 from versa.errors import RenderError
-from versa.pack.assets import FONT_SUFFIXES, AssetError, open_image
-from versa.pack.loader import Pack
+from versa.pack.assets import AssetError, open_image
 from versa.pack.model import (
-    Align,
     BackgroundLayer,
     ButtonLayer,
     Fit,
     ImageLayer,
+    Pack,
     ShapeLayer,
     TextLayer,
 )
-from versa.render.fonts import FontFace, FontStack, font_stack
 from versa.render.layer_text import (
     clear_layouts,
     compiled,
@@ -57,10 +52,8 @@ from versa.render.paint import (
     scale_box,
     scale_size,
 )
+from versa.render.scene import FontBook, Scene
 from versa.render.text import clear_shaping_cache, draw_text
-
-RTL_LANGUAGES = frozenset({"ar", "arc", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
-"""Primary language subtags of scripts written right to left."""
 
 _DECODED: LRU[tuple[str, str, str], Image.Image] = LRU(256, max_weight=96 * 2**20, weigh=image_weight)
 _PATCHES: LRU[tuple[Any, ...], tuple[Image.Image, int, int]] = LRU(
@@ -69,62 +62,6 @@ _PATCHES: LRU[tuple[Any, ...], tuple[Image.Image, int, int]] = LRU(
 _BACKGROUNDS: LRU[tuple[Any, ...], tuple[Image.Image, bool]] = LRU(
     32, max_weight=128 * 2**20, weigh=lambda b: image_weight(b[0])
 )
-
-
-# ----------------------------------------------------------------------------------------- scene
-
-
-class FontBook:
-    """Font stacks by font reference (a default family or a pack font file), built once per process."""
-
-    def __init__(self, font_dirs: Sequence[str | Path] = ()) -> None:
-        self.font_dirs = tuple(str(d) for d in font_dirs)
-        self._stacks: LRU[tuple[str, ...], FontStack] = LRU(256)
-
-    def stack(self, pack: Pack, ref: str) -> FontStack:
-        is_file = ref.lower().endswith(FONT_SUFFIXES)
-        key = (str(pack.root), pack.version, ref) if is_file else (ref,)
-        stack = self._stacks.get(key)
-        if stack is None:
-            primary: str | FontFace = FontFace(str(pack.asset_path(ref))) if is_file else ref
-            stack = self._stacks.put(key, font_stack(primary, font_dirs=self.font_dirs))
-        return stack
-
-
-@dataclass(frozen=True)
-class Scene:
-    """What drawing one creative needs besides its layers: the pack (assets), the decision (locale,
-    fonts, tokens), the copy texts actually used, the declared parameter values and the scale."""
-
-    pack: Pack
-    decision: Decision
-    texts: Mapping[str, str]
-    params: Mapping[str, Any]
-    scale: float
-    fonts: FontBook
-
-    @property
-    def lang(self) -> str:
-        return self.decision.locale
-
-    @property
-    def rtl(self) -> bool:
-        """True when the locale is written right to left (start/end alignment mirrors)."""
-        return self.decision.locale.split("-")[0].lower() in RTL_LANGUAGES
-
-    def stack(self, token: str) -> FontStack:
-        try:
-            ref = self.decision.fonts[token]
-        except KeyError:
-            raise RenderError(f"font token {token!r} is not declared") from None
-        return self.fonts.stack(self.pack, ref)
-
-    def side(self, align: Align) -> Align:
-        """`start`/`end` as a physical side for an RTL locale; otherwise unchanged (the text engine
-        then follows the text's own direction)."""
-        if self.rtl and align in ("start", "end"):
-            return "right" if align == "start" else "left"
-        return align
 
 
 # ------------------------------------------------------------------------------------------ assets

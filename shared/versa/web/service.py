@@ -39,10 +39,17 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
-from versa.pack.loader import Pack
-from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative
-from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore, StoreUnavailable
-from versa.signing.signer import Keyring, SignedInfo, verify
+from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative, Pack
+from versa.ports import (
+    CopyStore,
+    GenerationQueue,
+    GenerationRequest,
+    ImageRenderer,
+    PackStore,
+    Rendered,
+    StoreUnavailable,
+)
+from versa.signing.signer import Keyring, SignedInfo, signed_url, verify
 from versa.web.http import (
     CSP,
     HttpResponse,
@@ -95,27 +102,6 @@ class NullMetrics:
 
     def timing(self, name: str, ms: float, /, **props: Any) -> None:
         return None
-
-
-class ImageRenderer(Protocol):
-    """What the service needs of an image renderer (`versa.render.engine.Renderer` is one)."""
-
-    def render(
-        self,
-        pack: Pack,
-        decision: Decision,
-        *,
-        texts: Mapping[str, str],
-        params: Mapping[str, Any],
-        fmt: str,
-        width: int | None,
-        dpr: float,
-        now: datetime,
-        tz: str,
-        robust: bool = False,
-    ) -> Any: ...
-
-    def render_fallback(self, pack: Pack, creative_id: str) -> bytes: ...
 
 
 class HtmlRenderer(Protocol):
@@ -184,6 +170,20 @@ class RenderService:
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="versa-render")
         self._leases: OrderedDict[str, datetime] = OrderedDict()
         self._options: dict[tuple[str, str, str, frozenset[str]], ContextOptions] = {}
+
+    # ------------------------------------------------- the studio's facade (and `versa serve`'s)
+
+    def brands(self) -> list[str]:
+        """Brands the pack store knows, sorted."""
+        return self.packs.brands()
+
+    def current_pack(self, brand: str) -> Pack:
+        """The brand's current pack; raises UnknownBrand, PackError or StoreUnavailable."""
+        return self.packs.current(brand)
+
+    def sign(self, path: str, query: Mapping[str, str], *, scope: str | None = None) -> str:
+        """`path` with `query`, signed with this service's keyring (see `versa.signing.signer.signed_url`)."""
+        return signed_url(path, query, self.keyring, scope=scope)
 
     # ---------------------------------------------------------------------------- understanding
 
@@ -356,7 +356,7 @@ class RenderService:
                 self.renderer.render, pack, decision, texts=texts, params=ctx.params, fmt=fmt,
                 width=ctx.width, dpr=ctx.dpr, now=ctx.now, tz=ctx.tz, robust=robust,
             )
-            rendered = future.result(timeout=self.config.render_budget_ms / 1000)
+            rendered: Rendered = future.result(timeout=self.config.render_budget_ms / 1000)
         except ParamError:
             raise
         except concurrent.futures.TimeoutError:
@@ -376,7 +376,7 @@ class RenderService:
         self.metrics.timing("RenderTime", elapsed, **props)
 
         cache = _cache_settings(pack, creative)
-        loop = self._loop_seconds(decision, rendered, ctx, robust=robust)
+        loop = rendered.loop_seconds
         ttl = ttl_seconds(ctx.now, decision.valid_until, cache, copy_default_used=default_used, loop_seconds=loop)
         time_sensitive = decision.valid_until is not None or loop is not None
         headers = {
@@ -395,27 +395,7 @@ class RenderService:
             return HttpResponse(304, b"", rendered.content_type, headers)
         return HttpResponse(200, rendered.body, rendered.content_type, headers)
 
-    def _loop_seconds(
-        self, decision: Decision, rendered: Any, ctx: RequestContext, *, robust: bool = False
-    ) -> int | None:
-        """How long the rendered countdown stays true: an animation's loop, a minute for a static frame
-        of a running timer, None when nothing ticks (ended, no deadline, or the time-robust text, which
-        stays true until the deadline that valid_until already holds)."""
-        from versa.render.countdown import deadline_of
-
-        if getattr(rendered, "frames", 1) > 1:
-            return int(rendered.frames)
-        for layer in decision.layers:
-            if not isinstance(layer, CountdownLayer) or (robust and layer.robust):
-                continue
-            deadline = deadline_of(layer, ctx.params)
-            if deadline is not None and deadline > ctx.now:
-                return 60  # a static frame of a running timer is stale after a minute at the latest
-        return None
-
     def _format(self, pack: Pack, creative: Creative, req: CreativeRequest, client: EmailClient) -> str:
-        from versa.render.encode import negotiate
-
         if req.ext != "auto":
             return req.ext
         allowed = pack.model.render.formats
@@ -426,7 +406,7 @@ class RenderService:
             # key): it names the best format the viewer accepts, and each implies the ones below it.
             cdn = (req.header(X_FMT) or "").strip().lower()
             accept = {"avif": "image/avif,image/webp,image/png", "webp": "image/webp,image/png"}.get(cdn, "image/png")
-        return negotiate(accept, str(client), allowed, animated=animated)
+        return self.renderer.negotiate(accept, str(client), allowed, animated=animated)
 
     def _fallback(self, pack: Pack, creative_id: str, creative: Creative, reason: str) -> HttpResponse:
         self.metrics.count("Fallbacks", reason=reason, brand=pack.brand, creative=creative_id)
@@ -436,10 +416,8 @@ class RenderService:
         except Exception as exc:  # counted above already
             self.log("fallback unreadable", brand=pack.brand, creative=creative_id, error=repr(exc))
             return _blank_response(reason)
-        from versa.render.engine import image_content_type
-
         return HttpResponse(
-            200, body, image_content_type(body),
+            200, body, self.renderer.content_type(body),
             {"Cache-Control": fallback_cache_control(cache), "X-Versa-Fallback": reason},
         )
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from importlib import resources
 from string import Template
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,13 +37,10 @@ from versa.decide.rules import context_options
 from versa.decide.variants import enumerate_variants
 from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, VersaError
 from versa.pack.conditions import Compare, Window
-from versa.pack.loader import Pack
-from versa.pack.model import Creative, PackModel
+from versa.pack.model import Creative, Pack, PackModel
 from versa.ports import StoreUnavailable
-from versa.signing.signer import signed_url
 from versa.signing.urls import click_path, creative_path, decision_path
 from versa.web.http import HttpResponse, json_response, problem
-from versa.web.service import RenderService
 
 if TYPE_CHECKING:
     from versa.settings import Settings
@@ -63,6 +60,17 @@ PAGE_CSP = (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _ASSETS = {"studio.css": "text/css; charset=utf-8", "studio.js": "text/javascript; charset=utf-8"}
+
+
+class StudioBackend(Protocol):
+    """What the studio needs of the service (`versa.web.service.RenderService` is one): the brands,
+    a brand's current pack, and URLs signed with the service's keyring."""
+
+    def brands(self) -> list[str]: ...
+
+    def current_pack(self, brand: str) -> Pack: ...
+
+    def sign(self, path: str, query: Mapping[str, str], *, scope: str | None = None) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class Studio:
 
     def __init__(
         self,
-        service: RenderService,
+        service: StudioBackend,
         settings: Settings | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
@@ -148,7 +156,7 @@ class Studio:
                 "Signing refused",
                 "the studio signs only with the local development key; unset VERSA_SIGNING_KEY_PARAMETER",
             )
-        pack = self.service.packs.current(form.brand)
+        pack = self.service.current_pack(form.brand)
         creative = pack.model.creative(form.creative)
         try:
             query = self.signed_query(pack, form)
@@ -161,15 +169,13 @@ class Studio:
             return problem(
                 400, "Bad request", str(exc), parameter=exc.name, field=field_name, allowed=exc.allowed
             )
-        keyring = self.service.keyring
+        sign = self.service.sign
         body: dict[str, Any] = {
-            "image_url": signed_url(creative_path(pack.brand, form.creative, fmt), query, keyring),
-            "decision_url": signed_url(
-                decision_path(pack.brand, form.creative), query, keyring, scope="debug"
-            ),
-            "click_url": signed_url(click_path(pack.brand, form.creative), query, keyring),
+            "image_url": sign(creative_path(pack.brand, form.creative, fmt), query),
+            "decision_url": sign(decision_path(pack.brand, form.creative), query, scope="debug"),
+            "click_url": sign(click_path(pack.brand, form.creative), query),
             "html_url": (
-                signed_url(creative_path(pack.brand, form.creative, "html"), query, keyring)
+                sign(creative_path(pack.brand, form.creative, "html"), query)
                 if creative.template
                 else None
             ),
@@ -203,7 +209,7 @@ class Studio:
 
     def variants(self, form: Form) -> HttpResponse:
         """The creative's distinct variants with an example context each (cached per pack version)."""
-        pack = self.service.packs.current(form.brand)
+        pack = self.service.current_pack(form.brand)
         pack.model.creative(form.creative)
         key = (pack.brand, pack.version, form.creative)
         with self._lock:
@@ -225,13 +231,13 @@ class Studio:
     # ---------------------------------------------------------------------------------------- page
 
     def _page(self, form: Form) -> Response:
-        brands = self.service.packs.brands()
+        brands = self.service.brands()
         brand = form.brand if form.brand in brands else (brands[0] if brands else "")
         pack: Pack | None = None
         error = ""
         if brand:
             try:
-                pack = self.service.packs.current(brand)
+                pack = self.service.current_pack(brand)
             except (PackError, StoreUnavailable) as exc:
                 error = str(exc)
         else:
