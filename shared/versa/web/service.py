@@ -42,7 +42,7 @@ from versa.errors import (
 from versa.pack.loader import Pack
 from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative
 from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore, StoreUnavailable
-from versa.signing.signer import Keyring, SignedInfo, verify
+from versa.signing.signer import SIG_PARAM, Keyring, SignedInfo, verify
 from versa.web.http import (
     CSP,
     HttpResponse,
@@ -211,7 +211,7 @@ class RenderService:
 
     def _signature(self, req: CreativeRequest, *, scope: str | None = None) -> SignedInfo | None:
         query = req.multi_query or {k: [v] for k, v in req.query.items()}
-        if not self.config.require_signature and scope is None and "sig" not in req.query:
+        if not self.config.require_signature and scope is None and SIG_PARAM not in req.query:
             return None
         return verify(req.path, query, self.keyring, now=req.now, required_scope=scope)
 
