@@ -34,9 +34,8 @@ from versa.context.attributes import CLIENTS, DEVICES
 from versa.context.params import ParamSpec
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options
-from versa.decide.variants import enumerate_variants
+from versa.decide.variants import enumerate_variants, mentions
 from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, VersaError
-from versa.pack.conditions import Compare, Window
 from versa.pack.loader import Pack
 from versa.pack.model import Creative, PackModel
 from versa.ports import StoreUnavailable
@@ -291,25 +290,13 @@ def _template() -> Template:
 
 
 def mentioned_values(model: PackModel, attr: str) -> dict[str, list[str]]:
-    """Values of `attr` that any rule compares against (or any copy `vary_by` buckets), each with the
-    ids of the rules (or slots) that mention it, in first-seen order."""
+    """Values of `attr` that any rule compares against (or any copy `vary_by` buckets; for `tz`, also
+    the zones rule windows are stated in), each with the ids of the rules (or slots) that mention it,
+    in first-seen order."""
     found: dict[str, list[str]] = {}
     for creative in model.creatives.values():
-        for rule in creative.rules:
-            for node in rule.when.walk():
-                if isinstance(node, Compare) and node.attr == attr and node.op in ("eq", "in", "not_in"):
-                    values = node.value if isinstance(node.value, tuple | list) else (node.value,)
-                    for value in values:
-                        found.setdefault(str(value), []).append(rule.id)
-                elif attr == "tz" and isinstance(node, Window) and node.tz:
-                    found.setdefault(node.tz, []).append(rule.id)
-        for slot_name, slot in creative.copy_slots.items():
-            spec = slot.generate.vary_by.get(attr) if slot.generate else None
-            if isinstance(spec, dict):
-                for bucket, members in spec.items():
-                    if members != "*":
-                        for value in members:
-                            found.setdefault(str(value), []).append(f"{slot_name}:{bucket}")
+        for mention in mentions(creative, attr, window_zones=True):
+            found.setdefault(str(mention.value), []).append(mention.by)
     return {value: list(dict.fromkeys(ids)) for value, ids in found.items()}
 
 
