@@ -9,8 +9,9 @@ from typing import Any
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.local_queue import InProcessQueue, OfflineWriter
 from versa.adapters.sqlite_copy import SQLiteCopyStore
+from versa.composition import build_renderer
 from versa.ports import GenerationQueue, GenerationRequest
-from versa.render.engine import Renderer
+from versa.settings import Settings
 from versa.signing.signer import Keyring
 from versa.web.service import CreativeRequest, RenderService, ServiceConfig
 
@@ -40,8 +41,8 @@ class HoldingQueue(GenerationQueue):
 
 def make_service(tmp_path: Path, queue: GenerationQueue, store: SQLiteCopyStore) -> RenderService:
     return RenderService(
-        DirectoryPackStore(PACKS), store, queue, Renderer(memo_size=0), Keyring({"k1": b"k" * 32}, "k1"),
-        config=ServiceConfig(require_signature=False),
+        DirectoryPackStore(PACKS), store, queue, build_renderer(Settings(memo_items=0)), Keyring({"k1": b"k" * 32}, "k1"),
+        config=ServiceConfig.from_settings(Settings(require_signature=False)),
     )
 
 

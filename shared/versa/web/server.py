@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from versa.web.http import problem_for
+
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -123,8 +125,9 @@ class RequestHandler(BaseHTTPRequestHandler):
                 result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
                 status, headers, body = from_result(result)
             except Exception as exc:  # the handler maps errors itself; this is a last resort
-                status, body = 500, json_body({"title": "Internal error", "status": 500, "detail": repr(exc)})
-                headers = [("Content-Type", "application/problem+json"), ("Cache-Control", "no-store")]
+                resp = problem_for(exc, reveal=True)
+                status, body = resp.status, resp.body
+                headers = [("Content-Type", resp.content_type), *resp.headers.items()]
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):

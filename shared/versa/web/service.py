@@ -20,9 +20,9 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from versa.context.clients import EmailClient, classify_client, is_proxy
 from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
@@ -54,6 +54,9 @@ from versa.web.http import (
     redirect,
     ttl_seconds,
 )
+
+if TYPE_CHECKING:
+    from versa.settings import Settings
 
 MAX_REMEMBERED_LEASES = 10_000
 MAX_CACHED_OPTIONS = 256
@@ -147,12 +150,17 @@ class CreativeRequest:
 
 @dataclass
 class ServiceConfig:
-    """The service's own settings (see `versa.settings.Settings` for what each means)."""
+    """The settings the service reads: same names as in `versa.settings.Settings`, which declares their
+    defaults and meaning (build with `from_settings`)."""
 
-    require_signature: bool = True
-    render_budget_ms: int = 2000
-    copy_lease_seconds: int = 600
-    origin_secret: str | None = None
+    require_signature: bool
+    render_budget_ms: int
+    copy_lease_seconds: int
+    origin_secret: str | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceConfig:
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
 
 class RenderService:
@@ -167,7 +175,7 @@ class RenderService:
         renderer: ImageRenderer,
         keyring: Keyring,
         *,
-        config: ServiceConfig | None = None,
+        config: ServiceConfig,
         metrics: Metrics | None = None,
         html: HtmlRenderer | None = None,
         log: Callable[..., None] | None = None,
@@ -177,7 +185,7 @@ class RenderService:
         self.queue = queue
         self.renderer = renderer
         self.keyring = keyring
-        self.config = config or ServiceConfig()
+        self.config = config
         self.metrics: Metrics = metrics or NullMetrics()
         self.html = html
         self.log = log or (lambda *a, **k: None)

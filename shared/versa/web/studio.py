@@ -35,13 +35,13 @@ from versa.context.params import ParamSpec
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options
 from versa.decide.variants import enumerate_variants, mentions
-from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, VersaError
+from versa.errors import PackError, ParamError, VersaError
 from versa.pack.loader import Pack
 from versa.pack.model import Creative, PackModel
 from versa.ports import StoreUnavailable
 from versa.signing.signer import signed_url
 from versa.signing.urls import click_path, creative_path, decision_path
-from versa.web.http import HttpResponse, json_response, problem
+from versa.web.http import HttpResponse, json_response, problem, problem_for
 from versa.web.service import RenderService
 
 if TYPE_CHECKING:
@@ -128,14 +128,8 @@ class Studio:
             if path.startswith("/studio/assets/"):
                 return _asset(path.removeprefix("/studio/assets/"))
             return _send(problem(404, "Not found", f"no studio route for {parts.path}"))
-        except (UnknownBrand, UnknownCreative) as exc:
-            return _send(problem(404, "Unknown brand or creative", str(exc)))
-        except PackError as exc:
-            return _send(problem(503, "Pack failed to load", str(exc)))
-        except StoreUnavailable as exc:
-            return _send(problem(503, "Pack store unavailable", str(exc)))
-        except Exception as exc:  # a local tool: say what broke rather than drop the connection
-            return _send(problem(500, "Studio error", f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # the API's table; a local tool also says what broke
+            return _send(problem_for(exc, reveal=True))
 
     # ---------------------------------------------------------------------------------------- urls
 
@@ -157,9 +151,7 @@ class Studio:
             ctx = resolve({}, query, self._clock(), options)
         except ParamError as exc:
             field_name = PARAM_PREFIX + exc.name if exc.name in creative.params else exc.name
-            return problem(
-                400, "Bad request", str(exc), parameter=exc.name, field=field_name, allowed=exc.allowed
-            )
+            return problem_for(exc, field=field_name)
         keyring = self.service.keyring
         body: dict[str, Any] = {
             "image_url": signed_url(creative_path(pack.brand, form.creative, fmt), query, keyring),
