@@ -14,7 +14,7 @@ from versa.cli.main import settings as cli_settings
 
 def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve packs locally through the Lambda handler, with the preview studio")
-    p.add_argument("--packs", help="directory of pack directories (env VERSA_PACKS_DIR; default examples/packs)")
+    p.add_argument("--packs", help="directory of pack directories (default: the packs_dir setting, env VERSA_PACKS_DIR)")
     p.add_argument("--host", default=DEFAULT_HOST)
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--no-signatures", action="store_true", help="accept unsigned creative URLs (demos only)")

@@ -8,8 +8,8 @@ output over the size cap — serves the creative's fallback with status 200, a s
 way (the creative's fallback lives in the pack), and a failing copy store renders the slots' defaults.
 A request from an email image proxy never gets a 4xx/5xx on an image route. Time-dependent output
 (countdowns, the TTL) uses the decision's instant, `ctx.now`, which a signed `at` may set. Errors for
-browsers and JSON routes are raised as VersaError subclasses and mapped to problem+json in exactly one
-place (versa.web.api).
+browsers and JSON routes are raised as VersaError subclasses and mapped to problem+json by one table
+(`versa.web.http.PROBLEMS`, applied by versa.web.api's exception handlers).
 """
 
 from __future__ import annotations
