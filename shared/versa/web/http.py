@@ -122,7 +122,8 @@ class ProblemKind:
 
     `detail`: a fixed detail that replaces the exception's message (server-side problems keep their
     cause private; a local tool may reveal it); else the message, or `default_detail` when it is empty.
-    `members`: extra problem members taken from the exception. `log`: how the API logs it (`exception` adds the traceback)."""
+    `members`: extra problem members taken from the exception. `log`: how the API logs it
+    (`exception` adds the traceback)."""
 
     status: int
     title: str

@@ -9,7 +9,6 @@ with the local development key.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -143,7 +142,3 @@ def serve(handler: Handler, host: str, port: int, studio: Any | None = None) -> 
     server = VersaHTTPServer((host, port), handler, studio)
     threading.Thread(target=server.serve_forever, name="versa-http", daemon=True).start()
     return server
-
-
-def json_body(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, default=str).encode()
