@@ -49,16 +49,14 @@ def _debug() -> bool:
 
 
 def add_context_flags(p: argparse.ArgumentParser) -> None:
+    from versa.context.attributes import CLIENTS, DEVICES
+
     g = p.add_argument_group("simulated request (as signed send-time values, so they always win)")
     g.add_argument("--country", help="ISO 3166 country code, e.g. DE")
     g.add_argument("--tz", help="IANA time zone, e.g. Europe/Berlin")
-    g.add_argument("--device", choices=["mobile", "tablet", "desktop", "tv"])
+    g.add_argument("--device", choices=DEVICES)
     g.add_argument("--lang", help="preferred language, e.g. de (negotiated against the pack's locales)")
-    g.add_argument(
-        "--client",
-        choices=["browser", "gmail", "gmail_prefetch", "yahoo", "apple_mpp", "outlook", "unknown"],
-        help="email client class",
-    )
+    g.add_argument("--client", choices=CLIENTS, help="email client class")
     g.add_argument("--at", help="local or zoned date-time, e.g. 2026-12-01T19:30 (default: now)")
     g.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a declared parameter (repeatable)"
