@@ -71,19 +71,21 @@ def versa_cases() -> list[Case]:
     the layouts of texts that do not change (subline, CTA) stay warm, as in a warm Lambda. The
     decision is made once up front (no rule depends on the request), except in `versa/png+decide`.
     `versa/png cold-text` also forgets every text layout before each call."""
+    from versa.composition import build_renderer
     from versa.context.resolve import resolve
     from versa.decide.rules import context_options, decide
     from versa.pack.loader import load_pack
     from versa.render.checks import PACK_CHECKS
     from versa.render.engine import Renderer
     from versa.render.layers import clear_layouts
+    from versa.settings import Settings
 
     pack = load_pack(CARD_PACK, checks=PACK_CHECKS)
     options = context_options(pack.model, "card")
     decision = decide(pack.model, "card", resolve({}, {}, NOW, options))
-    default = Renderer(memo_size=0, fast=False)
-    fast = Renderer(memo_size=0, fast=True)
-    memo = Renderer(fast=True)
+    default = build_renderer(Settings(memo_items=0), fast=False)
+    fast = build_renderer(Settings(memo_items=0), fast=True)
+    memo = build_renderer(Settings(), fast=True)
 
     def render(renderer: Renderer, fmt: str, values: dict) -> bytes:
         return renderer.render(
@@ -137,14 +139,15 @@ def versa_cases() -> list[Case]:
 
 def countdown_case(pack: Any) -> Case:
     """The northwind cyber-week email header as a 30-frame countdown GIF, memo off."""
+    from versa.composition import build_renderer
     from versa.context.resolve import resolve
     from versa.decide.rules import context_options, decide
-    from versa.render.engine import Renderer
+    from versa.settings import Settings
 
     options = context_options(pack.model, "cyber-week")
     ctx = resolve({"User-Agent": "Microsoft Outlook 16.0"}, {"first_name": "Ana"}, NOW, options)
     decision = decide(pack.model, "cyber-week", ctx)
-    renderer = Renderer(memo_size=0)
+    renderer = build_renderer(Settings(memo_items=0))
 
     def render(i: int) -> bytes:
         rendered = renderer.render(

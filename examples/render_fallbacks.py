@@ -13,18 +13,19 @@ from pathlib import Path
 
 from PIL import Image
 
+from versa.composition import build_renderer
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options, decide
 from versa.pack.loader import load_pack
 from versa.render.checks import PACK_CHECKS
-from versa.render.engine import Renderer
+from versa.settings import Settings
 
 PACKS = Path(__file__).parent / "packs"
 WHEN = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)  # an afternoon before any campaign ends
 
 
 def main() -> int:
-    renderer = Renderer(memo_size=0)
+    renderer = build_renderer(Settings(memo_items=0))
     for pack_dir in sorted(p for p in PACKS.iterdir() if (p / "pack.yaml").is_file()):
         import yaml
 

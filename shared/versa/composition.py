@@ -9,12 +9,15 @@ S3 never pays for a client.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from versa.ports import CopyStore, GenerationQueue, PackStore
 from versa.settings import Settings
 from versa.signing.signer import Keyring
 from versa.web.service import Metrics, RenderService, ServiceConfig
+
+if TYPE_CHECKING:
+    from versa.render.engine import Renderer
 
 
 def boto_client(service: str, settings: Settings) -> Any:
@@ -90,6 +93,19 @@ def build_keyring(settings: Settings) -> Keyring:
     return load_or_create_dev_keyring(settings.state_dir)
 
 
+def build_renderer(settings: Settings, *, fast: bool = True) -> Renderer:
+    """The image renderer with the settings' font directories, memo bounds and output cap."""
+    from versa.render.engine import Renderer
+
+    return Renderer(
+        settings.font_dirs,
+        memo_size=settings.memo_items,
+        memo_bytes=settings.memo_bytes,
+        max_output_bytes=settings.max_output_bytes,
+        fast=fast,
+    )
+
+
 def build_service(
     settings: Settings | None = None,
     *,
@@ -97,30 +113,18 @@ def build_service(
     log: Callable[..., None] | None = None,
 ) -> RenderService:
     """Wire every port from settings (read from the environment when not given)."""
-    from versa.render.engine import Renderer
     from versa.render.html import HtmlPages
 
     settings = settings or Settings()
     copy = build_copy(settings)
     keyring = build_keyring(settings)
-    renderer = Renderer(
-        settings.font_dirs,
-        memo_size=settings.memo_items,
-        memo_bytes=settings.memo_bytes,
-        max_output_bytes=settings.max_output_bytes,
-    )
     return RenderService(
         build_packs(settings, metrics),
         copy,
         build_queue(settings, copy),
-        renderer,
+        build_renderer(settings),
         keyring,
-        config=ServiceConfig(
-            require_signature=settings.require_signature,
-            render_budget_ms=settings.render_budget_ms,
-            copy_lease_seconds=settings.copy_lease_seconds,
-            origin_secret=settings.origin_secret,
-        ),
+        config=ServiceConfig.from_settings(settings),
         metrics=metrics,
         html=HtmlPages(keyring),
         log=log,

@@ -7,15 +7,20 @@ table and queue (as the SAM stack does) switches to the AWS adapters. Validated 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from versa.errors import VersaError
+
+ENV_PREFIX = "VERSA_"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="VERSA_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     # where packs come from
     packs_dir: Path = Field(Path("examples/packs"), description="Local directory of pack directories.")
@@ -51,8 +56,14 @@ class Settings(BaseSettings):
     max_output_bytes: int = Field(4_500_000, ge=1024, description="Larger outputs serve the fallback.")
     keyable_extra: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Attributes the deployment adds to the CDN cache key (versa lint then allows them).")
 
-    # local state
+    # publishing (the `versa publish` / `rollback` / `versions` commands)
+    distribution_id: str | None = Field(
+        None, description="CloudFront distribution whose paths versa publish and rollback invalidate."
+    )
+
+    # local state and the command line
     state_dir: Path = Field(Path(".versa"), description="Local state: dev signing key, SQLite copy store.")
+    debug: bool = Field(False, description="The versa command prints a traceback for an internal error.")
 
     @field_validator("font_dirs", "keyable_extra", mode="before")
     @classmethod
@@ -66,11 +77,35 @@ class Settings(BaseSettings):
         return self.state_dir / "copy.sqlite3"
 
 
+class SettingsError(VersaError, ValueError):
+    """A setting (from the environment or a command-line flag) has a value it cannot take."""
+
+
+def env_name(field: str) -> str:
+    """The environment variable of a setting: `packs_dir` → `VERSA_PACKS_DIR`."""
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Settings from the environment, with `overrides` (say, command-line flags; None values are
+    skipped) on top. Raises SettingsError naming each bad setting, its value and what it allows."""
+    given = {name: value for name, value in (overrides or {}).items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"])
+            origin = "flag" if name in given else "environment"
+            problems.append(f"{env_name(name)}={error['input']!r} ({origin}): {error['msg']}")
+        raise SettingsError("invalid setting(s): " + "; ".join(problems)) from None
+
+
 def settings_table() -> list[tuple[str, str, str]]:
     """(env var, default, description) for every setting, in declaration order (a table for docs)."""
     rows = []
     for name, info in Settings.model_fields.items():
         default = info.get_default(call_default_factory=True)
         shown = str(default) if isinstance(default, Path) else ("" if default is None else repr(default))
-        rows.append((f"VERSA_{name.upper()}", shown, info.description or ""))
+        rows.append((env_name(name), shown, info.description or ""))
     return rows

@@ -9,9 +9,10 @@ from typing import Any
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.local_queue import InProcessQueue, OfflineWriter
 from versa.adapters.sqlite_copy import SQLiteCopyStore
+from versa.composition import build_renderer
 from versa.ports import GenerationQueue, GenerationRequest
 from versa.render.checks import PACK_CHECKS
-from versa.render.engine import Renderer
+from versa.settings import Settings
 from versa.signing.signer import Keyring
 from versa.web.service import CreativeRequest, RenderService, ServiceConfig
 
@@ -41,8 +42,8 @@ class HoldingQueue(GenerationQueue):
 
 def make_service(tmp_path: Path, queue: GenerationQueue, store: SQLiteCopyStore) -> RenderService:
     return RenderService(
-        DirectoryPackStore(PACKS, checks=PACK_CHECKS), store, queue, Renderer(memo_size=0), Keyring({"k1": b"k" * 32}, "k1"),
-        config=ServiceConfig(require_signature=False),
+        DirectoryPackStore(PACKS, checks=PACK_CHECKS), store, queue, build_renderer(Settings(memo_items=0)), Keyring({"k1": b"k" * 32}, "k1"),
+        config=ServiceConfig.from_settings(Settings(require_signature=False)),
     )
 
 

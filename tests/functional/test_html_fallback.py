@@ -8,10 +8,11 @@ from pathlib import Path
 
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.sqlite_copy import SQLiteCopyStore
+from versa.composition import build_renderer
 from versa.ports import NullQueue
 from versa.render.checks import PACK_CHECKS
-from versa.render.engine import Renderer
 from versa.render.html import HtmlPages
+from versa.settings import Settings
 from versa.signing.signer import Keyring, verify
 from versa.web.service import CreativeRequest, RenderService, ServiceConfig
 
@@ -25,8 +26,8 @@ def test_a_failing_template_serves_a_signed_image_fragment(tmp_path: Path) -> No
     shutil.copytree(PACKS / "acme", packs / "acme")
     (packs / "acme" / "templates" / "banner.html").write_text('{{ picture|attr("_" ~ "_class__") }}', encoding="utf-8")
     service = RenderService(
-        DirectoryPackStore(packs, checks=PACK_CHECKS), SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(), Renderer(memo_size=0), KEYS,
-        config=ServiceConfig(require_signature=False), html=HtmlPages(KEYS),
+        DirectoryPackStore(packs, checks=PACK_CHECKS), SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(), build_renderer(Settings(memo_items=0)), KEYS,
+        config=ServiceConfig.from_settings(Settings(require_signature=False)), html=HtmlPages(KEYS),
     )
     now = datetime(2026, 12, 1, 15, tzinfo=UTC)
     req = CreativeRequest("acme", "winter-sale", "html", {}, {"country": "DE"}, now, path="/v1/acme/winter-sale.html")

@@ -40,6 +40,7 @@ from PIL import Image
 
 from versa.ports import CopyStore, PackStore
 from versa.render.checks import PACK_CHECKS
+from versa.settings import Settings
 from versa.signing.devkeys import keyring_to_json
 from versa.signing.signer import click_path, creative_path, decision_path, sign
 from versa.web import api
@@ -279,12 +280,12 @@ def serve_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[RenderS
 def wire(packs: PackStore, copy: CopyStore) -> RenderService:
     """The local wiring of versa.composition, with the given stores and the test keyring."""
     from versa.adapters.local_queue import InProcessQueue, OfflineWriter
-    from versa.render.engine import Renderer
+    from versa.composition import build_renderer
     from versa.render.html import HtmlPages
 
     return RenderService(
-        packs, copy, InProcessQueue(copy, OfflineWriter()), Renderer(), KEYRING,
-        config=ServiceConfig(require_signature=True), html=HtmlPages(KEYRING),
+        packs, copy, InProcessQueue(copy, OfflineWriter()), build_renderer(Settings()), KEYRING,
+        config=ServiceConfig.from_settings(Settings(require_signature=True)), html=HtmlPages(KEYRING),
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from versa.composition import build_renderer
 from versa.context.resolve import resolve
 from versa.decide.rules import Decision, context_options, decide
 from versa.errors import RenderError
@@ -18,8 +19,8 @@ from versa.pack.model import CountdownLayer
 from versa.ports import Rendered
 from versa.render.checks import PACK_CHECKS
 from versa.render.countdown import CountdownPainter, countdown_state, robust_text, split_units
-from versa.render.engine import Renderer
 from versa.render.layers import FontBook, Scene
+from versa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 NORTHWIND = load_pack(ROOT / "examples" / "packs" / "northwind", checks=PACK_CHECKS)
@@ -27,7 +28,7 @@ DEADLINE = datetime(2026, 12, 4, 23, 59, tzinfo=UTC) + timedelta(hours=6)  # 23:
 NOW = datetime(2026, 12, 2, 15, 0, 7, tzinfo=UTC)
 OUTLOOK = {"User-Agent": "Microsoft Outlook 16.0.17126; Microsoft Outlook 16.0"}
 APPLE_MPP = {"User-Agent": "Mozilla/5.0"}
-RENDERER = Renderer(memo_size=0)
+RENDERER = build_renderer(Settings(memo_items=0))
 
 
 def cyber_week(now: datetime, headers: dict[str, str] = OUTLOOK) -> tuple[Decision, Any]:

@@ -12,11 +12,12 @@ from typing import Any
 from PIL import Image, ImageChops
 
 from versa.authoring.lint import lint
+from versa.composition import build_renderer
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options, decide
 from versa.pack.loader import load_pack
 from versa.render.checks import PACK_CHECKS
-from versa.render.engine import Renderer
+from versa.settings import Settings
 
 SERIF = Path("/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf")  # Debian fonts-dejavu-core
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -27,7 +28,7 @@ def render(root: Path, locale: str) -> Image.Image:
     ctx = resolve({}, {"lang": locale}, NOW, context_options(pack.model, "promo", signed_names=frozenset({"lang"})))
     decision = decide(pack.model, "promo", ctx)
     texts = {name: ref.default for name, ref in decision.copy.items()}
-    out = Renderer(memo_size=0).render(
+    out = build_renderer(Settings(memo_items=0)).render(
         pack, decision, texts=texts, params={}, fmt="png", width=None, dpr=1.0, now=NOW, tz="UTC"
     )
     return Image.open(io.BytesIO(out.body)).convert("RGB")

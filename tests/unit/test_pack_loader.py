@@ -14,6 +14,7 @@ import pytest
 import yaml
 from PIL import Image
 
+from versa.context.model import RESERVED_QUERY_NAMES
 from versa.errors import PackError
 from versa.pack.loader import load_pack
 from versa.pack.model import Pack
@@ -529,8 +530,14 @@ def test_bad_set_keys(example_copy: Callable[..., Path], key: str, value: Any, e
     assert expected in found[0]
 
 
-@pytest.mark.parametrize("name", ["country", "tz", "lang", "device", "client", "at", "sig", "kid", "exp", "dpr", "theme", "w", "daypart"])
+@pytest.mark.parametrize(
+    "name",
+    # the names the request path reserves (one constant), and each spelled out so the set cannot shrink
+    sorted(RESERVED_QUERY_NAMES | {"country", "tz", "lang", "device", "client", "at", "sig", "kid", "exp",
+                                   "scope", "m", "dpr", "theme", "w", "daypart"}),
+)
 def test_reserved_param_names(example_copy: Callable[..., Path], name: str) -> None:
+    """A pack may not declare a query name the request or the signature already uses."""
     # GIVEN a creative declaring a parameter whose name the request or the signature already uses
     root = example_copy("northwind", lambda d: d["creatives"]["welcome"].setdefault("params", {}).update({name: {"type": "text"}}))
 

@@ -14,6 +14,7 @@ import PIL
 import pytest
 from PIL import Image, ImageChops, ImageStat
 
+from versa.composition import build_renderer
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options, decide
 from versa.errors import ParamError
@@ -29,11 +30,12 @@ from versa.render.encode import (
 )
 from versa.render.engine import RENDERER_VERSION, Renderer, engine_version, image_content_type
 from versa.render.layers import FontBook, Scene, text_layout
+from versa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKS = {name: load_pack(ROOT / "examples" / "packs" / name, checks=PACK_CHECKS) for name in ("acme", "northwind")}
 OUTPUT = ROOT / "tests" / "output" / "examples"
-RENDERER = Renderer()
+RENDERER = build_renderer(Settings())
 CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
 CONTEXTS: dict[str, tuple[dict[str, str], datetime]] = {
@@ -188,7 +190,7 @@ def test_dpr_2_doubles_the_size_and_redraws_text_sharp() -> None:
 
 
 def test_memo_returns_identical_bytes() -> None:
-    renderer = Renderer()
+    renderer = build_renderer(Settings())
     first = render("northwind", "welcome", renderer=renderer)
     again = render("northwind", "welcome", renderer=renderer)
     assert not first.memo_hit and again.memo_hit
@@ -199,11 +201,11 @@ def test_memo_returns_identical_bytes() -> None:
 
 
 def test_memo_is_bounded_by_entries_and_bytes() -> None:
-    by_count = Renderer(memo_size=1)
+    by_count = build_renderer(Settings(memo_items=1))
     for name in ("Ana", "Bo"):
         render("northwind", "welcome", renderer=by_count, query={"first_name": name})
     assert by_count.memo_entries == 1
-    by_bytes = Renderer(memo_bytes=10)
+    by_bytes = build_renderer(Settings(memo_bytes=10))
     render("northwind", "welcome", renderer=by_bytes)
     assert by_bytes.memo_entries == 0
 
@@ -231,7 +233,7 @@ def test_output_caps() -> None:
         check_dimensions(4400, 400, width=4400, dpr=1)
     assert err.value.name == "w"
     with pytest.raises(OutputTooLarge):
-        render("acme", "winter-sale", renderer=Renderer(max_output_bytes=2_000))
+        render("acme", "winter-sale", renderer=build_renderer(Settings(max_output_bytes=2_000)))
 
 
 def test_engine_version_and_render_key() -> None:

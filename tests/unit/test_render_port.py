@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from versa.adapters.directory import DirectoryPackStore
+from versa.composition import build_renderer
 from versa.context.resolve import resolve
 from versa.decide.rules import Decision, context_options, decide
 from versa.pack.loader import load_pack
@@ -16,6 +17,7 @@ from versa.pack.model import Pack
 from versa.ports import ImageRenderer, NullQueue, Rendered
 from versa.render.checks import PACK_CHECKS
 from versa.render.engine import Renderer
+from versa.settings import Settings
 from versa.signing.signer import Keyring
 from versa.web.service import CreativeRequest, RenderService, ServiceConfig
 
@@ -41,7 +43,7 @@ def render(
 
 
 def test_a_countdown_says_how_long_its_bytes_stay_true() -> None:
-    renderer = Renderer(memo_size=0)
+    renderer = build_renderer(Settings(memo_items=0))
     # GIVEN a running countdown: an animated GIF loops for its frames, a static frame lasts a minute
     gif = render(renderer, NORTHWIND, "cyber-week", "gif", NOW)
     assert gif.frames > 1 and gif.loop_seconds == gif.frames
@@ -54,7 +56,7 @@ def test_a_countdown_says_how_long_its_bytes_stay_true() -> None:
 
 def test_a_memo_hit_answers_the_same_loop() -> None:
     # GIVEN a renderer with a memo / WHEN the same running countdown is rendered twice
-    renderer = Renderer()
+    renderer = build_renderer(Settings())
     first = render(renderer, NORTHWIND, "cyber-week", "png", NOW)
     again = render(renderer, NORTHWIND, "cyber-week", "png", NOW)
     # THEN the second is a memo hit with the same loop
@@ -62,8 +64,8 @@ def test_a_memo_hit_answers_the_same_loop() -> None:
 
 
 def test_the_renderer_answers_content_types_and_negotiation() -> None:
-    renderer: ImageRenderer = Renderer(memo_size=0)
-    png = render(Renderer(memo_size=0), ACME, "winter-sale", "png", NOW).body
+    renderer: ImageRenderer = build_renderer(Settings(memo_items=0))
+    png = render(build_renderer(Settings(memo_items=0)), ACME, "winter-sale", "png", NOW).body
     assert renderer.content_type(png) == "image/png"
     assert renderer.content_type(b"not an image") == "application/octet-stream"
     assert renderer.negotiate("image/webp,image/png", "browser", ["png", "webp"]) == "webp"
@@ -97,7 +99,7 @@ def test_the_service_serves_whatever_the_port_renders(tmp_path: Path) -> None:
     stub = StubRenderer()
     service = RenderService(
         DirectoryPackStore(PACKS, checks=PACK_CHECKS), SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(), stub,
-        Keyring({"k1": b"k" * 32}, "k1"), config=ServiceConfig(require_signature=False),
+        Keyring({"k1": b"k" * 32}, "k1"), config=ServiceConfig.from_settings(Settings(require_signature=False)),
     )  # fmt: skip
     req = CreativeRequest(
         "acme", "winter-sale", "auto", {"accept": "image/webp"}, {}, NOW, path="/v1/acme/winter-sale.auto"

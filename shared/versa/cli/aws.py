@@ -7,17 +7,15 @@ VERSA_AWS_ENDPOINT_URL) points at another endpoint, such as a local moto server.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import Any
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--bucket", default=os.environ.get("VERSA_PACK_BUCKET"), help="pack bucket (env VERSA_PACK_BUCKET)")
-    p.add_argument("--prefix", default=os.environ.get("VERSA_PACK_PREFIX", ""), help="key prefix in the bucket")
-    p.add_argument("--distribution", default=os.environ.get("VERSA_DISTRIBUTION_ID"),
-                   help="CloudFront distribution to invalidate (env VERSA_DISTRIBUTION_ID)")
-    p.add_argument("--endpoint-url", default=os.environ.get("VERSA_AWS_ENDPOINT_URL"), help=argparse.SUPPRESS)
+    p.add_argument("--bucket", help="pack bucket (env VERSA_PACK_BUCKET)")
+    p.add_argument("--prefix", help="key prefix in the bucket (env VERSA_PACK_PREFIX)")
+    p.add_argument("--distribution", help="CloudFront distribution to invalidate (env VERSA_DISTRIBUTION_ID)")
+    p.add_argument("--endpoint-url", help=argparse.SUPPRESS)  # env VERSA_AWS_ENDPOINT_URL
 
 
 def register(sub: Any) -> None:
@@ -37,17 +35,20 @@ def register(sub: Any) -> None:
 
 
 def _publisher(args: argparse.Namespace) -> Any:
-    from versa.cli.main import CliError
+    from versa.cli.main import CliError, settings
     from versa.publish.s3 import Publisher
 
-    if not args.bucket:
+    config = settings(pack_bucket=args.bucket, pack_prefix=args.prefix, distribution_id=args.distribution,
+                      aws_endpoint_url=args.endpoint_url)
+    if not config.pack_bucket:
         raise CliError("--bucket is required (or set VERSA_PACK_BUCKET; the stack's Bucket output)")
     import boto3
 
-    s3 = boto3.client("s3", endpoint_url=args.endpoint_url)
-    cloudfront = boto3.client("cloudfront", endpoint_url=args.endpoint_url) if args.distribution else None
-    return Publisher(args.bucket, prefix=args.prefix, client=s3, distribution_id=args.distribution,
-                     cloudfront_client=cloudfront)
+    endpoint = config.aws_endpoint_url
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    cloudfront = boto3.client("cloudfront", endpoint_url=endpoint) if config.distribution_id else None
+    return Publisher(config.pack_bucket, prefix=config.pack_prefix, client=s3,
+                     distribution_id=config.distribution_id, cloudfront_client=cloudfront)
 
 
 

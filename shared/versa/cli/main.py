@@ -13,36 +13,50 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from versa.errors import Issue, PackError, VersaError
 
-STATE_ENV = "VERSA_STATE_DIR"
-DEFAULT_STATE_DIR = ".versa"
+if TYPE_CHECKING:
+    from versa.settings import Settings
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8080
+"""Where `versa serve` listens unless told otherwise (and so the base of the URLs `versa sign` prints)."""
 
 
 class CliError(VersaError):
     """A problem with what the user asked for, reported as one line."""
 
 
-def state_dir() -> Path:
-    return Path(os.environ.get(STATE_ENV) or DEFAULT_STATE_DIR)
+def settings(**flags: Any) -> Settings:
+    """The command's settings: the environment (`VERSA_*`), with the flags given (not None) on top."""
+    from versa.settings import load_settings
+
+    return load_settings(flags)
+
+
+def _debug() -> bool:
+    from versa.settings import SettingsError, load_settings
+
+    try:
+        return load_settings().debug
+    except SettingsError:
+        return False
 
 
 # ---------------------------------------------------------------------------------- context flags
 
 
 def add_context_flags(p: argparse.ArgumentParser) -> None:
+    from versa.context.attributes import CLIENTS, DEVICES
+
     g = p.add_argument_group("simulated request (as signed send-time values, so they always win)")
     g.add_argument("--country", help="ISO 3166 country code, e.g. DE")
     g.add_argument("--tz", help="IANA time zone, e.g. Europe/Berlin")
-    g.add_argument("--device", choices=["mobile", "tablet", "desktop", "tv"])
+    g.add_argument("--device", choices=DEVICES)
     g.add_argument("--lang", help="preferred language, e.g. de (negotiated against the pack's locales)")
-    g.add_argument(
-        "--client",
-        choices=["browser", "gmail", "gmail_prefetch", "yahoo", "apple_mpp", "outlook", "unknown"],
-        help="email client class",
-    )
+    g.add_argument("--client", choices=CLIENTS, help="email client class")
     g.add_argument("--at", help="local or zoned date-time, e.g. 2026-12-01T19:30 (default: now)")
     g.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a declared parameter (repeatable)"
@@ -118,9 +132,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     from versa.context.attributes import DEFAULT_KEYABLE
 
     pack = _load(args.pack)
-    from versa.settings import Settings
-
-    keyable = set(DEFAULT_KEYABLE) | set(Settings().keyable_extra) | set(args.keyable or [])
+    keyable = set(DEFAULT_KEYABLE) | set(settings().keyable_extra) | set(args.keyable or [])
     issues = lint(pack, keyable=keyable)
     if args.json:
         print(json.dumps([issue.__dict__ for issue in issues], indent=2))
@@ -233,8 +245,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
         source = Path(args.keys)
         keyring = keyring_from_json(source.read_text(encoding="utf-8"))
     else:
-        source = state_dir() / "keys.json"
-        keyring = load_or_create_dev_keyring(state_dir())
+        state = settings().state_dir
+        source = state / "keys.json"
+        keyring = load_or_create_dev_keyring(state)
     expires = datetime.now(UTC) + timedelta(seconds=args.expires) if args.expires else None
     merge = [m for m in (args.merge or "").split(",") if m]
     url = signed_url(parts.path, query, keyring, scope=args.scope, expires=expires, merge_names=merge)
@@ -287,7 +300,7 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.add_argument("--scope", help="e.g. debug (needed by the /decision route) or preview")
     p.add_argument("--expires", type=int, metavar="SECONDS", help="valid for this many seconds")
     p.add_argument("--merge", metavar="NAMES", help="comma-separated merge parameters left open (template signature)")
-    p.add_argument("--base-url", default="http://127.0.0.1:8080", help="prefix for the printed URL")
+    p.add_argument("--base-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}", help="prefix for the printed URL")
     p.add_argument("--keys", metavar="FILE", help="a keyring JSON file (e.g. the deployed one); default: the dev key")
     p.set_defaults(func=cmd_sign)
 
@@ -333,12 +346,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # never a traceback unless asked for
-        if os.environ.get("VERSA_DEBUG"):
+        if _debug():
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (set VERSA_DEBUG=1 for a traceback)", 70)
 
 
-__all__ = ["CliError", "Issue", "add_context_flags", "build_parser", "main", "pack_json_schema", "resolve_simulated"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "CliError",
+    "Issue",
+    "add_context_flags",
+    "build_parser",
+    "main",
+    "pack_json_schema",
+    "resolve_simulated",
+    "settings",
+]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from versa.cli.main import CliError, add_context_flags, resolve_simulated
+from versa.cli.main import CliError, add_context_flags, resolve_simulated, settings
 
 FORMATS = ("png", "jpg", "jpeg", "webp", "gif", "avif")
 
@@ -25,10 +25,10 @@ def register(sub: Any) -> None:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from versa.composition import build_renderer
     from versa.decide.rules import decide
     from versa.pack.loader import load_pack
     from versa.render.checks import PACK_CHECKS
-    from versa.render.engine import Renderer
 
     fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "png")
     if fmt not in FORMATS:
@@ -38,7 +38,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     ctx = resolve_simulated(pack, args.creative, args)
     decision = decide(pack.model, args.creative, ctx)
     texts = {name: ref.default for name, ref in decision.copy.items()}
-    rendered = Renderer(memo_size=0).render(
+    renderer = build_renderer(settings(memo_items=0))  # one render: nothing to remember
+    rendered = renderer.render(
         pack, decision, texts=texts, params=ctx.params, fmt=fmt, width=args.width, dpr=args.dpr,
         now=ctx.now, tz=ctx.tz, robust=str(ctx.client) == "apple_mpp",
     )

@@ -6,38 +6,37 @@ import argparse
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
+
+from versa.cli.main import DEFAULT_HOST, DEFAULT_PORT
+from versa.cli.main import settings as cli_settings
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="serve packs locally through the Lambda handler, with the preview studio")
-    p.add_argument("--packs", default="examples/packs", help="directory of pack directories")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--packs", help="directory of pack directories (default: the packs_dir setting, env VERSA_PACKS_DIR)")
+    p.add_argument("--host", default=DEFAULT_HOST)
+    p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--no-signatures", action="store_true", help="accept unsigned creative URLs (demos only)")
     p.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    packs = Path(args.packs)
+    settings = cli_settings(packs_dir=args.packs, require_signature=False if args.no_signatures else None)
+    packs = settings.packs_dir
     if not packs.is_dir():
         print(f"versa: error: --packs {packs}: no such directory", file=sys.stderr)
         return 1
-    # Local defaults: quiet metrics/tracing (no CloudWatch or X-Ray here), packs from --packs.
+    # Powertools is configured by its own variables: quiet metrics and tracing (no CloudWatch or X-Ray
+    # here) unless the caller says otherwise. They are read when versa.web.api is first imported.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ["VERSA_PACKS_DIR"] = str(packs)
-    if args.no_signatures:
-        os.environ["VERSA_REQUIRE_SIGNATURE"] = "false"
 
     from versa.composition import build_service
-    from versa.settings import Settings
     from versa.web import api
     from versa.web.server import serve
 
-    settings = Settings()
     service = build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log)
     api.configure(lambda: service)
     studio = None

@@ -128,18 +128,44 @@ def _compares(creative: Creative, attr: str) -> Iterator[Compare]:
                 yield node
 
 
-def _mentioned(creative: Creative, attr: str) -> list[Any]:
-    values: list[Any] = []
-    for node in _compares(creative, attr):
-        if node.op in ("eq", "in", "not_in"):
-            values += list(node.value) if isinstance(node.value, tuple) else [node.value]
-    for slot in creative.copy_slots.values():
+@dataclass(frozen=True)
+class Mention:
+    """A value the pack names for an attribute, and who names it: a rule id, or `slot:bucket` for a
+    copy slot's `vary_by` bucket."""
+
+    value: Any
+    by: str
+
+
+def mentions(creative: Creative, attr: str, *, window_zones: bool = False) -> Iterator[Mention]:
+    """Every value the creative's rules compare `attr` against (eq, in, not_in) and every member of a
+    `vary_by` bucket for it, in pack order (rules first), repeats included; with `window_zones`, for
+    `tz` also the zones rule windows are stated in. The cells of the variant partition and the studio's
+    suggestions both come from here."""
+    for rule in creative.rules:
+        for node in rule.when.walk():
+            if isinstance(node, Compare) and node.attr == attr and node.op in ("eq", "in", "not_in"):
+                for value in node.value if isinstance(node.value, tuple) else (node.value,):
+                    yield Mention(value, rule.id)
+            elif window_zones and attr == "tz" and isinstance(node, Window) and node.tz:
+                yield Mention(node.tz, rule.id)
+    for slot_name, slot in creative.copy_slots.items():
         spec = slot.generate.vary_by.get(attr) if slot.generate else None
         if isinstance(spec, dict):
-            values += [v for members in spec.values() if members != "*" for v in members]
+            for bucket, members in spec.items():
+                if members != "*":
+                    for value in members:
+                        yield Mention(value, f"{slot_name}:{bucket}")
+
+
+def _windows(creative: Creative) -> list[Window]:
+    return [n for r in creative.rules for n in r.when.walk() if isinstance(n, Window)]
+
+
+def _mentioned(creative: Creative, attr: str) -> list[Any]:
     seen: dict[str, Any] = {}
-    for v in values:
-        seen.setdefault(str(v).casefold(), v)
+    for mention in mentions(creative, attr):
+        seen.setdefault(str(mention.value).casefold(), mention.value)
     return list(seen.values())
 
 
@@ -252,10 +278,6 @@ def _wall_boundaries(pack: PackModel, creative: Creative, read: set[str]) -> lis
             if isinstance(node, TimeOfDay):
                 walls |= {node.start, node.end}
     return sorted(walls)
-
-
-def _windows(creative: Creative) -> list[Window]:
-    return [n for r in creative.rules for n in r.when.walk() if isinstance(n, Window)]
 
 
 def _fixed_windows(windows: list[Window]) -> list[Window]:

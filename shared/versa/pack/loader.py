@@ -20,6 +20,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
 from versa.context.attributes import BUILTIN_ATTRIBUTES
+from versa.context.model import RESERVED_QUERY_NAMES
 from versa.errors import Issue, PackError
 from versa.pack.assets import AssetError, check_font_file, check_image, resolve_asset
 from versa.pack.conditions import Bucket, Condition
@@ -462,17 +463,7 @@ def _check_creative(
         yield from _check_asset(root, f"{base}.template", f"templates/{creative.template}", image=False)
         yield from _check_template(root, f"{base}.template", creative.template, checks)
     for name in creative.params:
-        if name in BUILTIN_ATTRIBUTES or name in (
-            "sig",
-            "kid",
-            "exp",
-            "scope",
-            "m",
-            "dpr",
-            "theme",
-            "w",
-            "at",
-        ):
+        if name in BUILTIN_ATTRIBUTES or name in RESERVED_QUERY_NAMES:
             yield Issue(PACK_FILE, f"{base}.params.{name}", f"{name!r} is reserved; choose another name")
     for slot, spec in creative.copy_slots.items():
         for loc in spec.default:

@@ -47,7 +47,6 @@ CONTENT_TYPES = {
 ALIASES = {"jpeg": "jpg"}
 MAX_SIDE = 4000
 MAX_PIXELS = 8_000_000
-MAX_OUTPUT_BYTES = 4_500_000
 
 FAST_PNG_LEVEL = 3
 """zlib level of fast PNG (see the table above)."""
@@ -82,7 +81,8 @@ def check_dimensions(out_w: int, out_h: int, *, width: int, dpr: float) -> None:
     raise ParamError("w", width, f"{limit} at dpr {dpr:g}; use a smaller width")
 
 
-def check_output(data: bytes, fmt: str, cap: int = MAX_OUTPUT_BYTES) -> bytes:
+def check_output(data: bytes, fmt: str, cap: int) -> bytes:
+    """`data`, unless it is larger than `cap` bytes (the `max_output_bytes` setting): OutputTooLarge."""
     if len(data) > cap:
         raise OutputTooLarge(len(data), cap, fmt)
     return data
@@ -209,7 +209,6 @@ def negotiate(accept: str | None, client: str, allowed: Iterable[str], *, animat
 
 __all__ = [
     "CONTENT_TYPES",
-    "MAX_OUTPUT_BYTES",
     "MAX_PIXELS",
     "MAX_SIDE",
     "OutputTooLarge",

@@ -28,7 +28,6 @@ from versa.ports import ImageRenderer, Rendered
 from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
 from versa.render.encode import (
     CONTENT_TYPES,
-    MAX_OUTPUT_BYTES,
     check_dimensions,
     check_output,
     encode,
@@ -100,17 +99,19 @@ class Renderer(ImageRenderer):
     """Renders decisions to image bytes; one per process (it owns the memo and the font stacks).
 
     `memo_size` bounds the memo's entry count and `memo_bytes` its total size (0 disables it);
-    `max_output_bytes` is the largest response allowed (else `OutputTooLarge`); `fast` selects the
-    faster encoder settings described in `versa.render.encode`.
+    `max_output_bytes` is the largest response allowed (else `OutputTooLarge`): the settings
+    `memo_items`, `memo_bytes` and `max_output_bytes`, whose defaults `versa.settings` declares
+    (`versa.composition.build_renderer` passes them). `fast` selects the faster encoder settings
+    described in `versa.render.encode`.
     """
 
     def __init__(
         self,
         font_dirs: Sequence[str | Path] = (),
         *,
-        memo_size: int = 512,
-        memo_bytes: int = 64 * 2**20,
-        max_output_bytes: int = MAX_OUTPUT_BYTES,
+        memo_size: int,
+        memo_bytes: int,
+        max_output_bytes: int,
         fast: bool = True,
     ) -> None:
         self.fonts = FontBook(font_dirs)

@@ -17,18 +17,9 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from versa.errors import (
-    PackError,
-    ParamError,
-    SignatureError,
-    SignatureExpired,
-    UnknownBrand,
-    UnknownCreative,
-    VersaError,
-)
-from versa.ports import StoreUnavailable
+from versa.errors import ParamError, SignatureError
 from versa.signing.urls import FILE_RE, IMAGE_EXTS
-from versa.web.http import HttpResponse, json_response, problem
+from versa.web.http import PROBLEMS, HttpResponse, json_response, problem, problem_for, problem_kind
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -191,47 +182,17 @@ def openapi_document() -> dict[str, Any]:
 # ------------------------------------------------------------------------------ error mapping
 
 
-@app.exception_handler(ParamError)
-def _bad_param(exc: ParamError) -> Response[Any]:
-    return _to_response(problem(400, "Bad request", str(exc), parameter=exc.name, allowed=exc.allowed))
+def _problem(exc: Exception) -> Response[Any]:
+    """Every mapped exception, answered by the one table (`versa.web.http.PROBLEMS`)."""
+    kind = problem_kind(exc)
+    if kind.log is not None:
+        log = {"warning": logger.warning, "error": logger.error, "exception": logger.exception}[kind.log]
+        log(kind.title, extra={"error": str(exc), "exception": type(exc).__name__})
+    return _to_response(problem_for(exc))
 
 
-@app.exception_handler(UnknownBrand)
-def _unknown_brand(exc: UnknownBrand) -> Response[Any]:
-    return _to_response(problem(404, "Unknown brand", str(exc)))
-
-
-@app.exception_handler(UnknownCreative)
-def _unknown_creative(exc: UnknownCreative) -> Response[Any]:
-    return _to_response(problem(404, "Unknown creative", str(exc)))
-
-
-@app.exception_handler(SignatureExpired)
-def _expired(exc: SignatureExpired) -> Response[Any]:
-    return _to_response(problem(410, "Link expired", str(exc) or "the signature has expired"))
-
-
-@app.exception_handler(SignatureError)
-def _forbidden(exc: SignatureError) -> Response[Any]:
-    return _to_response(problem(403, "Forbidden", str(exc) or "a valid signature is required"))
-
-
-@app.exception_handler(StoreUnavailable)
-def _unavailable(exc: StoreUnavailable) -> Response[Any]:
-    logger.warning("store unavailable", extra={"error": str(exc)})
-    return _to_response(problem(503, "Service unavailable", "a backing store did not answer; try again"))
-
-
-@app.exception_handler(PackError)
-def _broken_pack(exc: PackError) -> Response[Any]:
-    logger.error("pack failed to load", extra={"error": str(exc)})
-    return _to_response(problem(503, "Pack unavailable", "the brand's pack failed to load"))
-
-
-@app.exception_handler(VersaError)
-def _versa_error(exc: VersaError) -> Response[Any]:
-    logger.exception("unhandled Versa error")
-    return _to_response(problem(500, "Internal error", type(exc).__name__))
+for _exc_class in PROBLEMS:
+    app.exception_handler(_exc_class)(_problem)
 
 
 @app.not_found

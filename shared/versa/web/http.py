@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
+from versa.errors import (
+    PackError,
+    ParamError,
+    SignatureError,
+    SignatureExpired,
+    UnknownBrand,
+    UnknownCreative,
+    VersaError,
+)
 from versa.pack.model import CacheSettings
+from versa.ports import StoreUnavailable
 
 PROBLEM_TYPE = "application/problem+json"
 ERROR_MAX_AGE = 60
@@ -104,6 +115,68 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> HttpResponse:
     )
 
 
+@dataclass(frozen=True)
+class ProblemKind:
+    """How one class of exception is answered on every HTTP surface (the API, the studio, the local
+    server's last resort).
+
+    `detail`: a fixed detail that replaces the exception's message (server-side problems keep their
+    cause private; a local tool may reveal it); else the message, or `default_detail` when it is empty.
+    `members`: extra problem members taken from the exception. `log`: how the API logs it
+    (`exception` adds the traceback)."""
+
+    status: int
+    title: str
+    detail: str | None = None
+    default_detail: str = ""
+    members: Callable[[Any], dict[str, Any]] | None = None
+    log: Literal["warning", "error", "exception"] | None = None
+
+
+INTERNAL = ProblemKind(500, "Internal error", log="exception")
+"""An exception nothing else maps: 500, its class name as the detail."""
+
+PROBLEMS: dict[type[Exception], ProblemKind] = {
+    ParamError: ProblemKind(
+        400, "Bad request", members=lambda exc: {"parameter": exc.name, "allowed": exc.allowed}
+    ),
+    UnknownBrand: ProblemKind(404, "Unknown brand"),
+    UnknownCreative: ProblemKind(404, "Unknown creative"),
+    SignatureExpired: ProblemKind(410, "Link expired", default_detail="the signature has expired"),
+    SignatureError: ProblemKind(403, "Forbidden", default_detail="a valid signature is required"),
+    StoreUnavailable: ProblemKind(
+        503, "Service unavailable", "a backing store did not answer; try again", log="warning"
+    ),
+    PackError: ProblemKind(503, "Pack unavailable", "the brand's pack failed to load", log="error"),
+    VersaError: INTERNAL,
+}
+"""Exception class → problem: the one table. An exception takes the entry of its nearest class."""
+
+
+def problem_kind(exc: BaseException) -> ProblemKind:
+    """The `PROBLEMS` entry of the exception's nearest class (`INTERNAL` when none)."""
+    for cls in type(exc).__mro__:
+        kind = PROBLEMS.get(cls)
+        if kind is not None:
+            return kind
+    return INTERNAL
+
+
+def problem_for(exc: BaseException, *, reveal: bool = False, **extra: Any) -> HttpResponse:
+    """The problem response for an exception, by `PROBLEMS`. `reveal` (local tools only) appends the
+    exception's own message to a detail the table keeps private; `extra` adds surface members."""
+    kind = problem_kind(exc)
+    message = str(exc)
+    if kind is INTERNAL:
+        detail = type(exc).__name__ + (f": {message}" if reveal and message else "")
+    elif kind.detail is not None:
+        detail = kind.detail + (f": {message}" if reveal and message else "")
+    else:
+        detail = message or kind.default_detail
+    members = kind.members(exc) if kind.members is not None else {}
+    return problem(kind.status, kind.title, detail, **members, **extra)
+
+
 def json_response(data: Any, *, status: int = 200, cache: str = "no-store") -> HttpResponse:
     """`data` as indented JSON (values JSON cannot hold are written with `str`)."""
     body = json.dumps(data, ensure_ascii=False, indent=2, default=str).encode()
@@ -117,14 +190,19 @@ def redirect(location: str, *, cache: str = "no-store") -> HttpResponse:
 
 __all__ = [
     "CSP",
+    "INTERNAL",
+    "PROBLEMS",
     "PROBLEM_TYPE",
     "HttpResponse",
+    "ProblemKind",
     "cache_control",
     "etag_for",
     "etag_matches",
     "fallback_cache_control",
     "json_response",
     "problem",
+    "problem_for",
+    "problem_kind",
     "redirect",
     "ttl_seconds",
 ]

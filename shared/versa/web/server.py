@@ -9,7 +9,6 @@ with the local development key.
 from __future__ import annotations
 
 import base64
-import json
 import threading
 import uuid
 from collections.abc import Callable
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from versa.web.http import problem_for
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
@@ -123,8 +124,9 @@ class RequestHandler(BaseHTTPRequestHandler):
                 result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
                 status, headers, body = from_result(result)
             except Exception as exc:  # the handler maps errors itself; this is a last resort
-                status, body = 500, json_body({"title": "Internal error", "status": 500, "detail": repr(exc)})
-                headers = [("Content-Type", "application/problem+json"), ("Cache-Control", "no-store")]
+                resp = problem_for(exc, reveal=True)
+                status, body = resp.status, resp.body
+                headers = [("Content-Type", resp.content_type), *resp.headers.items()]
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -140,7 +142,3 @@ def serve(handler: Handler, host: str, port: int, studio: Any | None = None) -> 
     server = VersaHTTPServer((host, port), handler, studio)
     threading.Thread(target=server.serve_forever, name="versa-http", daemon=True).start()
     return server
-
-
-def json_body(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, default=str).encode()

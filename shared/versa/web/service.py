@@ -8,8 +8,8 @@ output over the size cap — serves the creative's fallback with status 200, a s
 way (the creative's fallback lives in the pack), and a failing copy store renders the slots' defaults.
 A request from an email image proxy never gets a 4xx/5xx on an image route. Time-dependent output
 (countdowns, the TTL) uses the decision's instant, `ctx.now`, which a signed `at` may set. Errors for
-browsers and JSON routes are raised as VersaError subclasses and mapped to problem+json in exactly one
-place (versa.web.api).
+browsers and JSON routes are raised as VersaError subclasses and mapped to problem+json by one table
+(`versa.web.http.PROBLEMS`, applied by versa.web.api's exception handlers).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from versa.context.clients import EmailClient, classify_client, is_proxy
 from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
@@ -49,7 +49,7 @@ from versa.ports import (
     Rendered,
     StoreUnavailable,
 )
-from versa.signing.signer import Keyring, SignedInfo, signed_url, verify
+from versa.signing.signer import SIG_PARAM, Keyring, SignedInfo, signed_url, verify
 from versa.web.http import (
     CSP,
     HttpResponse,
@@ -61,6 +61,9 @@ from versa.web.http import (
     redirect,
     ttl_seconds,
 )
+
+if TYPE_CHECKING:
+    from versa.settings import Settings
 
 MAX_REMEMBERED_LEASES = 10_000
 MAX_CACHED_OPTIONS = 256
@@ -133,12 +136,17 @@ class CreativeRequest:
 
 @dataclass
 class ServiceConfig:
-    """The service's own settings (see `versa.settings.Settings` for what each means)."""
+    """The settings the service reads: same names as in `versa.settings.Settings`, which declares their
+    defaults and meaning (build with `from_settings`)."""
 
-    require_signature: bool = True
-    render_budget_ms: int = 2000
-    copy_lease_seconds: int = 600
-    origin_secret: str | None = None
+    require_signature: bool
+    render_budget_ms: int
+    copy_lease_seconds: int
+    origin_secret: str | None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServiceConfig:
+        return cls(**{f.name: getattr(settings, f.name) for f in fields(cls)})
 
 
 class RenderService:
@@ -153,7 +161,7 @@ class RenderService:
         renderer: ImageRenderer,
         keyring: Keyring,
         *,
-        config: ServiceConfig | None = None,
+        config: ServiceConfig,
         metrics: Metrics | None = None,
         html: HtmlRenderer | None = None,
         log: Callable[..., None] | None = None,
@@ -163,7 +171,7 @@ class RenderService:
         self.queue = queue
         self.renderer = renderer
         self.keyring = keyring
-        self.config = config or ServiceConfig()
+        self.config = config
         self.metrics: Metrics = metrics or NullMetrics()
         self.html = html
         self.log = log or (lambda *a, **k: None)
@@ -211,7 +219,7 @@ class RenderService:
 
     def _signature(self, req: CreativeRequest, *, scope: str | None = None) -> SignedInfo | None:
         query = req.multi_query or {k: [v] for k, v in req.query.items()}
-        if not self.config.require_signature and scope is None and "sig" not in req.query:
+        if not self.config.require_signature and scope is None and SIG_PARAM not in req.query:
             return None
         return verify(req.path, query, self.keyring, now=req.now, required_scope=scope)
 

@@ -34,13 +34,12 @@ from versa.context.attributes import CLIENTS, DEVICES
 from versa.context.params import ParamSpec
 from versa.context.resolve import resolve
 from versa.decide.rules import context_options
-from versa.decide.variants import enumerate_variants
-from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, VersaError
-from versa.pack.conditions import Compare, Window
+from versa.decide.variants import enumerate_variants, mentions
+from versa.errors import PackError, ParamError, VersaError
 from versa.pack.model import Creative, Pack, PackModel
 from versa.ports import StoreUnavailable
 from versa.signing.urls import click_path, creative_path, decision_path
-from versa.web.http import HttpResponse, json_response, problem
+from versa.web.http import HttpResponse, json_response, problem, problem_for
 
 if TYPE_CHECKING:
     from versa.settings import Settings
@@ -137,14 +136,8 @@ class Studio:
             if path.startswith("/studio/assets/"):
                 return _asset(path.removeprefix("/studio/assets/"))
             return _send(problem(404, "Not found", f"no studio route for {parts.path}"))
-        except (UnknownBrand, UnknownCreative) as exc:
-            return _send(problem(404, "Unknown brand or creative", str(exc)))
-        except PackError as exc:
-            return _send(problem(503, "Pack failed to load", str(exc)))
-        except StoreUnavailable as exc:
-            return _send(problem(503, "Pack store unavailable", str(exc)))
-        except Exception as exc:  # a local tool: say what broke rather than drop the connection
-            return _send(problem(500, "Studio error", f"{type(exc).__name__}: {exc}"))
+        except Exception as exc:  # the API's table; a local tool also says what broke
+            return _send(problem_for(exc, reveal=True))
 
     # ---------------------------------------------------------------------------------------- urls
 
@@ -166,9 +159,7 @@ class Studio:
             ctx = resolve({}, query, self._clock(), options)
         except ParamError as exc:
             field_name = PARAM_PREFIX + exc.name if exc.name in creative.params else exc.name
-            return problem(
-                400, "Bad request", str(exc), parameter=exc.name, field=field_name, allowed=exc.allowed
-            )
+            return problem_for(exc, field=field_name)
         sign = self.service.sign
         body: dict[str, Any] = {
             "image_url": sign(creative_path(pack.brand, form.creative, fmt), query),
@@ -297,25 +288,13 @@ def _template() -> Template:
 
 
 def mentioned_values(model: PackModel, attr: str) -> dict[str, list[str]]:
-    """Values of `attr` that any rule compares against (or any copy `vary_by` buckets), each with the
-    ids of the rules (or slots) that mention it, in first-seen order."""
+    """Values of `attr` that any rule compares against (or any copy `vary_by` buckets; for `tz`, also
+    the zones rule windows are stated in), each with the ids of the rules (or slots) that mention it,
+    in first-seen order."""
     found: dict[str, list[str]] = {}
     for creative in model.creatives.values():
-        for rule in creative.rules:
-            for node in rule.when.walk():
-                if isinstance(node, Compare) and node.attr == attr and node.op in ("eq", "in", "not_in"):
-                    values = node.value if isinstance(node.value, tuple | list) else (node.value,)
-                    for value in values:
-                        found.setdefault(str(value), []).append(rule.id)
-                elif attr == "tz" and isinstance(node, Window) and node.tz:
-                    found.setdefault(node.tz, []).append(rule.id)
-        for slot_name, slot in creative.copy_slots.items():
-            spec = slot.generate.vary_by.get(attr) if slot.generate else None
-            if isinstance(spec, dict):
-                for bucket, members in spec.items():
-                    if members != "*":
-                        for value in members:
-                            found.setdefault(str(value), []).append(f"{slot_name}:{bucket}")
+        for mention in mentions(creative, attr, window_zones=True):
+            found.setdefault(str(mention.value), []).append(mention.by)
     return {value: list(dict.fromkeys(ids)) for value, ids in found.items()}
 
 
