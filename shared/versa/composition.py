@@ -104,6 +104,7 @@ def build_service(
         memo_size=settings.memo_items,
         memo_bytes=settings.memo_bytes,
         max_output_bytes=settings.max_output_bytes,
+        max_work=settings.max_render_work,
     )
     return RenderService(
         build_packs(settings, metrics),
@@ -116,6 +117,8 @@ def build_service(
             render_budget_ms=settings.render_budget_ms,
             copy_lease_seconds=settings.copy_lease_seconds,
             origin_secret=settings.origin_secret,
+            unknown_brand_seconds=settings.unknown_brand_seconds,
+            render_queue=settings.render_queue,
         ),
         metrics=metrics,
         html=HtmlPages(keyring),

@@ -48,6 +48,8 @@ ALIASES = {"jpeg": "jpg"}
 MAX_SIDE = 4000
 MAX_PIXELS = 8_000_000
 MAX_OUTPUT_BYTES = 4_500_000
+MAX_RENDER_WORK = 48_000_000
+"""Pixels x frames one render may draw (an animated GIF holds every frame until it is written)."""
 
 FAST_PNG_LEVEL = 3
 """zlib level of fast PNG (see the table above)."""
@@ -80,6 +82,23 @@ def check_dimensions(out_w: int, out_h: int, *, width: int, dpr: float) -> None:
     if fit >= 1:
         raise ParamError("dpr", dpr, f"{limit}; at w={width} use dpr <= {int(fit * 100) / 100:g}")
     raise ParamError("w", width, f"{limit} at dpr {dpr:g}; use a smaller width")
+
+
+def check_work(out_w: int, out_h: int, frames: int, *, width: int, dpr: float, limit: int) -> None:
+    """Refuse, before any drawing, a render that would draw more than `limit` pixels x frames: the
+    declared output size times the frames it declares (a countdown's loop when animated). Names the
+    parameter to lower (`dpr` above 1, else `w`) and says what would fit."""
+    work = out_w * out_h * frames
+    if work <= limit:
+        return
+    what = (
+        f"a render may draw at most {limit / 1e6:g} million pixels x frames; {out_w}x{out_h} px x "
+        f"{frames} frame(s) is {work / 1e6:.1f} million"
+    )
+    advice = "; use a static format (png) or " if frames > 1 else "; use "
+    if dpr > 1:
+        raise ParamError("dpr", dpr, f"{what}{advice}a lower dpr")
+    raise ParamError("w", width, f"{what}{advice}a smaller width")
 
 
 def check_output(data: bytes, fmt: str, cap: int = MAX_OUTPUT_BYTES) -> bytes:
@@ -211,12 +230,14 @@ __all__ = [
     "CONTENT_TYPES",
     "MAX_OUTPUT_BYTES",
     "MAX_PIXELS",
+    "MAX_RENDER_WORK",
     "MAX_SIDE",
     "OutputTooLarge",
     "accept_q",
     "avif_supported",
     "check_dimensions",
     "check_output",
+    "check_work",
     "encode",
     "exact_palette",
     "flatten",

@@ -20,6 +20,7 @@ from typing import Any
 import PIL
 from PIL import Image
 
+from versa.budget import check_deadline
 from versa.context.model import DPR_MAX, DPR_MIN
 from versa.decide.keys import render_key
 from versa.decide.rules import Decision, short_hash
@@ -30,8 +31,10 @@ from versa.render.countdown import CountdownPainter, animate, countdown_state, d
 from versa.render.encode import (
     CONTENT_TYPES,
     MAX_OUTPUT_BYTES,
+    MAX_RENDER_WORK,
     check_dimensions,
     check_output,
+    check_work,
     encode,
     normalize_format,
 )
@@ -95,7 +98,8 @@ class Renderer:
     """Renders decisions to image bytes; one per process (it owns the memo and the font stacks).
 
     `memo_size` bounds the memo's entry count and `memo_bytes` its total size (0 disables it);
-    `max_output_bytes` is the largest response allowed (else `OutputTooLarge`); `fast` selects the
+    `max_output_bytes` is the largest response allowed (else `OutputTooLarge`); `max_work` the most
+    pixels x frames one render may draw (else ParamError, before drawing); `fast` selects the
     faster encoder settings described in `versa.render.encode`.
     """
 
@@ -107,8 +111,10 @@ class Renderer:
         memo_bytes: int = 64 * 2**20,
         max_output_bytes: int = MAX_OUTPUT_BYTES,
         fast: bool = True,
+        max_work: int = MAX_RENDER_WORK,
     ) -> None:
         self.fonts = FontBook(font_dirs)
+        self.max_work = max_work
         self.fast = fast
         self.max_output_bytes = max_output_bytes
         self.engine = engine_version(font_dirs, fast=fast)
@@ -154,6 +160,8 @@ class Renderer:
 
         used = {slot: texts.get(slot, ref.default) for slot, ref in decision.copy.items()}
         countdowns = [layer for layer in decision.layers if isinstance(layer, CountdownLayer)]
+        frames = max((layer.frames for layer in countdowns), default=1) if fmt == "gif" else 1
+        check_work(out_w, out_h, frames, width=width, dpr=dpr, limit=self.max_work)
         state: dict[str, Any] = {"pack": pack.version}
         for i, layer in enumerate(countdowns):
             state[f"countdown{i}"] = countdown_state(layer, now, params, robust=robust, tz=tz)
@@ -192,6 +200,7 @@ class Renderer:
         canvas = Image.new(mode, size, (0, 0, 0, 0) if mode == "RGBA" else (0, 0, 0))
         painters: list[CountdownPainter] = []
         for layer in scene.decision.layers:
+            check_deadline()
             if not isinstance(layer, CountdownLayer):
                 draw_layer(canvas, layer, scene)
                 continue
@@ -203,6 +212,7 @@ class Renderer:
                 draw_countdown(canvas, painter)
         if fmt == "gif" and any(p.animated for p in painters):
             return animate(canvas, painters, scene.decision.colors.values(), now)
+        check_deadline()
         return encode(canvas, fmt, scene.pack.model.render, fast=self.fast), 1
 
     def render_fallback(self, pack: Pack, creative_id: str) -> bytes:

@@ -18,6 +18,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from versa.errors import (
+    Overloaded,
     PackError,
     ParamError,
     SignatureError,
@@ -228,15 +229,42 @@ def _broken_pack(exc: PackError) -> Response[Any]:
     return _to_response(problem(503, "Pack unavailable", "the brand's pack failed to load"))
 
 
+@app.exception_handler(Overloaded)
+def _overloaded(exc: Overloaded) -> Response[Any]:
+    resp = problem(503, "Service busy", "every render worker is busy; try again shortly")
+    return _to_response(resp.with_headers(**{"Retry-After": str(exc.retry_after)}))
+
+
 @app.exception_handler(VersaError)
 def _versa_error(exc: VersaError) -> Response[Any]:
     logger.exception("unhandled Versa error")
-    return _to_response(problem(500, "Internal error", type(exc).__name__))
+    return _to_response(problem(500, "Internal error", "the request could not be completed"))
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response[Any]:
+    """Anything nobody expected: logged in full, answered with a bare 500 (no type, message or path)."""
+    logger.exception("unexpected error")
+    return _to_response(problem(500, "Internal error", "the request could not be completed"))
+
+
+IMAGE_SUFFIXES = tuple(f".{ext}" for ext in (*IMAGE_EXTS, "jpeg"))
+
+
+def looks_like_image(path: str) -> bool:
+    """True when the last segment of `path` ends in an image extension (any case): a client that
+    asks for it is probably an <img> (an email proxy among them) and must get an image back."""
+    return path.rsplit("/", 1)[-1].lower().endswith(IMAGE_SUFFIXES)
 
 
 @app.not_found
 def _not_found(exc: Exception) -> Response[Any]:
-    return _to_response(problem(404, "Not found", f"no route for {app.current_event.path}"))
+    path = app.current_event.path or ""
+    if looks_like_image(path):
+        # Unroutable but image-looking (`/v1//acme/x.png`, an extra segment, `/V1/...`): a neutral
+        # pixel, never a brand's fallback, so no proxy caches an error and no brand is guessed at.
+        return _to_response(service().blank("not-found"))
+    return _to_response(problem(404, "Not found", "no route for this path"))
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -92,9 +93,23 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_DETAIL = 400
+
+
+def inert(text: str) -> str:
+    """`text` safe to echo in a problem document: no control characters, no `<` that could open a
+    tag (it becomes `‹`; a comparison such as `<= 2` stays), at most MAX_DETAIL characters."""
+    text = _TAG_START.sub("\u2039", _CONTROL.sub(" ", text))
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "\u2026"
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> HttpResponse:
-    """An application/problem+json response; 4xx cache briefly, 5xx never."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    """An application/problem+json response; 4xx cache briefly, 5xx never. The detail and string
+    extras pass through `inert`: a problem never echoes markup from the request."""
+    extra = {k: inert(v) if isinstance(v, str) else v for k, v in extra.items()}
+    body = {"type": "about:blank", "title": title, "status": status, "detail": inert(detail), **extra}
     cache = "no-store" if status >= 500 else f"public, max-age={ERROR_MAX_AGE}"
     return HttpResponse(
         status,
@@ -102,6 +117,34 @@ def problem(status: int, title: str, detail: str, **extra: Any) -> HttpResponse:
         PROBLEM_TYPE,
         {"Cache-Control": cache},
     )
+
+
+_LIFETIME = re.compile(r"(?<![-\w])(max-age|s-maxage|stale-while-revalidate|stale-if-error)=(\d+)")
+
+
+def cap_lifetime(cache_control: str, remaining: int) -> str:
+    """`cache_control` rewritten so that no cache may serve the response past `remaining` seconds
+    (a signed URL's `exp - now`): max-age and s-maxage are capped at `remaining`, and each stale-*
+    allowance at what is left after the longer of the two, so max-age + stale allowance <= remaining.
+    A stale allowance that no longer fits is dropped. Directives without a lifetime stay as they are."""
+    remaining = max(0, remaining)
+    found = dict(_LIFETIME.findall(cache_control))
+    fresh = max((int(found[n]) for n in ("max-age", "s-maxage") if n in found), default=0)
+    left = max(0, remaining - min(fresh, remaining))
+    parts = []
+    for part in (p.strip() for p in cache_control.split(",")):
+        name, _, value = part.partition("=")
+        name = name.strip().lower()
+        if name in ("max-age", "s-maxage") and value.strip().isdigit():
+            part = f"{name}={min(int(value), remaining)}"
+        elif name in ("stale-while-revalidate", "stale-if-error") and value.strip().isdigit():
+            allowed = min(int(value), left)
+            if allowed <= 0:
+                continue
+            part = f"{name}={allowed}"
+        if part:
+            parts.append(part)
+    return ", ".join(parts)
 
 
 def json_response(data: Any, *, status: int = 200, cache: str = "no-store") -> HttpResponse:
@@ -120,9 +163,11 @@ __all__ = [
     "PROBLEM_TYPE",
     "HttpResponse",
     "cache_control",
+    "cap_lifetime",
     "etag_for",
     "etag_matches",
     "fallback_cache_control",
+    "inert",
     "json_response",
     "problem",
     "redirect",

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+ALLOWED_METHODS = "GET, HEAD"
 
 
 @dataclass
@@ -112,6 +113,24 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle()
 
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler looks up `do_<METHOD>` and answers 501 when it is missing; every
+        # method this server does not route is answered 405 with Allow instead.
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _not_allowed(self) -> None:
+        body = json_body({"type": "about:blank", "title": "Method not allowed", "status": 405,
+                          "detail": f"this server answers {ALLOWED_METHODS} only"})
+        self.send_response(405)
+        self.send_header("Allow", ALLOWED_METHODS)
+        self.send_header("Content-Type", "application/problem+json")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _handle(self, head: bool = False) -> None:
         path = urlsplit(self.path).path
         studio = self.server.studio
@@ -122,8 +141,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             try:
                 result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
                 status, headers, body = from_result(result)
-            except Exception as exc:  # the handler maps errors itself; this is a last resort
-                status, body = 500, json_body({"title": "Internal error", "status": 500, "detail": repr(exc)})
+            except Exception:  # the handler maps errors itself; this is a last resort (no details out)
+                status, body = 500, json_body(
+                    {"type": "about:blank", "title": "Internal error", "status": 500,
+                     "detail": "the request could not be completed"}
+                )
                 headers = [("Content-Type", "application/problem+json"), ("Cache-Control", "no-store")]
         self.send_response(status)
         for name, value in headers:
