@@ -354,11 +354,12 @@ class RenderService:
         error (mapped to problem+json, an unexpected one to a bare 500). Every response's cache
         lifetime ends by the signed URL's expiry."""
         try:
-            proxy = self.is_proxy_request(req)
+            client = self.client_of(req)
         except Exception:
-            proxy = True  # cannot tell: answer as to a proxy, the safe side
+            client = EmailClient.gmail  # cannot tell: answer as to a proxy, the safe side
+        proxy = is_proxy(client)
         try:
-            return self._expiry_capped(req, self._image(req))
+            return self._expiry_capped(req, self._image(req, client))
         except Exception as exc:
             if not proxy:
                 raise
@@ -387,8 +388,7 @@ class RenderService:
         remaining = int(exp) - math.floor(req.now.timestamp())
         return resp.with_headers(**{"Cache-Control": cap_lifetime(cache, remaining)})
 
-    def _image(self, req: CreativeRequest) -> HttpResponse:
-        client = self.client_of(req)
+    def _image(self, req: CreativeRequest, client: EmailClient) -> HttpResponse:
         proxy = is_proxy(client)
         try:
             self._check_names(req)
