@@ -424,7 +424,7 @@ def test_local_server_last_resort_reveals_nothing(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("seconds", [30, 3, 0])
 def test_short_lived_signature_caps_every_cache_lifetime(svc: RenderService, seconds: int) -> None:
-    """URL signed to expire in N seconds → max-age/s-maxage + stale allowance <= N on the 200, the 304 and a proxy's fallback."""
+    """URL signed to expire in N seconds → max-age/s-maxage + stale allowance <= N on the 200, the 304, a proxy's fallback and a browser's 400."""
     # GIVEN a URL that expires `seconds` from now (the packs' max-age is a day, stale-if-error a day)
     now = datetime.now(UTC).replace(microsecond=0)
     target = signed(WINTER, {"at": AT}, expires=now + timedelta(seconds=seconds + 1))
@@ -435,10 +435,12 @@ def test_short_lived_signature_caps_every_cache_lifetime(svc: RenderService, sec
         return  # expires before the request: covered by the expired-link behaviour
     revalidated = call(target, **{"If-None-Match": first.headers["etag"]})
     fallback = call(bad_width, GMAIL)
-    # THEN no cache may keep any of them past the expiry
+    refused = call(bad_width, CHROME)
+    # THEN no cache may keep any of them past the expiry (the browser's 400 problem included)
     assert first.status == 200 and revalidated.status == 304
     assert fallback.headers.get("x-versa-fallback") == "bad-request"
-    for result in (first, revalidated, fallback):
+    assert refused.status == 400
+    for result in (first, revalidated, fallback, refused):
         assert lifetime(result.headers["cache-control"]) <= seconds + 1, result.headers["cache-control"]
 
 

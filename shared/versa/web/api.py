@@ -29,7 +29,7 @@ from versa.errors import (
 )
 from versa.ports import StoreUnavailable
 from versa.signing.urls import FILE_RE, IMAGE_EXTS
-from versa.web.http import HttpResponse, json_response, problem
+from versa.web.http import HttpResponse, cap_lifetime, json_response, problem
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -110,9 +110,23 @@ def _request(brand: str, creative: str, ext: str) -> CreativeRequest:
 
 
 def _to_response(resp: HttpResponse) -> Response[Any]:
+    resp = _within_expiry(resp)
     # Powertools serializes a JSON content type itself; hand it text, and binary bodies as bytes.
     body: Any = resp.body.decode() if resp.content_type.startswith("application/json") else resp.body
     return Response(status_code=resp.status, content_type=resp.content_type, body=body, headers=resp.headers)
+
+
+def _within_expiry(resp: HttpResponse) -> HttpResponse:
+    """Any response to a URL with `exp` (problems included) is cacheable no longer than `exp - now`;
+    the answers to an already expired link (410, the `expired` fallback) stay true after it and keep
+    their lifetime."""
+    exp = (app.current_event.query_string_parameters or {}).get("exp", "")
+    cache = resp.headers.get("Cache-Control")
+    if (not exp.isdigit() or len(exp) > 12 or cache is None or resp.status == 410
+            or resp.headers.get("X-Versa-Fallback") == "expired"):
+        return resp
+    remaining = int(exp) - int(datetime.now(UTC).timestamp())
+    return resp.with_headers(**{"Cache-Control": cap_lifetime(cache, remaining)})
 
 
 def _check_origin() -> None:
