@@ -102,6 +102,7 @@ def build_renderer(settings: Settings, *, fast: bool = True) -> Renderer:
         memo_size=settings.memo_items,
         memo_bytes=settings.memo_bytes,
         max_output_bytes=settings.max_output_bytes,
+        max_work=settings.max_render_work,
         fast=fast,
     )
 

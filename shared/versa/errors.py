@@ -95,6 +95,19 @@ class RenderError(VersaError, RuntimeError):
     """Rendering failed for a reason the pack or the request could not have prevented."""
 
 
+class RenderTimeout(RenderError, TimeoutError):
+    """A render passed its time budget and stopped (the caller has already served the fallback)."""
+
+
+class Overloaded(VersaError):
+    """Every render worker is busy and the queue is full: the request is shed (HTTP 503 with
+    Retry-After for browsers, the fallback image for email proxies). `retry_after` is in seconds."""
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__("every render worker is busy; try again shortly")
+
+
 class OutputTooLarge(RenderError):
     """The encoded image is larger than the output budget (the caller serves the fallback)."""
 
@@ -106,9 +119,11 @@ class OutputTooLarge(RenderError):
 __all__ = [
     "Issue",
     "OutputTooLarge",
+    "Overloaded",
     "PackError",
     "ParamError",
     "RenderError",
+    "RenderTimeout",
     "SignatureError",
     "SignatureExpired",
     "SignatureInvalid",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -75,19 +75,60 @@ class CopyItem:
         return self.status in USABLE and self.text is not None and not self.expired(now)
 
 
+@dataclass(frozen=True)
+class Malformed:
+    """A stored copy item that does not decode (unknown status, unparsable metadata, wrong types):
+    readers treat it as missing and report it."""
+
+    key: str
+    why: str
+
+
+def decode_item(key: str, build: Callable[[], CopyItem]) -> CopyItem | Malformed:
+    """`build()` checked: the item, or Malformed when decoding raised or a field has the wrong type.
+    Adapters decode every stored row through this, so one bad row never fails a whole read."""
+    try:
+        item = build()
+    except (KeyError, ValueError, TypeError, AttributeError, OverflowError, IndexError) as exc:
+        return Malformed(key, f"{type(exc).__name__}: {exc}")
+    problems = [
+        name
+        for name, ok in (
+            ("key", isinstance(item.key, str)),
+            ("status", isinstance(item.status, CopyStatus)),
+            ("text", item.text is None or isinstance(item.text, str)),
+            ("version", isinstance(item.version, int) and not isinstance(item.version, bool)),
+            ("reason", item.reason is None or isinstance(item.reason, str)),
+            ("meta", isinstance(item.meta, Mapping)),
+        )
+        if not ok
+    ]
+    return Malformed(key, "wrong type: " + ", ".join(problems)) if problems else item
+
+
 class CopyStore(ABC):
     """Generated copy by copy key, with a conditional 'pending' lease so a burst of misses enqueues one
     generation. Expiry is always checked on read (TTL deletion is late or, in moto, never)."""
 
     MAX_BATCH = 100
 
-    def get_many(self, keys: Iterable[str], *, now: datetime) -> dict[str, CopyItem]:
-        """Usable items for the keys that have one (missing, pending, rejected or expired are left out)."""
+    def get_many(
+        self, keys: Iterable[str], *, now: datetime, malformed: list[str] | None = None
+    ) -> dict[str, CopyItem]:
+        """Usable items for the keys that have one (missing, pending, rejected, expired or malformed
+        are left out); the keys of malformed items are appended to `malformed` when it is given."""
         wanted = list(dict.fromkeys(keys))
-        found: dict[str, CopyItem] = {}
+        found: dict[str, CopyItem | Malformed] = {}
         for start in range(0, len(wanted), self.MAX_BATCH):
             found.update(self._get_batch(wanted[start : start + self.MAX_BATCH]))
-        return {k: item for k, item in found.items() if item.usable(now)}
+        usable: dict[str, CopyItem] = {}
+        for key, item in found.items():
+            if isinstance(item, Malformed):
+                if malformed is not None:
+                    malformed.append(key)
+            elif item.usable(now):
+                usable[key] = item
+        return usable
 
     def lease(self, key: str, *, now: datetime, ttl: timedelta) -> bool:
         """Insert a pending item if none exists or the existing one expired. True when this caller won
@@ -104,12 +145,15 @@ class CopyStore(ABC):
         return self._put(item, expected_version=expected_version)
 
     def get(self, key: str) -> CopyItem | None:
-        """The raw stored item regardless of status or expiry (for tools and tests)."""
-        return self._get_batch([key]).get(key)
+        """The raw stored item regardless of status or expiry (for tools and tests); None when absent
+        or malformed."""
+        item = self._get_batch([key]).get(key)
+        return item if isinstance(item, CopyItem) else None
 
     # Primitives each adapter implements.
     @abstractmethod
-    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem]: ...
+    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem | Malformed]:
+        """Stored items by key (absent keys left out), each decoded through `decode_item`."""
 
     @abstractmethod
     def _put_if_absent_or_expired(self, item: CopyItem, *, now: datetime) -> bool: ...
@@ -243,11 +287,13 @@ __all__ = [
     "GenerationQueue",
     "GenerationRequest",
     "ImageRenderer",
+    "Malformed",
     "NullQueue",
     "PackStore",
     "Rendered",
     "StoreUnavailable",
     "bump",
+    "decode_item",
     "expiry_seconds",
     "now_seconds",
 ]

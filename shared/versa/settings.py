@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     memo_bytes: int = Field(64 * 2**20, ge=0, description="Bytes of rendered responses kept in memory.")
     render_budget_ms: int = Field(2000, ge=1, description="A render slower than this serves the fallback.")
     max_output_bytes: int = Field(4_500_000, ge=1024, description="Larger outputs serve the fallback.")
+    max_render_work: int = Field(
+        48_000_000, ge=1_000_000,
+        description="Pixels x frames one render may draw (output size x an animated countdown's frames); "
+        "a request over it is refused before drawing (400, or the fallback for email proxies).",
+    )
+    render_queue: int = Field(
+        2, ge=0, description="Renders that may wait for a busy worker; beyond that a request is shed "
+        "(503 with Retry-After, or the fallback for email proxies).",
+    )
+    unknown_brand_seconds: float = Field(
+        10.0, ge=0, description="How long an unknown brand is remembered without asking the pack store (0: never).",
+    )
     keyable_extra: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Attributes the deployment adds to the CDN cache key (versa lint then allows them).")
 
     # publishing (the `versa publish` / `rollback` / `versions` commands)

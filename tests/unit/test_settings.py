@@ -137,12 +137,15 @@ def test_service_config_and_renderer_restate_no_default() -> None:
     assert {f.name for f in config_fields} <= set(Settings.model_fields)
     assert all(f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING for f in config_fields)
     # AND the renderer's limits must be passed (composition.build_renderer passes the settings)
-    for name in ("memo_size", "memo_bytes", "max_output_bytes"):
+    for name in ("memo_size", "memo_bytes", "max_output_bytes", "max_work"):
         assert renderer_params[name].default is inspect.Parameter.empty, name
 
     # AND a config built from settings carries their values
-    settings = Settings(require_signature=False, render_budget_ms=1234, copy_lease_seconds=99, origin_secret="s")
-    assert ServiceConfig.from_settings(settings) == ServiceConfig(False, 1234, 99, "s")
+    settings = Settings(
+        require_signature=False, render_budget_ms=1234, copy_lease_seconds=99, origin_secret="s",
+        unknown_brand_seconds=7.5, render_queue=3,
+    )
+    assert ServiceConfig.from_settings(settings) == ServiceConfig(False, 1234, 99, "s", 7.5, 3)
 
 
 def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

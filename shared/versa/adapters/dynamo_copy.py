@@ -9,6 +9,7 @@ the service turns into copy defaults. A failed condition is an answer (False), n
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -20,7 +21,16 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from versa.adapters.lazy_client import LazyClient
-from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable, expiry_seconds, now_seconds
+from versa.ports import (
+    CopyItem,
+    CopyStatus,
+    CopyStore,
+    Malformed,
+    StoreUnavailable,
+    decode_item,
+    expiry_seconds,
+    now_seconds,
+)
 
 if TYPE_CHECKING:
     import boto3
@@ -128,14 +138,14 @@ class DynamoCopyStore(CopyStore):
 
     # ------------------------------------------------------------------------------ primitives
 
-    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem]:
-        found: dict[str, CopyItem] = {}
+    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem | Malformed]:
+        found: dict[str, CopyItem | Malformed] = {}
         for start in range(0, len(keys), self.MAX_BATCH):
             found.update(self._get_chunk(keys[start : start + self.MAX_BATCH]))
         return found
 
-    def _get_chunk(self, keys: Sequence[str]) -> dict[str, CopyItem]:
-        found: dict[str, CopyItem] = {}
+    def _get_chunk(self, keys: Sequence[str]) -> dict[str, CopyItem | Malformed]:
+        found: dict[str, CopyItem | Malformed] = {}
         pending: Sequence[Mapping[str, AttributeValueTypeDef]] = [
             {"pk": {"S": k}} for k in dict.fromkeys(keys)
         ]
@@ -144,13 +154,9 @@ class DynamoCopyStore(CopyStore):
                 time.sleep(UNPROCESSED_BACKOFF[attempt - 1] * random.uniform(0.5, 1.0))
             response = self._batch_get(pending)
             for raw in response.get("Responses", {}).get(self.table_name, []):
-                try:
-                    item = _from_dynamo(raw)
-                except (KeyError, ValueError, TypeError) as exc:
-                    raise StoreUnavailable(
-                        f"DynamoDB {self.table_name}: malformed item {raw.get('pk')}"
-                    ) from exc
-                found[item.key] = item
+                key = raw.get("pk", {}).get("S")
+                if isinstance(key, str):  # a bad item is one missing key, never a failed read
+                    found[key] = decode_item(key, functools.partial(_from_dynamo, raw))
             unprocessed = response.get("UnprocessedKeys", {}).get(self.table_name)
             pending = unprocessed["Keys"] if unprocessed else []
             if not pending:

@@ -63,6 +63,8 @@ DEFAULT_CONFIG = Config(
 MAX_BUNDLE_BYTES = MAX_PACK_BYTES + 4 * 2**20
 MAX_BUNDLE_MEMBERS = 4096
 MAX_REMEMBERED_FAILURES = 1024
+MAX_BRAND_LOCKS = 1024
+"""Per-brand refresh locks kept; past it, the idle locks of brands with no pack loaded are dropped."""
 BRAND_RE = re.compile(SLUG)
 VERSION_RE = re.compile(r"^[0-9a-f]{8,64}$")
 """Versions are content hashes (`versa.pack.loader.content_version`)."""
@@ -320,7 +322,7 @@ class S3PackStore(PackStore):
         if not BRAND_RE.match(brand):
             raise UnknownBrand(brand)
         with self._lock:
-            lock = self._brand_locks.setdefault(brand, threading.Lock())
+            lock = self._brand_lock(brand)
         entry = self._entries.get(brand)
         if entry is not None and self._clock() - entry.checked < self.revalidate_seconds:
             return entry.pack
@@ -332,6 +334,18 @@ class S3PackStore(PackStore):
             return self._current_locked(brand)
         finally:
             lock.release()
+
+    def _brand_lock(self, brand: str) -> threading.Lock:
+        """The brand's refresh lock (call under `self._lock`). The table stays bounded: requests for
+        many made-up brand names must not grow it without end."""
+        lock = self._brand_locks.get(brand)
+        if lock is None:
+            if len(self._brand_locks) >= MAX_BRAND_LOCKS:
+                for name, held in list(self._brand_locks.items()):
+                    if name not in self._entries and not held.locked():
+                        del self._brand_locks[name]
+            lock = self._brand_locks[brand] = threading.Lock()
+        return lock
 
     def _current_locked(self, brand: str) -> Pack:
         now = self._clock()

@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from versa.ports import CopyItem, CopyStatus, CopyStore, StoreUnavailable, expiry_seconds, now_seconds
+from versa.ports import (
+    CopyItem,
+    CopyStatus,
+    CopyStore,
+    Malformed,
+    StoreUnavailable,
+    decode_item,
+    expiry_seconds,
+    now_seconds,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS copy_items (
@@ -56,17 +65,23 @@ def _row(item: CopyItem) -> Row:
     return (item.key, item.status.value, item.text, item.version, expires, item.reason, meta)
 
 
-def _item(row: Row) -> CopyItem:
+def _item(row: Row) -> CopyItem | Malformed:
     key, status, text, version, expires, reason, meta = row
-    return CopyItem(
-        key=key,
-        status=CopyStatus(status),
-        text=text,
-        version=version,
-        expires_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
-        reason=reason,
-        meta=json.loads(meta),
-    )
+
+    def build() -> CopyItem:
+        if expires is not None and not isinstance(expires, int):
+            raise TypeError(f"expires_at {expires!r} is not whole epoch seconds")
+        return CopyItem(
+            key=key,
+            status=CopyStatus(status),
+            text=text,
+            version=version,
+            expires_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
+            reason=reason,
+            meta=json.loads(meta),
+        )
+
+    return decode_item(key, build)
 
 
 class SQLiteCopyStore(CopyStore):
@@ -101,8 +116,8 @@ class SQLiteCopyStore(CopyStore):
         except sqlite3.Error as exc:  # locked past the busy timeout, disk I/O, closed...
             raise StoreUnavailable(f"SQLite copy store {self.path}: {exc}") from exc
 
-    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem]:
-        found: dict[str, CopyItem] = {}
+    def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem | Malformed]:
+        found: dict[str, CopyItem | Malformed] = {}
         for start in range(0, len(keys), self.MAX_BATCH):
             chunk = list(keys[start : start + self.MAX_BATCH])
             marks = ", ".join("?" * len(chunk))

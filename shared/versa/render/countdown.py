@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from PIL import Image
 
+from versa.budget import check_deadline
 from versa.errors import RenderError
 from versa.pack.model import CountdownLabels, CountdownLayer
 from versa.render.encode import flatten
@@ -304,6 +305,7 @@ def animate(
     durations: list[int] = []
     last: tuple[int, ...] | None = None
     for i in range(n):
+        check_deadline()  # an abandoned render stops within one frame
         when = now + timedelta(seconds=i)
         state = tuple(p.left_at(when) // min(UNIT_SECONDS[u] for u in p.layer.units) for p in ticking)
         if state == last:
@@ -318,6 +320,7 @@ def animate(
             frame.paste(crop.quantize(palette=palette, dither=Image.Dither.NONE), (x0, y0))
         frames.append(frame)
         durations.append(FRAME_MS)
+    check_deadline()
     buf = io.BytesIO()
     frames[0].save(
         buf,

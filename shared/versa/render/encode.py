@@ -81,6 +81,23 @@ def check_dimensions(out_w: int, out_h: int, *, width: int, dpr: float) -> None:
     raise ParamError("w", width, f"{limit} at dpr {dpr:g}; use a smaller width")
 
 
+def check_work(out_w: int, out_h: int, frames: int, *, width: int, dpr: float, limit: int) -> None:
+    """Refuse, before any drawing, a render that would draw more than `limit` pixels x frames: the
+    declared output size times the frames it declares (a countdown's loop when animated). Names the
+    parameter to lower (`dpr` above 1, else `w`) and says what would fit."""
+    work = out_w * out_h * frames
+    if work <= limit:
+        return
+    what = (
+        f"a render may draw at most {limit / 1e6:g} million pixels x frames; {out_w}x{out_h} px x "
+        f"{frames} frame(s) is {work / 1e6:.1f} million"
+    )
+    advice = "; use a static format (png) or " if frames > 1 else "; use "
+    if dpr > 1:
+        raise ParamError("dpr", dpr, f"{what}{advice}a lower dpr")
+    raise ParamError("w", width, f"{what}{advice}a smaller width")
+
+
 def check_output(data: bytes, fmt: str, cap: int) -> bytes:
     """`data`, unless it is larger than `cap` bytes (the `max_output_bytes` setting): OutputTooLarge."""
     if len(data) > cap:
@@ -216,6 +233,7 @@ __all__ = [
     "avif_supported",
     "check_dimensions",
     "check_output",
+    "check_work",
     "encode",
     "exact_palette",
     "flatten",

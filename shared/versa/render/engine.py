@@ -19,6 +19,7 @@ from typing import Any
 import PIL
 from PIL import Image
 
+from versa.budget import check_deadline
 from versa.context.model import DPR_MAX, DPR_MIN
 from versa.decide.keys import render_key
 from versa.decide.rules import Decision, short_hash
@@ -30,6 +31,7 @@ from versa.render.encode import (
     CONTENT_TYPES,
     check_dimensions,
     check_output,
+    check_work,
     encode,
     negotiate,
     normalize_format,
@@ -101,7 +103,8 @@ class Renderer(ImageRenderer):
     `memo_size` bounds the memo's entry count and `memo_bytes` its total size (0 disables it);
     `max_output_bytes` is the largest response allowed (else `OutputTooLarge`): the settings
     `memo_items`, `memo_bytes` and `max_output_bytes`, whose defaults `versa.settings` declares
-    (`versa.composition.build_renderer` passes them). `fast` selects the faster encoder settings
+    (`versa.composition.build_renderer` passes them); `max_work` is the most pixels x frames one
+    render may draw (else ParamError, before drawing), the setting `max_render_work`. `fast` selects the faster encoder settings
     described in `versa.render.encode`.
     """
 
@@ -113,8 +116,10 @@ class Renderer(ImageRenderer):
         memo_bytes: int,
         max_output_bytes: int,
         fast: bool = True,
+        max_work: int,
     ) -> None:
         self.fonts = FontBook(font_dirs)
+        self.max_work = max_work
         self.fast = fast
         self.max_output_bytes = max_output_bytes
         self.engine = engine_version(font_dirs, fast=fast)
@@ -160,6 +165,8 @@ class Renderer(ImageRenderer):
 
         used = {slot: texts.get(slot, ref.default) for slot, ref in decision.copy.items()}
         countdowns = [layer for layer in decision.layers if isinstance(layer, CountdownLayer)]
+        frames = max((layer.frames for layer in countdowns), default=1) if fmt == "gif" else 1
+        check_work(out_w, out_h, frames, width=width, dpr=dpr, limit=self.max_work)
         state: dict[str, Any] = {"pack": pack.version}
         for i, layer in enumerate(countdowns):
             state[f"countdown{i}"] = countdown_state(layer, now, params, robust=robust, tz=tz)
@@ -202,6 +209,7 @@ class Renderer(ImageRenderer):
         canvas = Image.new(mode, size, (0, 0, 0, 0) if mode == "RGBA" else (0, 0, 0))
         painters: list[CountdownPainter] = []
         for layer in scene.decision.layers:
+            check_deadline()
             if not isinstance(layer, CountdownLayer):
                 draw_layer(canvas, layer, scene)
                 continue
@@ -213,6 +221,7 @@ class Renderer(ImageRenderer):
                 draw_countdown(canvas, painter)
         if fmt == "gif" and any(p.animated for p in painters):
             return animate(canvas, painters, scene.decision.colors.values(), now)
+        check_deadline()
         return encode(canvas, fmt, scene.pack.model.render, fast=self.fast), 1
 
     def render_fallback(self, pack: Pack, creative_id: str) -> bytes:

@@ -9,6 +9,7 @@ core's URL builder, so the images they point at reproduce this page's context ex
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -58,6 +59,15 @@ def _carried(request: Any) -> dict[str, str]:
     return {k: v for k, v in request.query.items() if k not in RESERVED_PARAMS and k not in ("w", "dpr")}
 
 
+def page_expiry(request: Any) -> datetime | None:
+    """The page URL's own expiry (`exp`, unix seconds), which every URL the page derives carries too,
+    so no image or click link outlives the page that holds it; None when the page does not expire."""
+    exp = str(request.query.get("exp", ""))
+    if not exp.isdigit() or len(exp) > 12:
+        return None
+    return datetime.fromtimestamp(int(exp), tz=UTC)
+
+
 class HtmlPages:
     """Renders creatives' HTML templates (and their fallback fragment) with image URLs signed by
     `keyring`, prefixed with `base_url`."""
@@ -76,6 +86,7 @@ class HtmlPages:
             raise UnknownCreative(pack.brand, f"{decision.creative}.html (the creative has no template)")
         env = _environment(str(Path(pack.root) / "templates"), pack.version)
         carried = _carried(request)
+        expires = page_expiry(request)
         try:
             alt = _alt(creative.alt, decision.locale, pack.model.default_locale, texts)
         except TemplateError as exc:
@@ -86,7 +97,9 @@ class HtmlPages:
             query = dict(carried)
             if w is not None and w != width:
                 query["w"] = str(w)
-            return self.base_url + signed_url(creative_path(pack.brand, decision.creative, ext), query, self.keyring)
+            return self.base_url + signed_url(
+                creative_path(pack.brand, decision.creative, ext), query, self.keyring, expires=expires
+            )
 
         def img(alt: str = alt, width: int = width, fmt: str = "png") -> Markup:
             h = round(height * width / creative.size[0])
@@ -112,7 +125,9 @@ class HtmlPages:
                 + "</picture>"
             )
 
-        click = self.base_url + signed_url(click_path(pack.brand, decision.creative), carried, self.keyring)
+        click = self.base_url + signed_url(
+            click_path(pack.brand, decision.creative), carried, self.keyring, expires=expires
+        )
         variables = {
             "brand": pack.brand,
             "creative": decision.creative,
@@ -139,7 +154,8 @@ class HtmlPages:
         """A plain fragment for when the template fails: the creative's PNG route, signed like the page."""
         creative = pack.model.creative(decision.creative)
         url = self.base_url + signed_url(
-            creative_path(pack.brand, decision.creative, "png"), _carried(request), self.keyring
+            creative_path(pack.brand, decision.creative, "png"), _carried(request), self.keyring,
+            expires=page_expiry(request),
         )
         width, height = creative.size
         return (

@@ -19,7 +19,15 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from versa.errors import ParamError, SignatureError
 from versa.signing.urls import FILE_RE, IMAGE_EXTS
-from versa.web.http import PROBLEMS, HttpResponse, json_response, problem, problem_for, problem_kind
+from versa.web.http import (
+    PROBLEMS,
+    HttpResponse,
+    cap_lifetime,
+    json_response,
+    problem,
+    problem_for,
+    problem_kind,
+)
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -100,9 +108,23 @@ def _request(brand: str, creative: str, ext: str) -> CreativeRequest:
 
 
 def _to_response(resp: HttpResponse) -> Response[Any]:
+    resp = _within_expiry(resp)
     # Powertools serializes a JSON content type itself; hand it text, and binary bodies as bytes.
     body: Any = resp.body.decode() if resp.content_type.startswith("application/json") else resp.body
     return Response(status_code=resp.status, content_type=resp.content_type, body=body, headers=resp.headers)
+
+
+def _within_expiry(resp: HttpResponse) -> HttpResponse:
+    """Any response to a URL with `exp` (problems included) is cacheable no longer than `exp - now`;
+    the answers to an already expired link (410, the `expired` fallback) stay true after it and keep
+    their lifetime."""
+    exp = (app.current_event.query_string_parameters or {}).get("exp", "")
+    cache = resp.headers.get("Cache-Control")
+    if (not exp.isdigit() or len(exp) > 12 or cache is None or resp.status == 410
+            or resp.headers.get("X-Versa-Fallback") == "expired"):
+        return resp
+    remaining = int(exp) - int(datetime.now(UTC).timestamp())
+    return resp.with_headers(**{"Cache-Control": cap_lifetime(cache, remaining)})
 
 
 def _check_origin() -> None:
@@ -191,13 +213,27 @@ def _problem(exc: Exception) -> Response[Any]:
     return _to_response(problem_for(exc))
 
 
-for _exc_class in PROBLEMS:
+for _exc_class in (*PROBLEMS, Exception):  # Exception: anything nobody expected, a bare 500
     app.exception_handler(_exc_class)(_problem)
+
+
+IMAGE_SUFFIXES = tuple(f".{ext}" for ext in (*IMAGE_EXTS, "jpeg"))
+
+
+def looks_like_image(path: str) -> bool:
+    """True when the last segment of `path` ends in an image extension (any case): a client that
+    asks for it is probably an <img> (an email proxy among them) and must get an image back."""
+    return path.rsplit("/", 1)[-1].lower().endswith(IMAGE_SUFFIXES)
 
 
 @app.not_found
 def _not_found(exc: Exception) -> Response[Any]:
-    return _to_response(problem(404, "Not found", f"no route for {app.current_event.path}"))
+    path = app.current_event.path or ""
+    if looks_like_image(path):
+        # Unroutable but image-looking (`/v1//acme/x.png`, an extra segment, `/V1/...`): a neutral
+        # pixel, never a brand's fallback, so no proxy caches an error and no brand is guessed at.
+        return _to_response(service().blank("not-found"))
+    return _to_response(problem(404, "Not found", "no route for this path"))
 
 
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:

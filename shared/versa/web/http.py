@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from versa.errors import (
+    Overloaded,
     PackError,
     ParamError,
     SignatureError,
@@ -103,9 +105,23 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == wanted for tag in if_none_match.split(","))
 
 
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_DETAIL = 400
+
+
+def inert(text: str) -> str:
+    """`text` safe to echo in a problem document: no control characters, no `<` that could open a
+    tag (it becomes `‹`; a comparison such as `<= 2` stays), at most MAX_DETAIL characters."""
+    text = _TAG_START.sub("\u2039", _CONTROL.sub(" ", text))
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 1] + "\u2026"
+
+
 def problem(status: int, title: str, detail: str, **extra: Any) -> HttpResponse:
-    """An application/problem+json response; 4xx cache briefly, 5xx never."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    """An application/problem+json response; 4xx cache briefly, 5xx never. The detail and string
+    extras pass through `inert`: a problem never echoes markup from the request."""
+    extra = {k: inert(v) if isinstance(v, str) else v for k, v in extra.items()}
+    body = {"type": "about:blank", "title": title, "status": status, "detail": inert(detail), **extra}
     cache = "no-store" if status >= 500 else f"public, max-age={ERROR_MAX_AGE}"
     return HttpResponse(
         status,
@@ -122,7 +138,7 @@ class ProblemKind:
 
     `detail`: a fixed detail that replaces the exception's message (server-side problems keep their
     cause private; a local tool may reveal it); else the message, or `default_detail` when it is empty.
-    `members`: extra problem members taken from the exception. `log`: how the API logs it
+    `members`: extra problem members taken from the exception; `headers`: response headers taken from it. `log`: how the API logs it
     (`exception` adds the traceback)."""
 
     status: int
@@ -130,11 +146,12 @@ class ProblemKind:
     detail: str | None = None
     default_detail: str = ""
     members: Callable[[Any], dict[str, Any]] | None = None
+    headers: Callable[[Any], dict[str, str]] | None = None
     log: Literal["warning", "error", "exception"] | None = None
 
 
-INTERNAL = ProblemKind(500, "Internal error", log="exception")
-"""An exception nothing else maps: 500, its class name as the detail."""
+INTERNAL = ProblemKind(500, "Internal error", "the request could not be completed", log="exception")
+"""An exception nothing else maps: 500 with a fixed detail (no type, message or path leaves the process)."""
 
 PROBLEMS: dict[type[Exception], ProblemKind] = {
     ParamError: ProblemKind(
@@ -146,6 +163,12 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
     SignatureError: ProblemKind(403, "Forbidden", default_detail="a valid signature is required"),
     StoreUnavailable: ProblemKind(
         503, "Service unavailable", "a backing store did not answer; try again", log="warning"
+    ),
+    Overloaded: ProblemKind(
+        503,
+        "Service busy",
+        "every render worker is busy; try again shortly",
+        headers=lambda exc: {"Retry-After": str(exc.retry_after)},
     ),
     PackError: ProblemKind(503, "Pack unavailable", "the brand's pack failed to load", log="error"),
     VersaError: INTERNAL,
@@ -167,14 +190,41 @@ def problem_for(exc: BaseException, *, reveal: bool = False, **extra: Any) -> Ht
     exception's own message to a detail the table keeps private; `extra` adds surface members."""
     kind = problem_kind(exc)
     message = str(exc)
-    if kind is INTERNAL:
-        detail = type(exc).__name__ + (f": {message}" if reveal and message else "")
-    elif kind.detail is not None:
+    if kind.detail is not None:
         detail = kind.detail + (f": {message}" if reveal and message else "")
     else:
         detail = message or kind.default_detail
     members = kind.members(exc) if kind.members is not None else {}
-    return problem(kind.status, kind.title, detail, **members, **extra)
+    resp = problem(kind.status, kind.title, detail, **members, **extra)
+    return resp.with_headers(**kind.headers(exc)) if kind.headers is not None else resp
+
+
+_LIFETIME = re.compile(r"(?<![-\w])(max-age|s-maxage|stale-while-revalidate|stale-if-error)=(\d+)")
+
+
+def cap_lifetime(cache_control: str, remaining: int) -> str:
+    """`cache_control` rewritten so that no cache may serve the response past `remaining` seconds
+    (a signed URL's `exp - now`): max-age and s-maxage are capped at `remaining`, and each stale-*
+    allowance at what is left after the longer of the two, so max-age + stale allowance <= remaining.
+    A stale allowance that no longer fits is dropped. Directives without a lifetime stay as they are."""
+    remaining = max(0, remaining)
+    found = dict(_LIFETIME.findall(cache_control))
+    fresh = max((int(found[n]) for n in ("max-age", "s-maxage") if n in found), default=0)
+    left = max(0, remaining - min(fresh, remaining))
+    parts = []
+    for part in (p.strip() for p in cache_control.split(",")):
+        name, _, value = part.partition("=")
+        name = name.strip().lower()
+        if name in ("max-age", "s-maxage") and value.strip().isdigit():
+            part = f"{name}={min(int(value), remaining)}"
+        elif name in ("stale-while-revalidate", "stale-if-error") and value.strip().isdigit():
+            allowed = min(int(value), left)
+            if allowed <= 0:
+                continue
+            part = f"{name}={allowed}"
+        if part:
+            parts.append(part)
+    return ", ".join(parts)
 
 
 def json_response(data: Any, *, status: int = 200, cache: str = "no-store") -> HttpResponse:
@@ -196,9 +246,11 @@ __all__ = [
     "HttpResponse",
     "ProblemKind",
     "cache_control",
+    "cap_lifetime",
     "etag_for",
     "etag_matches",
     "fallback_cache_control",
+    "inert",
     "json_response",
     "problem",
     "problem_for",

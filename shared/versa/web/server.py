@@ -17,9 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from versa.web.http import problem_for
+from versa.web.http import problem, problem_for
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+ALLOWED_METHODS = "GET, HEAD"
 
 
 @dataclass
@@ -113,6 +114,24 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle()
 
+    def __getattr__(self, name: str) -> Any:
+        # BaseHTTPRequestHandler looks up `do_<METHOD>` and answers 501 when it is missing; every
+        # method this server does not route is answered 405 with Allow instead.
+        if name.startswith("do_"):
+            return self._not_allowed
+        raise AttributeError(name)
+
+    def _not_allowed(self) -> None:
+        resp = problem(405, "Method not allowed", f"this server answers {ALLOWED_METHODS} only")
+        body = resp.body
+        self.send_response(405)
+        self.send_header("Allow", ALLOWED_METHODS)
+        self.send_header("Content-Type", resp.content_type)
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
     def _handle(self, head: bool = False) -> None:
         path = urlsplit(self.path).path
         studio = self.server.studio
@@ -123,8 +142,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             try:
                 result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
                 status, headers, body = from_result(result)
-            except Exception as exc:  # the handler maps errors itself; this is a last resort
-                resp = problem_for(exc, reveal=True)
+            except Exception as exc:  # the handler maps errors itself; this is a last resort (no details out)
+                resp = problem_for(exc)
                 status, body = resp.status, resp.body
                 headers = [("Content-Type", resp.content_type), *resp.headers.items()]
         self.send_response(status)

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import math
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -24,15 +26,17 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from versa.budget import release_memory, run_with_deadline
 from versa.context.clients import EmailClient, classify_client, is_proxy
 from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
 from versa.context.resolve import ContextOptions, RequestContext, resolve
 from versa.decide.rules import Decision, context_options, decide
 from versa.errors import (
     OutputTooLarge,
-    PackError,
+    Overloaded,
     ParamError,
     RenderError,
+    RenderTimeout,
     SignatureError,
     SignatureExpired,
     UnknownBrand,
@@ -54,6 +58,7 @@ from versa.web.http import (
     CSP,
     HttpResponse,
     cache_control,
+    cap_lifetime,
     etag_for,
     etag_matches,
     fallback_cache_control,
@@ -66,6 +71,11 @@ if TYPE_CHECKING:
     from versa.settings import Settings
 
 MAX_REMEMBERED_LEASES = 10_000
+MAX_UNKNOWN_BRANDS = 1024
+"""Unknown brand names remembered (negative cache); the oldest leave first."""
+RENDER_WORKERS = 2
+LARGE_RENDER_PIXELS = 4_000_000
+"""After a render that drew at least this many pixels (x frames), freed memory goes back to the OS."""
 MAX_CACHED_OPTIONS = 256
 """Context options kept per (pack version, creative, signed names); the set is cleared when full."""
 SLUG_RE = re.compile(SLUG)
@@ -143,6 +153,8 @@ class ServiceConfig:
     render_budget_ms: int
     copy_lease_seconds: int
     origin_secret: str | None
+    unknown_brand_seconds: float
+    render_queue: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -175,7 +187,13 @@ class RenderService:
         self.metrics: Metrics = metrics or NullMetrics()
         self.html = html
         self.log = log or (lambda *a, **k: None)
-        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="versa-render")
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=RENDER_WORKERS, thread_name_prefix="versa-render"
+        )
+        self._in_flight = 0
+        self._flight_lock = threading.Lock()
+        self._unknown: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
+        self._unknown_lock = threading.Lock()
         self._leases: OrderedDict[str, datetime] = OrderedDict()
         self._options: dict[tuple[str, str, str, frozenset[str]], ContextOptions] = {}
 
@@ -246,7 +264,7 @@ class RenderService:
         """Pack, creative, context and decision for a non-image route; every failure raises (versa.web.api
         maps it to problem+json)."""
         self._check_names(req)
-        pack = self.packs.current(req.brand)
+        pack = self._current_pack(req.brand)
         creative = pack.model.creative(req.creative)
         ctx = self._context(pack, req, self._signature(req, scope=scope))
         return pack, creative, ctx, decide(pack.model, req.creative, ctx)
@@ -259,11 +277,14 @@ class RenderService:
         texts = {name: ref.default for name, ref in decision.copy.items()}
         if not refs:
             return texts, False
+        malformed: list[str] = []
         try:
-            found = self.copy.get_many([r.key for r in refs if r.key], now=now)
-        except StoreUnavailable as exc:
-            self.metrics.count("CopyStoreErrors", brand=pack.brand, reason=str(exc))
+            found = self.copy.get_many([r.key for r in refs if r.key], now=now, malformed=malformed)
+        except Exception as exc:  # any copy store failure renders the defaults
+            self.metrics.count("CopyStoreErrors", brand=pack.brand, reason=repr(exc))
             return texts, True
+        if malformed:
+            self.metrics.count("CopyMalformed", len(malformed), brand=pack.brand, keys=malformed)
         missing = []
         for ref in refs:
             item = found.get(ref.key or "")
@@ -285,7 +306,7 @@ class RenderService:
                 continue  # this container already tried within the lease: no second write per request
             try:
                 won = self.copy.lease(ref.key, now=now, ttl=lease)
-            except StoreUnavailable:
+            except Exception:  # StoreUnavailable or worse: generation waits for a later request
                 return
             self._remember_lease(ref.key, now + lease)
             if not won:
@@ -314,24 +335,83 @@ class RenderService:
 
     # ---------------------------------------------------------------------------------- routes
 
+    def _current_pack(self, brand: str) -> Pack:
+        """The brand's pack; an unknown brand is remembered for `unknown_brand_seconds` (in a bounded
+        table), so a stream of requests for a made-up brand costs no storage lookup each."""
+        ttl = self.config.unknown_brand_seconds
+        now = time.monotonic()
+        with self._unknown_lock:
+            known = self._unknown.get(brand)
+            if known is not None:
+                if known[0] > now:
+                    raise UnknownBrand(brand, known[1])
+                del self._unknown[brand]
+        try:
+            return self.packs.current(brand)
+        except UnknownBrand as exc:
+            if ttl > 0:
+                with self._unknown_lock:
+                    self._unknown[brand] = (now + ttl, tuple(exc.known))
+                    while len(self._unknown) > MAX_UNKNOWN_BRANDS:
+                        self._unknown.popitem(last=False)
+            raise
+
     def image(self, req: CreativeRequest) -> HttpResponse:
-        """GET /v1/{brand}/{creative}.{ext} for image formats."""
-        client = self.client_of(req)
+        """GET /v1/{brand}/{creative}.{ext} for image formats: the failure contract made total. Whatever
+        fails, an email proxy gets an image with status 200 and `X-Versa-Fallback`; a browser gets the
+        error (mapped to problem+json, an unexpected one to a bare 500). Every response's cache
+        lifetime ends by the signed URL's expiry."""
+        try:
+            client = self.client_of(req)
+        except Exception:
+            client = EmailClient.gmail  # cannot tell: answer as to a proxy, the safe side
+        proxy = is_proxy(client)
+        try:
+            return self._expiry_capped(req, self._image(req, client))
+        except Exception as exc:
+            if not proxy:
+                raise
+            if not isinstance(exc, VersaError):
+                self.log("image route failed", brand=req.brand, creative=req.creative, error=repr(exc))
+            reason = "overloaded" if isinstance(exc, Overloaded) else "internal"
+            return self._expiry_capped(req, self._last_resort(req, reason))
+
+    def _last_resort(self, req: CreativeRequest, reason: str) -> HttpResponse:
+        """The creative's fallback if its pack is at hand, else the neutral pixel; never raises."""
+        try:
+            pack = self._current_pack(req.brand)
+            creative = pack.model.creative(req.creative)
+            return self._fallback(pack, req.creative, creative, reason)
+        except Exception:
+            return self._blank(reason, brand=req.brand, creative=req.creative)
+
+    def _expiry_capped(self, req: CreativeRequest, resp: HttpResponse) -> HttpResponse:
+        """`resp` with its Cache-Control cut so that max-age plus any stale allowance ends by the URL's
+        `exp` (read from the query: an unverified `exp` can only shorten a lifetime). The answer to an
+        already expired link (the `expired` fallback) is exempt: it is what stays true after `exp`."""
+        exp = req.query.get("exp", "")
+        cache = resp.headers.get("Cache-Control")
+        if not exp.isdigit() or len(exp) > 12 or cache is None or resp.headers.get("X-Versa-Fallback") == "expired":
+            return resp
+        remaining = int(exp) - math.floor(req.now.timestamp())
+        return resp.with_headers(**{"Cache-Control": cap_lifetime(cache, remaining)})
+
+    def _image(self, req: CreativeRequest, client: EmailClient) -> HttpResponse:
         proxy = is_proxy(client)
         try:
             self._check_names(req)
-            pack = self.packs.current(req.brand)
+            pack = self._current_pack(req.brand)
             creative = pack.model.creative(req.creative)
         except (UnknownBrand, UnknownCreative):
             if proxy:
                 return self._blank("unknown-creative")
             raise
-        except (StoreUnavailable, PackError) as exc:
+        except Exception as exc:
             # No pack means no creative fallback to serve: a blank image, 200, briefly cached, so no
             # client (an email proxy least of all) keeps an error. The CDN's origin group covers the
             # failures that happen outside the handler.
             reason = "pack-store" if isinstance(exc, StoreUnavailable) else "pack-error"
-            self.log("pack unavailable", brand=req.brand, reason=reason, error=str(exc))
+            self.log("pack unavailable", brand=req.brand, reason=reason, error=repr(exc))
             return self._blank(reason, brand=req.brand, creative=req.creative)
         try:
             signed = self._signature(req)
@@ -344,9 +424,13 @@ class RenderService:
         try:
             # Signed send-time values may name the client (previews, ESP-declared proxies): use the context's.
             return self._render_image(pack, creative, req, ctx, EmailClient(ctx.client))
-        except ParamError:  # a width, dpr or format the creative does not allow
+        except ParamError:  # a width, dpr or format the creative does not allow, or too much work
             if proxy:
                 return self._fallback(pack, req.creative, creative, "bad-request")
+            raise
+        except Overloaded:
+            if proxy:
+                return self._fallback(pack, req.creative, creative, "overloaded")
             raise
 
     def _render_image(
@@ -359,18 +443,21 @@ class RenderService:
         robust = client is EmailClient.apple_mpp
         # `ctx.now` is the instant the decision was made for (the request clock, or a signed `at`):
         # countdowns and the TTL use it too, so valid_until and "now" come from one timeline.
+        future = self._submit_render(
+            pack, decision, texts=texts, params=ctx.params, fmt=fmt,
+            width=ctx.width, dpr=ctx.dpr, now=ctx.now, tz=ctx.tz, robust=robust,
+        )
         try:
-            future = self._pool.submit(
-                self.renderer.render, pack, decision, texts=texts, params=ctx.params, fmt=fmt,
-                width=ctx.width, dpr=ctx.dpr, now=ctx.now, tz=ctx.tz, robust=robust,
-            )
             rendered: Rendered = future.result(timeout=self.config.render_budget_ms / 1000)
         except ParamError:
             raise
-        except concurrent.futures.TimeoutError:
+        except (concurrent.futures.TimeoutError, TimeoutError):
+            future.cancel()  # not started yet: never starts; running: stops at its next deadline check
             return self._fallback(pack, req.creative, creative, "render-timeout")
         except RenderError as exc:
             reason = "too-large" if isinstance(exc, OutputTooLarge) else "render-error"
+            if isinstance(exc, RenderTimeout):
+                reason = "render-timeout"
             self.log("render failed", reason=reason, error=str(exc))
             return self._fallback(pack, req.creative, creative, reason)
         except Exception as exc:
@@ -402,6 +489,42 @@ class RenderService:
         if etag_matches(req.header("if-none-match"), headers["ETag"]):
             return HttpResponse(304, b"", rendered.content_type, headers)
         return HttpResponse(200, rendered.body, rendered.content_type, headers)
+
+    def _submit_render(self, pack: Pack, decision: Decision, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        """Hand the render to the pool with its deadline, or shed it (Overloaded) when every worker is
+        busy and `render_queue` renders already wait. A render counts until it really stops, so renders
+        the service gave up on but that still run keep their slot."""
+        limit = RENDER_WORKERS + self.config.render_queue
+        budget = self.config.render_budget_ms / 1000
+        with self._flight_lock:
+            if self._in_flight >= limit:
+                self.metrics.count("Shed", brand=pack.brand, creative=decision.creative)
+                raise Overloaded(max(1, math.ceil(budget)))
+            self._in_flight += 1
+        try:
+            future = self._pool.submit(
+                run_with_deadline, time.monotonic() + budget, self._render_and_release, pack, decision, **kwargs
+            )
+        except BaseException:
+            self._render_done(None)
+            raise
+        future.add_done_callback(self._render_done)
+        return future
+
+    def _render_done(self, _: object) -> None:
+        with self._flight_lock:
+            self._in_flight -= 1
+
+    def _render_and_release(self, pack: Pack, decision: Decision, **kwargs: Any) -> Rendered:
+        """The renderer's render; after a large one (or one that failed) freed memory goes back to the OS."""
+        try:
+            rendered = self.renderer.render(pack, decision, **kwargs)
+        except BaseException:
+            release_memory()
+            raise
+        if not rendered.memo_hit and rendered.width * rendered.height * rendered.frames >= LARGE_RENDER_PIXELS:
+            release_memory()
+        return rendered
 
     def _format(self, pack: Pack, creative: Creative, req: CreativeRequest, client: EmailClient) -> str:
         if req.ext != "auto":
@@ -452,7 +575,11 @@ class RenderService:
         return redirect(decision.link)
 
     def page(self, req: CreativeRequest) -> HttpResponse:
-        """GET /v1/{brand}/{creative}.html — the pack's template in the sandbox."""
+        """GET /v1/{brand}/{creative}.html — the pack's template in the sandbox; its cache lifetime
+        ends by the URL's expiry, like the images it links to."""
+        return self._expiry_capped(req, self._page(req))
+
+    def _page(self, req: CreativeRequest) -> HttpResponse:
         pack, creative, ctx, decision = self._decided(req)
         texts, default_used = self._texts(pack, creative, decision, req.now)
         if self.html is None:
