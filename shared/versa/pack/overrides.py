@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from versa.pack.links import link_problem
 from versa.pack.model import HEX_RE, Creative, Layer, PackModel
 
 _LAYER_ADAPTER: TypeAdapter[Any] = TypeAdapter(Layer)
@@ -56,8 +57,11 @@ def check_set(
             if len(parts) != 1 or value not in model.locales:
                 yield key, f"{value!r} is not a declared locale (known: {', '.join(model.locales)})"
         elif root == "link":
-            if len(parts) != 1 or not (isinstance(value, str) and value.startswith(("https://", "http://"))):
-                yield key, f"{value!r} is not an http(s) URL"
+            problem = "use 'link', not a sub-key" if len(parts) != 1 else link_problem(
+                value, allow_http=model.allow_http_links
+            )
+            if problem:
+                yield key, problem
         elif root == "tokens":
             if len(parts) != 3 or parts[1] not in ("colors", "fonts", "spacing"):
                 yield key, "use tokens.colors.NAME, tokens.fonts.NAME or tokens.spacing.NAME"
