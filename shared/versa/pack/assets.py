@@ -240,7 +240,7 @@ def read_pack_file(root: Path, ref: str, *, max_bytes: int | None = None) -> byt
 
 
 def _read_all(fd: int, ref: str, max_bytes: int | None) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     total = 0
     while True:
         try:

@@ -30,6 +30,7 @@ from versa.pack.assets import (
     unsafe_entries,
 )
 from versa.pack.conditions import Bucket, Condition
+from versa.pack.links import link_problem
 from versa.pack.model import (
     _IDENT_RE,
     _LOCALE_RE,
@@ -45,7 +46,6 @@ from versa.pack.model import (
     TextLayer,
     color_token_name,
 )
-from versa.pack.links import link_problem
 from versa.pack.safe_yaml import read_pack_yaml
 
 PACK_FILE = "pack.yaml"

@@ -42,7 +42,7 @@ DEFAULT_LIMITS = YamlLimits()
 class YamlRefused(yaml.MarkedYAMLError):
     """The YAML is well-formed but over a limit (depth, expanded nodes) or recursive."""
 
-    def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
+    def __init__(self, problem: str, mark: Any) -> None:
         super().__init__(problem=problem, problem_mark=mark)
 
 
@@ -66,7 +66,7 @@ class BoundedLoader(yaml.SafeLoader):
 
     # ------------------------------------------------------------------------------ composing
 
-    def _count(self, nodes: int, mark: yaml.Mark) -> None:
+    def _count(self, nodes: int, mark: Any) -> None:
         self._nodes += nodes
         if self._nodes > self.limits.max_nodes:
             raise YamlRefused(
@@ -75,7 +75,7 @@ class BoundedLoader(yaml.SafeLoader):
                 mark,
             )
 
-    def _reach(self, depth: int, mark: yaml.Mark) -> None:
+    def _reach(self, depth: int, mark: Any) -> None:
         if depth > self.limits.max_depth:
             raise YamlRefused(
                 f"nested deeper than {self.limits.max_depth} levels (at most {self.limits.max_depth} are allowed, "
@@ -85,8 +85,8 @@ class BoundedLoader(yaml.SafeLoader):
         if self._deepest and depth > self._deepest[-1]:
             self._deepest[-1] = depth
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
-        event = self.peek_event()
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        event: Any = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, yaml.AliasEvent):
             anchor = str(event.anchor)
             if anchor in self._open:
@@ -96,24 +96,31 @@ class BoundedLoader(yaml.SafeLoader):
                 size, height = self._anchored[anchor]
                 self._count(size, event.start_mark)
                 self._reach(self._depth + height, event.start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         self._depth += 1
         self._reach(self._depth, event.start_mark)
         self._count(1, event.start_mark)
-        anchor = getattr(event, "anchor", None)
+        opened: str | None = event.anchor
         before = self._nodes
         self._deepest.append(self._depth)
-        if anchor is not None:
-            self._open.add(anchor)
+        if opened is not None:
+            self._open.add(opened)
         node = super().compose_node(parent, index)
         deepest = self._deepest.pop()
         if self._deepest and deepest > self._deepest[-1]:
             self._deepest[-1] = deepest
-        if anchor is not None:
-            self._open.discard(anchor)
-            self._anchored[anchor] = (self._nodes - before, deepest - self._depth + 1)
+        if opened is not None:
+            self._open.discard(opened)
+            self._anchored[opened] = (self._nodes - before, deepest - self._depth + 1)
         self._depth -= 1
-        return node  # type: ignore[no-any-return]
+        return node
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        """Refuse deep flow nesting (`[[[[...`) as the scanner meets it: its look-ahead for simple keys
+        would otherwise scan a long line once per open bracket before the composer sees the depth."""
+        super().fetch_flow_collection_start(TokenClass)
+        if self.flow_level > self.limits.max_depth:
+            self._reach(self.flow_level + 1, self.get_mark())
 
     # ---------------------------------------------------------------------------- constructing
 
@@ -139,7 +146,7 @@ class BoundedLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
-def _where(mark: yaml.Mark | None) -> str:
+def _where(mark: Any) -> str:
     return f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
 
 
@@ -163,8 +170,9 @@ def parse_yaml(data: bytes, name: str, limits: YamlLimits = DEFAULT_LIMITS) -> d
             Issue(name, f"line {line}", f"not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
                   "save the file as UTF-8")
         ]) from None
-    loader = BoundedLoader(text, limits)
+    loader: BoundedLoader | None = None
     try:
+        loader = BoundedLoader(text, limits)  # the reader refuses non-printable characters here
         node = loader.get_single_node()
         if isinstance(node, MappingNode):
             result: dict[str, Any] = loader.construct_document(node)
@@ -180,18 +188,20 @@ def parse_yaml(data: bytes, name: str, limits: YamlLimits = DEFAULT_LIMITS) -> d
         raise PackError([Issue(name, _where(mark), message)]) from None
     except yaml.reader.ReaderError as exc:
         line = text[: exc.position].count("\n") + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
         raise PackError([
-            Issue(name, f"line {line}", f"character {exc.character!r} is not allowed in YAML (printable text only)")
+            Issue(name, f"line {line}", f"character U+{code:04X} is not allowed in YAML (printable text only)")
         ]) from None
     except yaml.YAMLError as exc:
         raise PackError([Issue(name, "", f"YAML error: {exc}")]) from None
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
         # The safe constructor raises builtins for values it matches but cannot build: an integer of
         # more digits than Python converts, a timestamp like 2026-13-45.
-        mark = loader.current.start_mark if loader.current is not None else None
+        mark = loader.current.start_mark if loader is not None and loader.current is not None else None
         raise PackError([Issue(name, _where(mark), f"value cannot be read: {exc}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     raise PackError([
         Issue(name, _where(node.start_mark if node is not None else None) or "line 1",
               f"the top level is {_kind(node)}; it must be a mapping with brand, locales and creatives")
