@@ -29,11 +29,11 @@ from versa.pack.assets import AssetError, FileTooLarge, read_pack_file
 @dataclass(frozen=True)
 class YamlLimits:
     """How much YAML a pack may spend. The defaults are far above what a real pack needs (the
-    example packs: 6 KB, 12 levels, about 700 nodes)."""
+    example packs: 6 KB, 10 levels, about 620 values)."""
 
     max_bytes: int = 512 * 1024
-    max_depth: int = 48
-    max_nodes: int = 50_000
+    max_depth: int = 32
+    max_nodes: int = 20_000
 
 
 DEFAULT_LIMITS = YamlLimits()
@@ -97,11 +97,11 @@ class BoundedLoader(yaml.SafeLoader):
                 self._count(size, event.start_mark)
                 self._reach(self._depth + height, event.start_mark)
             return super().compose_node(parent, index)
+        before = self._nodes
         self._depth += 1
         self._reach(self._depth, event.start_mark)
         self._count(1, event.start_mark)
         opened: str | None = event.anchor
-        before = self._nodes
         self._deepest.append(self._depth)
         if opened is not None:
             self._open.add(opened)
