@@ -294,3 +294,26 @@ def test_template_extends_a_hard_link_is_refused(
     resp = _page(service, req)
     assert resp.headers["X-Versa-Fallback"] == "template-error"
     assert SECRET not in resp.body.decode()
+
+
+def test_image_asset_swapped_for_a_link_to_dev_zero_is_not_read(packs: Path, tmp_path: Path) -> None:
+    """An image asset replaced, after the pack loaded, by a symlink to /dev/zero (an endless read) → the render refuses it and an email proxy gets the fallback image."""
+    # GIVEN acme loaded and cached, then its peaks image swapped for a link to an endless device
+    store = DirectoryPackStore(packs, recheck=3600)
+    store.current("acme")
+    peaks = packs / "acme" / "assets" / "peaks.png"
+    peaks.unlink()
+    peaks.symlink_to("/dev/zero")
+    service = RenderService(
+        store, SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(), Renderer(memo_size=0), KEYS,
+        config=ServiceConfig(require_signature=False),
+    )
+    gmail = {"user-agent": "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"}
+    req = CreativeRequest("acme", "winter-sale", "png", gmail, {}, datetime(2026, 12, 1, 15, tzinfo=UTC),
+                          path="/v1/acme/winter-sale.png")
+    # WHEN an email proxy asks for the creative
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        resp = pool.submit(service.image, req).result(timeout=120)
+    # THEN it gets the creative's fallback image, 200, marked
+    assert resp.status == 200 and resp.headers.get("X-Versa-Fallback")
+    assert resp.body == (packs / "acme" / "assets" / "fallback-winter-sale.png").read_bytes()

@@ -23,7 +23,7 @@ from PIL import Image, ImageChops
 
 from versa.decide.rules import Decision
 from versa.errors import RenderError
-from versa.pack.assets import FONT_SUFFIXES, AssetError, open_image
+from versa.pack.assets import FONT_SUFFIXES, AssetError, open_image, read_pack_file
 from versa.pack.loader import Pack
 from versa.pack.model import (
     Align,
@@ -136,7 +136,7 @@ def decoded(pack: Pack, ref: str) -> Image.Image:
     image = _DECODED.get(key)
     if image is None:
         try:
-            source = open_image(pack.asset_path(ref).read_bytes())
+            source = open_image(read_pack_file(pack.root, ref))  # no link followed, even if planted after load
         except (AssetError, OSError) as exc:
             raise RenderError(f"asset {ref!r} of pack {pack.brand!r}: {exc}") from exc
         image = _DECODED.put(key, source.convert("RGBA"))
