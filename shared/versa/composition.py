@@ -52,11 +52,14 @@ def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore
             prefix=settings.pack_prefix,
             client_factory=lambda: boto_client("s3", settings),
             revalidate_seconds=settings.pack_revalidate_seconds,
+            failure_seconds=settings.pack_failure_seconds,
             on_event=on_event,
         )
     from versa.adapters.directory import DirectoryPackStore
 
-    return DirectoryPackStore(settings.packs_dir, checks=PACK_CHECKS)
+    return DirectoryPackStore(
+        settings.packs_dir, checks=PACK_CHECKS, failure_seconds=settings.pack_failure_seconds
+    )
 
 
 def build_copy(settings: Settings) -> CopyStore:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     pack_bucket: str | None = Field(None, description="S3 bucket holding packs/ (switches to the S3 store).")
     pack_prefix: str = Field("", description="Key prefix inside the pack bucket.")
     pack_revalidate_seconds: float = Field(30.0, ge=0, description="How often the S3 pointer is rechecked.")
+    pack_failure_seconds: float = Field(
+        10.0, ge=0, description="How long a pack that failed to load is answered from memory before it is read again."
+    )
 
     # generated copy
     copy_table: str | None = Field(None, description="DynamoDB table of generated copy (switches to DynamoDB).")

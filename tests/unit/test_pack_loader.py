@@ -280,7 +280,9 @@ def test_missing_pack_file_and_non_mapping(tmp_path: Path) -> None:
 
     # THEN each says what is wrong
     assert empty == [f"pack.yaml: no pack.yaml in {tmp_path / 'empty'}"]
-    assert listy == ["pack.yaml: must be a mapping with brand, locales, creatives"]
+    assert listy == [
+        "pack.yaml: line 1, column 1: the top level is a list; it must be a mapping with brand, locales and creatives"
+    ]
 
 
 # --------------------------------------------------------------------------------------- assets
@@ -334,9 +336,10 @@ def test_symlink_out_of_the_pack_is_refused(example_copy: Callable[..., Path], t
     # WHEN loaded
     found = problems(root)
 
-    # THEN the reference is refused although the path itself looks innocent
+    # THEN the file is refused as a link although the path itself looks innocent
     assert found == [
-        "pack.yaml: creatives.winter-sale.layers[1].asset: 'assets/peaks.png' leaves the pack directory (through a link?)"
+        "assets/peaks.png: is a symbolic link: every pack file must be a regular file inside the pack "
+        "(links are refused even when they point inside it); put a copy of the file there instead"
     ]
 
 
@@ -513,7 +516,7 @@ def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Cal
         ("copy.cta", {"en": "Go", "it": "Vai"}, "'it' is not a declared locale"),
         ("copy.cta.en", 3, "needs a string"),
         ("lang", "it", "'it' is not a declared locale (known: en, de, fr, ar)"),
-        ("link", "javascript:alert(1)", "'javascript:alert(1)' is not an http(s) URL"),
+        ("link", "javascript:alert(1)", "'javascript:alert(1)' is not an allowed link: it must start with https://"),
         ("colors.ink", "#000000", "cannot set 'colors.ink': keys start with one of tokens, layers, copy, lang, link"),
     ],
 )

@@ -250,7 +250,9 @@ class S3PackStore(PackStore):
 
     The client is `client` if given, else made on first use by `client_factory`, else on first use
     from `session` with `config` (default: DEFAULT_CONFIG). `clock` is monotonic seconds; `on_event`
-    receives `pack_loaded` and `pack_stale` events (fields: brand, version/serving, reason). Up to
+    receives `pack_loaded` and `pack_stale` events (fields: brand, version/serving, reason). A brand
+    with no good pack yet (unknown, unreachable, or its version does not load) answers that failure
+    from memory for `failure_seconds` (default: `revalidate_seconds`) before S3 is asked again. Up to
     `keep_versions` loaded versions per brand stay in memory, so a rollback to one of them costs no GET.
     Packs load with the renderer's `checks` (see `versa.pack.model.PackChecks`).
     """
@@ -266,6 +268,7 @@ class S3PackStore(PackStore):
         session: boto3.session.Session | None = None,
         config: Config | None = None,
         revalidate_seconds: float = 30.0,
+        failure_seconds: float | None = None,
         cache_dir: Path = Path("/tmp/versa-packs"),
         clock: Callable[[], float] = time.monotonic,
         on_event: EventHook | None = None,
@@ -275,6 +278,7 @@ class S3PackStore(PackStore):
         self.checks = checks
         self.layout = PackLayout(prefix)
         self.revalidate_seconds = revalidate_seconds
+        self.failure_seconds = revalidate_seconds if failure_seconds is None else failure_seconds
         self.cache_dir = Path(cache_dir)
         self.keep_versions = keep_versions
         self._client: LazyClient[S3Client] = LazyClient(
@@ -354,7 +358,7 @@ class S3PackStore(PackStore):
             return entry.pack
         if entry is None and brand in self._failures:
             when, exc = self._failures[brand]
-            if now - when < self.revalidate_seconds:
+            if now - when < self.failure_seconds:
                 raise exc.with_traceback(None)  # a recent failure: answer at once, don't wait on S3
         try:
             return self._refresh(brand, entry, now)

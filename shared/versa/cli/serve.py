@@ -55,14 +55,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Versa is serving {packs} at {server.url}")
     if studio is not None:
         print(f"  preview studio   {server.url}/")
-    from versa.errors import VersaError
     from versa.signing.urls import creative_path
 
     for brand in service.brands():
         try:
             pack = service.current_pack(brand)
-        except VersaError as exc:
-            print(f"  {brand}: not served until fixed — {exc}")
+        except Exception as exc:  # one broken pack must never keep the healthy brands from being served
+            print(f"  {brand}: not served until fixed — {exc}", flush=True)
+            print(f"versa: pack {brand!r} failed to load: {exc}", file=sys.stderr, flush=True)
             continue
         for creative in pack.model.creatives:
             print(f"  {brand}/{creative:<14} {server.url}{service.sign(creative_path(brand, creative, 'png'), {})}")

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
@@ -22,8 +21,17 @@ from pydantic import ValidationError
 from versa.context.attributes import BUILTIN_ATTRIBUTES
 from versa.context.model import RESERVED_QUERY_NAMES
 from versa.errors import Issue, PackError
-from versa.pack.assets import AssetError, check_font_file, check_image, resolve_asset
+from versa.pack.assets import (
+    AssetError,
+    check_font_file,
+    check_image,
+    iter_pack_files,
+    read_pack_file,
+    resolve_asset,
+    unsafe_entries,
+)
 from versa.pack.conditions import Bucket, Condition
+from versa.pack.links import link_problem
 from versa.pack.model import (
     _IDENT_RE,
     _LOCALE_RE,
@@ -42,6 +50,7 @@ from versa.pack.model import (
     color_token_name,
 )
 from versa.pack.overrides import check_set
+from versa.pack.safe_yaml import read_pack_yaml
 
 PACK_FILE = "pack.yaml"
 MAX_PACK_BYTES = 50 * 1024 * 1024
@@ -49,19 +58,32 @@ _TEMPLATE_ENV = SandboxedEnvironment(autoescape=True)
 
 
 def content_version(root: Path) -> tuple[str, tuple[str, ...]]:
-    """A short content hash over every file of the pack (paths and bytes), and the file list."""
+    """A short content hash over every file of the pack (paths and bytes), and the file list. Each
+    file is read without following links; a link, device, FIFO or socket is a PackError."""
     digest = hashlib.sha256()
     names: list[str] = []
     total = 0
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        rel = path.relative_to(root).as_posix()
-        data = path.read_bytes()
-        total += len(data)
-        if total > MAX_PACK_BYTES:
-            raise PackError([Issue(rel, "", f"pack is larger than {MAX_PACK_BYTES // 2**20} MiB")])
-        names.append(rel)
-        digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    try:
+        for entry in iter_pack_files(root):
+            rel = entry.rel
+            total += entry.stat.st_size
+            if total > MAX_PACK_BYTES:
+                raise PackError([Issue(rel, "", f"pack is larger than {MAX_PACK_BYTES // 2**20} MiB")])
+            data = read_pack_file(root, rel, max_bytes=MAX_PACK_BYTES)
+            names.append(rel)
+            digest.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+    except AssetError as exc:
+        raise PackError([Issue(getattr(exc, "rel", str(root)), "", getattr(exc, "detail", str(exc)))]) from None
     return digest.hexdigest()[:12], tuple(names)
+
+
+def file_issues(root: Path) -> list[Issue]:
+    """One issue per pack entry that is not a folder or a regular file with one name (links, hard
+    links, devices, FIFOs, sockets), each naming the file and what it is."""
+    try:
+        return [Issue(bad.rel, "", bad.detail) for bad in unsafe_entries(root)]
+    except (AssetError, OSError) as exc:
+        return [Issue(str(root), "", f"cannot be listed: {exc}")]
 
 
 _TYPE_TAG = re.compile(r"^(?:tagged-union|union|literal|list|dict|tuple|set|function-\w+|nullable|is-instance)\[")
@@ -266,56 +288,16 @@ def _patch_creative(
 _MINIMAL_CREATIVE = {"size": [16, 16], "layers": [{"type": "background", "fill": "#000"}], "fallback": "-"}
 
 
-class _DuplicateKey(yaml.constructor.ConstructorError):
-    pass
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, except that a mapping repeating a key is an error (not last-one-wins)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        first: dict[Any, int] = {}
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                line = first.setdefault(key, key_node.start_mark.line)
-            except TypeError:
-                continue  # an unhashable key: the base class reports it
-            if line != key_node.start_mark.line:
-                raise _DuplicateKey(
-                    None, None, f"duplicate key {key!r} (first at line {line + 1})", key_node.start_mark
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PackError([Issue(path.name, "", f"no {PACK_FILE} in {path.parent}")]) from None
-    except UnicodeDecodeError as exc:
-        raise PackError([Issue(path.name, "", f"not UTF-8 text ({exc})")]) from None
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: safe
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        kind = "" if isinstance(exc, _DuplicateKey) else "YAML syntax error: "
-        raise PackError([Issue(path.name, where, f"{kind}{problem}")]) from None
-
-
 def load_pack(root: Path | str, *, checks: PackChecks) -> Pack:
     """Load and check the pack in `root` (against the renderer's `checks`); raise PackError listing
     every problem found."""
     root = Path(root)
     if not root.is_dir():
         raise PackError([Issue(str(root), "", "is not a pack directory")])
-    data = read_yaml(root / PACK_FILE)
-    if not isinstance(data, dict):
-        raise PackError([Issue(PACK_FILE, "", "must be a mapping with brand, locales, creatives")])
+    bad_files = file_issues(root)
+    if bad_files:
+        raise PackError(bad_files, pack=root.name)
+    data = read_pack_yaml(root, PACK_FILE)
     try:
         model = PackModel.model_validate(data)
     except ValidationError as exc:
@@ -459,6 +441,7 @@ def _check_creative(
         if box is not None and (box[0] < 0 or box[1] < 0 or box[0] + box[2] > w or box[1] + box[3] > h):
             yield Issue(PACK_FILE, f"{path}.box", f"{list(box)} extends outside the {w}x{h} creative")
     yield from _check_asset(root, f"{base}.fallback", creative.fallback)
+    yield from _check_links(model, base, creative)
     if creative.template is not None:
         yield from _check_asset(root, f"{base}.template", f"templates/{creative.template}", image=False)
         yield from _check_template(root, f"{base}.template", creative.template, checks)
@@ -498,7 +481,7 @@ def _check_creative(
 def _check_template(root: Path, path: str, name: str, checks: PackChecks) -> Iterator[Issue]:
     """A template must parse, and may not reach for underscore attributes (sandbox escape attempts)."""
     try:
-        source = resolve_asset(root, f"templates/{name}").read_text(encoding="utf-8")
+        source = read_pack_file(root, f"templates/{name}").decode("utf-8")
     except (AssetError, OSError, UnicodeDecodeError):
         return  # reported by the asset check
     where = f"templates/{name}"
@@ -511,6 +494,14 @@ def _check_template(root: Path, path: str, name: str, checks: PackChecks) -> Ite
         yield Issue(
             where, path, f"template reads {', '.join(unsafe)}: underscore attributes are refused by the sandbox"
         )
+
+
+def _check_links(model: PackModel, base: str, creative: Creative) -> Iterator[Issue]:
+    """The creative's link must be https (http only with the pack's allow_http_links)."""
+    if creative.link is not None:
+        problem = link_problem(creative.link, allow_http=model.allow_http_links)
+        if problem:
+            yield Issue(PACK_FILE, f"{base}.link", problem)
 
 
 def _check_condition(creative: Creative, path: str, cond: Condition) -> Iterator[Issue]:

@@ -34,6 +34,7 @@ from versa.context.params import ParamSpec
 from versa.context.timefeatures import DEFAULT_DAYPARTS, Daypart
 from versa.pack.assets import resolve_asset
 from versa.pack.conditions import ALWAYS, CONDITION_SCHEMA, Condition, ConditionError, parse_condition
+from versa.pack.links import link_problem
 from versa.pack.setkeys import SetKey, parse_set
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -411,7 +412,7 @@ class Creative(Strict):
     copy_: dict[str, CopySlot] = Field(default_factory=dict, alias="copy")
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
-    link: str | None = None
+    link: str | None = Field(default=None, description="Where a click goes: an https URL (http with allow_http_links).")
     alt: dict[str, str] = Field(default_factory=dict, description="Per-locale alt text template.")
     template: str | None = Field(default=None, description="HTML template under templates/ for .html.")
     fallback: str = Field(description="A pack image served whenever anything goes wrong.")
@@ -425,6 +426,14 @@ class Creative(Strict):
         if not (16 <= size[0] <= 4000 and 16 <= size[1] <= 4000):
             raise ValueError(f"size {list(size)}: width and height must be 16..4000 px")
         return size
+
+    @field_validator("link")
+    @classmethod
+    def _link(cls, link: str | None) -> str | None:
+        problem = None if link is None else link_problem(link, allow_http=True)  # https-only: see the loader
+        if problem:
+            raise ValueError(problem)
+        return link
 
     @field_validator("copy_")
     @classmethod
@@ -464,6 +473,7 @@ class PackModel(Strict):
     cache: CacheSettings = Field(default_factory=CacheSettings)
     render: RenderSettings = Field(default_factory=RenderSettings)
     creatives: dict[Slug, Creative] = Field(min_length=1)
+    allow_http_links: bool = Field(default=False, description="Let links (and rules' links) use http:// as well as https://.")
 
     @field_validator("locales")
     @classmethod

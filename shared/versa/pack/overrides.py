@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from versa.pack.links import link_problem
 from versa.pack.model import HEX_RE, Creative, Layer, PackModel
 from versa.pack.setkeys import (
     SET_ROOTS,
@@ -69,8 +70,9 @@ def check_set(
             if value not in model.locales:
                 yield key, f"{value!r} is not a declared locale (known: {', '.join(model.locales)})"
         elif isinstance(item, SetLink):
-            if not (isinstance(value, str) and value.startswith(("https://", "http://"))):
-                yield key, f"{value!r} is not an http(s) URL"
+            problem = link_problem(value, allow_http=model.allow_http_links)
+            if problem:
+                yield key, problem
         elif isinstance(item, SetToken):
             table: dict[str, Any] = getattr(model.tokens, item.table)
             if item.name not in table:

@@ -24,6 +24,7 @@ from versa.context.model import DPR_MAX, DPR_MIN
 from versa.decide.keys import render_key
 from versa.decide.rules import Decision, short_hash
 from versa.errors import ParamError, RenderError, VersaError
+from versa.pack.assets import read_pack_file
 from versa.pack.model import CountdownLayer, Pack
 from versa.ports import ImageRenderer, Rendered
 from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
@@ -231,7 +232,7 @@ class Renderer(ImageRenderer):
         data = self._fallbacks.get(key)
         if data is None:
             try:
-                data = pack.asset_path(creative.fallback).read_bytes()
+                data = read_pack_file(pack.root, creative.fallback)  # no link followed
             except (OSError, ValueError) as exc:
                 raise RenderError(f"fallback of {pack.brand}/{creative_id} is unreadable: {exc}") from exc
             self._fallbacks.put(key, data)

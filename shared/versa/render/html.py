@@ -14,12 +14,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, nodes
+from jinja2 import BaseLoader, Environment, StrictUndefined, Template, TemplateError, TemplateNotFound, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from versa.decide.rules import Decision
 from versa.errors import RenderError, UnknownCreative
+from versa.pack.assets import AssetError, read_pack_file
+from versa.pack.links import is_allowed_link
 from versa.pack.model import Pack
 from versa.signing.signer import RESERVED_PARAMS, Keyring, signed_url
 from versa.signing.urls import click_path, creative_path
@@ -27,11 +29,33 @@ from versa.signing.urls import click_path, creative_path
 PICTURE_FORMATS = ("avif", "webp")
 
 
+MAX_TEMPLATE_BYTES = 512 * 1024
+"""A template (or anything it includes, imports or extends) larger than this is refused."""
+
+
+class PackTemplateLoader(BaseLoader):
+    """Templates from a pack's `templates/` folder, each read as a regular file inside the pack: a
+    symbolic or hard link, a device, a FIFO or a socket is refused (a TemplateNotFound naming the file
+    and what it is), for the page's template and for every `{% include %}`, `{% import %}` and
+    `{% extends %}` alike, and no link is followed between the check and the read."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Any]:
+        ref = f"templates/{template}"
+        try:
+            source = read_pack_file(self.root, ref, max_bytes=MAX_TEMPLATE_BYTES).decode("utf-8")
+        except (AssetError, OSError, UnicodeDecodeError) as exc:
+            raise TemplateNotFound(template, f"{ref}: {exc}") from None
+        return source, None, lambda: True  # immutable within a pack version
+
+
 @lru_cache(maxsize=64)
-def _environment(templates: str, version: str) -> SandboxedEnvironment:
+def _environment(root: str, version: str) -> SandboxedEnvironment:
     """One sandbox per pack version (templates are immutable within a version)."""
     return SandboxedEnvironment(
-        loader=FileSystemLoader(templates), autoescape=True, undefined=StrictUndefined, auto_reload=False
+        loader=PackTemplateLoader(root), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
 
 
@@ -84,7 +108,7 @@ class HtmlPages:
         creative = pack.model.creative(decision.creative)
         if creative.template is None:
             raise UnknownCreative(pack.brand, f"{decision.creative}.html (the creative has no template)")
-        env = _environment(str(Path(pack.root) / "templates"), pack.version)
+        env = _environment(str(pack.root), pack.version)
         carried = _carried(request)
         expires = page_expiry(request)
         try:
@@ -158,8 +182,9 @@ class HtmlPages:
             expires=page_expiry(request),
         )
         width, height = creative.size
+        link = decision.link if is_allowed_link(decision.link, allow_http=pack.model.allow_http_links) else "#"
         return (
-            f'<a href="{escape(decision.link or "#")}"><img src="{escape(url)}" width="{width}" '
+            f'<a href="{escape(link)}"><img src="{escape(url)}" width="{width}" '
             f'height="{height}" alt="" style="display:block;border:0;max-width:100%;height:auto"></a>'
         )
 

@@ -20,7 +20,7 @@ from typing import Any
 from PIL import Image, ImageChops
 
 from versa.errors import RenderError
-from versa.pack.assets import AssetError, open_image
+from versa.pack.assets import AssetError, open_image, read_pack_file
 from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
@@ -73,7 +73,7 @@ def decoded(pack: Pack, ref: str) -> Image.Image:
     image = _DECODED.get(key)
     if image is None:
         try:
-            source = open_image(pack.asset_path(ref).read_bytes())
+            source = open_image(read_pack_file(pack.root, ref))  # no link followed, even if planted after load
         except (AssetError, OSError) as exc:
             raise RenderError(f"asset {ref!r} of pack {pack.brand!r}: {exc}") from exc
         image = _DECODED.put(key, source.convert("RGBA"))

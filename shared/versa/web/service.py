@@ -43,6 +43,7 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
+from versa.pack.links import link_problem
 from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative, Pack
 from versa.ports import (
     CopyStore,
@@ -569,10 +570,21 @@ class RenderService:
         pack, _, _, decision = self._decided(req)
         if not decision.link:
             raise UnknownCreative(req.brand, f"{req.creative} (no link)")
+        self._check_click_link(pack, req, decision)
         self.log("click", brand=pack.brand, creative=req.creative, variant=decision.design_key,
                  link=decision.link, matched=list(decision.matched))
         self.metrics.count("Clicks", brand=pack.brand, creative=req.creative, variant=decision.design_key)
         return redirect(decision.link)
+
+    def _check_click_link(self, pack: Pack, req: CreativeRequest, decision: Decision) -> None:
+        """Defence in depth: never redirect to a link the pack's rules would refuse (javascript:,
+        data:, //host, hidden characters...), even if one got past loading; a 404 problem instead."""
+        problem = link_problem(decision.link, allow_http=pack.model.allow_http_links)
+        if problem is None:
+            return
+        self.log("click refused", brand=pack.brand, creative=req.creative, variant=decision.design_key, error=problem)
+        self.metrics.count("ClicksRefused", brand=pack.brand, creative=req.creative, variant=decision.design_key)
+        raise UnknownCreative(req.brand, f"{req.creative} (no usable link)")
 
     def page(self, req: CreativeRequest) -> HttpResponse:
         """GET /v1/{brand}/{creative}.html — the pack's template in the sandbox; its cache lifetime
