@@ -217,8 +217,9 @@ class BrandLock:
         self.heartbeat()
 
     def heartbeat(self) -> None:
-        """Renew the lock if a third of its lifetime has passed since the last write (between the
-        many writes of one step)."""
+        """Renew the lock if a third of its lifetime has passed since the last write. Called before
+        every write that could undo another publisher's work (a fallback, a deletion), so a holder
+        that stalled past its expiry finds out (LockLost) before writing anything."""
         if self._renewed is not None and self.clock() - self._renewed > self.ttl / 3:
             self.update()
 
@@ -252,6 +253,11 @@ class BrandLock:
         except BotoCoreError as exc:
             raise PublishError(f"reading the lock {self.key} failed: {exc}") from exc
 
+    def _landed(self, body: bytes) -> str | None:
+        """The object's ETag if it holds exactly `body` (our write happened), else None."""
+        current = self._read()
+        return current[1] if current is not None and current[0].to_json() == body else None
+
     def _put(self, journal: Journal, *, if_match: str | None) -> bool:
         """Write `journal` if the object is still `if_match` (an ETag), or absent when None; False
         when the condition failed. A write that S3 made but answered too late (so the client's retry
@@ -269,15 +275,20 @@ class BrandLock:
                     CacheControl="no-store", IfMatch=if_match,
                 )
         except ClientError as exc:
-            if _code(exc) in CONDITION_FAILED or _code(exc) in MISSING:
-                current = self._read()
-                if current is None or current[0].to_json() != body:
-                    return False
-                etag = current[1]
-            else:
+            if _code(exc) not in CONDITION_FAILED and _code(exc) not in MISSING:
                 raise PublishError(f"writing the lock {self.key} failed ({_code(exc)}): {exc}") from exc
-        except BotoCoreError as exc:
-            raise PublishError(f"writing the lock {self.key} failed: {exc}") from exc
+            landed = self._landed(body)
+            if landed is None:
+                return False
+            etag = landed
+        except BotoCoreError as exc:  # the write may have happened: look before giving up
+            try:
+                landed = self._landed(body)
+            except PublishError:
+                landed = None
+            if landed is None:
+                raise PublishError(f"writing the lock {self.key} failed: {exc}") from exc
+            etag = landed
         else:
             etag = response["ETag"]
         self._etag = etag

@@ -372,7 +372,7 @@ class Publisher:
             except PublishConflict as conflict:
                 raise self._after_conflict(lock, brand, conflict) from conflict
         lock.step("pointer")
-        pruned = self._prune(brand, keep=set(fallbacks))
+        pruned = self._prune(lock, brand, keep=set(fallbacks))
         lock.step("pruned")
         invalidation = self._invalidate(brand, version, flipped=changed)
         lock.step("invalidated")
@@ -393,7 +393,7 @@ class Publisher:
             lock.update(version=version, previous=version)
             images = self._fallbacks_of(brand, version, None)
             self._write_fallbacks(lock, brand, version, images)
-            self._prune(brand, keep={self.layout.fallback_key(brand, i.creative, i.ext) for i in images})
+            self._prune(lock, brand, keep={self.layout.fallback_key(brand, i.creative, i.ext) for i in images})
             lock.release("complete")
         except (PublishError, PackError) as exc:
             return PublishConflict(f"{conflict}; bringing the fallbacks to the pointer's version failed: {exc}")
@@ -449,6 +449,7 @@ class Publisher:
         keys = []
         for image in images:
             key = self.layout.fallback_key(brand, image.creative, image.ext)
+            lock.heartbeat()
             try:
                 self.s3.put_object(
                     Bucket=self.bucket,
@@ -461,10 +462,9 @@ class Publisher:
             except (ClientError, BotoCoreError) as exc:
                 raise PublishError(f"writing fallback {key} failed: {exc}") from exc
             keys.append(key)
-            lock.heartbeat()
         return tuple(keys)
 
-    def _prune(self, brand: str, *, keep: set[str]) -> tuple[str, ...]:
+    def _prune(self, lock: BrandLock, brand: str, *, keep: set[str]) -> tuple[str, ...]:
         """Delete the brand's fallback objects not in `keep` (creatives or formats the current
         version does not have): one LIST per thousand keys, one DeleteObjects per thousand stale."""
         prefix = self.layout.fallback_prefix(brand)
@@ -484,6 +484,7 @@ class Publisher:
                 break
         for start in range(0, len(stale), 1000):
             batch = stale[start : start + 1000]
+            lock.heartbeat()
             try:
                 response = self.s3.delete_objects(
                     Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
