@@ -155,11 +155,11 @@ def build_bundle(root: Path, files: Iterable[str]) -> bytes:
 def _member_name(name: str) -> str:
     """`name` if it is a plain relative path within the caps, else BundleError."""
     shown = name if len(name) <= 80 else f"{name[:60]}…({len(name)} characters)"
-    if len(name) > MAX_MEMBER_NAME:
-        raise BundleError(f"name is longer than {MAX_MEMBER_NAME} characters", member=shown)
     parts = name.split("/")
     if len(parts) > MAX_MEMBER_DEPTH:
         raise BundleError(f"path is {len(parts)} levels deep (at most {MAX_MEMBER_DEPTH})", member=shown)
+    if len(name) > MAX_MEMBER_NAME:
+        raise BundleError(f"name is longer than {MAX_MEMBER_NAME} characters", member=shown)
     if not name or name.startswith("/") or "\x00" in name or "\\" in name:
         raise BundleError("is not a relative path (absolute, empty, NUL or backslash)", member=shown)
     if any(p in ("", ".", "..") for p in parts):
