@@ -47,6 +47,7 @@ def write_pack(root: Path, creatives: tuple[str, ...], ink: str) -> Path:
         "default_tz": "UTC",
         "tokens": {"colors": {"ink": ink, "paper": "#ffffff"}, "fonts": {"body": "sans"}},
         "creatives": {name: dict(creative) for name in creatives},
+        "render": {"formats": ["png"]},  # two fallbacks per creative: png and auto
     }
     (root / "pack.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return root
