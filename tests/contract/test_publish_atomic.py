@@ -22,7 +22,7 @@ from PIL import Image
 
 from versa.adapters.s3_packs import PackLayout, Pointer
 from versa.publish.lock import DEFAULT_LOCK_TTL, Journal
-from versa.publish.s3 import LockLost, PublishBusy, Publisher, PublishError, Release
+from versa.publish.s3 import LockLost, PublishBusy, Publisher, PublishError, Release, UnknownVersion
 
 BRAND = "tiny"
 LAYOUT = PackLayout()
@@ -482,3 +482,16 @@ def test_a_rollback_that_fails_midway_is_repaired(s3_client: Any, releases: dict
     state = brand_state(s3_client, bucket)
     assert state.pointer == releases["v2"].version
     assert state.consistent(releases) and not state.repair_due
+
+
+def test_a_rollback_to_an_unknown_version_leaves_the_record_as_it_was(
+    s3_client: Any, releases: dict[str, Release]
+) -> None:
+    bucket = fresh_bucket(s3_client)
+    publisher = Publisher(bucket, client=s3_client)
+    publisher.publish_release(releases["v1"])
+    before = brand_state(s3_client, bucket)
+    with pytest.raises(UnknownVersion):
+        publisher.rollback(BRAND, "0000000000ff")
+    after = brand_state(s3_client, bucket)
+    assert after.journal == before.journal and not after.repair_due and not after.locked

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +124,10 @@ def cmd_versions(args: argparse.Namespace) -> int:
         mark = "*" if info.current else " "
         print(f"{mark} {info.version}  {info.uploaded_at:%Y-%m-%d %H:%M:%S %Z}")
     status = publisher.status(args.brand)
-    if status.repair_due:
+    if status.journal is not None and status.journal.held(datetime.now(UTC)):
+        print(f"{args.brand}: {status.journal.holder or 'a publisher'} holds the brand's lock "
+              f"({status.journal.describe()}) until {status.journal.expires_at}", file=sys.stderr)
+    elif status.repair_due:
         last = status.journal.describe() if status.journal else "no journal"
         print(f"{args.brand}: fallbacks may not match the pointer (last operation: {last}); "
               f"run `versa publish --repair {args.brand}`", file=sys.stderr)

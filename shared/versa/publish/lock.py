@@ -147,6 +147,8 @@ class BrandLock:
     holder: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     found: Journal | None = None
     journal: Journal | None = None
+    dirty: bool = False
+    """Set before the first write that could make the fallbacks disagree with the pointer."""
     _etag: str | None = None
     _renewed: datetime | None = None
 

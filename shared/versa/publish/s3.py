@@ -329,8 +329,9 @@ class Publisher:
 
     @contextmanager
     def _locked(self, brand: str, operation: str, version: str) -> Iterator[BrandLock]:
-        """Hold the brand's lock for the block; release it recording `failed` (and the error) if the
-        block raises, unless the lock was lost or already released."""
+        """Hold the brand's lock for the block; if the block raises, release it recording `failed`
+        (and the error), or restoring the last record when nothing was written yet, unless the lock
+        was lost or already released."""
         lock = self._lock(brand)
         lock.take(operation, version, wait=self.lock_wait, poll=self.lock_poll)
         try:
@@ -341,7 +342,10 @@ class Publisher:
             if lock.journal is not None and lock.journal.owner is not None:
                 # if this fails too, the lock expires on its own and the journal still says "running"
                 with suppress(PublishError):
-                    lock.release("failed", error=f"{type(exc).__name__}: {exc}"[:500])
+                    if not lock.dirty and lock.found is not None:  # nothing changed: keep the record
+                        lock.release("complete", keep=lock.found)
+                    else:
+                        lock.release("failed", error=f"{type(exc).__name__}: {exc}"[:500])
             raise
 
     # ------------------------------------------------------------------------------------ steps
@@ -447,6 +451,7 @@ class Publisher:
         self, lock: BrandLock, brand: str, version: str, images: tuple[FallbackImage, ...]
     ) -> tuple[str, ...]:
         keys = []
+        lock.dirty = True
         for image in images:
             key = self.layout.fallback_key(brand, image.creative, image.ext)
             lock.heartbeat()
