@@ -35,7 +35,7 @@ from versa.adapters.lazy_client import LazyClient
 from versa.adapters.s3_packs import NO_SUCH_KEY, PackLayout, Pointer
 from versa.errors import PackError
 from versa.pack.assets import open_image
-from versa.pack.bundle import build_bundle, extract_bundle, load_bundle_dir, open_bundle
+from versa.pack.bundle import build_bundle, open_bundle
 from versa.pack.loader import Pack, load_pack
 from versa.publish.errors import LockLost, PublishBusy, PublishConflict, PublishError, UnknownVersion
 from versa.publish.lock import CONDITION_FAILED, DEFAULT_LOCK_TTL, BrandLock, Journal
@@ -126,8 +126,7 @@ def verify_bundle(data: bytes, pack: Pack) -> None:
     """Unpack the bundle as the store will and check it loads as the same version (so a file edited
     between loading and bundling cannot publish content under another version's name)."""
     with tempfile.TemporaryDirectory(prefix="versa-publish-") as tmp:
-        extract_bundle(data, Path(tmp))
-        load_bundle_dir(Path(tmp), brand=pack.brand, version=pack.version)
+        open_bundle(data, Path(tmp), brand=pack.brand, version=pack.version)
 
 
 def fallback_png(pack: Pack, creative_id: str, renderer: FallbackRenderer | None = None) -> bytes:
