@@ -495,3 +495,24 @@ def test_a_rollback_to_an_unknown_version_leaves_the_record_as_it_was(
         publisher.rollback(BRAND, "0000000000ff")
     after = brand_state(s3_client, bucket)
     assert after.journal == before.journal and not after.repair_due and not after.locked
+
+
+def test_a_failed_first_publish_leaves_no_fallback_after_repair(s3_client: Any, releases: dict[str, Release]) -> None:
+    # GIVEN a brand's first publish that died after writing its first fallback (no pointer yet)
+    bucket = fresh_bucket(s3_client)
+    calls = Calls()
+    Publisher(fresh_bucket(s3_client), client=calls.wrap(s3_client)).publish_release(releases["v1"])
+    first_fallback = calls.names.index("put_object", calls.names.index("head_object") + 2) + 1
+    dying = Calls(fail_at=first_fallback + 1, mode="dead")
+    with pytest.raises(PublishError):
+        Publisher(bucket, client=dying.wrap(s3_client)).publish_release(releases["v1"])
+    broken = brand_state(s3_client, bucket)
+    assert broken.pointer is None and broken.fallbacks and broken.repair_due
+    # WHEN repaired once the lock has expired
+    later = Clock()
+    later.now = datetime.now(UTC) + DEFAULT_LOCK_TTL + timedelta(seconds=1)
+    result = Publisher(bucket, client=s3_client, clock=later).repair(BRAND)
+    # THEN no fallback of the unpublished brand is left for the CDN to serve
+    state = brand_state(s3_client, bucket)
+    assert result.pruned and state.pointer is None and not state.fallbacks
+    assert not state.repair_due and not state.locked

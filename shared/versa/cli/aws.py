@@ -91,10 +91,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
         return 0
     brand = _brand_of(args.pack)
     status = publisher.status(brand)
-    if status.version is None:
-        print(f"{brand}: nothing published, nothing to repair", file=sys.stderr)
-        return 1
     result = publisher.repair(brand)
+    if status.version is None:
+        for key in result.pruned:
+            print(f"  deleted fallback {key} (left by a failed first publish)")
+        if not result.pruned:
+            print(f"{brand}: nothing published, nothing to repair", file=sys.stderr)
+            return 1
+        return 0
     if not result.fallbacks:
         print(f"{brand} {result.version}: fallbacks already match the pointer; nothing to repair")
         return 0

@@ -279,11 +279,15 @@ class Publisher:
 
     def repair(self, brand: str, *, fallback_renderer: FallbackRenderer | None = None) -> PublishResult:
         """Bring the brand's fallbacks back to the version its pointer names, if the journal says
-        the last operation did not complete (or completed for another version). Idempotent."""
+        the last operation did not complete (or completed for another version); with no pointer,
+        delete any fallbacks a failed first publish left. Idempotent."""
         with self._locked(brand, "repair", "") as lock:
             current = self._read_pointer(brand)
-            if current is None:
-                raise PublishError(f"brand {brand!r} has no pointer: nothing to repair")
+            if current is None:  # never published: no fallback may stand (a first publish failed)
+                lock.dirty = True
+                pruned = self._prune(lock, brand, keep=set())
+                lock.release("complete")
+                return PublishResult(brand, "", None, False, False, (), None, repaired=bool(pruned), pruned=pruned)
             version = current[0].version
             if lock.found is not None and not lock.found.repair_due(version):
                 lock.release("complete", keep=lock.found)
