@@ -290,3 +290,15 @@ def test_deep_path_bundle_served_by_the_s3_store(s3_client: Any, s3_bucket: str,
     with pytest.raises(StoreUnavailable, match="corrupt"):
         store.current("tiny")
     assert not any(p.is_symlink() for p in (tmp_path / "cache").rglob("*"))
+
+
+def test_a_pack_reached_through_a_linked_root_is_still_checked(pack: Path, secret: Path, tmp_path: Path) -> None:
+    """A pack named through a symlinked path, holding a symlink to a secret → the root is followed, the inner link refused."""
+    (pack / "templates" / "notes.txt").symlink_to(secret)
+    alias = tmp_path / "alias"
+    alias.symlink_to(pack, target_is_directory=True)
+    with pytest.raises(BundleError, match="symbolic link") as refused:
+        build_bundle(alias, pack_files(alias))
+    assert refused.value.issues[0].file == "templates/notes.txt"
+    (pack / "templates" / "notes.txt").unlink()
+    assert build_bundle(alias, pack_files(alias)) == build_bundle(pack, pack_files(pack))

@@ -83,10 +83,11 @@ def _refuse(rel: str, why: str) -> BundleError:
 def check_pack_tree(root: Path) -> None:
     """Raise BundleError naming the first entry of the pack at `root` that is not a regular file or a
     plain directory: a symbolic link (to anything), a hard link (st_nlink > 1), a device, a FIFO or a
-    socket. Files whose own name starts with a dot are not pack files and are not looked at."""
-    root_stat = os.lstat(root)
-    if not stat.S_ISDIR(root_stat.st_mode):
-        raise _refuse(".", f"the pack root {root} is {_kind(root_stat.st_mode)}")
+    socket. Files whose own name starts with a dot are not pack files and are not looked at. The
+    root itself may be reached through a link (it is the path the user named)."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise _refuse(".", f"the pack root {root} is not a directory")
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         base = Path(dirpath)
         for name in sorted(dirnames):
@@ -130,7 +131,7 @@ def build_bundle(root: Path, files: Iterable[str]) -> bytes:
     bytes depend only on their names and contents: members in the given order, zero mtimes, uid/gid 0,
     no owner names, fixed modes. Raises BundleError naming any file of the pack that is not a regular
     file inside it (see `check_pack_tree`)."""
-    root = Path(root)
+    root = Path(root).resolve()
     check_pack_tree(root)
     buffer = io.BytesIO()
     with (
