@@ -31,11 +31,12 @@ from botocore.config import Config
 
 from versa.adapters import dynamo_copy, s3_packs
 from versa.adapters.dynamo_copy import DynamoCopyStore
-from versa.adapters.s3_packs import BundleError, PackLayout, Pointer, S3PackStore, extract_bundle
+from versa.adapters.s3_packs import PackLayout, Pointer, S3PackStore
 from versa.errors import PackError, UnknownBrand
+from versa.pack.bundle import BundleError, build_bundle, extract_bundle
 from versa.pack.loader import load_pack
 from versa.ports import StoreUnavailable
-from versa.publish.s3 import PublishConflict, Publisher, PublishError, UnknownVersion, build_bundle
+from versa.publish.s3 import PublishConflict, Publisher, PublishError, UnknownVersion
 from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
@@ -367,7 +368,7 @@ def test_a_bundle_whose_content_is_not_its_version_is_corrupt(
     other = load_pack(edited_pack(tmp_path, "acme", renamed("Tampered")), checks=PACK_CHECKS)
     fake = "0123456789ab"
     layout = PackLayout()
-    s3_client.put_object(Bucket=s3_bucket, Key=layout.bundle_key("acme", fake), Body=build_bundle(other))
+    s3_client.put_object(Bucket=s3_bucket, Key=layout.bundle_key("acme", fake), Body=build_bundle(other.root, other.files))
     s3_client.put_object(
         Bucket=s3_bucket, Key=layout.pointer_key("acme"), Body=Pointer(fake, "now").to_json()
     )
@@ -637,29 +638,38 @@ def test_an_s3_error_midway_leaves_the_pointer(
     assert not [s for s in proxy.seen if s.method == "PUT" and s.path.endswith("current.json")]
 
 
-def test_a_concurrent_flip_is_a_conflict(
+def test_a_pointer_written_without_the_lock_is_a_conflict(
     proxied: Callable[..., tuple[LoopbackHTTP, Any]],
     s3_client: Any,
     s3_bucket: str,
     acme_v1: str,
     tmp_path: Path,
 ) -> None:
-    # GIVEN another publisher that flips the pointer just before this one does
+    # GIVEN a second published version, and someone who rolls the pointer back to v1 by hand (not
+    # through the brand's lock) just before this publisher flips it
+    other = Publisher(s3_bucket, client=s3_client).publish(edited_pack(tmp_path, "acme", renamed("Other")))
     proxy, client = proxied(Config(read_timeout=5))
     forward = proxy.respond
-    other = Publisher(s3_bucket, client=s3_client)
     raced: list[str] = []
 
     def respond(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if method == "PUT" and path.split("?")[0].endswith("current.json") and not raced:
-            raced.append(other.publish(edited_pack(tmp_path, "acme", renamed("Other"))).version)
+            raced.append(acme_v1)
+            s3_client.put_object(
+                Bucket=s3_bucket, Key=PackLayout().pointer_key("acme"),
+                Body=Pointer(acme_v1, "now", other.version).to_json(),
+            )
         return forward(method, path, headers, body)
 
     proxy.respond = respond
-    # WHEN this one flips, THEN it is refused and the other's version stays current
-    with pytest.raises(PublishConflict):
+    # WHEN this one flips, THEN it is refused, the hand-written pointer stays, and the fallbacks
+    # were brought back to the version it names
+    with pytest.raises(PublishConflict, match="fallbacks now match"):
         Publisher(s3_bucket, client=client).publish(edited_pack(tmp_path, "acme", renamed("Mine")))
-    assert pointer(s3_client, s3_bucket).version == raced[0]
+    assert pointer(s3_client, s3_bucket).version == acme_v1
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="fallbacks/v1/acme/")["Contents"]
+    versions = {s3_client.head_object(Bucket=s3_bucket, Key=o["Key"])["Metadata"]["version"] for o in listed}
+    assert versions == {acme_v1}
 
 
 @pytest.fixture

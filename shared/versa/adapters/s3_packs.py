@@ -4,6 +4,7 @@ Layout under the bucket's `prefix` (see `PackLayout`):
 
     packs/{brand}/{version}.tar.gz   one immutable, content-hashed bundle per version (one GET)
     packs/{brand}/current.json       the pointer: {"version", "published_at", "previous"}
+    packs/{brand}/publish.json       the brand's publish lock and the journal of its last publish
     fallbacks/v1/{brand}/{creative}.{ext}
                                      what the CDN fails over to: the request path under fallbacks/
                                      (png, auto and the pack's other image formats; `versa.publish.s3`)
@@ -20,15 +21,12 @@ by short timeouts and one retry; the client is created on first use.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
-import tarfile
 import tempfile
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +42,8 @@ from botocore.exceptions import (
 )
 
 from versa.adapters.lazy_client import LazyClient
-from versa.errors import PackError, UnknownBrand, VersaError
-from versa.pack.loader import MAX_PACK_BYTES, load_pack
+from versa.errors import UnknownBrand
+from versa.pack.bundle import BundleError, extract_bundle, load_bundle_dir
 from versa.pack.model import SLUG, Pack, PackChecks
 from versa.ports import PackStore, StoreUnavailable
 
@@ -60,8 +58,6 @@ DEFAULT_CONFIG = Config(
 )
 """Bounded for the request path: a render never waits on S3 for more than a few seconds."""
 
-MAX_BUNDLE_BYTES = MAX_PACK_BYTES + 4 * 2**20
-MAX_BUNDLE_MEMBERS = 4096
 MAX_REMEMBERED_FAILURES = 1024
 MAX_BRAND_LOCKS = 1024
 """Per-brand refresh locks kept; past it, the idle locks of brands with no pack loaded are dropped."""
@@ -82,10 +78,6 @@ class EventHook(Protocol):
 
 def _ignore_event(event: str, /, **fields: str) -> None:
     return None
-
-
-class BundleError(VersaError, ValueError):
-    """A pack bundle or pointer is malformed, unsafe, or does not match the version it claims."""
 
 
 # ------------------------------------------------------------------------------------------ layout
@@ -111,13 +103,20 @@ class PackLayout:
     def pointer_key(self, brand: str) -> str:
         return f"{self.brand_prefix(brand)}current.json"
 
+    def journal_key(self, brand: str) -> str:
+        """The brand's publish lock and the journal of its last publish (`versa.publish.lock`)."""
+        return f"{self.brand_prefix(brand)}publish.json"
+
+    def fallback_prefix(self, brand: str) -> str:
+        return f"{self.prefix}fallbacks/v1/{brand}/"
+
     def bundle_key(self, brand: str, version: str) -> str:
         return f"{self.brand_prefix(brand)}{version}.tar.gz"
 
     def fallback_key(self, brand: str, creative: str, ext: str = "png") -> str:
         """Where the CDN's failover origin (origin path `/{prefix}fallbacks`) finds the fallback for
         `GET /v1/{brand}/{creative}.{ext}`: the request path, under the fallbacks prefix."""
-        return f"{self.prefix}fallbacks/v1/{brand}/{creative}.{ext}"
+        return f"{self.fallback_prefix(brand)}{creative}.{ext}"
 
     def version_of(self, brand: str, key: str) -> str | None:
         """The version a bundle key holds, or None for any other key."""
@@ -150,72 +149,6 @@ class Pointer:
         if not VERSION_RE.match(pointer.version):
             raise BundleError(f"pointer names an invalid version {pointer.version!r}")
         return pointer
-
-
-# ----------------------------------------------------------------------------------------- bundles
-
-
-def _member_name(name: str) -> str:
-    parts = name.split("/")
-    if not name or "\x00" in name or "\\" in name or any(p in ("", ".", "..") for p in parts):
-        raise BundleError(f"bundle member {name!r} is not a safe relative path")
-    return name
-
-
-def extract_bundle(data: bytes, dest: Path) -> list[str]:
-    """Unpack a pack bundle into the empty directory `dest`; return the file names written.
-
-    Only regular files and directories with plain relative names are accepted: absolute paths, `..`,
-    links, devices, FIFOs and sparse files are refused, as are duplicates and bundles over the pack
-    size limit. Raises BundleError; `dest` may then hold a partial extraction.
-    """
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise BundleError(f"bundle is larger than {MAX_BUNDLE_BYTES} bytes")
-    root = dest.resolve()
-    written: list[str] = []
-    total = 0
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
-            for count, member in enumerate(tar, start=1):
-                if count > MAX_BUNDLE_MEMBERS:
-                    raise BundleError(f"bundle has more than {MAX_BUNDLE_MEMBERS} members")
-                name = _member_name(member.name.removesuffix("/") if member.isdir() else member.name)
-                if member.isdir():
-                    continue
-                if member.type not in (tarfile.REGTYPE, tarfile.AREGTYPE):
-                    raise BundleError(f"bundle member {name!r} is not a regular file")
-                if name in written:
-                    raise BundleError(f"bundle member {name!r} repeats")
-                total += member.size
-                if total > MAX_PACK_BYTES:
-                    raise BundleError(f"bundle unpacks to more than {MAX_PACK_BYTES} bytes")
-                target = root.joinpath(*name.split("/"))
-                if root not in target.parents:
-                    raise BundleError(f"bundle member {name!r} leaves the pack directory")
-                source = tar.extractfile(member)
-                if source is None:
-                    raise BundleError(f"bundle member {name!r} has no data")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                with target.open("xb") as out:
-                    shutil.copyfileobj(source, out)
-                written.append(name)
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        raise BundleError(f"bundle is not a readable tar.gz: {exc}") from exc
-    return written
-
-
-def load_bundle_dir(path: Path, *, brand: str, version: str, checks: PackChecks) -> Pack:
-    """Load an extracted bundle (against the renderer's `checks`) and check it is the version and
-    brand it claims to be."""
-    try:
-        pack = load_pack(path, checks=checks)
-    except PackError as exc:
-        raise BundleError(f"{brand} version {version} does not load: {exc}") from exc
-    if pack.version != version:
-        raise BundleError(f"{brand} version {version} holds content {pack.version}: corrupt or tampered")
-    if pack.brand != brand:
-        raise BundleError(f"{brand} version {version} is a pack of brand {pack.brand!r}")
-    return pack
 
 
 def stale_reason(exc: BaseException) -> str:
@@ -478,12 +411,9 @@ class S3PackStore(PackStore):
 
 __all__ = [
     "DEFAULT_CONFIG",
-    "BundleError",
     "EventHook",
     "PackLayout",
     "Pointer",
     "S3PackStore",
-    "extract_bundle",
-    "load_bundle_dir",
     "stale_reason",
 ]

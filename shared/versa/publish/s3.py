@@ -1,23 +1,30 @@
-"""Publishing packs to S3 (`versa publish`, `versa rollback`, `versa versions`).
+"""Publishing packs to S3 (`versa publish`, `versa rollback`, `versa versions`, `versa publish --repair`).
 
-A publish validates and lints the pack, uploads one deterministic, content-hashed bundle for its
-version (once: a version is immutable), writes each creative's fallback image, in every format the
-pack serves, where the CDN fails over to (see `PackLayout.fallback_key`), and only then flips the brand's pointer (recording the previous version) and invalidates the
-brand's paths on the CDN. A pack that fails validation or lint is never uploaded; a failure at any step
-before the flip leaves the pointer where it was. The flip is a conditional write on the pointer's ETag,
-so two publishes racing on one brand cannot silently overwrite each other.
+A publish validates and lints the pack, builds its bundle (`versa.pack.bundle`: regular files only)
+and draws every fallback image before touching S3. Then, holding the brand's lock
+(`versa.publish.lock`), it uploads the bundle (once: a version is immutable), writes each creative's
+fallback images where the CDN fails over to (`PackLayout.fallback_key`, in every format the pack
+serves), flips the brand's pointer last (a conditional write on the ETag it read under the lock),
+deletes fallbacks the new version no longer has, invalidates the brand's CDN paths and releases the
+lock with the journal marked complete.
+
+Two publishes of one brand never interleave: the second waits for the lock (or fails with
+PublishBusy). A publish that fails at any step leaves the pointer where it was (or, after the flip,
+on the new version) and the journal saying which steps completed; the fallbacks may then disagree with
+the pointer until the next publish or `repair()` rewrites them from the pointer's version. A rollback
+is the same operation towards a version already in the bucket. docs/PUBLISHING.md describes the
+window a viewer can see.
 """
 
 from __future__ import annotations
 
-import gzip
 import io
-import tarfile
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -25,17 +32,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from versa.adapters.lazy_client import LazyClient
-from versa.adapters.s3_packs import (
-    NO_SUCH_KEY,
-    PackLayout,
-    Pointer,
-    extract_bundle,
-    load_bundle_dir,
-)
-from versa.errors import PackError, VersaError
+from versa.adapters.s3_packs import NO_SUCH_KEY, PackLayout, Pointer
+from versa.errors import PackError
 from versa.pack.assets import open_image
+from versa.pack.bundle import build_bundle, open_bundle
 from versa.pack.loader import load_pack
 from versa.pack.model import Pack
+from versa.publish.errors import LockLost, PublishBusy, PublishConflict, PublishError, UnknownVersion
+from versa.publish.lock import CONDITION_FAILED, DEFAULT_LOCK_TTL, BrandLock, Journal
 from versa.render.checks import PACK_CHECKS
 
 if TYPE_CHECKING:
@@ -57,23 +61,6 @@ FallbackRenderer = Callable[[Pack, str], bytes]
 _T = TypeVar("_T")
 
 
-class PublishError(VersaError, RuntimeError):
-    """A publish or rollback step failed; the message says which and where the pointer stands."""
-
-
-class PublishConflict(PublishError):
-    """The pointer moved while this publish ran (another publish or rollback won); nothing flipped."""
-
-
-class UnknownVersion(VersaError, LookupError):
-    def __init__(self, brand: str, version: str, known: list[str]) -> None:
-        self.brand = brand
-        self.version = version
-        self.known = known
-        hint = f" (known: {', '.join(known)})" if known else " (none published)"
-        super().__init__(f"brand {brand!r} has no version {version!r}{hint}")
-
-
 @dataclass(frozen=True)
 class PublishResult:
     brand: str
@@ -85,6 +72,11 @@ class PublishResult:
     """False when the pointer already named this version."""
     fallbacks: tuple[str, ...]
     invalidation_id: str | None
+    repaired: bool = False
+    """True when the brand's last operation had not completed (its fallbacks could disagree with the
+    pointer) and this one brought them back in line."""
+    pruned: tuple[str, ...] = ()
+    """Fallback keys deleted because the version now current has no such creative or format."""
 
 
 @dataclass(frozen=True)
@@ -94,32 +86,49 @@ class VersionInfo:
     current: bool
 
 
-def build_bundle(pack: Pack) -> bytes:
-    """The pack's files as a tar.gz whose bytes depend only on the files' names and contents:
-    members in the loader's order, zero mtimes, uid/gid 0, no owner names, fixed modes."""
-    buffer = io.BytesIO()
-    with (
-        gzip.GzipFile(filename="", mode="wb", fileobj=buffer, mtime=0, compresslevel=9) as gz,
-        tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
-    ):
-        for name in pack.files:
-            data = (pack.root / name).read_bytes()
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mtime = 0
-            info.mode = 0o644
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+@dataclass(frozen=True)
+class FallbackImage:
+    """One object the CDN may fail over to: `fallbacks/v1/{brand}/{creative}.{ext}`."""
+
+    creative: str
+    ext: str
+    body: bytes
+    content_type: str
+    max_age: int
+
+
+@dataclass(frozen=True)
+class Release:
+    """Everything a publish writes, prepared before it takes the lock: the checked pack's brand and
+    version, its bundle and its fallback images."""
+
+    brand: str
+    version: str
+    bundle: bytes
+    fallbacks: tuple[FallbackImage, ...]
+
+
+@dataclass(frozen=True)
+class PublishStatus:
+    """Where a brand stands: its pointer's version and its journal (the last operation)."""
+
+    brand: str
+    version: str | None
+    journal: Journal | None
+
+    @property
+    def repair_due(self) -> bool:
+        """The fallbacks may disagree with the pointer (`versa publish --repair` brings them back)."""
+        if self.version is None:
+            return self.journal is not None and self.journal.state != "complete"
+        return self.journal is None or self.journal.repair_due(self.version)
 
 
 def verify_bundle(data: bytes, pack: Pack) -> None:
     """Unpack the bundle as the store will and check it loads as the same version (so a file edited
     between loading and bundling cannot publish content under another version's name)."""
     with tempfile.TemporaryDirectory(prefix="versa-publish-") as tmp:
-        extract_bundle(data, Path(tmp))
-        load_bundle_dir(Path(tmp), brand=pack.brand, version=pack.version, checks=PACK_CHECKS)
+        open_bundle(data, Path(tmp), brand=pack.brand, version=pack.version, checks=PACK_CHECKS)
 
 
 def fallback_png(pack: Pack, creative_id: str, renderer: FallbackRenderer | None = None) -> bytes:
@@ -155,6 +164,16 @@ def fallback_images(
     return out
 
 
+def all_fallbacks(pack: Pack, renderer: FallbackRenderer | None = None) -> tuple[FallbackImage, ...]:
+    """Every fallback image of the pack, drawn and encoded (no I/O besides the pack's files)."""
+    out = []
+    for creative_id, creative in pack.model.creatives.items():
+        ttl = (creative.cache or pack.model.cache).fallback_ttl
+        for ext, (body, content_type) in fallback_images(pack, creative_id, renderer).items():
+            out.append(FallbackImage(creative_id, ext, body, content_type, ttl))
+    return tuple(out)
+
+
 def check_publishable(pack_dir: Path | str) -> Pack:
     """Load and lint the pack; raise PackError listing every load or lint error."""
     from versa.authoring.lint import lint
@@ -166,12 +185,18 @@ def check_publishable(pack_dir: Path | str) -> Pack:
     return pack
 
 
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
 class Publisher:
-    """Publishes, rolls back and lists pack versions in `bucket` under `prefix`.
+    """Publishes, rolls back, repairs and lists pack versions in `bucket` under `prefix`.
 
     Clients are created on first use (`session`, PUBLISH_CONFIG) unless injected. With a
-    `distribution_id`, each publish and rollback invalidates `/v1/{brand}/*` on that CloudFront
-    distribution.
+    `distribution_id`, each operation invalidates `/v1/{brand}/*` on that CloudFront distribution.
+    Operations on one brand take its lock in turn; `lock_wait` is how long one waits for another
+    (0: fail at once with PublishBusy), polling every `lock_poll` seconds; `lock_ttl` is how long a
+    crashed holder's lock lasts. `clock` dates the pointer and the lock's expiry.
     """
 
     def __init__(
@@ -184,10 +209,16 @@ class Publisher:
         cloudfront_client: CloudFrontClient | None = None,
         session: boto3.session.Session | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lock_wait: float = 0.0,
+        lock_poll: float = 1.0,
+        lock_ttl: timedelta = DEFAULT_LOCK_TTL,
     ) -> None:
         self.bucket = bucket
         self.layout = PackLayout(prefix)
         self.distribution_id = distribution_id
+        self.lock_wait = lock_wait
+        self.lock_poll = lock_poll
+        self.lock_ttl = lock_ttl
         self._s3: LazyClient[S3Client] = LazyClient(
             "s3", client=client, session=session, config=PUBLISH_CONFIG
         )
@@ -208,41 +239,70 @@ class Publisher:
         try:
             return call()
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            raise PublishError(f"{step} failed ({code}): {exc}") from exc
+            raise PublishError(f"{step} failed ({_code(exc)}): {exc}") from exc
         except BotoCoreError as exc:
             raise PublishError(f"{step} failed: {exc}") from exc
 
     # --------------------------------------------------------------------------------- commands
 
+    def prepare(self, pack_dir: Path | str, *, fallback_renderer: FallbackRenderer | None = None) -> Release:
+        """Check the pack (load, lint, bundle, re-read the bundle) and draw its fallbacks: all that
+        can fail without S3. Raises PackError (including BundleError) or PublishError."""
+        pack = check_publishable(pack_dir)
+        bundle = build_bundle(pack.root, pack.files)
+        verify_bundle(bundle, pack)
+        return Release(pack.brand, pack.version, bundle, all_fallbacks(pack, fallback_renderer))
+
     def publish(
         self, pack_dir: Path | str, *, fallback_renderer: FallbackRenderer | None = None
     ) -> PublishResult:
         """Validate, lint, upload and activate the pack in `pack_dir`. Raises PackError (nothing
-        uploaded), PublishError or PublishConflict (the pointer unchanged unless the message says the
-        flip happened)."""
-        pack = check_publishable(pack_dir)
-        bundle = build_bundle(pack)
-        verify_bundle(bundle, pack)
-        uploaded = self._upload_bundle(pack, bundle)
-        return self._activate(pack, uploaded=uploaded, fallback_renderer=fallback_renderer)
+        uploaded), PublishBusy (nothing written), PublishConflict or another PublishError (the
+        journal says what completed; the message says where the pointer stands)."""
+        return self.publish_release(self.prepare(pack_dir, fallback_renderer=fallback_renderer))
+
+    def publish_release(self, release: Release) -> PublishResult:
+        """Activate a prepared release (see `publish`)."""
+        with self._locked(release.brand, "publish", release.version) as lock:
+            current = self._read_pointer(release.brand)
+            uploaded = self._upload_bundle(release)
+            lock.step("bundle")
+            return self._converge(lock, release.version, release.fallbacks, current, uploaded=uploaded)
 
     def rollback(
         self, brand: str, to_version: str, *, fallback_renderer: FallbackRenderer | None = None
     ) -> PublishResult:
         """Point `brand` back at a published version: its bundle must exist and load; its fallbacks
-        are rewritten and the CDN invalidated as for a publish."""
-        known = [info.version for info in self.versions(brand)]
-        if to_version not in known:
-            raise UnknownVersion(brand, to_version, known)
-        key = self.layout.bundle_key(brand, to_version)
-        data = self._aws(
-            f"download {key}", lambda: self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        )
-        with tempfile.TemporaryDirectory(prefix="versa-rollback-") as tmp:
-            extract_bundle(data, Path(tmp))
-            pack = load_bundle_dir(Path(tmp), brand=brand, version=to_version, checks=PACK_CHECKS)
-            return self._activate(pack, uploaded=False, fallback_renderer=fallback_renderer)
+        are rewritten, the pointer flipped and the CDN invalidated as for a publish."""
+        with self._locked(brand, "rollback", to_version) as lock:
+            current = self._read_pointer(brand)
+            images = self._fallbacks_of(brand, to_version, fallback_renderer)
+            return self._converge(lock, to_version, images, current, uploaded=False)
+
+    def repair(self, brand: str, *, fallback_renderer: FallbackRenderer | None = None) -> PublishResult:
+        """Bring the brand's fallbacks back to the version its pointer names, if the journal says
+        the last operation did not complete (or completed for another version); with no pointer,
+        delete any fallbacks a failed first publish left. Idempotent."""
+        with self._locked(brand, "repair", "") as lock:
+            current = self._read_pointer(brand)
+            if current is None:  # never published: no fallback may stand (a first publish failed)
+                lock.dirty = True
+                pruned = self._prune(lock, brand, keep=set())
+                lock.release("complete")
+                return PublishResult(brand, "", None, False, False, (), None, repaired=bool(pruned), pruned=pruned)
+            version = current[0].version
+            if lock.found is not None and not lock.found.repair_due(version):
+                lock.release("complete", keep=lock.found)
+                return PublishResult(brand, version, version, False, False, (), None)
+            lock.update(version=version, previous=version)
+            images = self._fallbacks_of(brand, version, fallback_renderer)
+            return self._converge(lock, version, images, current, uploaded=False)
+
+    def status(self, brand: str) -> PublishStatus:
+        """The brand's pointer version and journal (two GETs; no lock)."""
+        current = self._read_pointer(brand)
+        journal = self._lock(brand).read()
+        return PublishStatus(brand, current[0].version if current else None, journal)
 
     def versions(self, brand: str) -> list[VersionInfo]:
         """Every uploaded version of `brand`, oldest first, marking the one the pointer names."""
@@ -265,15 +325,113 @@ class Publisher:
                 found.append(VersionInfo(version, obj["LastModified"], is_current))
         return sorted(found, key=lambda info: (info.uploaded_at, info.version))
 
+    # ------------------------------------------------------------------------------- the lock
+
+    def _lock(self, brand: str) -> BrandLock:
+        return BrandLock(
+            self.s3, self.bucket, self.layout.journal_key(brand), brand, clock=self._clock, ttl=self.lock_ttl
+        )
+
+    @contextmanager
+    def _locked(self, brand: str, operation: str, version: str) -> Iterator[BrandLock]:
+        """Hold the brand's lock for the block; if the block raises, release it recording `failed`
+        (and the error), or restoring the last record when nothing was written yet, unless the lock
+        was lost or already released."""
+        lock = self._lock(brand)
+        lock.take(operation, version, wait=self.lock_wait, poll=self.lock_poll)
+        try:
+            yield lock
+        except LockLost:
+            raise
+        except BaseException as exc:
+            if lock.journal is not None and lock.journal.owner is not None:
+                # if this fails too, the lock expires on its own and the journal still says "running"
+                with suppress(PublishError):
+                    if not lock.dirty and lock.found is not None:  # nothing changed: keep the record
+                        lock.release("complete", keep=lock.found)
+                    else:
+                        lock.release("failed", error=f"{type(exc).__name__}: {exc}"[:500])
+            raise
+
     # ------------------------------------------------------------------------------------ steps
 
-    def _upload_bundle(self, pack: Pack, bundle: bytes) -> bool:
-        key = self.layout.bundle_key(pack.brand, pack.version)
+    def _converge(
+        self,
+        lock: BrandLock,
+        version: str,
+        images: tuple[FallbackImage, ...],
+        current: tuple[Pointer, str] | None,
+        *,
+        uploaded: bool,
+    ) -> PublishResult:
+        """Under the lock: fallbacks, pointer (last), prune, invalidate, release. `current` is the
+        pointer as read under the lock."""
+        brand = lock.brand
+        found = lock.found
+        previous = current[0].version if current else None
+        due = found is not None and found.repair_due(previous)
+        fallbacks = self._write_fallbacks(lock, brand, version, images)
+        lock.step("fallbacks")
+        lock.update(previous=previous)  # fences the flip: raises LockLost if another took over
+        changed = previous != version
+        if changed:
+            pointer = Pointer(version, self._clock().isoformat(timespec="seconds"), previous)
+            try:
+                self._flip(brand, pointer, current[1] if current else None)
+            except PublishConflict as conflict:
+                raise self._after_conflict(lock, brand, conflict) from conflict
+        lock.step("pointer")
+        pruned = self._prune(lock, brand, keep=set(fallbacks))
+        lock.step("pruned")
+        invalidation = self._invalidate(brand, version, flipped=changed)
+        lock.step("invalidated")
+        lock.release("complete")
+        return PublishResult(
+            brand, version, previous, uploaded, changed, fallbacks, invalidation, repaired=bool(due),
+            pruned=pruned,
+        )
+
+    def _after_conflict(self, lock: BrandLock, brand: str, conflict: PublishConflict) -> PublishConflict:
+        """The pointer moved without the lock: bring the fallbacks to whatever it names now, still
+        under our lock, and say so."""
+        try:
+            current = self._read_pointer(brand)
+            if current is None:
+                return conflict
+            version = current[0].version
+            lock.update(version=version, previous=version)
+            images = self._fallbacks_of(brand, version, None)
+            self._write_fallbacks(lock, brand, version, images)
+            self._prune(lock, brand, keep={self.layout.fallback_key(brand, i.creative, i.ext) for i in images})
+            lock.release("complete")
+        except (PublishError, PackError) as exc:
+            return PublishConflict(f"{conflict}; bringing the fallbacks to the pointer's version failed: {exc}")
+        return PublishConflict(f"{conflict}; the fallbacks now match the pointer's version {version}")
+
+    def _fallbacks_of(
+        self, brand: str, version: str, renderer: FallbackRenderer | None
+    ) -> tuple[FallbackImage, ...]:
+        """The fallback images of a published version, from its bundle (one GET)."""
+        key = self.layout.bundle_key(brand, version)
+        try:
+            data = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in NO_SUCH_KEY:
+                raise UnknownVersion(brand, version, [i.version for i in self.versions(brand)]) from None
+            raise PublishError(f"downloading {key} failed ({_code(exc)}): {exc}") from exc
+        except BotoCoreError as exc:
+            raise PublishError(f"downloading {key} failed: {exc}") from exc
+        with tempfile.TemporaryDirectory(prefix="versa-bundle-") as tmp:
+            pack = open_bundle(data, Path(tmp), brand=brand, version=version, checks=PACK_CHECKS)
+            return all_fallbacks(pack, renderer)
+
+    def _upload_bundle(self, release: Release) -> bool:
+        key = self.layout.bundle_key(release.brand, release.version)
         try:
             self.s3.head_object(Bucket=self.bucket, Key=key)
             return False  # versions are immutable: the same content is already there
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) not in NO_SUCH_KEY:
+            if _code(exc) not in NO_SUCH_KEY:
                 raise PublishError(f"checking {key} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise PublishError(f"checking {key} failed: {exc}") from exc
@@ -281,44 +439,72 @@ class Publisher:
             self.s3.put_object(
                 Bucket=self.bucket,
                 Key=key,
-                Body=bundle,
+                Body=release.bundle,
                 ContentType="application/gzip",
                 IfNoneMatch="*",
-                Metadata={"brand": pack.brand, "version": pack.version},
+                Metadata={"brand": release.brand, "version": release.version},
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in (
-                "PreconditionFailed",
-                "ConditionalRequestConflict",
-            ):
-                return False  # uploaded concurrently by another publish of the same content
+            if _code(exc) in CONDITION_FAILED:
+                return False  # uploaded meanwhile by an earlier, failed publish of the same content
             raise PublishError(f"uploading {key} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise PublishError(f"uploading {key} failed: {exc}") from exc
         return True
 
-    def _write_fallbacks(self, pack: Pack, renderer: FallbackRenderer | None) -> tuple[str, ...]:
+    def _write_fallbacks(
+        self, lock: BrandLock, brand: str, version: str, images: tuple[FallbackImage, ...]
+    ) -> tuple[str, ...]:
         keys = []
-        for creative_id, creative in pack.model.creatives.items():
-            ttl = (creative.cache or pack.model.cache).fallback_ttl
-            for ext, (body, content_type) in fallback_images(pack, creative_id, renderer).items():
-                key = self.layout.fallback_key(pack.brand, creative_id, ext)
-                self._put_fallback(key, body, content_type, max_age=ttl, version=pack.version)
-                keys.append(key)
+        lock.dirty = True
+        for image in images:
+            key = self.layout.fallback_key(brand, image.creative, image.ext)
+            lock.heartbeat()
+            try:
+                self.s3.put_object(
+                    Bucket=self.bucket,
+                    Key=key,
+                    Body=image.body,
+                    ContentType=image.content_type,
+                    CacheControl=f"public, max-age={image.max_age}",
+                    Metadata={"version": version},
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise PublishError(f"writing fallback {key} failed: {exc}") from exc
+            keys.append(key)
         return tuple(keys)
 
-    def _put_fallback(self, key: str, body: bytes, content_type: str, *, max_age: int, version: str) -> None:
-        self._aws(
-            f"writing fallback {key}",
-            lambda: self.s3.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                ContentType=content_type,
-                CacheControl=f"public, max-age={max_age}",
-                Metadata={"version": version},
-            ),
-        )
+    def _prune(self, lock: BrandLock, brand: str, *, keep: set[str]) -> tuple[str, ...]:
+        """Delete the brand's fallback objects not in `keep` (creatives or formats the current
+        version does not have): one LIST per thousand keys, one DeleteObjects per thousand stale."""
+        prefix = self.layout.fallback_prefix(brand)
+        stale: list[str] = []
+        token: str | None = None
+        while True:
+            try:
+                if token:
+                    page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, ContinuationToken=token)
+                else:
+                    page = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix)
+            except (ClientError, BotoCoreError) as exc:
+                raise PublishError(f"listing {prefix} failed: {exc}") from exc
+            stale += [obj["Key"] for obj in page.get("Contents", []) if obj["Key"] not in keep]
+            token = page.get("NextContinuationToken")
+            if not page.get("IsTruncated") or not token:
+                break
+        for start in range(0, len(stale), 1000):
+            batch = stale[start : start + 1000]
+            lock.heartbeat()
+            try:
+                response = self.s3.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise PublishError(f"deleting stale fallbacks under {prefix} failed: {exc}") from exc
+            if response.get("Errors"):
+                first = response["Errors"][0]
+                raise PublishError(f"deleting stale fallback {first.get('Key')} failed: {first.get('Code')}")
+        return tuple(stale)
 
     def _read_pointer(self, brand: str) -> tuple[Pointer, str] | None:
         key = self.layout.pointer_key(brand)
@@ -326,25 +512,11 @@ class Publisher:
             response = self.s3.get_object(Bucket=self.bucket, Key=key)
             return Pointer.from_json(response["Body"].read()), response["ETag"]
         except ClientError as exc:
-            if str(exc.response.get("Error", {}).get("Code")) in NO_SUCH_KEY:
+            if _code(exc) in NO_SUCH_KEY:
                 return None
             raise PublishError(f"reading {key} failed: {exc}") from exc
         except BotoCoreError as exc:
             raise PublishError(f"reading {key} failed: {exc}") from exc
-
-    def _activate(
-        self, pack: Pack, *, uploaded: bool, fallback_renderer: FallbackRenderer | None
-    ) -> PublishResult:
-        fallbacks = self._write_fallbacks(pack, fallback_renderer)
-        brand, version = pack.brand, pack.version
-        current = self._read_pointer(brand)
-        previous = current[0].version if current else None
-        changed = previous != version
-        if changed:
-            pointer = Pointer(version, self._clock().isoformat(timespec="seconds"), previous)
-            self._flip(brand, pointer, current[1] if current else None)
-        invalidation = self._invalidate(brand, version, flipped=changed)
-        return PublishResult(brand, version, previous, uploaded, changed, fallbacks, invalidation)
 
     def _flip(self, brand: str, pointer: Pointer, etag: str | None) -> None:
         key = self.layout.pointer_key(brand)
@@ -356,18 +528,13 @@ class Publisher:
                 )
             else:  # the brand's first publish: only if no pointer appeared meanwhile
                 self.s3.put_object(
-                    Bucket=self.bucket,
-                    Key=key,
-                    Body=body,
-                    ContentType=kind,
-                    CacheControl=cache,
-                    IfNoneMatch="*",
+                    Bucket=self.bucket, Key=key, Body=body, ContentType=kind, CacheControl=cache, IfNoneMatch="*"
                 )
         except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code")
-            if code in ("PreconditionFailed", "ConditionalRequestConflict"):
+            if _code(exc) in CONDITION_FAILED or (etag and _code(exc) in NO_SUCH_KEY):
                 raise PublishConflict(
-                    f"{key} changed while publishing {pointer.version}; nothing flipped"
+                    f"{key} changed while publishing {pointer.version} (written without the brand's lock); "
+                    "nothing flipped"
                 ) from exc
             raise PublishError(f"flipping {key} to {pointer.version} failed: {exc}") from exc
         except BotoCoreError as exc:
@@ -390,21 +557,26 @@ class Publisher:
         except (ClientError, BotoCoreError) as exc:
             state = f"the pointer now names {version}" if flipped else "the pointer was unchanged"
             raise PublishError(
-                f"invalidating /v1/{brand}/* failed ({state}; re-run to retry): {exc}"
+                f"invalidating /v1/{brand}/* failed ({state}; run `versa publish --repair {brand}`): {exc}"
             ) from exc
         return response["Invalidation"]["Id"]
 
 
 __all__ = [
     "PUBLISH_CONFIG",
+    "FallbackImage",
     "FallbackRenderer",
+    "LockLost",
+    "PublishBusy",
     "PublishConflict",
     "PublishError",
     "PublishResult",
+    "PublishStatus",
     "Publisher",
+    "Release",
     "UnknownVersion",
     "VersionInfo",
-    "build_bundle",
+    "all_fallbacks",
     "check_publishable",
     "fallback_images",
     "fallback_png",
