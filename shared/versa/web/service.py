@@ -41,7 +41,14 @@ from versa.errors import (
 )
 from versa.pack.loader import Pack
 from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative
-from versa.ports import CopyStore, GenerationQueue, GenerationRequest, PackStore, StoreUnavailable
+from versa.ports import (
+    CopyStore,
+    GenerationQueue,
+    GenerationRequest,
+    OriginSecrets,
+    PackStore,
+    StoreUnavailable,
+)
 from versa.signing.signer import Keyring, SignedInfo, verify
 from versa.web.http import (
     CSP,
@@ -152,7 +159,6 @@ class ServiceConfig:
     require_signature: bool = True
     render_budget_ms: int = 2000
     copy_lease_seconds: int = 600
-    origin_secret: str | None = None
 
 
 class RenderService:
@@ -170,6 +176,7 @@ class RenderService:
         config: ServiceConfig | None = None,
         metrics: Metrics | None = None,
         html: HtmlRenderer | None = None,
+        origin: OriginSecrets | None = None,
         log: Callable[..., None] | None = None,
     ) -> None:
         self.packs = packs
@@ -180,6 +187,7 @@ class RenderService:
         self.config = config or ServiceConfig()
         self.metrics: Metrics = metrics or NullMetrics()
         self.html = html
+        self.origin = origin  # None: no origin check (local); see versa.web.api
         self.log = log or (lambda *a, **k: None)
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="versa-render")
         self._leases: OrderedDict[str, datetime] = OrderedDict()
