@@ -221,14 +221,14 @@ def deploy_command(root: Path, build_dir: Path, sam: str, args: list[str]) -> li
             raise Refused(f"{option}: `make deploy` deploys the build in {build_dir / 'build'} only")
     arch = recorded(build_dir)
     pairs, where = config_overrides(root, args)
-    asked = {where: pairs.get("Architecture")}
-    for value in _option(args, "--parameter-overrides"):
-        cli = parse_overrides(value)
+    asked: dict[str, str] = {where: pairs["Architecture"]} if "Architecture" in pairs else {}
+    for text in _option(args, "--parameter-overrides"):
+        cli = parse_overrides(text)
         if "Architecture" in cli:
             asked["the command line"] = cli["Architecture"]
         pairs.update(cli)
     for source, value in asked.items():
-        if value is not None and value != arch:
+        if value != arch:
             raise Refused(
                 f"{source} asks for Architecture={value}, but the build in {build_dir / 'build'} is for "
                 f"{arch}: its layers would not load on {value} (every request would fail over to the "
