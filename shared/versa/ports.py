@@ -246,6 +246,7 @@ class OriginSecrets(ABC):
         self._clock = clock
         self._emit: OriginEvent = on_event or (lambda *a, **k: None)
         self._last_good: OriginSecretValues | None = None
+        self._last_text = ""
         self._retry_at = -math.inf
         self._lock = threading.Lock()
 
@@ -260,11 +261,14 @@ class OriginSecrets(ABC):
             if self._clock() < self._retry_at:
                 return self._known("backing off after a failed read")
             try:
-                values = OriginSecretValues.parse(self._fetch(), source=self.describe())
+                text = self._fetch()
+                if self._last_good is not None and text == self._last_text:
+                    return self._last_good  # the adapter's cached value: parsed already
+                values = OriginSecretValues.parse(text, source=self.describe())
             except (StoreUnavailable, ValueError) as exc:
                 self._retry_at = self._clock() + self.retry_seconds
                 return self._known(str(exc))
-            self._last_good = values
+            self._last_good, self._last_text = values, text
             return values
 
     def _known(self, reason: str) -> OriginSecretValues:
