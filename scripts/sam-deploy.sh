@@ -33,4 +33,4 @@ fi
 PYTHON="${PYTHON:-python3}"
 export SAM_CLI_TELEMETRY="${SAM_CLI_TELEMETRY:-0}"
 
-exec "$PYTHON" scripts/sam_arch.py deploy "${BUILD_DIR:-.aws-sam}" "$SAM" "$@"
+exec "$PYTHON" scripts/sam_arch.py deploy .aws-sam "$SAM" "$@"
