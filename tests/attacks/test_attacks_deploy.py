@@ -165,8 +165,7 @@ def test_previous_secret_after_rotation_is_refused(secrets: Any, moto_endpoint: 
 
 
 def test_secret_store_down_at_cold_start_answers_503_not_open(tmp_path: Path, aws_env: None) -> None:
-    """With the secret store unreachable and no value known, even the right header gets 503 (the CDN
-    fails over to its fallback image), never a request let through unchecked."""
+    """Secret store unreachable at cold start: 503 (the CDN fails over to its fallback), never let through."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -181,8 +180,7 @@ def test_secret_store_down_at_cold_start_answers_503_not_open(tmp_path: Path, aw
 
 
 def test_origin_secret_is_not_in_the_function_environment() -> None:
-    """Reading the render function's configuration (its environment) reveals no origin secret: it
-    holds the secret's ARN, and the value is resolved only into CloudFront's origin header."""
+    """Reading the render function's environment (its configuration) yields the secret's ARN, not its value."""
     text = (ROOT / "template.yaml").read_text(encoding="utf-8")
     loader = type("Loader", (yaml.SafeLoader,), {})
     loader.add_multi_constructor("!", lambda ld, suffix, node: {suffix: ld.construct_scalar(node)}
