@@ -8,13 +8,14 @@ PACKS ?= examples/packs
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: help run test check bench system-deps venv clean demo fallbacks build
+.PHONY: help run test check bench system-deps venv clean demo fallbacks build deploy
 
 help:
 	@echo "make run    set up and serve $(PACKS) at http://$(HOST):$(PORT)"
 	@echo "make test   set up and run the whole test suite (lint, types, import contracts, tests)"
 	@echo "make bench  run the benchmarks (results in bench/results/)"
-	@echo "make build  sam validate --lint + sam build (x86_64) into .aws-sam/, with sizes"
+	@echo "make build  sam validate --lint + sam build for this CPU (or ARCH=arm64|x86_64) into .aws-sam/"
+	@echo "make deploy sam deploy of that build, for the architecture it was built for (DEPLOY_ARGS=...)"
 
 system-deps:
 	@scripts/system-deps.sh $(if $(WITH_TEST_DEPS),--test)
@@ -59,6 +60,10 @@ bench: system-deps venv
 
 build: system-deps
 	scripts/sam-build.sh
+
+# Deploys what `make build` built, for its architecture; refuses a mismatch (scripts/sam-deploy.sh).
+deploy:
+	scripts/sam-deploy.sh $(DEPLOY_ARGS)
 
 clean:
 	rm -rf $(VENV) .versa .pytest_cache .mypy_cache .ruff_cache .import_linter_cache tests/output bench/results .aws-sam .sam-venv

@@ -184,10 +184,12 @@ class Stack:
     queue_url: str
     key_parameter: str
     keyring: Any
+    origin_secret_id: str = ""
 
 
 def make_stack(endpoint: str) -> Stack:
-    """Bucket with the card and acme packs published, copy table, queue, keyring in SSM (all on moto)."""
+    """Bucket with the card and acme packs published, copy table, queue, keyring in SSM, origin secret in
+    Secrets Manager (all on moto)."""
     import boto3
     from botocore.config import Config
 
@@ -218,7 +220,10 @@ def make_stack(endpoint: str) -> Stack:
     create_table(client("dynamodb"), stack.table)
     queue_url = client("sqs").create_queue(QueueName=f"versa-bench-{suffix}")["QueueUrl"]
     client("ssm").put_parameter(Name=stack.key_parameter, Type="SecureString", Value=keyring_to_json(keyring))
-    return Stack(stack.endpoint, stack.bucket, stack.table, queue_url, stack.key_parameter, keyring)
+    origin = client("secretsmanager").create_secret(
+        Name=f"versa/bench-{suffix}/origin", SecretString=json.dumps({"current": ORIGIN_SECRET})
+    )["ARN"]
+    return Stack(stack.endpoint, stack.bucket, stack.table, queue_url, stack.key_parameter, keyring, origin)
 
 
 class Requests:
@@ -313,7 +318,7 @@ def child_env(stack: Stack, home: Path) -> dict[str, str]:
         "VERSA_SIGNING_KEY_PARAMETER": stack.key_parameter,
         "VERSA_AWS_ENDPOINT_URL": stack.endpoint,
         "VERSA_FONT_DIRS": str(BUILD / "FontsLayer" / "fonts"),
-        "VERSA_ORIGIN_SECRET": ORIGIN_SECRET,
+        "VERSA_ORIGIN_SECRET_ID": stack.origin_secret_id,
         "VERSA_STATE_DIR": str(home / "state"),
         "POWERTOOLS_SERVICE_NAME": "versa",
         "POWERTOOLS_METRICS_NAMESPACE": "Versa",

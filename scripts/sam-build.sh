@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the SAM stack for x86_64 into .aws-sam/ without Docker, and print the artifact's unzipped sizes.
+# Build the SAM stack for this machine's CPU into .aws-sam/ without Docker, record the architecture it
+# built, and print the artifact's unzipped sizes.
 #
-#   scripts/sam-build.sh              sam validate --lint, then sam build --cached (Architecture=x86_64)
+#   scripts/sam-build.sh              sam validate --lint, sam build --cached, record (Architecture=host)
 #   scripts/sam-build.sh --if-stale   the same, unless .aws-sam/build was built from exactly these inputs
 #   scripts/sam-build.sh --sizes      only print the sizes of the existing build
 #
@@ -10,7 +11,11 @@
 # - SAM's Python builder needs `python3.12` (the function's runtime) on PATH: the first working one of
 #   `python3.12` on PATH, $PYENV_ROOT|/root/.pyenv/versions/3.12*/bin, `pyenv`'s 3.12 versions. It must
 #   have pip. It gets a private bin directory put first on PATH, so nothing else is shadowed.
-# - Only x86_64: the arm64 FriBiDi layer needs an arm64 libfribidi (layers/README.md). ARCH=arm64 tries.
+# - Architecture: the build machine's (x86_64 or arm64); ARCH=arm64|x86_64 builds for the other one,
+#   which needs that CPU's libfribidi (the Debian package once the architecture is enabled in apt, see
+#   layers/README.md). After the build, scripts/sam_arch.py checks that every shared object packed is
+#   for ARCH, pins the built template's Architecture parameter to it and records it in
+#   .aws-sam/versa-architecture: `make deploy` (scripts/sam-deploy.sh) deploys exactly that.
 # - Nothing here talks to AWS: dummy credentials, no instance metadata, SAM telemetry off.
 # - Cached builds: SAM's cache keys each layer on its ContentUri only, so a change to
 #   layers/versa/Makefile (ContentUri is shared/), to the interpreter or to SAM itself would be served
@@ -20,7 +25,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-ARCH="${ARCH:-x86_64}"
+host_arch() {
+  case "$(uname -m)" in
+    x86_64|amd64) echo x86_64 ;;
+    aarch64|arm64) echo arm64 ;;
+    *) echo "unsupported-$(uname -m)" ;;
+  esac
+}
+ARCH="${ARCH:-$(host_arch)}"
 SAM_VENV="${SAM_VENV:-$ROOT/.sam-venv}"
 SAM_CLI_SPEC="${SAM_CLI_SPEC:-aws-sam-cli>=1.130,<2}"
 BUILD_DIR=".aws-sam"
@@ -30,12 +42,17 @@ for arg in "$@"; do
   case "$arg" in
     --if-stale) MODE="if-stale" ;;
     --sizes) MODE="sizes" ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "sam-build: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
 
 say() { echo "sam-build: $*" >&2; }
+
+case "$ARCH" in
+  x86_64|arm64) ;;
+  *) say "ARCH=$ARCH: Lambda runs x86_64 or arm64; set ARCH=x86_64 or ARCH=arm64"; exit 2 ;;
+esac
 
 # ------------------------------------------------------------------------------------------ sizes
 
@@ -140,7 +157,7 @@ digest_files() {
 
 # What SAM's cache does not see; a change drops the cache.
 CACHE_KEY="$(printf '%s\n' "$ARCH" "$PY312 $PY_VERSION" "$SAM_VERSION" \
-  "$(digest_files layers/versa/Makefile scripts/sam-build.sh)" | sha256sum | cut -d' ' -f1)"
+  "$(digest_files layers/versa/Makefile scripts/sam-build.sh scripts/sam_arch.py)" | sha256sum | cut -d' ' -f1)"
 # Everything the build reads from this tree (system fonts and libfribidi aside).
 INPUTS_KEY="$(printf '%s\n' "$CACHE_KEY" \
   "$(digest_files template.yaml samconfig.toml layers functions/render shared/versa)" \
@@ -149,7 +166,8 @@ INPUTS_KEY="$(printf '%s\n' "$CACHE_KEY" \
 # Up to date: built by this script from these inputs, and not rebuilt by hand since (template.yaml).
 if [[ "$MODE" == "if-stale" && -d "$BUILD_DIR/build/RenderFunction" \
       && "$(cat "$BUILD_DIR/versa-inputs-key" 2>/dev/null)" == "$INPUTS_KEY" \
-      && ! "$BUILD_DIR/build/template.yaml" -nt "$BUILD_DIR/versa-inputs-key" ]]; then
+      && ! "$BUILD_DIR/build/template.yaml" -nt "$BUILD_DIR/versa-inputs-key" \
+      && -f "$BUILD_DIR/versa-architecture" ]]; then
   say "up to date (inputs unchanged since the last build)"
   print_sizes
   exit 0
@@ -159,7 +177,7 @@ if [[ "$(cat "$BUILD_DIR/versa-cache-key" 2>/dev/null)" != "$CACHE_KEY" ]]; then
   [[ -d "$BUILD_DIR/cache" ]] && say "dropping SAM's build cache (layer Makefile, interpreter or SAM changed)"
   rm -rf "$BUILD_DIR/cache" "$BUILD_DIR/deps" "$BUILD_DIR/build.toml"
 fi
-rm -f "$BUILD_DIR/versa-inputs-key"
+rm -f "$BUILD_DIR/versa-inputs-key" "$BUILD_DIR/versa-architecture"
 
 # ------------------------------------------------------------------------------------------ build
 
@@ -169,6 +187,9 @@ started=$SECONDS
 "$SAM" build --cached --parameter-overrides "Architecture=$ARCH" --build-dir "$BUILD_DIR/build" \
   --cache-dir "$BUILD_DIR/cache"
 mkdir -p "$BUILD_DIR"
+# What the build packed, not what was asked: every shared object must be for $ARCH. Pins the built
+# template's Architecture to it and writes $BUILD_DIR/versa-architecture (SAM's Python has PyYAML).
+"$SAM_VENV/bin/python" scripts/sam_arch.py record "$BUILD_DIR" "$ARCH"
 echo "$CACHE_KEY" >"$BUILD_DIR/versa-cache-key"
 echo "$INPUTS_KEY" >"$BUILD_DIR/versa-inputs-key"
 echo "$PY312" >"$BUILD_DIR/versa-python"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from versa.ports import CopyStore, GenerationQueue, PackStore
+from versa.ports import CopyStore, GenerationQueue, OriginSecrets, PackStore
 from versa.settings import Settings
 from versa.signing.signer import Keyring
 from versa.web.service import Metrics, RenderService, ServiceConfig
@@ -110,6 +110,25 @@ def build_renderer(settings: Settings, *, fast: bool = True) -> Renderer:
     )
 
 
+def build_origin(settings: Settings, metrics: Metrics | None = None) -> OriginSecrets | None:
+    """The origin secret's store when one is configured (deployed), else None: no origin check."""
+    if not settings.origin_secret_id:
+        return None
+    from versa.adapters.origin_secret import SecretsManagerOriginSecrets
+
+    def on_event(name: str, /, **props: str) -> None:
+        if metrics is not None:  # "origin_secret_stale" / "origin_secret_unavailable"
+            metrics.count("OriginSecretStale" if name == "origin_secret_stale" else "OriginSecretUnavailable",
+                          1, **props)
+
+    return SecretsManagerOriginSecrets(
+        settings.origin_secret_id,
+        max_age=settings.origin_secret_max_age,
+        client_factory=lambda: boto_client("secretsmanager", settings),
+        on_event=on_event,
+    )
+
+
 def build_service(
     settings: Settings | None = None,
     *,
@@ -131,5 +150,6 @@ def build_service(
         config=ServiceConfig.from_settings(settings),
         metrics=metrics,
         html=HtmlPages(keyring),
+        origin=build_origin(settings, metrics),
         log=log,
     )

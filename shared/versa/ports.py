@@ -8,7 +8,12 @@ against each adapter.
 
 from __future__ import annotations
 
+import hmac
+import json
 import math
+import re
+import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -258,6 +263,134 @@ class ImageRenderer(ABC):
         formats (`animated`: the creative has a countdown)."""
 
 
+# ------------------------------------------------------------------------------ origin secret
+
+
+ORIGIN_SECRET_HEADER = "x-versa-origin-secret"
+"""The header CloudFront adds to every origin request (template.yaml's OriginCustomHeaders)."""
+
+ORIGIN_SECRET_RE = re.compile(r"[\x21-\x7e]{16,256}")
+"""What a stored origin secret value may be: 16 to 256 visible ASCII characters, no whitespace."""
+
+
+class OriginSecretUnavailable(StoreUnavailable):
+    """The origin secret could not be read and no earlier value is known: the request is refused with
+    503 (behind CloudFront, a 5xx fails over to the S3 fallback image)."""
+
+
+@dataclass(frozen=True)
+class OriginSecretValues:
+    """The values an origin request may carry: the current one, and the previous one while a rotation
+    is under way (CloudFront still sends it until its distribution is updated)."""
+
+    current: str
+    previous: str | None = None
+
+    @classmethod
+    def parse(cls, text: str | bytes, *, source: str = "origin secret") -> OriginSecretValues:
+        """Parse the stored document ``{"current": "...", "previous": "..."}`` (`previous` optional or
+        null). Raises ValueError naming `source`, the field and what is allowed; never the value."""
+        try:
+            doc = json.loads(text)
+        except (ValueError, UnicodeDecodeError):
+            raise ValueError(f'{source}: not JSON; expected {{"current": "...", "previous": "..."}}') from None
+        if not isinstance(doc, dict):
+            raise ValueError(f'{source}: expected a JSON object {{"current": "...", "previous": "..."}}')
+        extra = sorted(set(doc) - {"current", "previous"})
+        if extra:
+            raise ValueError(f"{source}: unknown field(s) {', '.join(map(repr, extra))} (allowed: current, previous)")
+        for name in ("current", "previous"):
+            value = doc.get(name)
+            if value is None and name == "previous":
+                continue
+            if not isinstance(value, str) or not ORIGIN_SECRET_RE.fullmatch(value):
+                raise ValueError(
+                    f"{source}: field {name!r} must be a string of 16 to 256 visible ASCII characters"
+                    f" (no spaces){'' if name == 'current' else ', or null'}"
+                )
+        return cls(doc["current"], doc.get("previous"))
+
+    def accepts(self, presented: str | None) -> bool:
+        """True when `presented` equals the current or the previous value exactly (byte for byte,
+        compared in constant time with each; no trimming, no case folding)."""
+        if not presented:
+            return False
+        given = presented.encode("utf-8", "surrogatepass")
+        matches = [hmac.compare_digest(given, value.encode("ascii")) for value in self.accepted()]
+        return any(matches)
+
+    def accepted(self) -> tuple[str, ...]:
+        return (self.current,) if self.previous is None else (self.current, self.previous)
+
+
+OriginEvent = Callable[..., None]
+"""`on_event(name, /, **props)`: "origin_secret_stale" (serving the last good values after a failed
+read) and "origin_secret_unavailable" (none known: refused); props never hold secret material."""
+
+
+class OriginSecrets(ABC):
+    """Where the secret CloudFront sends as x-versa-origin-secret is kept (Secrets Manager when
+    deployed; nothing locally, where no origin check applies).
+
+    The base owns the behaviour: it parses the stored document, accepts the current and the previous
+    value, and when the store fails it keeps the last good values (stale-if-error, with `on_event`)
+    and does not ask the store again for `retry_seconds`, so an outage of the secret store neither
+    opens the API nor slows every request. With no good value yet, `OriginSecretUnavailable` (503).
+    An adapter only implements `_fetch`, cached by the adapter for its max age."""
+
+    def __init__(
+        self,
+        *,
+        retry_seconds: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        on_event: OriginEvent | None = None,
+    ) -> None:
+        self.retry_seconds = retry_seconds
+        self._clock = clock
+        self._emit: OriginEvent = on_event or (lambda *a, **k: None)
+        self._last_good: OriginSecretValues | None = None
+        self._last_text = ""
+        self._retry_at = -math.inf
+        self._lock = threading.Lock()
+
+    def accepts(self, presented: str | None) -> bool:
+        """Whether a request carrying `presented` in x-versa-origin-secret came through the CDN.
+        Raises OriginSecretUnavailable when the secret cannot be read and no earlier value is known."""
+        return self.values().accepts(presented)
+
+    def values(self) -> OriginSecretValues:
+        """The values in force: freshly read (within the adapter's cache age), else the last good ones."""
+        with self._lock:
+            if self._clock() < self._retry_at:
+                return self._known("backing off after a failed read")
+            try:
+                text = self._fetch()
+                if self._last_good is not None and text == self._last_text:
+                    return self._last_good  # the adapter's cached value: parsed already
+                values = OriginSecretValues.parse(text, source=self.describe())
+            except (StoreUnavailable, ValueError) as exc:
+                self._retry_at = self._clock() + self.retry_seconds
+                return self._known(str(exc))
+            self._last_good, self._last_text = values, text
+            return values
+
+    def _known(self, reason: str) -> OriginSecretValues:
+        if self._last_good is None:
+            self._emit("origin_secret_unavailable", reason=reason)
+            raise OriginSecretUnavailable(f"{self.describe()} cannot be read and no earlier value is known")
+        self._emit("origin_secret_stale", reason=reason)
+        return self._last_good
+
+    def describe(self) -> str:
+        """Where the secret is kept, for messages (no secret material)."""
+        return "origin secret"
+
+    @abstractmethod
+    def _fetch(self) -> str:
+        """The stored document's text. Raises StoreUnavailable when the store fails or times out."""
+
+
+
 def expiry_seconds(moment: datetime) -> int:
     """Whole epoch seconds, rounded up (an item never expires before it was asked to)."""
     if moment.tzinfo is None:
@@ -279,6 +412,7 @@ def bump(item: CopyItem, **changes: Any) -> CopyItem:
 
 
 __all__ = [
+    "ORIGIN_SECRET_HEADER",
     "USABLE",
     "CopyItem",
     "CopyStatus",
@@ -289,6 +423,9 @@ __all__ = [
     "ImageRenderer",
     "Malformed",
     "NullQueue",
+    "OriginSecretUnavailable",
+    "OriginSecretValues",
+    "OriginSecrets",
     "PackStore",
     "Rendered",
     "StoreUnavailable",

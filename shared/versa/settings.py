@@ -47,8 +47,15 @@ class Settings(BaseSettings):
     signing_key_parameter: str | None = Field(
         None, description="SSM parameter (SecureString JSON keyring) with the signing keys."
     )
-    origin_secret: str | None = Field(
-        None, description="If set, requests must carry it in x-versa-origin-secret (set by CloudFront)."
+
+    # origin secret (deploy): what CloudFront adds as x-versa-origin-secret, read at run time
+    origin_secret_id: str | None = Field(
+        None,
+        description='Secrets Manager secret (JSON {"current", "previous"}) that requests must carry in'
+        " x-versa-origin-secret (CloudFront adds it); unset: no origin check (local).",
+    )
+    origin_secret_max_age: int = Field(
+        300, ge=1, le=3600, description="Seconds the origin secret is cached; a rotation is honoured within it."
     )
 
     # rendering

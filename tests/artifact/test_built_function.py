@@ -1,4 +1,4 @@
-"""The built artifact: `sam build` output (x86_64) run the way Lambda runs it, against moto.
+"""The built artifact: `sam build` output (this machine's CPU) run the way Lambda runs it, against moto.
 
 A session fixture builds `.aws-sam/build/` with `scripts/sam-build.sh --if-stale` (SAM CLI in its own
 venv; a no-op when the inputs have not changed since the last build). Then, per sample event, a fresh
@@ -7,9 +7,10 @@ user site), no site-packages at all, and no byte code written into the artifact 
 /opt are read-only). Its `sys.path` is the stdlib plus only the function's directory and each layer's
 `python/` directory, as Lambda's /var/task and /opt/python; fonts come from the fonts layer
 (`VERSA_FONT_DIRS`) and `LD_LIBRARY_PATH` holds the FriBiDi layer's `lib/` (Lambda's /opt/lib). The
-environment is the template's (bucket, table, queue, signing-key parameter, origin secret) pointed at the
-session's moto server, where the example packs are published with `versa.publish.Publisher`, the copy
-table and the queue exist, and the test keyring is an SSM SecureString.
+environment is the template's (bucket, table, queue, signing-key parameter, origin secret id) pointed at
+the session's moto server, where the example packs are published with `versa.publish.Publisher`, the copy
+table and the queue exist, the test keyring is an SSM SecureString and the origin secret a Secrets
+Manager secret ({"current", "previous"}).
 
 Set VERSA_SKIP_SAM=1 to skip this module (it needs Python 3.12 and PyPI for SAM CLI on first run).
 """
@@ -41,6 +42,7 @@ LAMBDA_LIMIT_BYTES = 262_144_000  # 250 MB unzipped, function and layers togethe
 FUNCTION = "RenderFunction"
 LAYERS = ("DepsLayer", "VersaLayer", "FontsLayer", "FribidiLayer")
 ORIGIN_SECRET = "origin-secret-of-the-artifact-test"
+PREVIOUS_ORIGIN_SECRET = "previous-origin-secret-of-the-artifact-test"
 
 pytestmark = [
     pytest.mark.slow,
@@ -158,6 +160,25 @@ def built() -> Path:
     return BUILD
 
 
+def test_the_build_records_and_pins_this_machines_architecture(built: Path) -> None:
+    """What `make deploy` will deploy: the record names this machine's CPU, the built template allows
+    only it, and every shared object in the build is for it (scripts/sam_arch.py)."""
+    import platform
+
+    import yaml
+
+    host = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[platform.machine().lower()]
+    record = json.loads((SAM_DIR / "versa-architecture").read_text(encoding="utf-8"))
+    assert record["architecture"] == host
+    template = yaml.safe_load((built / "template.yaml").read_text(encoding="utf-8"))
+    assert template["Parameters"]["Architecture"]["AllowedValues"] == [host]
+    done = subprocess.run(["python3", str(ROOT / "scripts" / "sam_arch.py"), "detect", str(SAM_DIR)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    found = json.loads(done.stdout)
+    assert {arch for counts in found.values() for arch in counts} == {host}
+    assert found["FribidiLayer"] == {host: 1} and found["DepsLayer"][host] > 10
+
+
 @pytest.fixture(scope="session")
 def python312(built: Path) -> str:
     """The interpreter the build used (SAM built the deps layer's wheels for it)."""
@@ -248,11 +269,13 @@ class Stack:
     table: str
     queue_url: str
     key_parameter: str
+    origin_secret_id: str
 
 
 @pytest.fixture(scope="module")
 def stack(moto_endpoint: str, aws_client: Callable[..., Any], s3_client: Any, dynamodb_client: Any) -> Stack:
-    """The stack's data plane on moto: packs published, copy table, queue, signing keys in SSM."""
+    """The stack's data plane on moto: packs published, copy table, queue, signing keys in SSM, the
+    origin secret in Secrets Manager (mid-rotation: current and previous)."""
     from versa.adapters.dynamo_copy import create_table
     from versa.publish.s3 import Publisher
     from versa.signing.devkeys import keyring_to_json
@@ -274,7 +297,11 @@ def stack(moto_endpoint: str, aws_client: Callable[..., Any], s3_client: Any, dy
     aws_client("ssm", moto_endpoint).put_parameter(
         Name=parameter, Type="SecureString", Value=keyring_to_json(keys.TEST_KEYRING)
     )
-    return Stack(moto_endpoint, bucket, table, queue_url, parameter)
+    secret = aws_client("secretsmanager", moto_endpoint).create_secret(
+        Name=f"versa/artifact-{suffix}/origin",
+        SecretString=json.dumps({"current": ORIGIN_SECRET, "previous": PREVIOUS_ORIGIN_SECRET}),
+    )["ARN"]
+    return Stack(moto_endpoint, bucket, table, queue_url, parameter, secret)
 
 
 # ---------------------------------------------------------------------------------------- invoke
@@ -309,7 +336,7 @@ def invoke(built: Path, python312: str, stack: Stack, tmp_path_factory: pytest.T
         "VERSA_SIGNING_KEY_PARAMETER": stack.key_parameter,
         "VERSA_AWS_ENDPOINT_URL": stack.endpoint,
         "VERSA_FONT_DIRS": str(built / "FontsLayer" / "fonts"),
-        "VERSA_ORIGIN_SECRET": ORIGIN_SECRET,
+        "VERSA_ORIGIN_SECRET_ID": stack.origin_secret_id,
         "VERSA_STATE_DIR": str(tmp / "state-never-written"),
         "POWERTOOLS_SERVICE_NAME": "versa",
         "POWERTOOLS_METRICS_NAMESPACE": "Versa",
@@ -429,7 +456,8 @@ def test_first_renders_lease_and_enqueue_copy_generation(
 
 
 def test_request_without_origin_secret_is_refused(invoke: Callable[..., dict[str, Any]]) -> None:
-    """VERSA_ORIGIN_SECRET is set as the stack sets it: a request that bypassed CloudFront gets 403."""
+    """The origin secret is read from Secrets Manager as the stack sets it up: a request that bypassed
+    CloudFront gets 403."""
     result = invoke("mobile-de-evening", secret=False)["result"]
     assert result["statusCode"] == 403
     assert _headers(result)["content-type"].startswith("application/problem+json")

@@ -205,14 +205,61 @@ def test_origin_group_fails_over_to_the_fallbacks_prefix_through_oac() -> None:
 
 
 def test_the_api_origin_carries_the_secret_the_function_checks() -> None:
+    """CloudFront sends the secret's `current` value; the function gets only the secret's id (its value
+    is read at run time, never placed in the environment) and may read that secret alone."""
+    secret_id, secret = the("AWS::SecretsManager::Secret")
     _, dist = the("AWS::CloudFront::Distribution")
     [api] = [o for o in dist["DistributionConfig"]["Origins"] if "CustomOriginConfig" in o]
     headers = {h["HeaderName"]: h["HeaderValue"] for h in api["OriginCustomHeaders"]}
     env = props("RenderFunction")["Environment"]["Variables"]
 
     assert api["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-    assert headers["x-versa-origin-secret"] == env["VERSA_ORIGIN_SECRET"]
-    assert "resolve:secretsmanager" in str(env["VERSA_ORIGIN_SECRET"])
+    assert headers["x-versa-origin-secret"] == {
+        "Fn::Sub": f"{{{{resolve:secretsmanager:${{{secret_id}}}:SecretString:current}}}}"
+    }
+    assert secret["GenerateSecretString"]["GenerateStringKey"] == "current"
+    assert env["VERSA_ORIGIN_SECRET_ID"] == {"Ref": secret_id}
+    assert not [name for name, value in env.items() if "resolve:" in str(value)]
+    [policy] = props("RenderRole")["Policies"]
+    reads = [s for s in policy["PolicyDocument"]["Statement"] if s["Action"] == "secretsmanager:GetSecretValue"]
+    assert [s["Resource"] for s in reads] == [{"Ref": secret_id}]
+
+
+def test_changing_the_secret_generation_updates_the_distribution() -> None:
+    """CloudFormation re-reads a dynamic reference only for a resource it updates: the generation
+    parameter is part of the distribution, so changing it makes CloudFront send the rotated value."""
+    _, dist = the("AWS::CloudFront::Distribution")
+    assert "${OriginSecretGeneration}" in dist["DistributionConfig"]["Comment"]["Fn::Sub"]
+
+
+def test_origin_failures_raise_alarms() -> None:
+    """Failover hides an origin outage from viewers and from CloudFront's metrics: the function's
+    errors and the API's 5xx each have an alarm on the alarm topic."""
+    topic_id, _ = the("AWS::SNS::Topic")
+    watched = {}
+    for alarm in resources("AWS::CloudWatch::Alarm").values():
+        p = alarm["Properties"]
+        watched[p["Namespace"], p["MetricName"]] = p
+        assert p["AlarmActions"] == [{"Ref": topic_id}]
+        assert p["TreatMissingData"] == "notBreaching"
+        assert p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and p["Threshold"] == 1
+    assert watched["AWS/Lambda", "Errors"]["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "RenderFunction"}}
+    ]
+    api_name = props("RenderApi")["Name"]
+    assert watched["AWS/ApiGateway", "5XXError"]["Dimensions"] == [
+        {"Name": "ApiName", "Value": api_name},
+        {"Name": "Stage", "Value": {"Ref": "Stage"}},
+    ]
+
+
+def test_the_default_architecture_is_what_the_documented_build_makes_on_x86_64() -> None:
+    """A newcomer on an x86_64 machine runs `make build` (that machine's CPU): the template's default
+    matches it, and samconfig.toml does not ask for another (make deploy passes the built one)."""
+    assert template()["Parameters"]["Architecture"]["Default"] == "x86_64"
+    config = tomllib.loads((ROOT / "samconfig.toml").read_text(encoding="utf-8"))
+    for section in config.get("default", {}).values():
+        assert "Architecture" not in str(section.get("parameter_overrides", "")), section
 
 
 def test_the_bucket_is_private_and_the_cdn_reads_only_fallbacks() -> None:
@@ -508,7 +555,7 @@ def test_render_role_reads_packs_table_and_queue_only() -> None:
     assert granted == {
         "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket",
         "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage",
-        "ssm:GetParameter",
+        "ssm:GetParameter", "secretsmanager:GetSecretValue",
     }  # fmt: skip
 
 

@@ -7,7 +7,6 @@ service is built by the composition root on first use, once per process (cold st
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -18,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from versa.errors import ParamError, SignatureError
+from versa.ports import ORIGIN_SECRET_HEADER
 from versa.signing.urls import FILE_RE, IMAGE_EXTS
 from versa.web.http import (
     PROBLEMS,
@@ -128,11 +128,16 @@ def _within_expiry(resp: HttpResponse) -> HttpResponse:
 
 
 def _check_origin() -> None:
-    """With an origin secret configured, only CloudFront (which adds the header) may call the API."""
-    secret = service().config.origin_secret
-    if secret:
-        lowered = {k.lower(): v for k, v in (app.current_event.headers or {}).items()}
-        if not hmac.compare_digest(lowered.get("x-versa-origin-secret", ""), secret):
+    """With an origin secret configured, only CloudFront (which adds the header) may call the API: the
+    header must equal the secret's current or previous value exactly. A secret store that cannot be
+    read, with no earlier value known, answers 503 (OriginSecretUnavailable; the CDN fails over)."""
+    origin = service().origin
+    if origin is not None:
+        event = app.current_event
+        presented = [v for k, v in (event.headers or {}).items() if k.lower() == ORIGIN_SECRET_HEADER]
+        repeated = sum(len(v or ()) for k, v in (event.multi_value_headers or {}).items()
+                       if k.lower() == ORIGIN_SECRET_HEADER) > 1
+        if len(presented) != 1 or repeated or not origin.accepts(presented[0]):
             raise OriginForbidden("requests must come through the CDN")
 
 

@@ -50,6 +50,7 @@ from versa.ports import (
     GenerationQueue,
     GenerationRequest,
     ImageRenderer,
+    OriginSecrets,
     PackStore,
     Rendered,
     StoreUnavailable,
@@ -153,7 +154,6 @@ class ServiceConfig:
     require_signature: bool
     render_budget_ms: int
     copy_lease_seconds: int
-    origin_secret: str | None
     unknown_brand_seconds: float
     render_queue: int
 
@@ -177,6 +177,7 @@ class RenderService:
         config: ServiceConfig,
         metrics: Metrics | None = None,
         html: HtmlRenderer | None = None,
+        origin: OriginSecrets | None = None,
         log: Callable[..., None] | None = None,
     ) -> None:
         self.packs = packs
@@ -187,6 +188,7 @@ class RenderService:
         self.config = config
         self.metrics: Metrics = metrics or NullMetrics()
         self.html = html
+        self.origin = origin  # None: no origin check (local); see versa.web.api
         self.log = log or (lambda *a, **k: None)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=RENDER_WORKERS, thread_name_prefix="versa-render"
