@@ -7,6 +7,7 @@ service is built by the composition root on first use, once per process (cold st
 
 from __future__ import annotations
 
+import functools
 import hmac
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,6 +30,7 @@ from versa.errors import (
 from versa.ports import StoreUnavailable
 from versa.signing.urls import FILE_RE, IMAGE_EXTS
 from versa.web.http import HttpResponse, json_response, problem
+from versa.web.openapi import complete
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -181,11 +183,14 @@ def openapi() -> Response[Any]:
     return _to_response(json_response(openapi_document(), cache="public, max-age=300"))
 
 
+@functools.cache
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI description Powertools generates from the routes (their summaries and descriptions)."""
-    return app.get_openapi_schema(title="Versa render API", version="1").model_dump(
+    """The OpenAPI description: Powertools' skeleton from the routes (paths, path parameters, summaries)
+    completed by `versa.web.openapi` (query parameters, statuses, media types, headers); built once."""
+    skeleton = app.get_openapi_schema(title="Versa render API", version="1").model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
+    return complete(skeleton)
 
 
 # ------------------------------------------------------------------------------ error mapping
