@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
 from versa.context.attributes import BUILTIN_ATTRIBUTES
@@ -38,10 +37,11 @@ from versa.pack.model import (
     TextLayer,
     color_token_name,
 )
+from versa.pack.sandbox import BoundedSandbox
 
 PACK_FILE = "pack.yaml"
 MAX_PACK_BYTES = 50 * 1024 * 1024
-_TEMPLATE_ENV = SandboxedEnvironment(autoescape=True)
+_TEMPLATE_ENV = BoundedSandbox(autoescape=True)  # bounded: compiling folds constants ('x' * 10**9)
 
 
 @dataclass(frozen=True)
