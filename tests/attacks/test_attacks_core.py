@@ -197,7 +197,7 @@ def test_signature_with_one_character_changed_is_refused(get: Get) -> None:
 
 
 def test_signed_value_swapped_is_refused(get: Get) -> None:
-    """Signature tampering, a signed override's value swapped (country US → DE, `at` moved a day) → 403."""
+    """Signature tampering, a signed override's value swapped (country US to DE, `at` moved a day) → 403."""
     query = signed(IMAGE, {"at": AT, "country": "US"})
     assert get(target(IMAGE, query)).status == 200
     get(target(IMAGE, {**query, "country": "DE"})).problem(403)
