@@ -3,23 +3,26 @@
 Jinja2's `SandboxedEnvironment` stops attribute escapes (``__class__``, ``__globals__``) and bounds
 `range`, but a one-line template can still ask for gigabytes: ``{{ 'x' * 10**9 }}``,
 ``{{ 'x'|center(10**9) }}``, ``{{ '%0999999999d'|format(1) }}``, ``{{ lipsum(10**6) }}``. A pack
-author is trusted to design, not to take the renderer down, so `BoundedSandbox` refuses any of these
-that would build more than `MAX_BUILT` characters or items (the same for str's own `center`, `ljust`,
-`rjust`, `zfill`, `expandtabs` and `format` called as methods) (a `SecurityError`, which the renderers
-turn into their fallback) and drops `lipsum`. Compiling matters too: Jinja2 folds constant
-expressions while compiling, so a checker that compiles a pack's template in a plain sandbox builds
-the gigabyte at load time; intercepted operators are not folded. It lives in `pack` because the
-loader (which checks templates) and the renderers (which run them) both use it. What it cannot bound is composition (joining
-many bounded strings, nested loops over bounded ranges): the render budget and the page output cap
-bound what is answered there, not what a hostile template may compute; `versa validate` and review
-before publishing are the defence against a pack author who tries.
+author is trusted to design, not to take the renderer down, so `BoundedSandbox` refuses (with a
+`SecurityError`, which the renderers turn into their fallback) any single operation that would build
+more than `MAX_BUILT` characters or items: `*`, `**`, `%`, the `center`, `indent` and `format` filters,
+str's own padding methods and `str.format` widths; and it has no `lipsum`.
+
+Compiling matters too: Jinja2 folds constant expressions while compiling, so a checker that compiles
+a pack's template in a plain sandbox builds the gigabyte at load time; intercepted operators are not
+folded. The module lives in `pack` because the loader (which checks templates) and the renderers
+(which run them) both use it.
+
+What it cannot bound is composition (joining many bounded strings, nested loops over bounded
+ranges): the render budget and the page output cap bound what is answered, not what a hostile
+template computes; review before publishing is the defence there.
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Sized
+from collections.abc import Callable
 from typing import Any, Final
 
 from jinja2.exceptions import SecurityError
@@ -31,45 +34,51 @@ MAX_EXPONENT: Final = 64
 """Largest exponent `**` accepts (a bigger integer power costs time and memory for nothing)."""
 
 
-def _length(value: Any) -> int:
-    return len(value) if isinstance(value, Sized) else len(str(value))
-
-
 def _bounded(what: str, size: int) -> None:
     if size > MAX_BUILT:
         raise SecurityError(f"{what} would build {size} characters or items; templates may build at most {MAX_BUILT}")
 
 
-def _center(value: Any, width: int = 80) -> str:
-    _bounded("center", int(width))
-    return str(value).center(int(width))
+_PRINTF = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|[0-9]+)?(?:\.(\*|[0-9]+))?[hlL]?[a-zA-Z%]")
+_BRACE_SPEC = re.compile(r"\{[^{}]*:([^{}]*)\}")
+_NUMBER = re.compile(r"[0-9]+")
 
 
-def _indent(value: Any, width: int | str = 4, first: bool = False, blank: bool = False) -> str:
-    text = str(value)
-    pad = width if isinstance(width, str) else " " * int(width)
-    _bounded("indent", len(text) + len(pad) * (text.count("\n") + 1))
-    lines = text.split("\n")
-    out = [(pad + line) if (blank or line.strip()) and (first or i) else line for i, line in enumerate(lines)]
-    return "\n".join(out)
+def _number(text: str) -> int:
+    return int(text) if len(text) < 12 else MAX_BUILT + 1
 
 
-_WIDTH = re.compile(r"[0-9]+")
+def _check_format(pattern: str) -> None:
+    """Refuse a printf or str.format pattern whose field widths or precisions exceed `MAX_BUILT`
+    (checked before formatting, so nothing is built), or a printf width taken from the arguments."""
+    for width, precision in _PRINTF.findall(pattern):
+        if "*" in (width, precision):
+            raise SecurityError("a printf width taken from the arguments ('*') is refused in templates")
+        for number in (width, precision):
+            if number:
+                _bounded("a format width", _number(number))
+    for spec in _BRACE_SPEC.findall(pattern):
+        for number in _NUMBER.findall(spec):
+            _bounded("a format width", _number(number))
 
 
-def _check_format(spec: str) -> None:
-    """Refuse a printf or str.format pattern whose widths or precisions exceed `MAX_BUILT` (checked
-    before formatting, so the string is never built), or that takes a width from its arguments."""
-    for number in _WIDTH.findall(spec):
-        _bounded("a format width", int(number) if len(number) < 12 else MAX_BUILT + 1)
-    if re.search(r"%[^a-zA-Z%]*\*", spec):
-        raise SecurityError("a printf width taken from the arguments ('*') is refused in templates")
+def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """Jinja2's own filter `name`, refusing first what would build more than `MAX_BUILT`."""
 
+    def bounded(value: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == "format":
+            _check_format(str(value))
+        else:
+            width = args[0] if args else kwargs.get("width", 80 if name == "center" else 4)
+            if isinstance(width, int) and not isinstance(width, bool):
+                lines = str(value).count("\n") + 1 if name == "indent" else 1
+                _bounded(name, len(str(value)) + width * lines)
+            elif isinstance(width, str):
+                _bounded(name, len(str(value)) + len(width) * (str(value).count("\n") + 1))
+        return original(value, *args, **kwargs)
 
-def _format(value: Any, *args: Any, **kwargs: Any) -> str:
-    pattern = str(value)
-    _check_format(pattern)
-    return pattern % (kwargs or args)
+    bounded.__name__ = f"bounded_{name}"
+    return bounded
 
 
 _SIZED_STR_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
@@ -84,7 +93,8 @@ class BoundedSandbox(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals.pop("lipsum", None)
-        self.filters.update(center=_center, indent=_indent, format=_format)
+        for name in ("center", "indent", "format"):
+            self.filters[name] = _bounded_filter(name, self.filters[name])
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """Calls of str's padding and formatting methods are bounded like the filters."""
