@@ -198,7 +198,7 @@ def test_very_deep_member_path(dest: Path) -> None:
 
 
 def test_member_just_past_the_depth_cap(dest: Path) -> None:
-    """A member one level deeper than the cap (short names) → refused; one at the cap → accepted."""
+    """A member one level deeper than the cap (short names) → refused, while one at the cap is accepted."""
     at_cap = "/".join(["d"] * (MAX_MEMBER_DEPTH - 1)) + "/ok"
     assert extract_bundle(tar_gz(PACK_YAML, (member(at_cap), b"x")), dest) == ["pack.yaml", at_cap]
     too_deep = "/".join(["e"] * MAX_MEMBER_DEPTH) + "/no"

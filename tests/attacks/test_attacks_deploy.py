@@ -97,7 +97,7 @@ def status(ev: dict[str, Any]) -> int:
 
 
 def test_current_and_previous_secret_are_let_through(rotating: str) -> None:
-    """Control: CloudFront's current value, and the previous one mid-rotation, reach the route (200)."""
+    """Control, CloudFront's current value or the previous one mid-rotation → let through to the route (200)."""
     assert status(event(**{HEADER: CURRENT})) == 200
     assert status(event(**{HEADER: PREVIOUS})) == 200
     assert status(event(**{HEADER.upper(): CURRENT})) == 200  # header names are case-insensitive
@@ -107,18 +107,18 @@ def test_current_and_previous_secret_are_let_through(rotating: str) -> None:
 
 
 def test_missing_origin_header_is_refused(rotating: str) -> None:
-    """A request straight to the API Gateway URL, without the origin header, gets 403."""
+    """A request straight to the API Gateway URL, without the origin header → 403."""
     assert status(event()) == 403
 
 
 @pytest.mark.parametrize("route", ["mobile-de-evening", "click", "decision-debug"])
 def test_every_route_checks_the_origin(rotating: str, route: str) -> None:
-    """Image, click and decision routes called around the CDN with a guessed secret all get 403."""
+    """Image, click and decision routes called around the CDN with a guessed secret → 403 on each."""
     assert status(event(route, **{HEADER: "guess-" + "0" * 20})) == 403
 
 
 def test_wrong_secret_is_refused(rotating: str) -> None:
-    """A well-formed but wrong secret (same length and alphabet as the real one) gets 403."""
+    """A well-formed but wrong secret (same length and alphabet as the real one) → 403."""
     assert status(event(**{HEADER: "Cur" + "3kQ8" * 8})) == 403
 
 
@@ -130,17 +130,17 @@ def test_wrong_secret_is_refused(rotating: str) -> None:
          "comma-list", "concatenated", "first-16", "empty"],
 )
 def test_disguised_secret_is_refused(rotating: str, disguise: str) -> None:
-    """The secret with whitespace, changed case, cut short, extended or joined to another gets 403."""
+    """The secret with whitespace, changed case, cut short, extended or joined to another → 403."""
     assert status(event(**{HEADER: disguise})) == 403
 
 
 def test_non_ascii_secret_is_refused_not_crashed(rotating: str) -> None:
-    """A non-ASCII header value is compared as bytes: 403, not a 500 from the comparison."""
+    """A non-ASCII header value → compared as bytes: 403, not a 500 from the comparison."""
     assert status(event(**{HEADER: "é" + CURRENT[1:]})) == 403
 
 
 def test_header_sent_twice_is_refused(rotating: str) -> None:
-    """The header twice (a guess and the real value, or two spellings of its name) gets 403."""
+    """The header twice (a guess and the real value, or two spellings of its name) → 403."""
     assert status(event(**{HEADER: ["guess-" + "0" * 20, CURRENT]})) == 403
     ev = event(**{HEADER: CURRENT})
     ev["headers"]["X-Versa-Origin-Secret"] = "guess-" + "0" * 20
@@ -148,7 +148,7 @@ def test_header_sent_twice_is_refused(rotating: str) -> None:
 
 
 def test_previous_secret_after_rotation_is_refused(secrets: Any, moto_endpoint: str, tmp_path: Path) -> None:
-    """Once a rotation completes, the rotated-out value gets 403 (after the cache's max age)."""
+    """The rotated-out value once a rotation completes → 403 (after the cache's max age)."""
     # GIVEN a rotation under way, cached for one second
     name = _secret(secrets, CURRENT, PREVIOUS)
     _install(tmp_path, moto_endpoint, name, max_age=1)
@@ -165,7 +165,7 @@ def test_previous_secret_after_rotation_is_refused(secrets: Any, moto_endpoint: 
 
 
 def test_secret_store_down_at_cold_start_answers_503_not_open(tmp_path: Path, aws_env: None) -> None:
-    """Secret store unreachable at cold start: 503 (the CDN fails over to its fallback), never let through."""
+    """Secret store unreachable at cold start → 503 (the CDN fails over to its fallback), never let through."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -180,7 +180,7 @@ def test_secret_store_down_at_cold_start_answers_503_not_open(tmp_path: Path, aw
 
 
 def test_origin_secret_is_not_in_the_function_environment() -> None:
-    """Reading the render function's environment (its configuration) yields the secret's ARN, not its value."""
+    """Reading the render function's environment (its configuration) → the secret's ARN only, never its value."""
     text = (ROOT / "template.yaml").read_text(encoding="utf-8")
     loader = type("Loader", (yaml.SafeLoader,), {})
     loader.add_multi_constructor("!", lambda ld, suffix, node: {suffix: ld.construct_scalar(node)}

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta
-from jinja2.sandbox import SandboxedEnvironment
 from pydantic import ValidationError
 
 from versa.context.attributes import BUILTIN_ATTRIBUTES
@@ -51,10 +50,11 @@ from versa.pack.model import (
 )
 from versa.pack.overrides import check_set
 from versa.pack.safe_yaml import read_pack_yaml
+from versa.pack.sandbox import BoundedSandbox
 
 PACK_FILE = "pack.yaml"
 MAX_PACK_BYTES = 50 * 1024 * 1024
-_TEMPLATE_ENV = SandboxedEnvironment(autoescape=True)
+_TEMPLATE_ENV = BoundedSandbox(autoescape=True)  # bounded: compiling folds constants ('x' * 10**9)
 
 
 def content_version(root: Path) -> tuple[str, tuple[str, ...]]:

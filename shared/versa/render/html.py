@@ -1,6 +1,6 @@
 """HTML output: a pack's Jinja2 template rendered in the sandbox, with helpers for image markup.
 
-Templates run in `SandboxedEnvironment` with autoescape and can read only their own pack's
+Templates run in `versa.pack.sandbox.BoundedSandbox` with autoescape and can read only their own pack's
 `templates/` folder. They receive the copy, the resolved tokens, the decision, the link and alt text,
 and helpers that produce `<picture>`/`srcset` and email-safe `<img>` markup whose URLs are signed by the
 core's URL builder, so the images they point at reproduce this page's context exactly.
@@ -23,10 +23,13 @@ from versa.errors import RenderError, UnknownCreative
 from versa.pack.assets import AssetError, read_pack_file
 from versa.pack.links import is_allowed_link
 from versa.pack.model import Pack
+from versa.pack.sandbox import BoundedSandbox
 from versa.signing.signer import RESERVED_PARAMS, Keyring, signed_url
 from versa.signing.urls import click_path, creative_path
 
 PICTURE_FORMATS = ("avif", "webp")
+MAX_PAGE_CHARS = 512 * 1024
+"""A rendered page longer than this is a failed template (the fallback fragment is served)."""
 
 
 MAX_TEMPLATE_BYTES = 512 * 1024
@@ -54,12 +57,12 @@ class PackTemplateLoader(BaseLoader):
 @lru_cache(maxsize=64)
 def _environment(root: str, version: str) -> SandboxedEnvironment:
     """One sandbox per pack version (templates are immutable within a version)."""
-    return SandboxedEnvironment(
+    return BoundedSandbox(
         loader=PackTemplateLoader(root), autoescape=True, undefined=StrictUndefined, auto_reload=False
     )
 
 
-_ALT_ENV = SandboxedEnvironment(autoescape=False, undefined=StrictUndefined)
+_ALT_ENV = BoundedSandbox(autoescape=False, undefined=StrictUndefined)
 """Alt text is an attribute value escaped by the markup helpers, so it is rendered unescaped."""
 
 
@@ -170,9 +173,17 @@ class HtmlPages:
         }
         try:
             template = env.get_template(creative.template)
-            return template.render(variables)
+            page = template.render(variables)
         except TemplateError as exc:
             raise RenderError(f"template {creative.template}: {exc}") from exc
+        except (ArithmeticError, MemoryError, RecursionError, TypeError, ValueError, LookupError) as exc:
+            # The sandbox refuses some work with plain exceptions (a range over MAX_RANGE is an
+            # OverflowError), and a pack's template can divide by zero or index past a list: all are
+            # the template failing, answered with the fallback fragment, never a 5xx.
+            raise RenderError(f"template {creative.template}: {type(exc).__name__}: {exc}") from exc
+        if len(page) > MAX_PAGE_CHARS:
+            raise RenderError(f"template {creative.template} rendered {len(page)} characters, over {MAX_PAGE_CHARS}")
+        return page
 
     def fallback_html(self, pack: Pack, decision: Decision, request: Any) -> str:
         """A plain fragment for when the template fails: the creative's PNG route, signed like the page."""

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from jinja2 import Template, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
 
 from versa.errors import RenderError
 from versa.pack.model import ButtonLayer, TextLayer, TextSource
+from versa.pack.sandbox import BoundedSandbox
 from versa.render.fonts import FontStack
 from versa.render.paint import LRU, scale_box, scale_size
 from versa.render.text import TextLayout, layout_text
@@ -29,7 +29,7 @@ def _finalize(value: Any) -> Any:
     return "" if value is None else value
 
 
-_ENV = SandboxedEnvironment(autoescape=False, finalize=_finalize, keep_trailing_newline=False)
+_ENV = BoundedSandbox(autoescape=False, finalize=_finalize, keep_trailing_newline=False)
 
 
 @functools.lru_cache(maxsize=512)

@@ -7,6 +7,7 @@ service is built by the composition root on first use, once per process (cold st
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ from versa.web.http import (
     problem_for,
     problem_kind,
 )
+from versa.web.openapi import complete
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -199,11 +201,14 @@ def openapi() -> Response[Any]:
     return _to_response(json_response(openapi_document(), cache="public, max-age=300"))
 
 
+@functools.cache
 def openapi_document() -> dict[str, Any]:
-    """The OpenAPI description Powertools generates from the routes (their summaries and descriptions)."""
-    return app.get_openapi_schema(title="Versa render API", version="1").model_dump(
+    """The OpenAPI description: Powertools' skeleton from the routes (paths, path parameters, summaries)
+    completed by `versa.web.openapi` (query parameters, statuses, media types, headers); built once."""
+    skeleton = app.get_openapi_schema(title="Versa render API", version="1").model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
+    return complete(skeleton)
 
 
 # ------------------------------------------------------------------------------ error mapping
