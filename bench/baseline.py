@@ -1,4 +1,4 @@
-"""Plain-Pillow baseline for the benchmark card (/work/shared/bench/card.json).
+"""Plain-Pillow baseline for the benchmark card (../shared/bench/card.json).
 
 What a competent Pillow user would write by hand: fonts, the logo mark and the Jinja2
 templates are prepared once in ``BaselineCard.__init__``; each ``render`` draws the whole
