@@ -8,13 +8,14 @@ PACKS ?= examples/packs
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: help run test check bench system-deps venv clean demo fallbacks build
+.PHONY: help run test check bench system-deps venv clean demo fallbacks build goldens
 
 help:
 	@echo "make run    set up and serve $(PACKS) at http://$(HOST):$(PORT)"
 	@echo "make test   set up and run the whole test suite (lint, types, tests)"
 	@echo "make bench  run the benchmarks (results in bench/results/)"
 	@echo "make build  sam validate --lint + sam build (x86_64) into .aws-sam/, with sizes"
+	@echo "make goldens  redraw tests/golden/*.png and MANIFEST.json here, for review (git diff)"
 
 system-deps:
 	@scripts/system-deps.sh $(if $(WITH_TEST_DEPS),--test)
@@ -48,6 +49,9 @@ test:
 	$(MAKE) check
 	node --test cdn/test/
 	$(BIN)/pytest -q
+
+goldens: system-deps venv
+	$(BIN)/python tests/unit/goldens.py
 
 bench: system-deps venv
 	$(BIN)/python bench/bench_decide.py
