@@ -36,6 +36,7 @@ from versa.pack.model import (
     TextLayer,
 )
 from versa.render.countdown import CountdownPainter, draw_countdown
+from versa.render.fonts import FontNotFound
 from versa.render.layers import FontBook, Scene, draw_layer, rgba
 
 if TYPE_CHECKING:
@@ -239,7 +240,12 @@ CASES: dict[str, LayerCase | DrawnCase] = {
 
 def font_files() -> dict[str, str]:
     """File name → SHA-256 of every font file in the font stacks the golden scenes use."""
-    paths = {face.path for family in FONTS.values() for face in BOOK.stack(ACME, family).faces}
+    paths: set[str] = set()
+    for family in FONTS.values():
+        try:
+            paths |= {face.path for face in BOOK.stack(ACME, family).faces}
+        except FontNotFound:  # named by `differences` as a manifest font not found here
+            continue
     return {Path(p).name: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in sorted(paths)}
 
 
@@ -274,7 +280,7 @@ def differences(recorded: Mapping[str, Any], current: Mapping[str, Any]) -> list
             out.append(f"font {name} is used here but not in the manifest")
         elif fonts[name] != digest:
             out.append(f"font {name} has SHA-256 {digest[:12]}… here, {fonts[name][:12]}… in the manifest")
-    out += [f"font {name} is in the manifest but not used here" for name in fonts if name not in current["fonts"]]
+    out += [f"font {name} is in the manifest but not found here" for name in fonts if name not in current["fonts"]]
     return out
 
 

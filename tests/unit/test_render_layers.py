@@ -90,9 +90,11 @@ def test_golden_comparison_fails_when_one_character_changes(name: str, index: in
     changed = copy.replace(old, new)
     assert one_character_changed(copy, changed)
     # WHEN both are drawn here and compared the way the golden test compares
-    found = mismatch(case.mutate(index, text=changed).draw(), case.draw())
-    # THEN the comparison fails
-    assert found is not None, f"{name}: {old!r} -> {new!r} went unnoticed"
+    mutated = case.mutate(index, text=changed).draw()
+    # THEN the comparison fails, against a fresh draw and (where the environment matches) the golden
+    assert mismatch(mutated, case.draw()) is not None, f"{name}: {old!r} -> {new!r} went unnoticed"
+    if MISMATCH is None:
+        assert mismatch(mutated, stored(name)) is not None
 
 
 GEOMETRY_MUTATIONS = [
@@ -115,9 +117,11 @@ def test_golden_comparison_fails_when_a_border_narrows_by_one_pixel(
     width = (lambda v: v.width) if field == "border" else (lambda v: v[2])
     assert width(before) - width(after) == 1
     # WHEN both are drawn and compared
-    found = mismatch(narrower.draw(), case.draw())
-    # THEN the comparison fails
-    assert found is not None, f"{name}: layer {index} {field} 1 px narrower went unnoticed"
+    mutated = narrower.draw()
+    # THEN the comparison fails, against a fresh draw and (where the environment matches) the golden
+    assert mismatch(mutated, case.draw()) is not None, f"{name}: layer {index} {field} 1 px narrower went unnoticed"
+    if MISMATCH is None:
+        assert mismatch(mutated, stored(name)) is not None
 
 
 def test_comparison_accepts_an_identical_redraw() -> None:
