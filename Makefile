@@ -8,7 +8,7 @@ PACKS ?= examples/packs
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: help run test check bench system-deps venv clean demo fallbacks build deploy
+.PHONY: help run test check bench system-deps venv clean demo fallbacks build deploy goldens
 
 help:
 	@echo "make run    set up and serve $(PACKS) at http://$(HOST):$(PORT)"
@@ -16,6 +16,7 @@ help:
 	@echo "make bench  run the benchmarks (results in bench/results/)"
 	@echo "make build  sam validate --lint + sam build for this CPU (or ARCH=arm64|x86_64) into .aws-sam/"
 	@echo "make deploy sam deploy of that build, for the architecture it was built for (DEPLOY_ARGS=...)"
+	@echo "make goldens  redraw tests/golden/*.png and MANIFEST.json here, for review (git diff)"
 
 system-deps:
 	@scripts/system-deps.sh $(if $(WITH_TEST_DEPS),--test)
@@ -50,6 +51,9 @@ test:
 	$(MAKE) check
 	node --test cdn/test/
 	$(BIN)/pytest -q
+
+goldens: system-deps venv
+	$(BIN)/python tests/unit/goldens.py
 
 bench: system-deps venv
 	$(BIN)/python bench/bench_decide.py

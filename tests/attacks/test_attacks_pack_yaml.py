@@ -31,7 +31,8 @@ from versa.adapters.s3_packs import S3PackStore
 from versa.adapters.sqlite_copy import SQLiteCopyStore
 from versa.composition import build_renderer
 from versa.errors import PackError
-from versa.pack.loader import Pack, load_pack
+from versa.pack.loader import load_pack
+from versa.pack.model import Pack
 from versa.ports import NullQueue, PackStore, StoreUnavailable
 from versa.render.checks import PACK_CHECKS
 from versa.settings import Settings

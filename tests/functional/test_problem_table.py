@@ -24,7 +24,7 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
-from versa.pack.loader import Pack
+from versa.pack.model import Pack
 from versa.ports import NullQueue, PackStore, StoreUnavailable
 from versa.settings import Settings
 from versa.signing.signer import Keyring

@@ -6,6 +6,7 @@ The example creatives are written to tests/output/examples/ for a person to look
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from versa.decide.rules import context_options, decide
 from versa.errors import ParamError
 from versa.pack.loader import load_pack
 from versa.pack.model import ButtonLayer, Pack, RenderSettings, TextLayer
+from versa.render import engine as engine_module
 from versa.render.checks import PACK_CHECKS
 from versa.render.encode import (
     OutputTooLarge,
@@ -236,14 +238,109 @@ def test_output_caps() -> None:
         render("acme", "winter-sale", renderer=build_renderer(Settings(max_output_bytes=2_000)))
 
 
-def test_engine_version_and_render_key() -> None:
+def test_engine_version_names_renderer_and_pillow() -> None:
     version = engine_version()
     assert f"versa/{RENDERER_VERSION}" in version and f"pillow/{PIL.__version__}" in version
     assert RENDERER.engine == version
-    # The key covers the size and the pack version (a new asset must change the ETag).
-    a = render("acme", "winter-sale", width=600)
-    b = render("acme", "winter-sale", width=1200)
-    assert a.render_key != b.render_key
+
+
+BASE_RENDER: dict[str, Any] = {"fmt": "png", "width": 600, "dpr": 1.0, "texts": {}}
+
+
+def _key(pack: Pack, renderer: Renderer | None = None, **change: Any) -> tuple[str, str]:
+    """(design key, render key) of acme/winter-sale for one fixed context, with `change` applied."""
+    headers, now = CONTEXTS["us-morning-desktop"]
+    ctx = resolve(headers, {}, now, context_options(pack.model, "winter-sale"))
+    decision = decide(pack.model, "winter-sale", ctx)
+    args = {**BASE_RENDER, **change}
+    rendered = (renderer or build_renderer(Settings(memo_bytes=0))).render(
+        pack, decision, params=ctx.params, now=ctx.now, tz=ctx.tz, **args
+    )
+    return decision.design_key, rendered.render_key
+
+
+@pytest.fixture(scope="module")
+def republished_acme(tmp_path_factory: pytest.TempPathFactory) -> Pack:
+    """acme with one byte more in pack.yaml (a comment): the same design, a new pack version."""
+    root = tmp_path_factory.mktemp("acme") / "acme"
+    shutil.copytree(ROOT / "examples" / "packs" / "acme", root)
+    with (root / "pack.yaml").open("a", encoding="utf-8") as out:
+        out.write("\n# republished\n")
+    return load_pack(root, checks=PACK_CHECKS)
+
+
+def _engine_changed(monkeypatch: pytest.MonkeyPatch, what: str) -> Renderer:
+    if what == "renderer version":
+        monkeypatch.setattr(engine_module, "RENDERER_VERSION", RENDERER_VERSION + "-next")
+    elif what == "pillow version":
+        monkeypatch.setattr(PIL, "__version__", PIL.__version__ + ".post1")
+    else:  # the encoder profile: standard instead of the production settings
+        return build_renderer(Settings(memo_bytes=0), fast=False)
+    return build_renderer(Settings(memo_bytes=0))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"width": 1200},
+        {"width": 300},
+        {"fmt": "webp"},
+        {"fmt": "jpg"},
+        {"dpr": 2.0},
+        {"dpr": 1.5},
+        {"texts": {"headline": "Winter gear, 80% off — this week only"}},
+        {"texts": {"cta": "Shop the salE"}},
+    ],
+    ids=lambda change: "-".join(f"{k}={v}" for k, v in change.items())[:40],
+)
+def test_render_key_changes_with_each_render_input_alone(change: dict[str, Any]) -> None:
+    # GIVEN one decision rendered with the base inputs
+    design, base = _key(PACKS["acme"])
+    # WHEN exactly one render input changes
+    same_design, changed = _key(PACKS["acme"], **change)
+    # THEN the design is the same but the render key (the ETag and memo key) is not
+    assert same_design == design
+    assert changed != base
+
+
+def test_render_key_changes_with_the_pack_version_alone(republished_acme: Pack) -> None:
+    # GIVEN the same pack before and after a republish that changed no design (only a comment)
+    before = PACKS["acme"]
+    assert republished_acme.version != before.version
+    assert republished_acme.model == before.model
+    # WHEN the same decision renders from each
+    design, base = _key(before)
+    same_design, changed = _key(republished_acme)
+    # THEN the render key follows the pack version (a new asset must change the ETag)
+    assert same_design == design
+    assert changed != base
+
+
+@pytest.mark.parametrize("what", ["renderer version", "pillow version", "encoder profile"])
+def test_render_key_changes_with_the_engine_alone(monkeypatch: pytest.MonkeyPatch, what: str) -> None:
+    # GIVEN the base render key from a renderer of this engine
+    design, base = _key(PACKS["acme"])
+    # WHEN a renderer whose engine differs in one part renders the same inputs
+    renderer = _engine_changed(monkeypatch, what)
+    assert renderer.engine != RENDERER.engine
+    same_design, changed = _key(PACKS["acme"], renderer)
+    # THEN only the render key differs
+    assert same_design == design
+    assert changed != base
+
+
+def test_render_key_is_stable_for_the_same_inputs(republished_acme: Pack) -> None:
+    # GIVEN two fresh renderers (no memo shared) and two loads of the same pack directory
+    again = load_pack(ROOT / "examples" / "packs" / "acme", checks=PACK_CHECKS)
+    for change in ({}, {"width": 1200, "fmt": "webp", "dpr": 2.0, "texts": {"headline": "Hi"}}):
+        # WHEN the same inputs render on each
+        first = _key(PACKS["acme"], build_renderer(Settings(memo_bytes=0)), **change)
+        second = _key(again, build_renderer(Settings(memo_bytes=0)), **change)
+        # THEN the keys are equal (and a memo hit answers with that key too)
+        assert first == second
+    memo = build_renderer(Settings())
+    assert _key(again, memo) == _key(again, memo) == _key(PACKS["acme"])
+    assert _key(republished_acme) == _key(republished_acme)
 
 
 def test_fallback_bytes_are_read_once() -> None:

@@ -1,39 +1,37 @@
 """Layer drawing: golden images per layer type and script, geometry and caching, ink inside the box.
 
-Goldens live in tests/golden/*.png and are compared with a tolerance (font rasterization may move a
-pixel between FreeType builds). On a mismatch the actual image and an amplified diff are written to
-tests/output/golden/. `VERSA_UPDATE_GOLDEN=1 pytest tests/unit/test_render_layers.py` rewrites them.
+Goldens (tests/golden/*.png, drawn by the cases in `goldens.py`) are compared exactly, pixel for pixel,
+and only in the environment tests/golden/MANIFEST.json records (font file hashes, Pillow and its text
+libraries); elsewhere they skip, naming what differs. On a mismatch the actual image and an amplified
+diff are written to tests/output/golden/. `make goldens` redraws them and the manifest for review.
+Mutation tests prove the comparison fails when one character of the copy changes or a border narrows.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
+from goldens import (
+    CASES,
+    GOLDEN,
+    LayerCase,
+    differences,
+    draw,
+    environment,
+    environment_mismatch,
+    make_scene,
+    mismatch,
+    save_failure,
+    stored,
+    text,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image, ImageChops, ImageStat, features
+from PIL import Image, features
 
-from versa.decide.rules import CopyRef, Decision
-from versa.pack.loader import load_pack
-from versa.pack.model import (
-    BackgroundLayer,
-    ButtonLayer,
-    CountdownLayer,
-    ImageLayer,
-    Pack,
-    ShapeLayer,
-    TextLayer,
-)
-from versa.render.checks import PACK_CHECKS
-from versa.render.countdown import CountdownPainter, draw_countdown
+from versa.pack.model import ButtonLayer, ImageLayer
 from versa.render.layers import (
-    FontBook,
-    Scene,
     draw_layer,
     gradient_image,
     layer_text,
@@ -42,216 +40,115 @@ from versa.render.layers import (
     scale_box,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden"
-OUTPUT = ROOT / "tests" / "output" / "golden"
-ACME = load_pack(ROOT / "examples" / "packs" / "acme", checks=PACK_CHECKS)
-BOOK = FontBook()
-FONTS = {
-    "display": "sans-bold",
-    "body": "sans",
-    "arabic": "arabic-bold",
-    "hebrew": "hebrew",
-    "deva": "devanagari",
-    "cjk": "cjk",
-}
-MEAN_TOLERANCE = 1.5
-"""Largest mean absolute difference (0–255, all channels) a golden comparison accepts."""
-PIXEL_TOLERANCE = 0.01
-"""Largest fraction of pixels that may differ by more than 48 in some channel."""
-
-
-def make_scene(
-    *,
-    locale: str = "en",
-    texts: dict[str, str] | None = None,
-    params: dict[str, Any] | None = None,
-    scale: float = 1.0,
-    pack: Pack = ACME,
-) -> Scene:
-    texts = texts or {}
-    decision = Decision(
-        brand=pack.brand,
-        creative="winter-sale",
-        locale=locale,
-        colors={"ink": "#14213d"},
-        fonts=FONTS,
-        spacing={},
-        layers=(),
-        copy={slot: CopyRef(slot, None, text) for slot, text in texts.items()},
-        link=None,
-        trace=(),
-        design_key="test",
-        valid_until=None,
-    )
-    return Scene(pack, decision, texts, params or {}, scale, BOOK)
-
-
-def canvas(size: tuple[int, int] = (320, 120), color: str = "#f8f5ee") -> Image.Image:
-    return Image.new("RGBA", size, rgba(color))
-
-
-def assert_golden(name: str, image: Image.Image) -> None:
-    """Compare `image` with tests/golden/<name>.png within the tolerances above."""
-    assert image.width <= 400 and image.height <= 200, "keep goldens small"
-    path = GOLDEN / f"{name}.png"
-    actual = image.convert("RGB")
-    if os.environ.get("VERSA_UPDATE_GOLDEN") == "1" or not path.exists():
-        if not path.exists() and os.environ.get("VERSA_UPDATE_GOLDEN") != "1":
-            pytest.fail(f"no golden {path.name}; run with VERSA_UPDATE_GOLDEN=1 to create it")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        actual.save(path, optimize=True)
-        return
-    with Image.open(path) as stored:
-        expected = stored.convert("RGB")
-    assert expected.size == actual.size, f"{name}: size {actual.size} != golden {expected.size}"
-    diff = ImageChops.difference(actual, expected)
-    mean = sum(ImageStat.Stat(diff).mean) / 3
-    r, g, b = diff.split()
-    peak = ImageChops.lighter(ImageChops.lighter(r, g), b).histogram()  # largest channel difference
-    fraction = sum(peak[49:]) / (actual.width * actual.height)
-    if mean > MEAN_TOLERANCE or fraction > PIXEL_TOLERANCE:
-        OUTPUT.mkdir(parents=True, exist_ok=True)
-        actual.save(OUTPUT / f"{name}.actual.png")
-        diff.point(lambda v: min(255, v * 8)).save(OUTPUT / f"{name}.diff.png")
-        pytest.fail(
-            f"{name}: mean abs diff {mean:.2f} (max {MEAN_TOLERANCE}), differing pixels {fraction:.2%} "
-            f"(max {PIXEL_TOLERANCE:.0%}); see {OUTPUT}"
-        )
-
-
-def draw(
-    layers: list[Any], scene: Scene, size: tuple[int, int] = (320, 120), bg: str = "#f8f5ee"
-) -> Image.Image:
-    image = canvas(size, bg)
-    for layer in layers:
-        draw_layer(image, layer, scene)
-    return image
-
-
-def text(value: str, box: tuple[int, int, int, int] = (12, 10, 296, 100), **kw: Any) -> TextLayer:
-    spec = {"font": "display", "size": (14, 30), "color": "#14213d", "max_lines": 3, **kw}
-    return TextLayer(type="text", text=value, box=box, **spec)
-
-
 # ------------------------------------------------------------------------------------------ goldens
 
-GOLDEN_CASES: dict[str, Callable[[], Image.Image]] = {
-    "background-fill": lambda: draw([BackgroundLayer(type="background", fill="#0f766e")], make_scene()),
-    "background-gradient": lambda: draw(
-        [
-            BackgroundLayer(
-                type="background",
-                gradient={"angle": 135, "stops": [["#1E3A8A", 0], ["#f59e0b", 0.6], ["#7C3AED", 1]]},
-            )
-        ],
-        make_scene(),
-    ),
-    "background-image-cover": lambda: draw(
-        [
-            BackgroundLayer(
-                type="background", image={"asset": "assets/peaks.png", "fit": "cover", "focus": [0.5, 0.9]}
-            )
-        ],
-        make_scene(),
-    ),
-    "image-contain-radius": lambda: draw(
-        [
-            ImageLayer(
-                type="image", asset="assets/peaks.png", box=(10, 10, 100, 100), fit="cover", radius=18
-            ),
-            ImageLayer(
-                type="image", asset="assets/logo.png", box=(130, 30, 160, 48), fit="contain", opacity=0.5
-            ),
-        ],
-        make_scene(),
-    ),
-    "shape": lambda: draw(
-        [
-            ShapeLayer(
-                type="shape",
-                box=(10, 10, 120, 60),
-                fill="#fca311",
-                radius=14,
-                border={"color": "#14213d", "width": 3},
-            ),
-            ShapeLayer(type="shape", shape="ellipse", box=(150, 10, 100, 100), fill="#0f766e80"),
-            ShapeLayer(type="shape", box=(260, 20, 50, 80), border={"color": "#e76f51", "width": 2}),
-        ],
-        make_scene(),
-    ),
-    "button": lambda: draw(
-        [
-            ButtonLayer(
-                type="button",
-                text="Shop the sale",
-                box=(10, 10, 300, 44),
-                font="display",
-                fill="#fca311",
-                color="#14213d",
-                radius=22,
-                align="start",
-            ),
-            ButtonLayer(
-                type="button",
-                text="Go",
-                box=(10, 66, 300, 44),
-                font="display",
-                fill="#14213d",
-                color="#ffffff",
-                radius=8,
-                align="end",
-            ),
-        ],
-        make_scene(),
-    ),
-    "text-latin": lambda: draw(
-        [text("Winter gear, 30% off — this week only. Jetzt zugreifen!")], make_scene()
-    ),
-    "text-arabic": lambda: draw(
-        [text("خصم ٣٠٪ على معدات الشتاء هذا الأسبوع فقط", font="arabic")], make_scene(locale="ar")
-    ),
-    "text-hebrew": lambda: draw(
-        [text("מבצע חורף: 30% הנחה על כל הציוד", font="hebrew")], make_scene(locale="he")
-    ),
-    "text-devanagari": lambda: draw(
-        [text("सर्दियों की सेल: सभी सामान पर 30% की छूट", font="deva")], make_scene(locale="hi")
-    ),
-    "text-cjk": lambda: draw([text("冬季特卖：全场七折，仅限本周！", font="cjk")], make_scene(locale="zh")),
-    "text-mixed": lambda: draw([text("Acme: خصم 30% — שבוע אחד — सेल — 限时")], make_scene()),
-    "text-ellipsis-center": lambda: draw(
-        [
-            text(
-                "A headline far too long for this small box, so it must end with an ellipsis",
-                box=(12, 10, 296, 44),
-                size=(16, 18),
-                max_lines=2,
-                align="center",
-                valign="middle",
-            )
-        ],
-        make_scene(),
-    ),
-    "countdown": lambda: _countdown_image(),
-}
+MISMATCH = environment_mismatch()
 
 
-def _countdown_image() -> Image.Image:
-    layer = CountdownLayer(
-        type="countdown", box=(10, 10, 300, 80), deadline="2026-12-04T23:59:00-06:00", font="display",
-        size=(18, 30), color="#f0fdfa", fill="#134e4a", label_color="#99f6e4",
-        labels={"en": {"days": "days", "hours": "hrs", "minutes": "min", "seconds": "sec"}},
-    )  # fmt: skip
-    image = canvas((320, 100))
-    painter = CountdownPainter(layer, make_scene(), now=datetime(2026, 12, 2, 3, 4, 5, tzinfo=UTC), tz="UTC")
-    draw_countdown(image, painter)
-    return image
-
-
-@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_golden(name: str) -> None:
-    # GIVEN a layer (or a few) of one type WHEN drawn THEN the image matches its golden
-    assert_golden(name, GOLDEN_CASES[name]())
+    # GIVEN the environment the goldens were drawn in
+    if MISMATCH is not None:
+        pytest.skip(MISMATCH)
+    path = GOLDEN / f"{name}.png"
+    assert path.exists(), f"no golden {path.name}; run `make goldens` and review it"
+    # WHEN the case is drawn here
+    actual = CASES[name].draw()
+    # THEN it is pixel-identical to its golden
+    expected = stored(name)
+    found = mismatch(actual, expected)
+    if found is not None:
+        pytest.fail(f"{name}: {found} (see {save_failure(name, actual, expected)})")
+
+
+def test_every_golden_has_a_case() -> None:
+    assert sorted(p.stem for p in GOLDEN.glob("*.png")) == sorted(CASES)
+
+
+def one_character_changed(before: str, after: str) -> bool:
+    return len(before) == len(after) and sum(a != b for a, b in zip(before, after, strict=True)) == 1
+
+
+TEXT_MUTATIONS = [
+    ("text-latin", 0, "30%", "80%"),
+    ("text-latin", 0, "Jetzt", "Jetst"),
+    ("text-arabic", 0, "٣٠٪", "٨٠٪"),
+    ("text-arabic", 0, "فقط", "فقد"),
+    ("text-cjk", 0, "七折", "八折"),
+    ("button", 0, "sale", "salt"),
+    ("button", 1, "Go", "Do"),
+]
+
+
+@pytest.mark.parametrize(("name", "index", "old", "new"), TEXT_MUTATIONS)
+def test_golden_comparison_fails_when_one_character_changes(name: str, index: int, old: str, new: str) -> None:
+    # GIVEN a golden case and the same case with ONE character of its copy changed
+    case = CASES[name]
+    assert isinstance(case, LayerCase)
+    copy = case.layers[index].text
+    assert copy.count(old) == 1
+    changed = copy.replace(old, new)
+    assert one_character_changed(copy, changed)
+    # WHEN both are drawn here and compared the way the golden test compares
+    mutated = case.mutate(index, text=changed).draw()
+    # THEN the comparison fails, against a fresh draw and (where the environment matches) the golden
+    assert mismatch(mutated, case.draw()) is not None, f"{name}: {old!r} -> {new!r} went unnoticed"
+    if MISMATCH is None:
+        assert mismatch(mutated, stored(name)) is not None
+
+
+GEOMETRY_MUTATIONS = [
+    ("shape", 0, "border", {"color": "#14213d", "width": 2}),  # 3 px -> 2 px
+    ("shape", 2, "border", {"color": "#e76f51", "width": 1}),  # 2 px -> 1 px
+    ("button", 1, "box", (10, 66, 299, 44)),  # one pixel narrower, right-aligned
+]
+
+
+@pytest.mark.parametrize(("name", "index", "field", "value"), GEOMETRY_MUTATIONS)
+def test_golden_comparison_fails_when_a_border_narrows_by_one_pixel(
+    name: str, index: int, field: str, value: Any
+) -> None:
+    # GIVEN a golden case and the same case with one border (or box) 1 px narrower
+    case = CASES[name]
+    assert isinstance(case, LayerCase)
+    before = getattr(case.layers[index], field)
+    narrower = case.mutate(index, **{field: value})
+    after = getattr(narrower.layers[index], field)
+    width = (lambda v: v.width) if field == "border" else (lambda v: v[2])
+    assert width(before) - width(after) == 1
+    # WHEN both are drawn and compared
+    mutated = narrower.draw()
+    # THEN the comparison fails, against a fresh draw and (where the environment matches) the golden
+    assert mismatch(mutated, case.draw()) is not None, f"{name}: layer {index} {field} 1 px narrower went unnoticed"
+    if MISMATCH is None:
+        assert mismatch(mutated, stored(name)) is not None
+
+
+def test_comparison_accepts_an_identical_redraw() -> None:
+    # The comparison is not "always different": two draws of a case compare equal.
+    for name in ("text-latin", "text-arabic", "text-cjk", "button", "shape"):
+        assert mismatch(CASES[name].draw(), CASES[name].draw()) is None
+
+
+def test_environment_differences_are_named() -> None:
+    # GIVEN the environment here and a manifest that differs in Pillow, one library and one font
+    here = environment()
+    font = next(iter(here["fonts"]))
+    recorded = {
+        **here,
+        "pillow": "0.0.1",
+        "libraries": {**here["libraries"], "harfbuzz": "0.0"},
+        "fonts": {**here["fonts"], font: "0" * 64, "Gone.ttf": "1" * 64},
+    }
+    # WHEN they are compared
+    found = differences(recorded, here)
+    # THEN each difference is named, and an equal manifest has none
+    assert any("Pillow" in f and "0.0.1" in f for f in found)
+    assert any(f.startswith("harfbuzz") for f in found)
+    assert any(font in f and "SHA-256" in f for f in found)
+    assert any("Gone.ttf" in f for f in found)
+    assert len(found) == 4
+    assert differences(here, here) == []
 
 
 def test_raqm_is_active() -> None:

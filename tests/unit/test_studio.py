@@ -1,0 +1,162 @@
+"""The studio's pure helpers: form parsing, local time in a zone, daypart shortcuts, the page's escaping.
+
+The routes themselves are exercised over HTTP in tests/functional/test_studio_routes.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from versa.errors import ParamError
+from versa.pack.loader import load_pack
+from versa.render.checks import PACK_CHECKS
+from versa.web.studio import Form, daypart_presets, local_to_instant, render_page
+
+ROOT = Path(__file__).resolve().parents[2]
+ACME = load_pack(ROOT / "examples" / "packs" / "acme", checks=PACK_CHECKS)
+NORTHWIND = load_pack(ROOT / "examples" / "packs" / "northwind", checks=PACK_CHECKS)
+NOW = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
+ERROR_BOX = re.compile(r'<div id="error" class="error" role="alert" ?(hidden)?>')
+
+
+# -------------------------------------------------------------------------------------------- form
+
+
+def test_form_parse_keeps_the_last_value_strips_and_splits_parameters() -> None:
+    # GIVEN a query as the page sends it, with a repeated name, padding and declared parameters
+    form = Form.parse("brand=acme&creative=winter-sale&country=+DE+&country=AT&p.first_name=Ana&p.tier=&dpr=2")
+    # THEN the studio's own fields and the parameters (prefix removed, blanks kept) are apart
+    assert (form.brand, form.creative, form.country, form.dpr) == ("acme", "winter-sale", "AT", "2")
+    assert dict(form.params) == {"first_name": "Ana", "tier": ""}
+    assert form.fmt == "png" and form.tz == "" and form.at == ""
+
+
+def test_form_parse_of_nothing_is_the_empty_form() -> None:
+    assert Form.parse("") == Form()
+    assert Form.parse("fmt=") == Form()  # an empty format means the default
+
+
+def test_form_parse_does_not_let_a_parameter_shadow_a_field() -> None:
+    form = Form.parse("country=DE&p.country=FR")
+    assert form.country == "DE" and dict(form.params) == {"country": "FR"}
+
+
+# ------------------------------------------------------------------------------------- local time
+
+
+@pytest.mark.parametrize(
+    ("local", "zone", "expected"),
+    [
+        ("2026-12-01T19:30", "Europe/Berlin", "2026-12-01T19:30:00+01:00"),
+        ("2026-07-01T19:30", "Europe/Berlin", "2026-07-01T19:30:00+02:00"),  # summer time
+        ("2026-12-01T19:30:15", "America/New_York", "2026-12-01T19:30:15-05:00"),
+        ("2026-12-01T19:30+09:00", "Europe/Berlin", "2026-12-01T19:30:00+09:00"),  # an offset wins
+    ],
+)
+def test_local_to_instant(local: str, zone: str, expected: str) -> None:
+    assert local_to_instant(local, zone).isoformat() == expected
+
+
+@pytest.mark.parametrize(
+    ("local", "zone", "name", "value"),
+    [
+        ("2026-12-01T19:30", "Mars/Olympus", "tz", "Mars/Olympus"),
+        ("2026-12-01T19:30", "../../etc/passwd", "tz", "../../etc/passwd"),
+        ("yesterday", "UTC", "at", "yesterday"),
+        ("2026-13-01T19:30", "UTC", "at", "2026-13-01T19:30"),
+    ],
+)
+def test_local_to_instant_names_the_bad_input(local: str, zone: str, name: str, value: str) -> None:
+    with pytest.raises(ParamError) as err:
+        local_to_instant(local, zone)
+    assert (err.value.name, err.value.value) == (name, value)
+    assert err.value.allowed
+
+
+# ---------------------------------------------------------------------------------------- dayparts
+
+
+def test_daypart_presets_sit_in_the_middle_of_each_daypart() -> None:
+    # acme uses the default dayparts: morning 05:00, afternoon 12:00, evening 17:00, night 22:00
+    presets = daypart_presets(ACME.model)
+    assert presets == [
+        ("morning", "08:30"),
+        ("afternoon", "14:30"),
+        ("evening", "19:30"),
+        ("night", "01:30"),  # night wraps past midnight to the next morning
+    ]
+
+
+def test_each_preset_falls_in_its_own_daypart() -> None:
+    parts = list(ACME.model.dayparts)
+    for index, (name, hhmm) in enumerate(daypart_presets(ACME.model)):
+        minutes = int(hhmm[:2]) * 60 + int(hhmm[3:])
+        start = parts[index].start.hour * 60 + parts[index].start.minute
+        end = parts[(index + 1) % len(parts)].start.hour * 60 + parts[(index + 1) % len(parts)].start.minute
+        inside = start <= minutes < end if start < end else (minutes >= start or minutes < end)
+        assert name == parts[index].name and inside, (name, hhmm)
+
+
+# -------------------------------------------------------------------------------------------- page
+
+
+def boot_data(page: str) -> dict[str, object]:
+    match = re.search(r'<script id="studio-data" type="application/json">(.*?)</script>', page, re.S)
+    assert match is not None
+    data: dict[str, object] = json.loads(match.group(1))
+    return data
+
+
+def test_page_boot_data_describes_the_chosen_creative() -> None:
+    page = render_page(["acme", "northwind"], "northwind", NORTHWIND, Form(brand="northwind", creative="welcome"), NOW)
+    assert boot_data(page) == {
+        "brand": "northwind",
+        "creative": "welcome",
+        "size": [600, 200],
+        "default_tz": NORTHWIND.model.default_tz,
+        "params": {name: spec.type for name, spec in NORTHWIND.model.creatives["welcome"].params.items()},
+        "has_template": False,
+    }
+
+
+def test_page_prefills_the_local_time_in_the_pack_zone() -> None:
+    page = render_page(["northwind"], "northwind", NORTHWIND, Form(brand="northwind"), NOW)
+    zone_now = NOW.astimezone(ZoneInfo(NORTHWIND.model.default_tz))
+    assert f'name="at" value="{zone_now.strftime("%Y-%m-%dT%H:%M")}"' in page
+
+
+def test_page_escapes_every_value_it_echoes() -> None:
+    # GIVEN form values and an error that carry markup
+    evil = '"><img src=x onerror=alert(1)>'
+    form = Form(brand="acme", creative="winter-sale", country=evil, tz=evil, at=evil, params={"x": evil})
+    # WHEN the page is rendered
+    page = render_page(["acme"], "acme", ACME, form, NOW, error=f"broken {evil}")
+    # THEN none of it arrives as markup
+    assert "<img src=x" not in page
+    assert page.count("&quot;&gt;&lt;img src=x onerror=alert(1)&gt;") >= 3
+
+
+def test_page_boot_json_cannot_end_its_script() -> None:
+    page = render_page(["a</script>"], "a</script>", None, Form(), NOW)
+    assert "a</script>" not in page
+    assert boot_data(page)["brand"] == "a</script>"
+
+
+def test_page_shows_an_error_only_when_there_is_one() -> None:
+    broken = render_page([], "", None, Form(), NOW, error="pack.yaml: creatives: field required")
+    assert boot_data(broken) == {"brand": "", "creative": None}
+    fine = render_page(["acme"], "acme", ACME, Form(), NOW)
+    shown, hidden = ERROR_BOX.search(broken), ERROR_BOX.search(fine)
+    assert shown is not None and shown.group(1) is None and "creatives: field required" in broken
+    assert hidden is not None and hidden.group(1) == "hidden"
+
+
+def test_page_unknown_creative_shows_the_first() -> None:
+    page = render_page(["acme"], "acme", ACME, Form(brand="acme", creative="nope"), NOW)
+    assert boot_data(page)["creative"] == next(iter(ACME.model.creatives))
