@@ -16,15 +16,14 @@ from __future__ import annotations
 
 import gzip
 import io
-import os
 import shutil
-import stat
 import tarfile
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from versa.errors import Issue, PackError
+from versa.pack.assets import AssetError, NotRegularFile, iter_pack_files, read_pack_file
 from versa.pack.loader import MAX_PACK_BYTES, load_pack
 from versa.pack.model import Pack, PackChecks
 
@@ -58,18 +57,6 @@ class BundleError(PackError):
 # ------------------------------------------------------------------------------------------ building
 
 
-def _kind(mode: int) -> str:
-    if stat.S_ISLNK(mode):
-        return "a symbolic link"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
 def _refuse(rel: str, why: str) -> BundleError:
     return BundleError(
         f"{why}; a pack may hold only regular files inside its directory (replace it with a copy)",
@@ -79,48 +66,31 @@ def _refuse(rel: str, why: str) -> BundleError:
 
 def check_pack_tree(root: Path) -> None:
     """Raise BundleError naming the first entry of the pack at `root` that is not a regular file or a
-    plain directory: a symbolic link (to anything), a hard link (st_nlink > 1), a device, a FIFO or a
-    socket. Files whose own name starts with a dot are not pack files and are not looked at. The
-    root itself may be reached through a link (it is the path the user named)."""
+    plain directory: a symbolic link (to anything), a hard link, a device, a FIFO or a socket (the
+    pack's own walk, `versa.pack.assets.iter_pack_files`: hidden names are not pack files). The root
+    itself may be reached through a link (it is the path the user named)."""
     root = Path(root).resolve()
     if not root.is_dir():
         raise _refuse(".", f"the pack root {root} is not a directory")
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        base = Path(dirpath)
-        for name in sorted(dirnames):
-            entry = os.lstat(base / name)
-            if not stat.S_ISDIR(entry.st_mode):  # os.walk lists links to directories as directories
-                raise _refuse((base / name).relative_to(root).as_posix(), f"is {_kind(entry.st_mode)}")
-        for name in sorted(filenames):
-            if name.startswith("."):
-                continue
-            rel = (base / name).relative_to(root).as_posix()
-            entry = os.lstat(base / name)
-            if not stat.S_ISREG(entry.st_mode):
-                raise _refuse(rel, f"is {_kind(entry.st_mode)}")
-            if entry.st_nlink > 1:
-                raise _refuse(rel, f"is a hard link ({entry.st_nlink} names for one file)")
+    try:
+        for _ in iter_pack_files(root):
+            pass
+    except NotRegularFile as exc:
+        raise _refuse(exc.rel, f"is a {exc.kind}") from None
+    except AssetError as exc:
+        raise _refuse(".", str(exc)) from None
 
 
 def _read_regular(root: Path, rel: str) -> bytes:
-    """The bytes of pack file `rel`, opened without following a link and checked on the open file,
-    so a file swapped for a link after `check_pack_tree` is still refused."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    path = root.joinpath(*rel.split("/"))
-    for parent in path.relative_to(root).parents:
-        if parent != Path() and not stat.S_ISDIR(os.lstat(root / parent).st_mode):
-            raise _refuse(rel, f"is under {parent.as_posix()}, which is not a plain directory")
+    """The bytes of pack file `rel`, read without following a link at any step and checked on the open
+    file (`versa.pack.assets.read_pack_file`), so a file swapped for a link after `check_pack_tree` is
+    still refused."""
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise _refuse(rel, f"cannot be opened as a regular file ({exc.strerror})") from exc
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise _refuse(rel, f"is {_kind(info.st_mode)}")
-        if info.st_nlink > 1:
-            raise _refuse(rel, f"is a hard link ({info.st_nlink} names for one file)")
-        return handle.read()
+        return read_pack_file(root, rel)
+    except NotRegularFile as exc:
+        raise _refuse(exc.rel, f"is a {exc.kind}") from None
+    except AssetError as exc:
+        raise _refuse(rel, str(exc)) from None
 
 
 def build_bundle(root: Path, files: Iterable[str]) -> bytes:
