@@ -25,6 +25,7 @@ import pytest
 import yaml
 
 from servers import Server, running_versa
+from services import install
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.s3_packs import S3PackStore
 from versa.adapters.sqlite_copy import SQLiteCopyStore
@@ -347,9 +348,7 @@ def test_click_never_redirects_to_a_bad_scheme(tmp_path: Path, monkeypatch: pyte
         _TamperedStore("javascript:alert(document.domain)"), SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(),
         build_renderer(Settings(memo_items=0)), keys, config=ServiceConfig.from_settings(Settings(require_signature=False)),
     )
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
-    api.configure(lambda: service)
+    install(service, monkeypatch)
     event = json.loads((ROOT / "events" / "click.json").read_text(encoding="utf-8"))
     event["queryStringParameters"] = {"at": "2026-12-01T10:00:00Z"}
     event["multiValueQueryStringParameters"] = {"at": ["2026-12-01T10:00:00Z"]}

@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import base64
 import http.client
-import importlib.util
 import json
 import shutil
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -37,11 +34,12 @@ import yaml
 from PIL import Image
 
 from servers import Server, free_port, running_versa
+from services import TEST_KEYRING as KEYRING
+from services import in_process, install, signed_query, write_test_keys
 from versa.ports import CopyStore, PackStore
 from versa.render.checks import PACK_CHECKS
 from versa.settings import Settings
-from versa.signing.devkeys import keyring_to_json
-from versa.signing.signer import click_path, creative_path, decision_path, sign
+from versa.signing.signer import click_path, creative_path, decision_path
 from versa.web import api
 from versa.web.service import BLANK_PNG, RenderService, ServiceConfig
 
@@ -50,17 +48,6 @@ EXAMPLES = ROOT / "examples" / "packs"
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-KEYRING = _load("versa_test_keys", ROOT / "tests" / "keys.py").TEST_KEYRING
 
 CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -88,13 +75,10 @@ def signed(
     tamper: bool = False,
 ) -> str:
     """`path?query` signed with the test keyring; merge values filled in after a template signature."""
-    fixed = dict(query or {})
-    merge = dict(merge or {})
-    added = sign(path, {**fixed, **{k: f"*|{k}|*" for k in merge}}, KEYRING, scope=scope, expires=expires,
-                 merge_names=sorted(merge))
+    full = signed_query(path, query, merge=merge, scope=scope, expires=expires)
     if tamper:
-        added["sig"] = ("A" if added["sig"][0] != "A" else "B") + added["sig"][1:]
-    return path + "?" + urlencode(sorted({**fixed, **merge, **added}.items()), quote_via=quote)
+        full["sig"] = ("A" if full["sig"][0] != "A" else "B") + full["sig"][1:]
+    return path + "?" + urlencode(sorted(full.items()), quote_via=quote)
 
 
 @dataclass(frozen=True)
@@ -162,11 +146,6 @@ def fallback_of(brand: str, creative: str, packs: Path = EXAMPLES) -> bytes:
     return (packs / brand / doc["creatives"][creative]["fallback"]).read_bytes()
 
 
-def write_test_keys(state: Path) -> None:
-    state.mkdir(parents=True, exist_ok=True)
-    (state / "keys.json").write_text(keyring_to_json(KEYRING), encoding="utf-8")
-
-
 # ------------------------------------------------------------------------- `versa serve` processes
 
 
@@ -200,22 +179,13 @@ def serve_with(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 @pytest.fixture
 def serve_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[RenderService], str]]:
     """Serve a hand-wired service through `versa.server.serve` and the real handler; returns its URL."""
-    from versa.web.server import serve
+    with ExitStack() as stack:
 
-    servers: list[Any] = []
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
+        def start(service: RenderService) -> str:
+            install(service, monkeypatch)
+            return str(stack.enter_context(in_process(api.lambda_handler)).url)
 
-    def start(service: RenderService) -> str:
-        api.configure(lambda: service)
-        server = serve(api.lambda_handler, "127.0.0.1", 0)
-        servers.append(server)
-        return str(server.url)
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def wire(packs: PackStore, copy: CopyStore) -> RenderService:
