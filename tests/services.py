@@ -7,6 +7,7 @@
 - `RecordingMetrics`: the service's metrics sink, recording every count.
 - `signed_query(path, ...)`: a query signed with the test keyring, merge values filled in afterwards.
 - `in_process(handler)`: `versa.web.server.serve` on a free loopback port, shut down when the block ends.
+- `run_cli(capsys, *argv)`: the `versa` command in-process: its exit code, stdout and stderr.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "in_process",
     "install",
     "keyed_settings",
+    "run_cli",
     "signed_query",
     "write_test_keys",
 ]
@@ -108,3 +110,15 @@ def in_process(handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> Iter
     finally:
         server.shutdown()
         server.server_close()
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """`versa ARGV` in-process: (exit code, stdout, stderr)."""
+    from versa.cli.main import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
