@@ -1,5 +1,7 @@
 """Fixtures shared by every test tier.
 
+Metrics: `metrics` is a fresh `services.RecordingMetrics`, the sink a service built by a test records to.
+
 AWS: each test that builds a boto3 client gets dummy credentials, a region and no instance-metadata
 lookups (`aws_env`), and talks only to loopback endpoints: moto's standalone server, started once per
 session on a free port (`moto_endpoint`), or a fault server a test starts itself (`aws_client`).
@@ -95,3 +97,14 @@ def s3_bucket(s3_client: Any) -> str:
     name = f"versa-test-{uuid.uuid4().hex[:12]}"
     s3_client.create_bucket(Bucket=name)
     return name
+
+
+# --------------------------------------------------------------------------------------- service
+
+
+@pytest.fixture
+def metrics() -> Any:
+    """A fresh recording metrics sink (`services.RecordingMetrics`)."""
+    from services import RecordingMetrics
+
+    return RecordingMetrics()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import importlib.util
 import io
 import json
 import re
@@ -24,13 +23,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import pytest
 from PIL import Image
 
+from services import TEST_KEYRING as KEYRING
+from services import RecordingMetrics, in_process, install, keyed_settings, signed_query
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.dynamo_copy import DynamoCopyStore, create_table
 from versa.adapters.sqlite_copy import SQLiteCopyStore
@@ -41,12 +41,11 @@ from versa.pack.model import Pack
 from versa.render.checks import PACK_CHECKS
 from versa.render.engine import Renderer
 from versa.settings import Settings
-from versa.signing.devkeys import keyring_to_json
-from versa.signing.signer import sign, verify
+from versa.signing.signer import verify
 from versa.web import api
 from versa.web import service as service_module
 from versa.web.http import cap_lifetime
-from versa.web.server import serve, to_event
+from versa.web.server import to_event
 from versa.web.service import BLANK_PNG, RenderService
 
 _DEFAULTS = Settings()
@@ -63,16 +62,6 @@ PACKS = ROOT / "examples" / "packs"
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-KEYRING = _load("versa_attack_contract_keys", ROOT / "tests" / "keys.py").TEST_KEYRING
 CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/131.0.0.0 Safari/537.36"
@@ -84,23 +73,6 @@ LEAKS = ("Traceback", "Error", "Exception", "/work", "/tmp", "/etc", "/opt", ".p
 
 
 # ------------------------------------------------------------------------------------ plumbing
-
-
-class RecordingMetrics:
-    def __init__(self) -> None:
-        self.counts: list[tuple[str, float, dict[str, Any]]] = []
-
-    def count(self, name: str, value: float = 1, /, **props: Any) -> None:
-        self.counts.append((name, value, props))
-
-    def timing(self, name: str, ms: float, /, **props: Any) -> None:
-        return None
-
-    def total(self, name: str) -> float:
-        return sum(v for n, v, _ in self.counts if n == name)
-
-    def reasons(self) -> list[str]:
-        return [p.get("reason", "") for n, _, p in self.counts if n == "Fallbacks"]
 
 
 @dataclass(frozen=True)
@@ -141,9 +113,7 @@ class Ctx:
 
 
 def signed(path: str, query: Mapping[str, str] | None = None, *, expires: datetime | None = None) -> str:
-    fixed = dict(query or {})
-    added = sign(path, fixed, KEYRING, expires=expires)
-    return path + "?" + urlencode(sorted({**fixed, **added}.items()), quote_via=quote)
+    return path + "?" + urlencode(sorted(signed_query(path, query, expires=expires).items()), quote_via=quote)
 
 
 def call(target: str, ua: str = CHROME, **headers: str) -> Result:
@@ -151,29 +121,10 @@ def call(target: str, ua: str = CHROME, **headers: str) -> Result:
     return Result(api.lambda_handler(to_event("GET", target, pairs, "203.0.113.9"), Ctx()))
 
 
-def install(svc: RenderService, monkeypatch: pytest.MonkeyPatch) -> RenderService:
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
-    api.configure(lambda: svc)
-    return svc
-
-
-def settings(tmp: Path, **overrides: Any) -> Settings:
-    state = tmp / "state"
-    state.mkdir(parents=True, exist_ok=True)
-    (state / "keys.json").write_text(keyring_to_json(KEYRING), encoding="utf-8")
-    return Settings(packs_dir=PACKS, state_dir=state, **overrides)
-
-
-@pytest.fixture
-def metrics() -> RecordingMetrics:
-    return RecordingMetrics()
-
-
 @pytest.fixture
 def svc(tmp_path: Path, metrics: RecordingMetrics, monkeypatch: pytest.MonkeyPatch) -> RenderService:
     """The service from the composition root (SQLite copy, directory packs), installed in the API."""
-    return install(build_service(settings(tmp_path), metrics=metrics), monkeypatch)
+    return install(build_service(keyed_settings(tmp_path), metrics=metrics), monkeypatch)
 
 
 def assert_clean_problem(result: Result, status: int) -> dict[str, Any]:
@@ -245,7 +196,7 @@ def test_malformed_dynamodb_copy_items_count_as_missing(
     # GIVEN the composition root on DynamoDB (moto), and the copy items a first request wrote
     table = f"copy-{uuid.uuid4().hex[:8]}"
     create_table(dynamodb_client, table)
-    svc = install(build_service(settings(tmp_path, copy_table=table, aws_endpoint_url=moto_endpoint),
+    svc = install(build_service(keyed_settings(tmp_path, copy_table=table, aws_endpoint_url=moto_endpoint),
                                 metrics=metrics), monkeypatch)
     assert isinstance(svc.copy, DynamoCopyStore)
     assert call(signed(WINTER, {"at": AT})).status == 200
@@ -300,7 +251,7 @@ def test_unexpected_pack_store_exception_gives_proxy_an_image_and_browser_a_bare
 ) -> None:
     """Pack store raises an unexpected exception → Gmail gets a 200 image with X-Versa-Fallback; a browser's decision route gets a 500 problem with no type, message or path."""
     # GIVEN a service whose pack store raises KeyError with an internal path
-    svc = build_service(settings(tmp_path), metrics=metrics)
+    svc = build_service(keyed_settings(tmp_path), metrics=metrics)
     svc.packs = ExplodingPacks(PACKS, checks=PACK_CHECKS)
     install(svc, monkeypatch)
     # WHEN Gmail and a browser ask for the image, and a browser for a JSON route
@@ -320,7 +271,7 @@ def test_unexpected_copy_store_exception_renders_the_defaults(
     tmp_path: Path, metrics: RecordingMetrics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Copy store raises an unexpected exception → the image renders with the slots' defaults (200, X-Versa-Copy: default)."""
-    svc = build_service(settings(tmp_path), metrics=metrics)
+    svc = build_service(keyed_settings(tmp_path), metrics=metrics)
     svc.copy = ExplodingCopy(tmp_path / "other.sqlite3")
     install(svc, monkeypatch)
     for ua in (CHROME, GMAIL):
@@ -334,7 +285,7 @@ def test_unexpected_renderer_exception_serves_the_creative_fallback(
     tmp_path: Path, metrics: RecordingMetrics, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Renderer raises an unexpected exception → browser and Gmail get the creative's fallback image (200, render-error), no detail."""
-    svc = build_service(settings(tmp_path), metrics=metrics)
+    svc = build_service(keyed_settings(tmp_path), metrics=metrics)
     good = svc.renderer
     bad = ExplodingRenderer(**RENDERER_LIMITS)
     bad.render_fallback = good.render_fallback  # type: ignore[method-assign]
@@ -397,7 +348,7 @@ def test_problem_detail_never_echoes_markup(tmp_path: Path, metrics: RecordingMe
                                             monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     """Markup in a path segment or parameter → the problem document names the error without echoing any tag."""
     # GIVEN signatures off, so a bad parameter reaches the parameter checks
-    install(build_service(settings(tmp_path, require_signature=False), metrics=metrics), monkeypatch)
+    install(build_service(keyed_settings(tmp_path, require_signature=False), metrics=metrics), monkeypatch)
     # WHEN a browser sends markup
     result = call(target, CHROME)
     # THEN a clean 4xx problem, with no tag in it
@@ -413,17 +364,13 @@ def test_local_server_last_resort_reveals_nothing(monkeypatch: pytest.MonkeyPatc
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise OSError("/etc/versa/secret-key.json: permission denied")
 
-    server = serve(handler, "127.0.0.1", 0)
-    try:
+    with in_process(handler) as server:
         host, port = server.server_address[:2]
         conn = http.client.HTTPConnection(str(host), int(port), timeout=10)
         conn.request("GET", "/v1/acme/winter-sale.png")
         resp = conn.getresponse()
         body = resp.read().decode()
         conn.close()
-    finally:
-        server.shutdown()
-        server.server_close()
     assert resp.status == 500
     for leak in LEAKS:
         assert leak not in body, (leak, body)
@@ -500,7 +447,7 @@ def test_render_over_the_work_bound_is_refused_before_drawing(
 ) -> None:
     """Animated GIF whose pixels x frames exceed max_render_work → browser 400 naming dpr, Gmail the fallback; no render counted."""
     # GIVEN a work bound below the countdown's 1200x480 x 30 frames at dpr 2 (17.3 million)
-    install(build_service(settings(tmp_path, max_render_work=10_000_000), metrics=metrics), monkeypatch)
+    install(build_service(keyed_settings(tmp_path, max_render_work=10_000_000), metrics=metrics), monkeypatch)
     target = signed(COUNTDOWN, {"at": AT, "dpr": "2"})
     # WHEN a browser and Gmail ask for it
     browser = call(target, CHROME)
@@ -539,7 +486,7 @@ def test_abandoned_render_stops_inside_the_frame_loop(
 ) -> None:
     """Animated render over its time budget → the fallback is served and the render itself stops (RenderTimeout), not run to the end."""
     # GIVEN a 1 ms render budget
-    svc = build_service(settings(tmp_path, render_budget_ms=1), metrics=metrics)
+    svc = build_service(keyed_settings(tmp_path, render_budget_ms=1), metrics=metrics)
     spy = SpyRenderer(**RENDERER_LIMITS)
     svc.renderer = spy
     install(svc, monkeypatch)
@@ -622,7 +569,7 @@ def test_saturated_render_pool_sheds_load(
 ) -> None:
     """Every render worker busy and no queue room → browser 503 with Retry-After (no-store), Gmail the fallback (overloaded); work resumes after."""
     # GIVEN no queue room and both workers held by slow renders
-    svc = build_service(settings(tmp_path, render_queue=0, render_budget_ms=20_000), metrics=metrics)
+    svc = build_service(keyed_settings(tmp_path, render_queue=0, render_budget_ms=20_000), metrics=metrics)
     blocking = BlockingRenderer(**RENDERER_LIMITS)
     blocking.render_fallback = svc.renderer.render_fallback  # type: ignore[method-assign]
     svc.renderer = blocking
@@ -651,7 +598,7 @@ def test_saturated_render_pool_sheds_load(
 
 def test_memo_byte_bound_holds_under_many_distinct_renders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Many distinct renders against a small memo byte bound → the memo never holds more bytes than its bound."""
-    svc = install(build_service(settings(tmp_path, memo_bytes=200_000)), monkeypatch)
+    svc = install(build_service(keyed_settings(tmp_path, memo_bytes=200_000)), monkeypatch)
     assert isinstance(svc.renderer, Renderer)
     for i in range(8):
         assert call(signed(WINTER, {"at": f"2026-12-0{1 + i % 7}T13:3{i}:00Z", "w": "1200"})).status == 200
@@ -678,7 +625,7 @@ def test_unknown_brand_is_negatively_cached_in_a_bounded_table(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Repeated and made-up brand names → one storage lookup per name per interval, and the remembered-name table stays bounded."""
-    svc = build_service(settings(tmp_path))
+    svc = build_service(keyed_settings(tmp_path))
     packs = CountingPacks(PACKS, checks=PACK_CHECKS)
     svc.packs = packs
     install(svc, monkeypatch)
@@ -712,17 +659,13 @@ def test_s3_store_lock_table_stays_bounded_under_made_up_brands(
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "FOO"])
 def test_local_server_answers_unrouted_methods_405_with_allow(svc: RenderService, method: str) -> None:
     """Unrouted HTTP method against versa serve → 405 with Allow: GET, HEAD (not 501)."""
-    server = serve(api.lambda_handler, "127.0.0.1", 0)
-    try:
+    with in_process(api.lambda_handler) as server:
         host, port = server.server_address[:2]
         conn = http.client.HTTPConnection(str(host), int(port), timeout=10)
         conn.request(method, "/v1/acme/winter-sale.png", body=b"x" if method in ("POST", "PUT") else None)
         resp = conn.getresponse()
         resp.read()
         conn.close()
-    finally:
-        server.shutdown()
-        server.server_close()
     assert resp.status == 405
     assert resp.getheader("Allow") == "GET, HEAD"
 

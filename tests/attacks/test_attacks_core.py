@@ -10,7 +10,6 @@ safe outcome; docs/SECURITY.md's table is generated from them (scripts/attack_ta
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import struct
@@ -19,17 +18,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote, unquote, urlencode
 
 import pytest
 import yaml
 
+from services import TEST_KEYRING as KEYRING
+from services import install, keyed_settings
+from services import signed_query as signed
 from versa.composition import build_service
 from versa.errors import SignatureInvalid
-from versa.settings import Settings
-from versa.signing.devkeys import keyring_to_json
 from versa.signing.signer import click_path, creative_path, decision_path, sign
 from versa.web import api
 from versa.web.server import LocalContext, from_result, to_event
@@ -40,16 +39,6 @@ EXAMPLES = ROOT / "examples" / "packs"
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-KEYRING = _load("versa_test_keys", ROOT / "tests" / "keys.py").TEST_KEYRING
 CHROME = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
           "Chrome/131.0.0.0 Safari/537.36")
 GMAIL = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)"
@@ -92,35 +81,14 @@ class Answer:
 Get = Callable[..., Answer]
 
 
-def signed(
-    path: str,
-    query: Mapping[str, str] | None = None,
-    *,
-    merge: Mapping[str, str] | None = None,
-    scope: str | None = None,
-    expires: datetime | None = None,
-) -> dict[str, str]:
-    """The full query of `path` signed with the test keyring (a template signature over `merge`, whose
-    values are filled in after signing, as an email tool does)."""
-    fixed = dict(query or {})
-    merge = dict(merge or {})
-    added = sign(path, {**fixed, **{k: f"*|{k}|*" for k in merge}}, KEYRING, scope=scope, expires=expires,
-                 merge_names=sorted(merge))
-    return {**fixed, **merge, **added}
-
-
 def target(path: str, query: Mapping[str, str] | list[tuple[str, str]]) -> str:
     """The raw request target: path as given (already encoded), query percent-encoded."""
     items = list(query.items()) if isinstance(query, Mapping) else list(query)
     return path + ("?" + urlencode(items, quote_via=quote) if items else "")
 
 
-def _serve_dir(tmp: Path, packs: Path) -> Get:
-    state = tmp / "state"
-    state.mkdir(parents=True, exist_ok=True)
-    (state / "keys.json").write_text(keyring_to_json(KEYRING), encoding="utf-8")
-    service = build_service(Settings(packs_dir=packs, state_dir=state, require_signature=True))
-    api.configure(lambda: service)
+def _serve_dir(tmp: Path, packs: Path, monkeypatch: pytest.MonkeyPatch) -> Get:
+    install(build_service(keyed_settings(tmp, packs=packs, require_signature=True)), monkeypatch)
 
     def get(raw_target: str, headers: Mapping[str, str] | None = None) -> Answer:
         event = to_event("GET", raw_target, list((headers or BROWSER).items()), "198.51.100.7")
@@ -133,17 +101,13 @@ def _serve_dir(tmp: Path, packs: Path) -> Get:
 @pytest.fixture
 def get(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Get]:
     """GET through the real handler over the example packs, signatures required."""
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
-    yield _serve_dir(tmp_path, EXAMPLES)
+    yield _serve_dir(tmp_path, EXAMPLES, monkeypatch)
 
 
 @pytest.fixture
 def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Get]]:
     """`hostile(edit)`: copy the example packs, let `edit(northwind_dir, pack_doc)` change northwind
     (its pack.yaml is rewritten from the edited document), and serve the copy."""
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
 
     def make(edit: Callable[[Path, dict[str, Any]], None]) -> Get:
         packs = tmp_path / "packs"
@@ -152,7 +116,7 @@ def hostile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callabl
         doc = yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8"))
         edit(root, doc)
         (root / "pack.yaml").write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-        return _serve_dir(tmp_path, packs)
+        return _serve_dir(tmp_path, packs, monkeypatch)
 
     yield make
 

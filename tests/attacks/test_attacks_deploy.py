@@ -20,10 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from services import keyed_settings
 from versa.composition import build_service
-from versa.settings import Settings
-from versa.signing.devkeys import keyring_to_json
-from versa.signing.signer import Keyring
 from versa.web import api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,14 +32,6 @@ CURRENT = "Cur" + "3kQ9" * 8
 PREVIOUS = "Prv" + "7mZ2" * 8
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-def _test_keyring() -> Keyring:
-    """The suite's fixed signing keyring (tests/keys.py), which signed events/*.json."""
-    namespace: dict[str, Any] = {}
-    exec((ROOT / "tests" / "keys.py").read_text(encoding="utf-8"), namespace)
-    keyring: Keyring = namespace["TEST_KEYRING"]
-    return keyring
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +46,8 @@ def _secret(client: Any, current: str, previous: str | None = None) -> str:
 
 
 def _install(tmp: Path, endpoint: str, secret_id: str, max_age: int = 300) -> None:
-    state = tmp / "state"
-    state.mkdir(exist_ok=True)
-    (state / "keys.json").write_text(keyring_to_json(_test_keyring()), encoding="utf-8")
-    settings = Settings(packs_dir=PACKS, state_dir=state, origin_secret_id=secret_id,
-                        origin_secret_max_age=max_age, aws_endpoint_url=endpoint)
+    settings = keyed_settings(tmp, packs=PACKS, origin_secret_id=secret_id, origin_secret_max_age=max_age,
+                              aws_endpoint_url=endpoint)
     service = build_service(settings)
     api.configure(lambda: service)
 

@@ -14,8 +14,6 @@ import io
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tarfile
 import uuid
@@ -26,6 +24,8 @@ from typing import Any
 import pytest
 import yaml
 
+from servers import Server, running_versa
+from services import install
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.s3_packs import S3PackStore
 from versa.adapters.sqlite_copy import SQLiteCopyStore
@@ -211,37 +211,17 @@ def test_s3_store_remembers_a_failed_load(aws_client: Callable[..., Any], moto_e
 # ---------------------------------------------------------------------------------------- versa serve
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def broken_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def broken_server(tmp_path: Path) -> Iterator[Server]:
     """`versa serve` (no signatures) on a free loopback port over northwind (healthy), acme
     (10,000-deep YAML) and bomb (an alias bomb); stopped by its PID."""
     packs = tmp_path / "packs"
     shutil.copytree(EXAMPLES / "northwind", packs / "northwind")
     pack_with(packs, DEEP_FLOW)
     pack_with(packs, ALIAS_BOMB, name="bomb")
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "VERSA_STATE_DIR": str(tmp_path / "state")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "versa.cli", "serve", "--packs", str(packs), "--port", str(port), "--no-signatures"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
-    )
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:  # the banner ends with this line once every brand was tried
-            if line.startswith("Press Ctrl+C"):
-                break
-        else:
-            pytest.fail(f"versa serve exited: {proc.wait(timeout=30)} {proc.stderr.read() if proc.stderr else ''}")
-        yield f"127.0.0.1:{port}", proc
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    env = {"PYTHONPATH": os.pathsep.join(sys.path)}
+    with running_versa(packs, state_dir=tmp_path / "state", extra_args=["--no-signatures"], env=env) as server:
+        yield server
 
 
 def _get(host: str, path: str, user_agent: str) -> http.client.HTTPResponse:
@@ -253,9 +233,9 @@ def _get(host: str, path: str, user_agent: str) -> http.client.HTTPResponse:
     return resp
 
 
-def test_versa_serve_survives_broken_packs(broken_server: tuple[str, subprocess.Popen[str]]) -> None:
+def test_versa_serve_survives_broken_packs(broken_server: Server) -> None:
     """`versa serve` with a 10,000-deep pack and an alias-bomb pack beside a healthy one → starts, serves the healthy brand, answers the broken ones without a 5xx to a proxy or a 500 to a browser."""
-    host, _ = broken_server
+    host = broken_server.url.removeprefix("http://")
     # THEN the healthy brand renders
     ok = _get(host, "/v1/northwind/welcome.png", CHROME)
     assert ok.status == 200 and ok.getheader("X-Versa-Fallback") is None
@@ -270,11 +250,10 @@ def test_versa_serve_survives_broken_packs(broken_server: tuple[str, subprocess.
             assert browser.getheader("Content-Type", "").startswith("application/problem+json")
 
 
-def test_versa_serve_names_the_broken_packs_errors(broken_server: tuple[str, subprocess.Popen[str]]) -> None:
+def test_versa_serve_names_the_broken_packs_errors(broken_server: Server) -> None:
     """A broken pack at `versa serve` startup → the log names the brand, the file, the line and the limit it broke."""
-    _, proc = broken_server
-    proc.terminate()
-    _, err = proc.communicate(timeout=30)
+    broken_server.stop()
+    err = broken_server.log_text()
     assert "pack 'acme' failed to load" in err and "pack.yaml: line 2, column" in err
     assert "nested deeper than 32 levels" in err
     assert "pack 'bomb' failed to load" in err and "values once aliases are expanded" in err
@@ -369,9 +348,7 @@ def test_click_never_redirects_to_a_bad_scheme(tmp_path: Path, monkeypatch: pyte
         _TamperedStore("javascript:alert(document.domain)"), SQLiteCopyStore(tmp_path / "copy.db"), NullQueue(),
         build_renderer(Settings(memo_items=0)), keys, config=ServiceConfig.from_settings(Settings(require_signature=False)),
     )
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
-    api.configure(lambda: service)
+    install(service, monkeypatch)
     event = json.loads((ROOT / "events" / "click.json").read_text(encoding="utf-8"))
     event["queryStringParameters"] = {"at": "2026-12-01T10:00:00Z"}
     event["multiValueQueryStringParameters"] = {"at": ["2026-12-01T10:00:00Z"]}

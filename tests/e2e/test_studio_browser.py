@@ -8,13 +8,6 @@ Screenshots land in tests/output/screenshots/ so a person can look at what the b
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +18,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+
+from servers import running_versa
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,52 +57,12 @@ class Server:
         return self.url + signed_url(path, query, keyring, scope=scope)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _versa_command() -> list[str]:
-    script = shutil.which("versa", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "versa.cli"]
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`versa serve` on the example packs, on a free loopback port, state in a temporary directory."""
     state = tmp_path_factory.mktemp("versa-state")
-    log_path = state / "serve.log"
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERSA_")}
-    env.update({"VERSA_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1"})
-    command = [*_versa_command(), "serve", "--packs", str(ROOT / "examples" / "packs"),
-               "--host", "127.0.0.1", "--port", str(port)]  # fmt: skip
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"versa serve exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(url + "/", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"versa serve did not answer within 30 s:\n{log_path.read_text()}")
-            time.sleep(0.1)
-        yield Server(url, state)
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running_versa(ROOT / "examples" / "packs", state_dir=state) as served:
+        yield Server(served.url, state)
 
 
 # ----------------------------------------------------------------------------------------- browser

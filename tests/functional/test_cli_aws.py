@@ -9,18 +9,9 @@ from typing import Any
 
 import pytest
 
-from versa.cli.main import main
+from services import run_cli as run
 
 PACKS = Path(__file__).resolve().parents[2] / "examples" / "packs"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_publish_versions_rollback_round_trip(

@@ -12,17 +12,8 @@ import yaml
 from botocore.exceptions import EndpointConnectionError
 from PIL import Image
 
-from versa.cli.main import main
+from services import run_cli as run
 from versa.publish.s3 import Publisher, PublishError
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def tiny_pack(root: Path, ink: str) -> Path:

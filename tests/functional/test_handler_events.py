@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 from PIL import Image
 
+import keys as test_keys
+from services import RecordingMetrics, install, keyed_settings
 from versa.composition import build_service
 from versa.context.clients import PROXY_CLIENTS, EmailClient
-from versa.settings import Settings
-from versa.signing.devkeys import keyring_to_json
 from versa.web import api
 from versa.web.service import RenderService
 
@@ -50,7 +50,6 @@ def _load(name: str, path: Path) -> ModuleType:
     return module
 
 
-test_keys = _load("versa_test_keys", ROOT / "tests" / "keys.py")
 make_events = _load("versa_make_events", EVENTS_DIR / "make_events.py")
 
 
@@ -145,40 +144,13 @@ class FakeLambdaContext:
         return 29_000
 
 
-class RecordingMetrics:
-    """The service's metrics sink, recording (name, props) of every count."""
-
-    def __init__(self) -> None:
-        self.counts: list[tuple[str, dict[str, Any]]] = []
-
-    def count(self, name: str, value: float = 1, /, **props: Any) -> None:
-        self.counts.append((name, props))
-
-    def timing(self, name: str, ms: float, /, **props: Any) -> None:
-        return None
-
-    def reasons(self, name: str = "Fallbacks") -> list[str]:
-        return [props.get("reason", "") for n, props in self.counts if n == name]
-
-
-@pytest.fixture
-def metrics() -> RecordingMetrics:
-    return RecordingMetrics()
-
-
 @pytest.fixture
 def service(tmp_path: Path, metrics: RecordingMetrics, monkeypatch: pytest.MonkeyPatch) -> Iterator[RenderService]:
     """The service as the composition root builds it, with the test keyring; installed in versa.api."""
-    state = tmp_path / "state"
-    state.mkdir()
-    (state / "keys.json").write_text(keyring_to_json(test_keys.TEST_KEYRING), encoding="utf-8")
-    settings = Settings(packs_dir=PACKS, state_dir=state, require_signature=True)
+    settings = keyed_settings(tmp_path, packs=PACKS, require_signature=True)
     svc = build_service(settings, metrics=metrics)
     assert svc.keyring == test_keys.TEST_KEYRING
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
-    api.configure(lambda: svc)
-    yield svc
+    yield install(svc, monkeypatch)
 
 
 Invoke = Callable[[dict[str, Any]], "Result"]

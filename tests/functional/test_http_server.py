@@ -18,19 +18,14 @@ from __future__ import annotations
 
 import base64
 import http.client
-import importlib.util
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -38,31 +33,21 @@ import pytest
 import yaml
 from PIL import Image
 
+from servers import Server, free_port, running_versa
+from services import TEST_KEYRING as KEYRING
+from services import in_process, install, signed_query, write_test_keys
 from versa.ports import CopyStore, PackStore
 from versa.render.checks import PACK_CHECKS
 from versa.settings import Settings
-from versa.signing.devkeys import keyring_to_json
-from versa.signing.signer import click_path, creative_path, decision_path, sign
+from versa.signing.signer import click_path, creative_path, decision_path
 from versa.web import api
 from versa.web.service import BLANK_PNG, RenderService, ServiceConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "packs"
-VERSA = Path(sys.executable).with_name("versa")
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-KEYRING = _load("versa_test_keys", ROOT / "tests" / "keys.py").TEST_KEYRING
 
 CHROME = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -90,13 +75,10 @@ def signed(
     tamper: bool = False,
 ) -> str:
     """`path?query` signed with the test keyring; merge values filled in after a template signature."""
-    fixed = dict(query or {})
-    merge = dict(merge or {})
-    added = sign(path, {**fixed, **{k: f"*|{k}|*" for k in merge}}, KEYRING, scope=scope, expires=expires,
-                 merge_names=sorted(merge))
+    full = signed_query(path, query, merge=merge, scope=scope, expires=expires)
     if tamper:
-        added["sig"] = ("A" if added["sig"][0] != "A" else "B") + added["sig"][1:]
-    return path + "?" + urlencode(sorted({**fixed, **merge, **added}.items()), quote_via=quote)
+        full["sig"] = ("A" if full["sig"][0] != "A" else "B") + full["sig"][1:]
+    return path + "?" + urlencode(sorted(full.items()), quote_via=quote)
 
 
 @dataclass(frozen=True)
@@ -153,12 +135,6 @@ def assert_fallback(reply: Reply, reason: str, *, expected_body: bytes | None = 
     assert reply.image().format == "PNG"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def closed_port_url() -> str:
     """A loopback URL where nothing listens (connections are refused at once)."""
     return f"http://127.0.0.1:{free_port()}"
@@ -170,87 +146,31 @@ def fallback_of(brand: str, creative: str, packs: Path = EXAMPLES) -> bytes:
     return (packs / brand / doc["creatives"][creative]["fallback"]).read_bytes()
 
 
-def write_test_keys(state: Path) -> None:
-    state.mkdir(parents=True, exist_ok=True)
-    (state / "keys.json").write_text(keyring_to_json(KEYRING), encoding="utf-8")
-
-
 # ------------------------------------------------------------------------- `versa serve` processes
 
 
-@dataclass
-class VersaServe:
-    """A `versa serve` subprocess."""
-
-    process: subprocess.Popen[bytes]
-    url: str
-    packs: Path
-    state: Path
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
-def start_versa_serve(tmp: Path, *, packs: Path = EXAMPLES, env: Mapping[str, str] | None = None) -> VersaServe:
-    """Start `versa serve` on a free loopback port and wait until it prints that it is serving."""
-    state = tmp / "state"
-    write_test_keys(state)
-    log = tmp / "serve.log"
-    environment = {
-        **os.environ,
-        "VERSA_STATE_DIR": str(state),
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        **(env or {}),
-    }
-    for attempt in range(3):
-        port = free_port()
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(VERSA), "serve", "--packs", str(packs), "--host", "127.0.0.1", "--port", str(port)],
-                stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=tmp,
-            )
-        served = VersaServe(process, f"http://127.0.0.1:{port}", packs, state, log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if "Versa is serving" in log.read_text(errors="replace"):
-                return served
-            if process.poll() is not None:
-                break
-            time.sleep(0.05)
-        served.stop()
-        if attempt == 2 or "cannot listen" not in log.read_text(errors="replace"):
-            raise AssertionError(f"versa serve did not start:\n{log.read_text(errors='replace')}")
-    raise AssertionError("unreachable")
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VersaServe]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`versa serve` over the example packs with default settings (signatures required)."""
-    served = start_versa_serve(tmp_path_factory.mktemp("serve"))
-    yield served
-    served.stop()
+    state = tmp_path_factory.mktemp("serve") / "state"
+    write_test_keys(state)
+    with running_versa(EXAMPLES, state_dir=state) as served:
+        yield served
 
 
 @pytest.fixture
-def serve_with(tmp_path: Path) -> Iterator[Callable[..., VersaServe]]:
+def serve_with(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start a `versa serve` of its own (stopped after the test)."""
-    started: list[VersaServe] = []
+    with ExitStack() as stack:
+        started: list[Server] = []
 
-    def start(*, packs: Path = EXAMPLES, env: Mapping[str, str] | None = None) -> VersaServe:
-        served = start_versa_serve(tmp_path / f"serve{len(started)}", packs=packs, env=env)
-        started.append(served)
-        return served
+        def start(*, packs: Path = EXAMPLES, env: Mapping[str, str] | None = None) -> Server:
+            state = tmp_path / f"serve{len(started)}" / "state"
+            write_test_keys(state)
+            started.append(stack.enter_context(running_versa(packs, state_dir=state, env=env)))
+            return started[-1]
 
-    yield start
-    for served in started:
-        served.stop()
+        yield start
 
 
 # ------------------------------------------------------------------------- in-process servers
@@ -259,22 +179,13 @@ def serve_with(tmp_path: Path) -> Iterator[Callable[..., VersaServe]]:
 @pytest.fixture
 def serve_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[RenderService], str]]:
     """Serve a hand-wired service through `versa.server.serve` and the real handler; returns its URL."""
-    from versa.web.server import serve
+    with ExitStack() as stack:
 
-    servers: list[Any] = []
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
+        def start(service: RenderService) -> str:
+            install(service, monkeypatch)
+            return str(stack.enter_context(in_process(api.lambda_handler)).url)
 
-    def start(service: RenderService) -> str:
-        api.configure(lambda: service)
-        server = serve(api.lambda_handler, "127.0.0.1", 0)
-        servers.append(server)
-        return str(server.url)
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def wire(packs: PackStore, copy: CopyStore) -> RenderService:
@@ -298,7 +209,7 @@ def sqlite_copy(tmp: Path) -> CopyStore:
 # -------------------------------------------------------------------------------- caching
 
 
-def test_etag_if_none_match_304_round_trip(server: VersaServe) -> None:
+def test_etag_if_none_match_304_round_trip(server: Server) -> None:
     # GIVEN a creative fetched by a browser
     target = signed(creative_path("acme", "winter-sale", "png"), {"at": US_MORNING})
     first = get(server.url, target, BROWSER)
@@ -322,7 +233,7 @@ def test_etag_if_none_match_304_round_trip(server: VersaServe) -> None:
     assert other.status == 200 and other.body == first.body
 
 
-def test_auto_varies_on_accept_only(server: VersaServe) -> None:
+def test_auto_varies_on_accept_only(server: Server) -> None:
     auto = signed(creative_path("acme", "winter-sale", "auto"), {"at": US_MORNING})
     webp = get(server.url, auto, {"User-Agent": CHROME, "Accept": "image/webp,image/*;q=0.8"})
     png = get(server.url, auto, {"User-Agent": CHROME, "Accept": "*/*"})
@@ -350,7 +261,7 @@ ERROR_CASES: dict[str, tuple[str, int]] = {
 
 
 @pytest.mark.parametrize("case", sorted(ERROR_CASES))
-def test_browsers_get_problem_json(server: VersaServe, case: str) -> None:
+def test_browsers_get_problem_json(server: Server, case: str) -> None:
     target, status = ERROR_CASES[case]
     doc = assert_problem(get(server.url, target, BROWSER), status)
     if case == "bad-param":
@@ -361,7 +272,7 @@ def test_browsers_get_problem_json(server: VersaServe, case: str) -> None:
         assert "300" in doc["allowed"] and "1200" in doc["allowed"]
 
 
-def test_json_routes_get_problem_json(server: VersaServe) -> None:
+def test_json_routes_get_problem_json(server: Server) -> None:
     no_debug = signed(decision_path("acme", "winter-sale"), {"at": US_MORNING})
     assert_problem(get(server.url, no_debug, {"Accept": "application/json"}), 403)
     click_unknown = signed(click_path("globex", "spring-sale"), {"at": US_MORNING})
@@ -371,7 +282,7 @@ def test_json_routes_get_problem_json(server: VersaServe) -> None:
 
 @pytest.mark.parametrize("user_agent", [GMAIL, APPLE_MPP, YAHOO], ids=["gmail", "apple-mpp", "yahoo"])
 @pytest.mark.parametrize("case", sorted(ERROR_CASES))
-def test_email_proxies_never_get_an_error_on_an_image_route(server: VersaServe, user_agent: str, case: str) -> None:
+def test_email_proxies_never_get_an_error_on_an_image_route(server: Server, user_agent: str, case: str) -> None:
     # GIVEN a broken image URL fetched by an email image proxy (which would cache an error for weeks)
     target, _ = ERROR_CASES[case]
     # WHEN it is fetched
@@ -391,7 +302,7 @@ def test_email_proxies_never_get_an_error_on_an_image_route(server: VersaServe, 
 # --------------------------------------------------------------------------------- faults
 
 
-def test_render_over_its_time_budget_serves_the_fallback(serve_with: Callable[..., VersaServe]) -> None:
+def test_render_over_its_time_budget_serves_the_fallback(serve_with: Callable[..., Server]) -> None:
     # GIVEN a server whose render budget (1 ms) no uncached render can meet
     served = serve_with(env={"VERSA_RENDER_BUDGET_MS": "1"})
     # WHEN a browser and Gmail ask for creatives nothing has rendered yet
@@ -403,7 +314,7 @@ def test_render_over_its_time_budget_serves_the_fallback(serve_with: Callable[..
     assert_fallback(nw, "render-timeout", expected_body=fallback_of("northwind", "cyber-week"))
 
 
-def test_output_over_the_size_cap_serves_the_fallback(serve_with: Callable[..., VersaServe]) -> None:
+def test_output_over_the_size_cap_serves_the_fallback(serve_with: Callable[..., Server]) -> None:
     # GIVEN a server whose output cap (2000 bytes) every rendered creative exceeds
     served = serve_with(env={"VERSA_MAX_OUTPUT_BYTES": "2000"})
     for fmt in ("png", "webp", "jpg"):
@@ -412,7 +323,7 @@ def test_output_over_the_size_cap_serves_the_fallback(serve_with: Callable[..., 
 
 
 def test_asset_unreadable_after_load_serves_the_fallback(
-    serve_with: Callable[..., VersaServe], tmp_path: Path
+    serve_with: Callable[..., Server], tmp_path: Path
 ) -> None:
     # GIVEN a server over a copy of the packs, with acme loaded (the leaderboard does not use peaks.png)
     packs = tmp_path / "packs"
@@ -437,7 +348,7 @@ def test_asset_unreadable_after_load_serves_the_fallback(
     assert still.status == 200 and still.header("X-Versa-Fallback") is None
 
 
-def test_unreadable_sqlite_copy_store_renders_copy_defaults(serve_with: Callable[..., VersaServe]) -> None:
+def test_unreadable_sqlite_copy_store_renders_copy_defaults(serve_with: Callable[..., Server]) -> None:
     # GIVEN a server whose SQLite copy store works: a first render stores generated copy
     served = serve_with()
     morning = signed(creative_path("acme", "winter-sale", "png"), {"at": US_MORNING})
@@ -553,7 +464,7 @@ def test_directory_store_keeps_the_last_good_pack(
     assert store.last_error("acme") is not None
 
 
-def test_versa_serve_answers_with_what_api_gateway_would_return(server: VersaServe) -> None:
+def test_versa_serve_answers_with_what_api_gateway_would_return(server: Server) -> None:
     # The body a browser gets is the decoded image (the server undoes the base64 of the Lambda result).
     target = signed(creative_path("northwind", "welcome", "jpg"), {"at": US_MORNING})
     reply = get(server.url, target, BROWSER)

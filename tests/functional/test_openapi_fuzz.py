@@ -17,10 +17,6 @@ no further request is sent. Generation is derandomized, so a run is repeatable.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -37,12 +33,12 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
 
+from servers import running_versa
 from versa.signing.devkeys import load_or_create_dev_keyring
 from versa.signing.signer import RESERVED_PARAMS, Keyring, sign
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "packs"
-VERSA = Path(sys.executable).with_name("versa")
 CREATIVES = {"acme": ("winter-sale",), "northwind": ("cyber-week", "welcome")}
 EXTS = ("png", "jpg", "webp", "gif", "auto", "html")
 MAX_EXAMPLES = {"/v1/{brand}/{file}": 80, "/healthz": 3, "/openapi.json": 3}
@@ -62,55 +58,20 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 @dataclass
 class Served:
-    process: subprocess.Popen[bytes]
     url: str
     keyring: Keyring
-    log: Path
     started: float
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
 
     def over_budget(self) -> bool:
         return time.monotonic() - self.started > RUN_BUDGET_S
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _serve(tmp: Path, *extra: str) -> Served:
+def _serve(tmp: Path, *extra: str) -> Iterator[Served]:
     """`versa serve` over the example packs with a state directory (and so a dev key) of its own."""
     state = tmp / "state"
     keyring = load_or_create_dev_keyring(state)
-    log = tmp / "serve.log"
-    env = {**os.environ, "VERSA_STATE_DIR": str(state), "POWERTOOLS_LOG_LEVEL": "ERROR"}
-    for _ in range(3):
-        port = _free_port()
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [str(VERSA), "serve", "--packs", str(EXAMPLES), "--host", "127.0.0.1", "--port", str(port), *extra],
-                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp,
-            )
-        served = Served(process, f"http://127.0.0.1:{port}", keyring, log, time.monotonic())
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and process.poll() is None:
-            if "Versa is serving" in log.read_text(errors="replace"):
-                served.started = time.monotonic()
-                return served
-            time.sleep(0.05)
-        served.stop()
-        if "cannot listen" not in log.read_text(errors="replace"):
-            break
-    raise AssertionError(f"versa serve did not start:\n{log.read_text(errors='replace')}")
+    with running_versa(EXAMPLES, state_dir=state, extra_args=extra) as server:
+        yield Served(server.url, keyring, time.monotonic())
 
 
 def _as_text(value: Any) -> list[str]:
@@ -211,16 +172,12 @@ def fuzz(served: Served, path: str, *, signed: bool) -> Counter[int]:
 
 @pytest.fixture(scope="module")
 def signed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = _serve(tmp_path_factory.mktemp("fuzz-signed"))
-    yield served
-    served.stop()
+    yield from _serve(tmp_path_factory.mktemp("fuzz-signed"))
 
 
 @pytest.fixture(scope="module")
 def unsigned_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    served = _serve(tmp_path_factory.mktemp("fuzz-unsigned"), "--no-signatures")
-    yield served
-    served.stop()
+    yield from _serve(tmp_path_factory.mktemp("fuzz-unsigned"), "--no-signatures")
 
 
 @pytest.mark.parametrize("path", OPERATIONS)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from services import install
 from versa.adapters.sqlite_copy import SQLiteCopyStore
 from versa.composition import build_renderer
 from versa.errors import (
@@ -71,9 +72,7 @@ def surfaces(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
         store, SQLiteCopyStore(tmp_path / "copy.sqlite3"), NullQueue(), build_renderer(Settings(memo_items=0)),
         Keyring({"k1": b"k" * 32}, "k1"), config=ServiceConfig.from_settings(Settings(require_signature=True)),
     )
-    monkeypatch.setattr(api, "_factory", None)
-    monkeypatch.setattr(api, "_service", None)
-    api.configure(lambda: service)
+    install(service, monkeypatch)
     yield store, Studio(service)
 
 

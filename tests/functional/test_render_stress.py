@@ -15,18 +15,18 @@ Measured figures are under RSS_BOUND_MB.
 from __future__ import annotations
 
 import http.client
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from servers import Server, running_versa
 
 ROOT = Path(__file__).resolve().parents[2]
 FALLBACK_PNG = ROOT / "examples" / "packs" / "northwind" / "assets" / "fallback-welcome.png"
@@ -80,12 +80,6 @@ def write_stress_pack(packs: Path) -> Path:
     return root
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def memory_mb(pid: int) -> tuple[float, float]:
     """(current RSS, peak RSS) of a process in MB, from /proc (VmRSS, VmHWM)."""
     fields = {}
@@ -106,48 +100,12 @@ def get(port: int, target: str, ua: str, timeout: float = 30) -> tuple[int, dict
         conn.close()
 
 
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
-def start_server(tmp: Path, packs: Path, *, shared: Path = ROOT / "shared") -> Server:
+@contextmanager
+def start_server(tmp: Path, packs: Path, *, shared: Path = ROOT / "shared") -> Iterator[Server]:
     """`versa serve --no-signatures` (the code under `shared`) on a free loopback port."""
-    log = tmp / "serve.log"
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(shared),
-        "VERSA_STATE_DIR": str(tmp / "state"),
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-    port = free_port()
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "versa.cli", "serve", "--packs", str(packs), "--host", "127.0.0.1",
-             "--port", str(port), "--no-signatures"],
-            stdout=out, stderr=subprocess.STDOUT, env=env, cwd=tmp,
-        )
-    server = Server(process, port, log)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if "Versa is serving" in log.read_text(errors="replace"):
-            return server
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    server.stop()
-    raise AssertionError(f"versa serve did not start:\n{log.read_text(errors='replace')}")
+    env = {"PYTHONPATH": str(shared)}
+    with running_versa(packs, state_dir=tmp / "state", extra_args=["--no-signatures"], env=env) as server:
+        yield server
 
 
 def stress_targets(n: int) -> list[tuple[str, str]]:
@@ -222,8 +180,7 @@ def test_large_animated_renders_at_concurrency_keep_memory_bounded(tmp_path: Pat
     # GIVEN versa serve over the stress pack, warmed by one small render
     packs = tmp_path / "packs"
     write_stress_pack(packs)
-    server = start_server(tmp_path, packs)
-    try:
+    with start_server(tmp_path, packs) as server:
         assert get(server.port, "/v1/stress/wide.png", CHROME)[0] == 200
         # WHEN the burst is fired
         result = burst(server)
@@ -241,5 +198,3 @@ def test_large_animated_renders_at_concurrency_keep_memory_bounded(tmp_path: Pat
         status, headers, body = get(server.port, "/v1/stress/wide.png?at=2026-12-01T11:00:00Z", CHROME)
         assert status == 200 and headers["content-type"] == "image/png" and "x-versa-fallback" not in headers
         assert body.startswith(b"\x89PNG")
-    finally:
-        server.stop()

@@ -11,11 +11,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -24,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
+
+from servers import running_versa
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "packs"
@@ -63,42 +60,11 @@ class Studio:
             conn.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _versa() -> list[str]:
-    script = Path(sys.executable).with_name("versa")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "versa.cli"]
-
-
 @pytest.fixture(scope="module")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     """`versa serve` over the example packs (local development key in a temporary state directory)."""
-    tmp = tmp_path_factory.mktemp("studio")
-    log = tmp / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("VERSA_")}
-    env.update({"VERSA_STATE_DIR": str(tmp / "state"), "POWERTOOLS_LOG_LEVEL": "ERROR"})
-    port = _free_port()
-    command = [*_versa(), "serve", "--packs", str(EXAMPLES), "--host", "127.0.0.1", "--port", str(port)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while "Versa is serving" not in log.read_text(errors="replace"):
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"versa serve did not start:\n{log.read_text(errors='replace')}")
-            time.sleep(0.05)
-        yield Studio(f"http://127.0.0.1:{port}")
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with running_versa(EXAMPLES, state_dir=tmp_path_factory.mktemp("studio") / "state") as server:
+        yield Studio(server.url)
 
 
 def assert_problem(reply: Reply, status: int) -> dict[str, Any]:
