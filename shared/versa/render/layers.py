@@ -24,6 +24,7 @@ from versa.pack.assets import AssetError, open_image, read_pack_file
 from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
+    ContainerLayer,
     Fit,
     ImageLayer,
     Pack,
@@ -35,10 +36,12 @@ from versa.render.layer_text import (
     compiled,
     layer_text,
     layout,
+    measure,
     params_read,
     template_vars,
     text_layout,
 )
+from versa.render.layout import place
 from versa.render.paint import (
     LRU,
     composite,
@@ -239,8 +242,23 @@ DRAWERS: Mapping[type[Any], Callable[[Image.Image, Any, Scene], None]] = {
 }
 
 
+def draw_container(canvas: Image.Image, layer: ContainerLayer, scene: Scene) -> None:
+    """Lay the container out (its texts measure themselves at the creative's scale; mirrored in a
+    right-to-left locale) and draw every layer inside it at the box it got."""
+
+    def measured(child: Any, max_width: float, max_height: float) -> tuple[int, int]:
+        return measure(child, scene, max_width, max_height)
+
+    for child, box in place(layer, measured, rtl=scene.rtl):
+        if box[2] > 0 and box[3] > 0:
+            draw_layer(canvas, child.model_copy(update={"box": box}), scene)
+
+
 def draw_layer(canvas: Image.Image, layer: Any, scene: Scene) -> None:
     """Draw one (non-countdown) layer; countdowns are drawn by `versa.render.countdown`."""
+    if isinstance(layer, ContainerLayer):
+        draw_container(canvas, layer, scene)
+        return
     drawer = DRAWERS.get(type(layer))
     if drawer is None:
         raise RenderError(f"no drawer for layer type {type(layer).__name__}")
@@ -268,6 +286,7 @@ __all__ = [
     "decoded",
     "draw_background",
     "draw_button",
+    "draw_container",
     "draw_image",
     "draw_layer",
     "draw_shape",
