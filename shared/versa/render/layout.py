@@ -28,6 +28,7 @@ from stretchable.style import (
     FlexWrap,
     JustifyContent,
 )
+from stretchable.style.geometry.length import AvailableSpace
 from stretchable.style.geometry.size import SizePoints
 
 from versa.pack.model import ButtonLayer, ContainerLayer, FlexItem, TextLayer
@@ -80,12 +81,14 @@ def _pt(value: int | None) -> Any:
     return AUTO if value is None else float(value) * PT
 
 
-def _unbounded(length: Any) -> float:
-    value = getattr(length, "value", math.nan)
-    scale = str(getattr(length, "scale", ""))
-    if "POINTS" in scale.upper() and not math.isnan(value):
-        return float(value)
-    if "MIN_CONTENT" in scale.upper():
+def _space(length: Any, *, inline: bool) -> float:
+    """The room an available-space length gives: its points when definite; for a min-content width
+    nothing (a text can shrink to any width: it re-fits its size, wraps and ends with an ellipsis, so
+    it never pushes its neighbours out); otherwise unbounded."""
+    scale = getattr(length, "scale", None)
+    if scale == AvailableSpace.DEFINITE:
+        return float(length.value)
+    if scale == AvailableSpace.MIN_CONTENT and inline:
         return 0.0
     return math.inf
 
@@ -126,10 +129,12 @@ def _node(layer: Any, measure: Measure) -> Node:
 
         def measured(node: Node, known: Any, available: Any) -> SizePoints:
             known_w, known_h = getattr(known.width, "value", math.nan), getattr(known.height, "value", math.nan)
-            max_w = known_w if not math.isnan(known_w) else _unbounded(available.width)
-            max_h = known_h if not math.isnan(known_h) else _unbounded(available.height)
+            max_w = known_w if not math.isnan(known_w) else _space(available.width, inline=True)
+            max_h = known_h if not math.isnan(known_h) else _space(available.height, inline=False)
             if flex.max_height is not None:
                 max_h = min(max_h, flex.max_height)
+            if max_w <= 0:
+                return SizePoints(0.0, 0.0)
             w, h = measure(layer, max_w, max_h)
             return SizePoints(float(w), float(h))
 
