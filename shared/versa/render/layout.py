@@ -22,6 +22,7 @@ from stretchable import Node, Style
 from stretchable.style import (
     AUTO,
     PT,
+    AlignContent,
     AlignItems,
     AlignSelf,
     FlexDirection,
@@ -114,7 +115,7 @@ def _container_style(layer: ContainerLayer) -> dict[str, Any]:
         # Laid out left to right: the start side is the left one (a right-to-left locale mirrors after).
         "padding": (float(top), float(end), float(bottom), float(start)),
         "align_items": _ALIGN[layer.align_items],
-        "align_content": None,
+        "align_content": AlignContent.START,  # wrapped lines stack from the start, a gap apart
         "justify_content": _JUSTIFY[layer.justify_content],
     }
 
