@@ -293,3 +293,28 @@ def problems(root: Path) -> list[str]:
     with pytest.raises(PackError) as caught:
         load_pack(root, checks=PACK_CHECKS)
     return [str(issue) for issue in caught.value.issues]
+
+
+def test_the_schema_accepts_containers_as_the_loader_does(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    import json
+
+    from versa.cli.main import pack_json_schema
+
+    # GIVEN a pack with nested containers using each padding shorthand and a flex block
+    data = _container_pack(small_pack, [
+        {"type": "text", "slot": "title", "font": "body", "size": [12, 20], "flex": {"grow": 1, "mirror": False}},
+        {"type": "container", "direction": "column", "padding": [4, 8], "children": [
+            {"type": "button", "slot": "cta", "font": "body"},
+            {"type": "container", "padding": [1, 2, 3, 4], "children": [{"type": "shape", "fill": "ink"}]},
+        ]},
+    ])  # fmt: skip
+    load_pack(make_pack(data), checks=PACK_CHECKS)  # the loader accepts it
+
+    # THEN so does the schema `versa schema` prints, and it still refuses an unknown flex field
+    schema = json.loads(json.dumps(pack_json_schema()))
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(data)) == []
+    data["creatives"]["promo"]["layers"][1]["children"][0]["flex"]["grows"] = 1
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(data))
