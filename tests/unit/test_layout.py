@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from versa.decide.rules import decide
 from versa.errors import PackError
 from versa.pack.loader import load_pack
-from versa.pack.model import ContainerLayer, TextLayer
+from versa.pack.model import ContainerLayer, FlexItem, TextLayer
 from versa.render.checks import PACK_CHECKS
 from versa.render.layer_text import measure, text_layout
 from versa.render.layout import Placed, lay_out, leaves, mirror, place
@@ -318,3 +318,46 @@ def test_the_schema_accepts_containers_as_the_loader_does(
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(data)) == []
     data["creatives"]["promo"]["layers"][1]["children"][0]["flex"]["grows"] = 1
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(data))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.builds(
+        FlexItem,
+        grow=st.sampled_from([0, 1, 2.5]), shrink=st.sampled_from([0, 1]),
+        basis=st.none() | st.integers(0, 300), width=st.none() | st.integers(0, 300),
+        height=st.none() | st.integers(0, 300), min_width=st.none() | st.integers(0, 50),
+        max_height=st.none() | st.integers(0, 400),
+        align_self=st.sampled_from(["auto", "start", "end", "center", "stretch"]),
+    ),
+    st.none() | st.tuples(
+        st.sampled_from(["row", "column", "row-reverse", "column-reverse"]), st.booleans(), st.integers(0, 20),
+        st.tuples(*[st.integers(0, 20)] * 4), st.sampled_from(["start", "end", "center", "stretch"]),
+        st.sampled_from(["start", "end", "center", "space-between", "space-around", "space-evenly"]),
+    ),
+)  # fmt: skip
+def test_style_dicts_are_what_stretchables_style_builds(flex: FlexItem, flow: Any) -> None:
+    # GIVEN item and container properties, WHEN written as Taffy's style dict directly,
+    # THEN the dict is the one stretchable's own Style builds (a stretchable upgrade that changes it fails here)
+    import json
+
+    from stretchable import Style
+
+    from versa.render.layout import _flow_style, _item_style, _style
+
+    fields = {**_item_style(flex), **(_flow_style(flow) if flow else {})}
+    expected = Style(**{k: _from_dict(v) for k, v in fields.items()}).to_dict()
+    assert json.dumps(_style(flex, flow, None), sort_keys=True) == json.dumps(expected, sort_keys=True)
+
+
+def _from_dict(value: Any) -> Any:
+    """A style value as stretchable's Style takes it (Lengths, Size/Rect tuples) from its dict form."""
+    from stretchable.style import AUTO, PT
+
+    if isinstance(value, dict) and "dim" in value:
+        return AUTO if math.isnan(value["value"]) else value["value"] * PT
+    if isinstance(value, dict) and set(value) == {"width", "height"}:
+        return (_from_dict(value["width"]), _from_dict(value["height"]))
+    if isinstance(value, dict) and set(value) == {"top", "right", "bottom", "left"}:
+        return tuple(_from_dict(value[k]) for k in ("top", "right", "bottom", "left"))
+    return value

@@ -9,19 +9,26 @@ child inside its parent, so applying it twice gives the original layout back.
 
 Text and buttons measure themselves through the `Measure` callback (the renderer passes the line
 layout, so a container grows and shrinks with its copy); other leaves take their `flex` sizes.
+
+Styles are described with stretchable's `Style` (built once per distinct item and container
+properties, then kept as the plain dict Taffy takes), but the tree is driven through its compiled
+`taffylib` module on a Taffy tree of this module's own: stretchable's `Node` wrapper costs several
+milliseconds per layout in Python-side conversions and never frees its nodes (its `__del__` is
+commented out), while here every layout drops the nodes it made. The calls used are the ones
+`stretchable.node.Node` makes (pinned to stretchable 1.1.x in pyproject.toml).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
-from stretchable import Node, Style
+from stretchable import Style, taffylib
 from stretchable.style import (
-    AUTO,
-    PT,
     AlignContent,
     AlignItems,
     AlignSelf,
@@ -29,8 +36,7 @@ from stretchable.style import (
     FlexWrap,
     JustifyContent,
 )
-from stretchable.style.geometry.length import AvailableSpace
-from stretchable.style.geometry.size import SizePoints
+from stretchable.style.geometry.length import AvailableSpace, Scale
 
 from versa.pack.model import ButtonLayer, ContainerLayer, FlexItem, TextLayer
 
@@ -78,77 +84,144 @@ class Placed:
     children: tuple[Placed, ...] = ()
 
 
-def _pt(value: int | None) -> Any:
-    return AUTO if value is None else float(value) * PT
+_AUTO = {"dim": int(Scale.AUTO), "value": math.nan}
 
 
-def _space(length: Any, *, inline: bool) -> float:
-    """The room an available-space length gives: its points when definite; for a min-content width
-    nothing (a text can shrink to any width: it re-fits its size, wraps and ends with an ellipsis, so
-    it never pushes its neighbours out); otherwise unbounded."""
-    scale = getattr(length, "scale", None)
-    if scale == AvailableSpace.DEFINITE:
-        return float(length.value)
-    if scale == AvailableSpace.MIN_CONTENT and inline:
+def _pt(value: float | None) -> dict[str, float]:
+    """A length as Taffy's style dict holds it: points, or auto for None."""
+    return dict(_AUTO) if value is None else {"dim": int(Scale.POINTS), "value": float(value)}
+
+
+def _sides(top: float, right: float, bottom: float, left: float) -> dict[str, dict[str, float]]:
+    return {"top": _pt(top), "right": _pt(right), "bottom": _pt(bottom), "left": _pt(left)}
+
+
+def _space(length: dict[str, float], *, inline: bool) -> float:
+    """The room an available-space length (Taffy's `{dim, value}`) gives: its points when definite;
+    for a min-content width nothing (a text can shrink to any width: it re-fits its size, wraps and
+    ends with an ellipsis, so it never pushes its neighbours out); otherwise unbounded."""
+    dim = length.get("dim")
+    if dim == AvailableSpace.DEFINITE:
+        return float(length["value"])
+    if dim == AvailableSpace.MIN_CONTENT and inline:
         return 0.0
     return math.inf
 
 
-def _style(layer: Any, flex: FlexItem) -> dict[str, Any]:
+def _item_style(flex: FlexItem) -> dict[str, Any]:
     return {
         "flex_grow": float(flex.grow),
         "flex_shrink": float(flex.shrink),
         "flex_basis": _pt(flex.basis),
-        "size": (_pt(flex.width), _pt(flex.height)),
-        "min_size": (_pt(flex.min_width), _pt(flex.min_height)),
-        "max_size": (_pt(flex.max_width), _pt(flex.max_height)),
+        "size": {"width": _pt(flex.width), "height": _pt(flex.height)},
+        "min_size": {"width": _pt(flex.min_width), "height": _pt(flex.min_height)},
+        "max_size": {"width": _pt(flex.max_width), "height": _pt(flex.max_height)},
         "align_self": None if flex.align_self == "auto" else _ALIGN_SELF[flex.align_self],
     }
 
 
-def _container_style(layer: ContainerLayer) -> dict[str, Any]:
-    top, end, bottom, start = layer.padding
+_Flow = tuple[str, bool, int, tuple[int, int, int, int], str, str]
+"""What a container's own style depends on: direction, wrap, gap, padding, align_items, justify."""
+
+
+def _flow(layer: ContainerLayer) -> _Flow:
+    return (layer.direction, layer.wrap, layer.gap, layer.padding, layer.align_items, layer.justify_content)
+
+
+def _flow_style(flow: _Flow) -> dict[str, Any]:
+    direction, wrap, gap, (top, end, bottom, start), align, justify = flow
     return {
-        "flex_direction": _DIRECTIONS[layer.direction],
-        "flex_wrap": FlexWrap.WRAP if layer.wrap else FlexWrap.NO_WRAP,
-        "gap": float(layer.gap),
+        "flex_direction": _DIRECTIONS[direction],
+        "flex_wrap": FlexWrap.WRAP if wrap else FlexWrap.NO_WRAP,
+        "gap": {"width": _pt(gap), "height": _pt(gap)},
         # Laid out left to right: the start side is the left one (a right-to-left locale mirrors after).
-        "padding": (float(top), float(end), float(bottom), float(start)),
-        "align_items": _ALIGN[layer.align_items],
+        "padding": _sides(top, end, bottom, start),
+        "align_items": _ALIGN[align],
         "align_content": AlignContent.START,  # wrapped lines stack from the start, a gap apart
-        "justify_content": _JUSTIFY[layer.justify_content],
+        "justify_content": _JUSTIFY[justify],
     }
 
 
-def _node(layer: Any, measure: Measure) -> Node:
+@functools.cache
+def _default_style() -> dict[str, Any]:
+    default: dict[str, Any] = Style().to_dict()
+    return default
+
+
+@functools.lru_cache(maxsize=1024)
+def _style(flex: FlexItem, flow: _Flow | None, size: tuple[int, int] | None) -> dict[str, Any]:
+    """A Taffy style as the dict `taffylib` takes: stretchable's default style with what the layer
+    sets written in (converting through its `Style` costs more than a whole layout). Remembered."""
+    style = {**_default_style(), **_item_style(flex)}
+    if flow is not None:
+        style.update(_flow_style(flow))
+    if size is not None:
+        style["size"] = {"width": _pt(size[0]), "height": _pt(size[1])}
+    return style
+
+
+def clear_styles() -> None:
+    """Forget the built Taffy styles (benchmarks that must build everything again)."""
+    _style.cache_clear()
+
+
+class _Tree:
+    """This module's Taffy tree, created on first use; one layout at a time."""
+
+    def __init__(self) -> None:
+        self.ptr: int = taffylib.init()
+        taffylib.enable_rounding(self.ptr)
+        self.lock = threading.Lock()
+
+
+@functools.cache
+def _tree() -> _Tree:
+    return _Tree()
+
+
+def _measurer(layer: TextLayer | ButtonLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
     flex = layer.flex or _NO_FLEX
-    style = _style(layer, flex)
+
+    def measured(known_w: float, known_h: float, avail_w: Any, avail_h: Any) -> tuple[float, float]:
+        max_w = known_w if not math.isnan(known_w) else _space(avail_w, inline=True)
+        max_h = known_h if not math.isnan(known_h) else _space(avail_h, inline=False)
+        if flex.max_height is not None:
+            max_h = min(max_h, flex.max_height)
+        if max_w <= 0:
+            return 0.0, 0.0
+        w, h = measure(layer, max_w, max_h)
+        return float(w), float(h)
+
+    return measured
+
+
+def _build(
+    tree: _Tree, layer: Any, style: dict[str, Any], measure: Measure, made: list[int], measures: dict[int, Any]
+) -> int:
+    node: int = taffylib.node_create(tree.ptr, style)
+    made.append(node)
     if isinstance(layer, ContainerLayer):
-        children = [_node(child, measure) for child in layer.children if child.visible]
-        return Node(*children, style=Style(**style, **_container_style(layer)))
-    if isinstance(layer, _MEASURED):
-
-        def measured(node: Node, known: Any, available: Any) -> SizePoints:
-            known_w, known_h = getattr(known.width, "value", math.nan), getattr(known.height, "value", math.nan)
-            max_w = known_w if not math.isnan(known_w) else _space(available.width, inline=True)
-            max_h = known_h if not math.isnan(known_h) else _space(available.height, inline=False)
-            if flex.max_height is not None:
-                max_h = min(max_h, flex.max_height)
-            if max_w <= 0:
-                return SizePoints(0.0, 0.0)
-            w, h = measure(layer, max_w, max_h)
-            return SizePoints(float(w), float(h))
-
-        return Node(measure=measured, style=Style(**style))
-    return Node(style=Style(**style))
+        for child in layer.children:
+            if child.visible:
+                flow = _flow(child) if isinstance(child, ContainerLayer) else None
+                sub = _build(tree, child, _style(child.flex or _NO_FLEX, flow, None), measure, made, measures)
+                taffylib.node_add_child(tree.ptr, node, sub)
+    elif isinstance(layer, _MEASURED):
+        taffylib.node_set_measure(tree.ptr, node, True)
+        measures[node] = _measurer(layer, measure)
+    return node
 
 
-def _read(layer: Any, node: Node) -> Placed:
-    box = node.get_box(relative=True)
-    children: tuple[Placed, ...] = ()
+def _read(tree: _Tree, layer: Any, node: int, made: list[int], at: list[int]) -> Placed:
+    """The laid-out subtree of `layer`, whose node is `node`; `at` walks `made` (creation order)."""
+    box = taffylib.PyLayout()
+    taffylib.node_get_layout(tree.ptr, node, box)
+    children: list[Placed] = []
     if isinstance(layer, ContainerLayer):
-        visible = [child for child in layer.children if child.visible]
-        children = tuple(_read(child, sub) for child, sub in zip(visible, node, strict=True))
+        for child in layer.children:
+            if child.visible:
+                at[0] += 1
+                children.append(_read(tree, child, made[at[0]], made, at))
     return Placed(
         layer,
         round(box.x),
@@ -156,7 +229,7 @@ def _read(layer: Any, node: Node) -> Placed:
         max(0, round(box.width)),
         max(0, round(box.height)),
         (layer.flex or _NO_FLEX).mirror,
-        children,
+        tuple(children),
     )
 
 
@@ -164,12 +237,26 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
     """Lay `container` out left to right in `box` (x, y, w, h): the container at `box`, every
     visible layer inside it relative to its parent."""
     x, y, w, h = box
-    style = {**_container_style(container), "size": (float(w) * PT, float(h) * PT)}
-    root = Node(
-        *(_node(child, measure) for child in container.children if child.visible), style=Style(**style)
-    )
-    root.compute_layout((float(w), float(h)), use_rounding=True)
-    placed = _read(container, root)
+    tree = _tree()
+    made: list[int] = []
+    measures: dict[int, Any] = {}
+
+    def callback(known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
+        fn = measures.get(node)
+        return (0.0, 0.0) if fn is None else fn(known_w, known_h, avail_w, avail_h)
+
+    with tree.lock:
+        try:
+            style = _style(_NO_FLEX, _flow(container), (w, h))
+            root = _build(tree, container, style, measure, made, measures)
+            space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
+                     "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
+            if not taffylib.node_compute_layout_with_measure(tree.ptr, root, space, callback):
+                raise RuntimeError("the layout engine could not lay the container out")
+            placed = _read(tree, container, root, made, [0])
+        finally:
+            for node in reversed(made):
+                taffylib.node_drop(tree.ptr, node)
     return replace(placed, x=x, y=y, width=w, height=h)
 
 
@@ -206,4 +293,4 @@ def place(container: ContainerLayer, measure: Measure, *, rtl: bool) -> list[tup
     return list(leaves(mirror(placed) if rtl else placed))
 
 
-__all__ = ["Measure", "Placed", "lay_out", "leaves", "mirror", "place"]
+__all__ = ["Measure", "Placed", "clear_styles", "lay_out", "leaves", "mirror", "place"]
