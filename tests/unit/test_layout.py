@@ -361,3 +361,65 @@ def _from_dict(value: Any) -> Any:
     if isinstance(value, dict) and set(value) == {"top", "right", "bottom", "left"}:
         return tuple(_from_dict(value[k]) for k in ("top", "right", "bottom", "left"))
     return value
+
+
+# --------------------------------------------------------------------------------- whole renders
+
+
+def _render(root: Path, simulate: Callable[..., Any], lang: str, **query: str) -> Any:
+    from datetime import UTC, datetime
+
+    from versa.composition import build_renderer
+    from versa.settings import Settings
+
+    pack = load_pack(root, checks=PACK_CHECKS)
+    ctx = simulate(pack.model, "promo", datetime(2026, 1, 1, tzinfo=UTC), lang=lang, **query)
+    decision = decide(pack.model, "promo", ctx)
+    renderer = build_renderer(Settings())
+    return renderer.render(pack, decision, texts={}, params=ctx.params, fmt="png", width=None, dpr=1.0,
+                           now=ctx.now, tz=ctx.tz)  # fmt: skip
+
+
+def test_an_arabic_render_is_the_english_one_mirrored_without_a_hand_written_box(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path], simulate: Callable[..., Any]
+) -> None:
+    import io
+
+    from PIL import Image, ImageChops, ImageOps
+
+    # GIVEN a creative whose only boxes are its container's: coloured blocks (token colours) in a row
+    data = small_pack(locales=("en", "ar"), layers=[
+        {"type": "background", "fill": "paper"},
+        {"type": "container", "box": [0, 0, 300, 100], "padding": [10, 30, 10, 10], "gap": 10,
+         "align_items": "start", "children": [
+            {"type": "shape", "fill": "ink", "flex": {"width": 40, "height": 60}},
+            {"type": "container", "direction": "column", "gap": 5, "flex": {"grow": 1}, "children": [
+                {"type": "shape", "fill": "accent", "flex": {"height": 20}},
+                {"type": "shape", "fill": "ink", "flex": {"width": 50, "height": 20}},
+            ]},
+        ]},
+    ])  # fmt: skip
+    root = make_pack(data)
+
+    # WHEN it is rendered in English and in Arabic
+    en, ar = (Image.open(io.BytesIO(_render(root, simulate, lang).body)).convert("RGB") for lang in ("en", "ar"))
+
+    # THEN the Arabic image is the English one mirrored, pixel for pixel, and not the same image
+    assert ImageChops.difference(ImageOps.mirror(en), ar).getbbox() is None
+    assert ImageChops.difference(en, ar).getbbox() is not None
+
+
+def test_a_parameter_read_inside_a_container_keys_the_render(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path], simulate: Callable[..., Any]
+) -> None:
+    # GIVEN a text inside a container that shows a declared parameter
+    data = small_pack(params={"name": {"type": "text", "default": "you"}}, layers=[
+        {"type": "background", "fill": "paper"},
+        {"type": "container", "box": [0, 0, 300, 100], "children": [
+            {"type": "text", "text": "Hi {{ name }}", "font": "body", "size": [12, 24], "color": "ink"}]},
+    ])  # fmt: skip
+    root = make_pack(data)
+
+    # WHEN rendered for two values of it, THEN the renders differ, and so do their keys
+    one, two = _render(root, simulate, "en", name="Ana"), _render(root, simulate, "en", name="Bartholomew")
+    assert one.body != two.body and one.render_key != two.render_key
