@@ -25,11 +25,8 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
-    SerializationInfo,
-    SerializerFunctionWrapHandler,
     WithJsonSchema,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
@@ -153,15 +150,12 @@ class FlexItem(Strict):
 class LayerBase(Strict):
     id: str | None = Field(default=None, description="Name rules use to override this layer's fields.")
     visible: bool = True
-    flex: FlexItem | None = Field(default=None, description="Item properties inside a container.")
-
-    @model_serializer(mode="wrap")
-    def _omit_unset_flex(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
-        # Layers outside containers dump (and so hash into design keys) exactly as before `flex` existed.
-        data = handler(self)
-        if isinstance(data, dict) and data.get("flex", 0) is None:
-            del data["flex"]
-        return data
+    flex: FlexItem | None = Field(
+        default=None,
+        description="Item properties inside a container.",
+        # Left out of dumps when unset, so layers outside containers hash into design keys as before.
+        exclude_if=lambda flex: flex is None,
+    )
 
 
 class GradientStop(Strict):
