@@ -423,3 +423,13 @@ def test_a_parameter_read_inside_a_container_keys_the_render(
     # WHEN rendered for two values of it, THEN the renders differ, and so do their keys
     one, two = _render(root, simulate, "en", name="Ana"), _render(root, simulate, "en", name="Bartholomew")
     assert one.body != two.body and one.render_key != two.render_key
+
+
+def test_layers_outside_containers_dump_as_before_so_design_keys_keep() -> None:
+    # GIVEN a layer with no flex block and one with; WHEN dumped (what design keys hash)
+    from versa.pack.model import ShapeLayer
+
+    plain = ShapeLayer(type="shape", box=(0, 0, 10, 10)).model_dump(mode="json")
+    flexed = ShapeLayer(type="shape", flex={"grow": 1}).model_dump(mode="json")
+    # THEN only the one that sits in a container carries flex
+    assert "flex" not in plain and flexed["flex"]["grow"] == 1
