@@ -30,6 +30,7 @@ from versa.pack.loader import load_pack
 from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
+    ContainerLayer,
     CountdownLayer,
     ImageLayer,
     ShapeLayer,
@@ -152,6 +153,28 @@ def _countdown_image() -> Image.Image:
     return image
 
 
+def _card(headline: str, cta: str, font: str) -> ContainerLayer:
+    """A small flexbox card: a picture beside a column holding a headline that wraps and a button."""
+    return ContainerLayer.model_validate(
+        {
+            "type": "container", "box": [0, 0, 320, 120], "padding": 10, "gap": 12, "align_items": "stretch",
+            "children": [
+                {"type": "image", "asset": "assets/peaks.png", "fit": "cover", "radius": 10, "flex": {"width": 96}},
+                {
+                    "type": "container", "direction": "column", "gap": 8, "align_items": "start",
+                    "justify_content": "center", "flex": {"grow": 1, "shrink": 1, "basis": 0},
+                    "children": [
+                        {"type": "text", "text": headline, "font": font, "size": [14, 22], "max_lines": 2,
+                         "color": "#14213d", "flex": {"align_self": "stretch"}},
+                        {"type": "button", "text": cta, "font": font, "size": 14, "fill": "#fca311",
+                         "color": "#14213d", "radius": 16, "padding": [14, 7]},
+                    ],
+                },
+            ],
+        }
+    )  # fmt: skip
+
+
 CASES: dict[str, LayerCase | DrawnCase] = {
     "background-fill": LayerCase((BackgroundLayer(type="background", fill="#0f766e"),)),
     "background-gradient": LayerCase(
@@ -233,6 +256,8 @@ CASES: dict[str, LayerCase | DrawnCase] = {
         )
     ),
     "countdown": DrawnCase(_countdown_image),
+    "container-en": LayerCase((_card("Winter gear, 30% off this week only", "Shop now", "display"),)),
+    "container-ar": LayerCase((_card("خصم ٣٠٪ على معدات الشتاء هذا الأسبوع فقط", "تسوّق الآن", "arabic"),), "ar"),
 }
 
 

@@ -170,6 +170,10 @@ def pack_json_schema() -> dict[str, Any]:
         size = defs[name]["properties"]["size"]
         described = {k: size.pop(k) for k in ("description", "default", "title") if k in size}
         defs[name]["properties"]["size"] = {**described, "anyOf": [{"type": "integer"}, size]}
+    padding = defs["ContainerLayer"]["properties"]["padding"]
+    described = {k: padding.pop(k) for k in ("description", "default", "title") if k in padding}
+    pair = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}
+    defs["ContainerLayer"]["properties"]["padding"] = {**described, "anyOf": [{"type": "integer"}, pair, padding]}
     defs["Rule"]["properties"]["when"]["default"] = {}
     schema["properties"]["creatives"]["additionalProperties"] = False
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -28,6 +28,7 @@ from versa.pack.conditions import Compare, Condition, TimeOfDay, Window
 from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
+    ContainerLayer,
     CountdownLayer,
     Creative,
     GenerateSpec,
@@ -269,8 +270,10 @@ def _hex(value: str | None, colors: Mapping[str, str]) -> str | None:
 
 
 def _resolve_colors(layer: Any, colors: Mapping[str, str]) -> Any:
-    """The layer with every colour reference replaced by its hex value."""
+    """The layer with every colour reference replaced by its hex value (inside containers too)."""
     update: dict[str, Any] = {}
+    if isinstance(layer, ContainerLayer):
+        update["children"] = [_resolve_colors(child, colors) for child in layer.children]
     for name in _COLOR_FIELDS.get(type(layer), ()):
         update[name] = _hex(getattr(layer, name), colors)
     if isinstance(layer, BackgroundLayer) and layer.gradient is not None:

@@ -47,6 +47,7 @@ from versa.pack.model import (
     ShapeLayer,
     TextLayer,
     color_token_name,
+    walk_children,
 )
 from versa.pack.overrides import check_set
 from versa.pack.safe_yaml import read_pack_yaml
@@ -108,6 +109,10 @@ def format_loc(loc: Iterable[Any]) -> str:
     return out
 
 
+_LOCATED = re.compile(r"^(layers\[\d+\](?:\.children\[\d+\])*\.\w+): (.*)$", re.S)
+"""A message of `Creative`'s layer check that names the field it is about: `layers[2].box: ...`."""
+
+
 def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
     issues = []
     for err in exc.errors(include_url=False):
@@ -116,10 +121,14 @@ def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
             msg = "unknown field"
         elif err["type"] in ("missing",):
             msg = "required field is missing"
+        path = format_loc(err["loc"])
+        located = _LOCATED.match(msg)
+        if located and path.endswith("layers"):
+            path, msg = f"{path.removesuffix('layers')}{located.group(1)}", located.group(2)
         value = err.get("input")
         if err["type"] not in ("missing",) and not isinstance(value, dict | list):
             msg = f"{msg} (got {value!r})"
-        issues.append(Issue(PACK_FILE, format_loc(err["loc"]), msg))
+        issues.append(Issue(PACK_FILE, path, msg))
     return issues
 
 
@@ -428,14 +437,21 @@ def _check_creative(
     model: PackModel, root: Path, cid: str, creative: Creative, checks: PackChecks
 ) -> Iterator[Issue]:
     base = f"creatives.{cid}"
-    ids: dict[str, int] = {}
-    for i, layer in enumerate(creative.layers):
-        path = f"{base}.layers[{i}]"
+    ids: dict[str, str] = {}
+    every = [
+        item
+        for i, top in enumerate(creative.layers)
+        for item in [(f"layers[{i}]", top), *walk_children(top, f"layers[{i}]")]
+    ]
+    for rel, layer in every:
+        path = f"{base}.{rel}"
         if layer.id is not None:
             if layer.id in ids:
-                yield Issue(PACK_FILE, f"{path}.id", f"layer id {layer.id!r} repeats layers[{ids[layer.id]}]")
-            ids[layer.id] = i
+                yield Issue(PACK_FILE, f"{path}.id", f"layer id {layer.id!r} repeats {ids[layer.id]}")
+            ids[layer.id] = rel
         yield from _check_layer(model, root, creative, path, layer)
+        if ".children[" in rel:
+            continue  # placed by its container
         w, h = creative.size
         box = getattr(layer, "box", None)
         if box is not None and (box[0] < 0 or box[1] < 0 or box[0] + box[2] > w or box[1] + box[3] > h):

@@ -76,7 +76,14 @@ ColorRef = Annotated[
 ]
 
 
+PLACED_BY_CONTAINER: tuple[int, int, int, int] = (0, 0, 0, 0)
+"""The box of a container's child before layout: its container computes the real one. A layer
+outside a container must give its own box (`Creative` checks)."""
+
+
 def _check_box(box: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    if box == PLACED_BY_CONTAINER:
+        return box  # a container's child, as dumped; `Creative` refuses it outside a container
     _, _, w, h = box
     if w <= 0 or h <= 0:
         raise ValueError(f"box {list(box)}: width and height must be positive")
@@ -112,9 +119,43 @@ class Tokens(Strict):
 # --------------------------------------------------------------------------------------------- layers
 
 
+Length = Annotated[int, Field(ge=0, le=4000)]
+"""A length in creative pixels."""
+
+
+class FlexItem(Strict):
+    """How a layer sits in its container (ignored outside one): CSS flexbox item properties with
+    logical sides. Sizes are in creative pixels; omitted ones come from the content (text measures
+    itself) or from `grow`/`shrink`."""
+
+    grow: float = Field(default=0, ge=0, le=100, description="Share of the free space this layer takes.")
+    shrink: float = Field(default=1, ge=0, le=100, description="Share of the overflow this layer gives up.")
+    basis: Length | None = Field(default=None, description="Main-axis size before growing or shrinking.")
+    width: Length | None = Field(default=None, description="Preferred width.")
+    height: Length | None = Field(default=None, description="Preferred height.")
+    min_width: Length | None = None
+    max_width: Length | None = None
+    min_height: Length | None = None
+    max_height: Length | None = None
+    align_self: Literal["auto", "start", "end", "center", "stretch"] = Field(
+        default="auto", description="Cross-axis alignment of this layer; auto follows align_items."
+    )
+    mirror: bool = Field(
+        default=True,
+        description="False keeps this layer (and what it contains) where a left-to-right layout puts it "
+        "in a right-to-left locale (a logo, say).",
+    )
+
+
 class LayerBase(Strict):
     id: str | None = Field(default=None, description="Name rules use to override this layer's fields.")
     visible: bool = True
+    flex: FlexItem | None = Field(
+        default=None,
+        description="Item properties inside a container.",
+        # Left out of dumps when unset, so layers outside containers hash into design keys as before.
+        exclude_if=lambda flex: flex is None,
+    )
 
 
 class GradientStop(Strict):
@@ -165,10 +206,13 @@ class BackgroundLayer(LayerBase):
         return self
 
 
+_BOX_HELP = "x, y, width, height; omitted inside a container, which places the layer."
+
+
 class ImageLayer(LayerBase):
     type: Literal["image"]
     asset: str
-    box: Box
+    box: Box = Field(default=PLACED_BY_CONTAINER, description=_BOX_HELP)
     fit: Fit = "contain"
     radius: int = Field(default=0, ge=0)
     opacity: float = Field(default=1.0, ge=0, le=1)
@@ -211,7 +255,7 @@ SizeRange = Annotated[tuple[int, int], BeforeValidator(_size_range), AfterValida
 
 class TextLayer(TextSource):
     type: Literal["text"]
-    box: Box
+    box: Box = Field(default=PLACED_BY_CONTAINER, description=_BOX_HELP)
     font: str = Field(description="A font token name.")
     size: SizeRange = Field(description="Font size in px, or [min, max] to auto-fit the box.")
     max_lines: int | None = Field(default=None, ge=1, le=20)
@@ -223,7 +267,10 @@ class TextLayer(TextSource):
 
 class ButtonLayer(TextSource):
     type: Literal["button"]
-    box: Box = Field(description="x, y, width, height; with auto_width the width is a maximum.")
+    box: Box = Field(
+        default=PLACED_BY_CONTAINER,
+        description="x, y, width, height; with auto_width the width is a maximum. " + _BOX_HELP.split("; ")[1],
+    )
     font: str
     size: SizeRange = (14, 20)
     fill: ColorRef = "#000000"
@@ -242,7 +289,7 @@ class Border(Strict):
 class ShapeLayer(LayerBase):
     type: Literal["shape"]
     shape: Literal["rect", "ellipse"] = "rect"
-    box: Box
+    box: Box = Field(default=PLACED_BY_CONTAINER, description=_BOX_HELP)
     fill: ColorRef | None = None
     border: Border | None = None
     radius: int = Field(default=0, ge=0)
@@ -290,11 +337,54 @@ class CountdownLayer(LayerBase):
         return self
 
 
+Direction = Literal["row", "column", "row-reverse", "column-reverse"]
+Justify = Literal["start", "end", "center", "space-between", "space-around", "space-evenly"]
+
+
+def _padding(value: Any) -> Any:
+    if isinstance(value, int):
+        return (value, value, value, value)
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return (value[0], value[1], value[0], value[1])
+    return value
+
+
+Padding = Annotated[tuple[Length, Length, Length, Length], BeforeValidator(_padding)]
+"""Padding in px: one number, [block, inline], or [top, end, bottom, start]."""
+
+
+class ContainerLayer(LayerBase):
+    """Lays out its children as CSS flexbox does, with logical sides: `start` is the left in a
+    left-to-right locale and the right in a right-to-left one, where a row mirrors automatically."""
+
+    type: Literal["container"]
+    box: Box = Field(default=PLACED_BY_CONTAINER, description=_BOX_HELP)
+    direction: Direction = Field(default="row", description="Main axis: row (inline) or column (block).")
+    gap: Length = Field(default=0, description="Space between neighbouring children (and wrapped lines).")
+    padding: Padding = Field(
+        default=(0, 0, 0, 0), description="Inner space: a number, [block, inline] or [top, end, bottom, start]."
+    )
+    align_items: Literal["start", "end", "center", "stretch"] = Field(
+        default="stretch", description="Children's cross-axis alignment."
+    )
+    justify_content: Justify = Field(default="start", description="Where free main-axis space goes.")
+    wrap: bool = Field(default=False, description="Start a new line when children overflow the main axis.")
+    children: list[ContainerChild] = Field(min_length=1, description="Layers placed in order.")
+
+
+ContainerChild = Annotated[
+    ImageLayer | TextLayer | ButtonLayer | ShapeLayer | ContainerLayer,
+    Field(discriminator="type"),
+]
+"""What a container holds: any layer but backgrounds (the whole canvas) and countdowns (not yet)."""
+ContainerLayer.model_rebuild()
+
 Layer = Annotated[
-    BackgroundLayer | ImageLayer | TextLayer | ButtonLayer | ShapeLayer | CountdownLayer,
+    BackgroundLayer | ImageLayer | TextLayer | ButtonLayer | ShapeLayer | CountdownLayer | ContainerLayer,
     Field(discriminator="type"),
 ]
 LAYER_TYPES: dict[str, type[LayerBase]] = {
+    "container": ContainerLayer,
     "background": BackgroundLayer,
     "image": ImageLayer,
     "text": TextLayer,
@@ -302,6 +392,16 @@ LAYER_TYPES: dict[str, type[LayerBase]] = {
     "shape": ShapeLayer,
     "countdown": CountdownLayer,
 }
+
+def walk_children(layer: Any, path: str) -> Iterable[tuple[str, Any]]:
+    """Every layer inside `layer` (a container, else nothing), depth first, with its field path
+    below `path` (`layers[2].children[1]`)."""
+    if isinstance(layer, ContainerLayer):
+        for i, child in enumerate(layer.children):
+            child_path = f"{path}.children[{i}]"
+            yield child_path, child
+            yield from walk_children(child, child_path)
+
 
 # ----------------------------------------------------------------------------------------------- copy
 
@@ -419,6 +519,17 @@ class Creative(Strict):
     cache: CacheSettings | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("layers")
+    @classmethod
+    def _boxes(cls, layers: list[Any]) -> list[Any]:
+        for i, layer in enumerate(layers):
+            if getattr(layer, "box", None) == PLACED_BY_CONTAINER:
+                raise ValueError(f"layers[{i}].box: a layer outside a container needs a box [x, y, w, h]")
+            for path, child in walk_children(layer, f"layers[{i}]"):
+                if child.box != PLACED_BY_CONTAINER:
+                    raise ValueError(f"{path}.box: its container places it; size it with flex: instead")
+        return layers
 
     @field_validator("size")
     @classmethod

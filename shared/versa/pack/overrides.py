@@ -3,7 +3,8 @@
 Keys are dotted paths:
 
     tokens.colors.NAME: "#0b0b0b"      tokens.fonts.NAME: sans-bold      tokens.spacing.NAME: 12
-    layers.LAYER_ID.FIELD: value       (any field of that layer but type/id; `visible: false` hides it)
+    layers.LAYER_ID.FIELD: value       (any field of that layer but type/id; `visible: false` hides it;
+                                       a layer inside a container too, but not its box)
     copy.SLOT: "text" | {en: ..., de: ...}     copy.SLOT.LOCALE: "text"
     lang: de                           link: https://example.com/de
 
@@ -12,14 +13,14 @@ Both work on the typed keys `Rule.set_keys` (`versa.pack.setkeys`), parsed once 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from versa.pack.links import link_problem
-from versa.pack.model import HEX_RE, Creative, Layer, PackModel
+from versa.pack.model import HEX_RE, ContainerLayer, Creative, Layer, PackModel
 from versa.pack.setkeys import (
     SET_ROOTS,
     MalformedKey,
@@ -47,8 +48,37 @@ class Resolved:
     link: str | None
 
 
-def _layer_ids(creative: Creative) -> dict[str, int]:
-    return {layer.id: i for i, layer in enumerate(creative.layers) if layer.id is not None}
+def _layer_ids(creative: Creative) -> dict[str, tuple[int, ...]]:
+    """Layer id -> its index path: (3,) for layers[3], (3, 1) for layers[3].children[1]."""
+    ids: dict[str, tuple[int, ...]] = {}
+
+    def walk(layers: Iterable[Any], prefix: tuple[int, ...]) -> None:
+        for i, layer in enumerate(layers):
+            if layer.id is not None:
+                ids.setdefault(layer.id, (*prefix, i))
+            if isinstance(layer, ContainerLayer):
+                walk(layer.children, (*prefix, i))
+
+    walk(creative.layers, ())
+    return ids
+
+
+def _layer_at(layers: list[Any], path: tuple[int, ...]) -> Any:
+    layer = layers[path[0]]
+    for i in path[1:]:
+        layer = layer.children[i]
+    return layer
+
+
+def _replaced(layers: list[Any], path: tuple[int, ...], update: Callable[[Any], Any]) -> list[Any]:
+    """`layers` with the layer at `path` replaced by `update(layer)` (its containers copied)."""
+    out = list(layers)
+    head, rest = path[0], path[1:]
+    if not rest:
+        out[head] = update(out[head])
+    else:
+        out[head] = out[head].model_copy(update={"children": _replaced(out[head].children, rest, update)})
+    return out
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -97,7 +127,10 @@ def check_set(
                     f"no layer with id {item.layer!r} (ids: {', '.join(sorted(ids)) or 'none; add id: to a layer'})",
                 )
                 continue
-            layer = creative.layers[ids[item.layer]]
+            layer = _layer_at(creative.layers, ids[item.layer])
+            if item.field == "box" and len(ids[item.layer]) > 1:
+                yield key, "its container places it: set its flex instead"
+                continue
             if item.field in ("type", "id") or item.field not in type(layer).model_fields:
                 fields = sorted(set(type(layer).model_fields) - {"type", "id"})
                 yield key, f"{layer.type} layers have no field {item.field!r} (fields: {', '.join(fields)})"
@@ -153,10 +186,12 @@ def apply_set(state: Resolved, creative: Creative, keys: Iterable[SetKey]) -> No
         elif isinstance(item, SetToken):
             getattr(state, item.table)[item.name] = value
         elif isinstance(item, SetLayerField):
-            i = ids[item.layer]
-            state.layers[i] = state.layers[i].model_copy(
-                update={item.field: _coerce_field(state.layers[i], item.field, value)}
-            )
+            field = item.field
+
+            def updated(layer: Any, field: str = field, value: Any = value) -> Any:
+                return layer.model_copy(update={field: _coerce_field(layer, field, value)})
+
+            state.layers = _replaced(state.layers, ids[item.layer], updated)
         elif isinstance(item, SetCopy):
             slot = state.copy_defaults.setdefault(item.slot, {})
             if item.locale is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Template, TemplateError, meta
 
 from versa.errors import RenderError
-from versa.pack.model import ButtonLayer, TextLayer, TextSource
+from versa.pack.model import ButtonLayer, ContainerLayer, TextLayer, TextSource
 from versa.pack.sandbox import BoundedSandbox
 from versa.render.fonts import FontStack
 from versa.render.paint import LRU, scale_box, scale_size
@@ -49,6 +49,8 @@ def params_read(layers: Sequence[Any]) -> frozenset[str]:
     layer draws (a bucket id, say) does not split the memo or the CDN cache."""
     names: set[str] = set()
     for layer in layers:
+        if isinstance(layer, ContainerLayer):
+            names |= params_read(layer.children)
         if isinstance(layer, TextSource):
             if layer.param is not None:
                 names.add(layer.param)
@@ -142,6 +144,30 @@ def _layout_at(
     )
 
 
+_UNBOUNDED = 4000
+"""The largest box side a creative has: what "as large as it likes" means for measuring text."""
+
+
+def measure(layer: TextLayer | ButtonLayer, scene: Scene, max_width: float, max_height: float) -> tuple[int, int]:
+    """The size (creative pixels) a text or button layer needs when it may be at most `max_width` x
+    `max_height` (`math.inf` for unbounded): its text laid out as drawn (auto-fit size, max_lines,
+    ellipsis), plus a button's padding. (0, 0) for empty text."""
+    text = layer_text(layer, scene)
+    if not text.strip():
+        return 0, 0
+    w = max(1, math.floor(min(max_width, _UNBOUNDED)))
+    h = max(1, math.floor(min(max_height, _UNBOUNDED)))
+    stack = scene.stack(layer.font)
+    if isinstance(layer, ButtonLayer):
+        px, py = layer.padding
+        lay = layout(text, stack, layer.size, (max(1, w - 2 * px), max(1, h - 2 * py)), scene.lang, max_lines=1)
+        return min(w, lay.width + 2 * px), lay.height + 2 * py
+    lay = layout(
+        text, stack, layer.size, (w, h), scene.lang, max_lines=layer.max_lines, line_height=layer.line_height
+    )
+    return min(w, lay.width), min(h, lay.height)
+
+
 def clear_layouts() -> None:
     """Forget remembered text layouts (benchmarks that must lay every text out again)."""
     _LAYOUTS.clear()
@@ -152,6 +178,7 @@ __all__ = [
     "compiled",
     "layer_text",
     "layout",
+    "measure",
     "params_read",
     "template_vars",
     "text_layout",

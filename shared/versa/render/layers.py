@@ -6,7 +6,8 @@ render is sharp rather than an upscaled bitmap. Anti-aliased shapes (rounded cor
 borders) are drawn as masks at 4x and reduced.
 
 Work that depends only on the pack and the output size is cached per process: decoded assets (by pack
-root, asset and pack version), resized and masked image patches and whole background images here;
+root, asset and pack version), resized and masked image patches, whole background images and
+container layouts here;
 font stacks in `versa.render.scene`'s `FontBook`; masks and colours in `versa.render.paint`, text layouts and compiled text templates in
 `versa.render.layer_text` (this module re-exports the names of both that it used to define). Images
 handed out by a cache are shared: callers copy before they mutate.
@@ -24,6 +25,7 @@ from versa.pack.assets import AssetError, open_image, read_pack_file
 from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
+    ContainerLayer,
     Fit,
     ImageLayer,
     Pack,
@@ -35,10 +37,12 @@ from versa.render.layer_text import (
     compiled,
     layer_text,
     layout,
+    measure,
     params_read,
     template_vars,
     text_layout,
 )
+from versa.render.layout import clear_styles, place
 from versa.render.paint import (
     LRU,
     composite,
@@ -59,6 +63,7 @@ _DECODED: LRU[tuple[str, str, str], Image.Image] = LRU(256, max_weight=96 * 2**2
 _PATCHES: LRU[tuple[Any, ...], tuple[Image.Image, int, int]] = LRU(
     512, max_weight=96 * 2**20, weigh=lambda p: image_weight(p[0])
 )
+_PLACED: LRU[tuple[Any, ...], list[tuple[Any, tuple[int, int, int, int]]]] = LRU(256)
 _BACKGROUNDS: LRU[tuple[Any, ...], tuple[Image.Image, bool]] = LRU(
     32, max_weight=128 * 2**20, weigh=lambda b: image_weight(b[0])
 )
@@ -239,8 +244,44 @@ DRAWERS: Mapping[type[Any], Callable[[Image.Image, Any, Scene], None]] = {
 }
 
 
+def _measured_leaves(layer: ContainerLayer) -> list[TextLayer | ButtonLayer]:
+    out: list[TextLayer | ButtonLayer] = []
+    for child in layer.children:
+        if isinstance(child, ContainerLayer):
+            out += _measured_leaves(child)
+        elif isinstance(child, TextLayer | ButtonLayer):
+            out.append(child)
+    return out
+
+
+def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, int, int, int]]]:
+    """The layers a container draws with their boxes at scale 1: laid out (texts measure themselves
+    with the line layout; mirrored in a right-to-left locale), remembered per process by everything
+    the layout reads (the container, its texts and their fonts, the locale)."""
+    texts = tuple((layer_text(leaf, scene), scene.decision.fonts.get(leaf.font)) for leaf in _measured_leaves(layer))
+    key = (str(scene.pack.root), scene.pack.version, layer.model_dump_json(), texts, scene.lang, scene.rtl)
+    hit = _PLACED.get(key)
+    if hit is None:
+
+        def measured(child: Any, max_width: float, max_height: float) -> tuple[int, int]:
+            return measure(child, scene, max_width, max_height)
+
+        hit = _PLACED.put(key, place(layer, measured, rtl=scene.rtl))
+    return hit
+
+
+def draw_container(canvas: Image.Image, layer: ContainerLayer, scene: Scene) -> None:
+    """Draw every layer inside the container at the box its layout gives it (see `placed`)."""
+    for child, box in placed(layer, scene):
+        if box[2] > 0 and box[3] > 0:
+            draw_layer(canvas, child.model_copy(update={"box": box}), scene)
+
+
 def draw_layer(canvas: Image.Image, layer: Any, scene: Scene) -> None:
     """Draw one (non-countdown) layer; countdowns are drawn by `versa.render.countdown`."""
+    if isinstance(layer, ContainerLayer):
+        draw_container(canvas, layer, scene)
+        return
     drawer = DRAWERS.get(type(layer))
     if drawer is None:
         raise RenderError(f"no drawer for layer type {type(layer).__name__}")
@@ -248,10 +289,12 @@ def draw_layer(canvas: Image.Image, layer: Any, scene: Scene) -> None:
 
 
 def clear_caches() -> None:
-    """Forget every cached asset, patch, background, mask and shaped text (tests and benchmarks)."""
-    for cache in (_DECODED, _PATCHES, _BACKGROUNDS):
+    """Forget every cached asset, patch, background, mask, shaped text and layout style (tests and
+    benchmarks)."""
+    for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _PLACED):
         cache.clear()
     clear_layouts()
+    clear_styles()
     clear_shaping_cache()
     round_mask.cache_clear()
     ring_mask.cache_clear()
@@ -268,6 +311,7 @@ __all__ = [
     "decoded",
     "draw_background",
     "draw_button",
+    "draw_container",
     "draw_image",
     "draw_layer",
     "draw_shape",
@@ -280,6 +324,7 @@ __all__ = [
     "opaque_background",
     "paint",
     "params_read",
+    "placed",
     "rgba",
     "round_mask",
     "scale_box",

@@ -1,0 +1,296 @@
+"""Flexbox layout of container layers: a pure function from a container, the box it fills and a way
+to measure content, to the box of every layer inside it.
+
+The engine is Taffy (through `stretchable`), so the rules are CSS flexbox's. Layout runs left to
+right in creative pixels (dpr 1) with integer rounding; a right-to-left locale then mirrors every
+container's children inside it (`mirror`), except layers whose `flex.mirror` is false, which keep
+the place and the inner order a left-to-right layout gives them. Mirroring is a reflection of each
+child inside its parent, so applying it twice gives the original layout back.
+
+Text and buttons measure themselves through the `Measure` callback (the renderer passes the line
+layout, so a container grows and shrinks with its copy); other leaves take their `flex` sizes.
+
+Styles are described with stretchable's `Style` (built once per distinct item and container
+properties, then kept as the plain dict Taffy takes), but the tree is driven through its compiled
+`taffylib` module on a Taffy tree of this module's own: stretchable's `Node` wrapper costs several
+milliseconds per layout in Python-side conversions and never frees its nodes (its `__del__` is
+commented out), while here every layout drops the nodes it made. The calls used are the ones
+`stretchable.node.Node` makes (pinned to stretchable 1.1.x in pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from stretchable import Style, taffylib
+from stretchable.style import (
+    AlignContent,
+    AlignItems,
+    AlignSelf,
+    FlexDirection,
+    FlexWrap,
+    JustifyContent,
+)
+from stretchable.style.geometry.length import AvailableSpace, Scale
+
+from versa.pack.model import ButtonLayer, ContainerLayer, FlexItem, TextLayer
+
+Measure = Callable[[Any, float, float], tuple[float, float]]
+"""`measure(layer, max_width, max_height) -> (width, height)`: the size a text or button layer needs
+when it may be at most that large (`math.inf` when unbounded), in creative pixels."""
+
+Box = tuple[int, int, int, int]
+
+_DIRECTIONS = {
+    "row": FlexDirection.ROW,
+    "column": FlexDirection.COLUMN,
+    "row-reverse": FlexDirection.ROW_REVERSE,
+    "column-reverse": FlexDirection.COLUMN_REVERSE,
+}
+_ALIGN = {"start": AlignItems.START, "end": AlignItems.END, "center": AlignItems.CENTER, "stretch": AlignItems.STRETCH}
+_ALIGN_SELF = {
+    "start": AlignSelf.START,
+    "end": AlignSelf.END,
+    "center": AlignSelf.CENTER,
+    "stretch": AlignSelf.STRETCH,
+}
+_JUSTIFY = {
+    "start": JustifyContent.START,
+    "end": JustifyContent.END,
+    "center": JustifyContent.CENTER,
+    "space-between": JustifyContent.SPACE_BETWEEN,
+    "space-around": JustifyContent.SPACE_AROUND,
+    "space-evenly": JustifyContent.SPACE_EVENLY,
+}
+_NO_FLEX = FlexItem()
+_MEASURED = (TextLayer, ButtonLayer)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A laid-out layer: its box relative to its parent's box, whether it mirrors, and what it holds."""
+
+    layer: Any
+    x: int
+    y: int
+    width: int
+    height: int
+    mirror: bool
+    children: tuple[Placed, ...] = ()
+
+
+_AUTO = {"dim": int(Scale.AUTO), "value": math.nan}
+
+
+def _pt(value: float | None) -> dict[str, float]:
+    """A length as Taffy's style dict holds it: points, or auto for None."""
+    return dict(_AUTO) if value is None else {"dim": int(Scale.POINTS), "value": float(value)}
+
+
+def _sides(top: float, right: float, bottom: float, left: float) -> dict[str, dict[str, float]]:
+    return {"top": _pt(top), "right": _pt(right), "bottom": _pt(bottom), "left": _pt(left)}
+
+
+def _space(length: dict[str, float], *, inline: bool) -> float:
+    """The room an available-space length (Taffy's `{dim, value}`) gives: its points when definite;
+    for a min-content width nothing (a text can shrink to any width: it re-fits its size, wraps and
+    ends with an ellipsis, so it never pushes its neighbours out); otherwise unbounded."""
+    dim = length.get("dim")
+    if dim == AvailableSpace.DEFINITE:
+        return float(length["value"])
+    if dim == AvailableSpace.MIN_CONTENT and inline:
+        return 0.0
+    return math.inf
+
+
+def _item_style(flex: FlexItem) -> dict[str, Any]:
+    return {
+        "flex_grow": float(flex.grow),
+        "flex_shrink": float(flex.shrink),
+        "flex_basis": _pt(flex.basis),
+        "size": {"width": _pt(flex.width), "height": _pt(flex.height)},
+        "min_size": {"width": _pt(flex.min_width), "height": _pt(flex.min_height)},
+        "max_size": {"width": _pt(flex.max_width), "height": _pt(flex.max_height)},
+        "align_self": None if flex.align_self == "auto" else _ALIGN_SELF[flex.align_self],
+    }
+
+
+_Flow = tuple[str, bool, int, tuple[int, int, int, int], str, str]
+"""What a container's own style depends on: direction, wrap, gap, padding, align_items, justify."""
+
+
+def _flow(layer: ContainerLayer) -> _Flow:
+    return (layer.direction, layer.wrap, layer.gap, layer.padding, layer.align_items, layer.justify_content)
+
+
+def _flow_style(flow: _Flow) -> dict[str, Any]:
+    direction, wrap, gap, (top, end, bottom, start), align, justify = flow
+    return {
+        "flex_direction": _DIRECTIONS[direction],
+        "flex_wrap": FlexWrap.WRAP if wrap else FlexWrap.NO_WRAP,
+        "gap": {"width": _pt(gap), "height": _pt(gap)},
+        # Laid out left to right: the start side is the left one (a right-to-left locale mirrors after).
+        "padding": _sides(top, end, bottom, start),
+        "align_items": _ALIGN[align],
+        "align_content": AlignContent.START,  # wrapped lines stack from the start, a gap apart
+        "justify_content": _JUSTIFY[justify],
+    }
+
+
+@functools.cache
+def _default_style() -> dict[str, Any]:
+    default: dict[str, Any] = Style().to_dict()
+    return default
+
+
+@functools.lru_cache(maxsize=1024)
+def _style(flex: FlexItem, flow: _Flow | None, size: tuple[int, int] | None) -> dict[str, Any]:
+    """A Taffy style as the dict `taffylib` takes: stretchable's default style with what the layer
+    sets written in (converting through its `Style` costs more than a whole layout). Remembered."""
+    style = {**_default_style(), **_item_style(flex)}
+    if flow is not None:
+        style.update(_flow_style(flow))
+    if size is not None:
+        style["size"] = {"width": _pt(size[0]), "height": _pt(size[1])}
+    return style
+
+
+def clear_styles() -> None:
+    """Forget the built Taffy styles (benchmarks that must build everything again)."""
+    _style.cache_clear()
+
+
+class _Tree:
+    """This module's Taffy tree, created on first use; one layout at a time."""
+
+    def __init__(self) -> None:
+        self.ptr: int = taffylib.init()
+        taffylib.enable_rounding(self.ptr)
+        self.lock = threading.Lock()
+
+
+@functools.cache
+def _tree() -> _Tree:
+    return _Tree()
+
+
+def _measurer(layer: TextLayer | ButtonLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
+    flex = layer.flex or _NO_FLEX
+
+    def measured(known_w: float, known_h: float, avail_w: Any, avail_h: Any) -> tuple[float, float]:
+        max_w = known_w if not math.isnan(known_w) else _space(avail_w, inline=True)
+        max_h = known_h if not math.isnan(known_h) else _space(avail_h, inline=False)
+        if flex.max_height is not None:
+            max_h = min(max_h, flex.max_height)
+        if max_w <= 0:
+            return 0.0, 0.0
+        w, h = measure(layer, max_w, max_h)
+        return float(w), float(h)
+
+    return measured
+
+
+def _build(
+    tree: _Tree, layer: Any, style: dict[str, Any], measure: Measure, made: list[int], measures: dict[int, Any]
+) -> int:
+    node: int = taffylib.node_create(tree.ptr, style)
+    made.append(node)
+    if isinstance(layer, ContainerLayer):
+        for child in layer.children:
+            if child.visible:
+                flow = _flow(child) if isinstance(child, ContainerLayer) else None
+                sub = _build(tree, child, _style(child.flex or _NO_FLEX, flow, None), measure, made, measures)
+                taffylib.node_add_child(tree.ptr, node, sub)
+    elif isinstance(layer, _MEASURED):
+        taffylib.node_set_measure(tree.ptr, node, True)
+        measures[node] = _measurer(layer, measure)
+    return node
+
+
+def _read(tree: _Tree, layer: Any, node: int, made: list[int], at: list[int]) -> Placed:
+    """The laid-out subtree of `layer`, whose node is `node`; `at` walks `made` (creation order)."""
+    box = taffylib.PyLayout()
+    taffylib.node_get_layout(tree.ptr, node, box)
+    children: list[Placed] = []
+    if isinstance(layer, ContainerLayer):
+        for child in layer.children:
+            if child.visible:
+                at[0] += 1
+                children.append(_read(tree, child, made[at[0]], made, at))
+    return Placed(
+        layer,
+        round(box.x),
+        round(box.y),
+        max(0, round(box.width)),
+        max(0, round(box.height)),
+        (layer.flex or _NO_FLEX).mirror,
+        tuple(children),
+    )
+
+
+def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
+    """Lay `container` out left to right in `box` (x, y, w, h): the container at `box`, every
+    visible layer inside it relative to its parent."""
+    x, y, w, h = box
+    tree = _tree()
+    made: list[int] = []
+    measures: dict[int, Any] = {}
+
+    def callback(known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
+        fn = measures.get(node)
+        return (0.0, 0.0) if fn is None else fn(known_w, known_h, avail_w, avail_h)
+
+    with tree.lock:
+        try:
+            style = _style(_NO_FLEX, _flow(container), (w, h))
+            root = _build(tree, container, style, measure, made, measures)
+            space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
+                     "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
+            if not taffylib.node_compute_layout_with_measure(tree.ptr, root, space, callback):
+                raise RuntimeError("the layout engine could not lay the container out")
+            placed = _read(tree, container, root, made, [0])
+        finally:
+            for node in reversed(made):
+                taffylib.node_drop(tree.ptr, node)
+    return replace(placed, x=x, y=y, width=w, height=h)
+
+
+def mirror(placed: Placed) -> Placed:
+    """The layout as a right-to-left locale shows it: each child reflected inside its parent, except
+    the children (and everything inside them) whose `mirror` is false. `mirror(mirror(p)) == p`."""
+
+    def flip(parent_width: int, child: Placed) -> Placed:
+        if not child.mirror:
+            return child
+        return replace(
+            child,
+            x=parent_width - child.x - child.width,
+            children=tuple(flip(child.width, c) for c in child.children),
+        )
+
+    return replace(placed, children=tuple(flip(placed.width, c) for c in placed.children))
+
+
+def leaves(placed: Placed, origin: tuple[int, int] = (0, 0)) -> Iterator[tuple[Any, Box]]:
+    """Every non-container layer with its absolute box, in drawing order (document order)."""
+    ox, oy = origin
+    for child in placed.children:
+        x, y = ox + placed.x + child.x, oy + placed.y + child.y
+        if isinstance(child.layer, ContainerLayer):
+            yield from leaves(replace(child, x=0, y=0), (x, y))
+        else:
+            yield child.layer, (x, y, child.width, child.height)
+
+
+def place(container: ContainerLayer, measure: Measure, *, rtl: bool) -> list[tuple[Any, Box]]:
+    """The layers `container` draws, each with the absolute box it gets (mirrored when `rtl`)."""
+    placed = lay_out(container, container.box, measure)
+    return list(leaves(mirror(placed) if rtl else placed))
+
+
+__all__ = ["Measure", "Placed", "clear_styles", "lay_out", "leaves", "mirror", "place"]
