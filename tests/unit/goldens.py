@@ -87,6 +87,7 @@ def make_scene(
         trace=(),
         design_key="test",
         valid_until=None,
+        size=pack.model.creative("winter-sale").size,
     )
     return Scene(pack, decision, texts, params or {}, scale, BOOK)
 

@@ -221,12 +221,13 @@ def cmd_variants(args: argparse.Namespace) -> int:
         return 0
     for report in reports:
         attrs = ", ".join(report.attributes) or "nothing"
-        print(f"{report.creative}: {len(report.variants)} distinct design(s) "
-              f"({report.combinations} context cells over {attrs} + locale)")
+        print(f"{report.creative}: {report.summary()} "
+              f"({report.combinations} context cells over {attrs} + locale, per size)")
         for v in report.variants:
             example = " ".join(f"{k}={val}" for k, val in v.example.items())
             rules = ",".join(v.matched) or "(defaults)"
-            print(f"  {v.design_key}  {v.count:>5}  {rules:<32} {example}")
+            size = f"{v.decision.size[0]}x{v.decision.size[1]}"
+            print(f"  {v.design_key}  {size:>9}  {v.count:>5}  {rules:<32} {example}")
     return 0
 
 

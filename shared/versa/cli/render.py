@@ -18,7 +18,8 @@ def register(sub: Any) -> None:
     p.add_argument("creative")
     add_context_flags(p)
     p.add_argument("--format", default=None, choices=FORMATS, help="default: from -o's suffix, else png")
-    p.add_argument("--width", type=int, help="one of the creative's allowed widths")
+    p.add_argument("--size", default=None, help="one of the creative's sizes, WIDTHxHEIGHT (default: its first)")
+    p.add_argument("--width", type=int, help="one of the creative's allowed widths (at that size)")
     p.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio, 1 to 3")
     p.add_argument("-o", "--output", required=True, help="file to write ('-' for stdout)")
     p.set_defaults(func=cmd_render)
@@ -28,15 +29,25 @@ def cmd_render(args: argparse.Namespace) -> int:
     from versa.composition import build_renderer
     from versa.decide.rules import decide
     from versa.pack.loader import load_pack
+    from versa.pack.model import parse_size, size_name
     from versa.render.checks import PACK_CHECKS
 
     fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "png")
     if fmt not in FORMATS:
         raise CliError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     pack = load_pack(Path(args.pack), checks=PACK_CHECKS)
-    pack.model.creative(args.creative)
+    creative = pack.model.creative(args.creative)
+    size = None
+    if args.size is not None:
+        try:
+            size = parse_size(args.size)
+        except ValueError as exc:
+            raise CliError(f"--size: {exc}") from None
+        if size not in creative.all_sizes:
+            raise CliError(f"--size: {args.size} is not a size of {args.creative} "
+                           f"(sizes: {', '.join(size_name(s) for s in creative.all_sizes)})")
     ctx = resolve_simulated(pack, args.creative, args)
-    decision = decide(pack.model, args.creative, ctx)
+    decision = decide(pack.model, args.creative, ctx, size=size)
     texts = {name: ref.default for name, ref in decision.copy.items()}
     renderer = build_renderer(settings(memo_items=0))  # one render: nothing to remember
     rendered = renderer.render(
