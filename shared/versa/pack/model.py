@@ -483,6 +483,12 @@ class SizeOverride(Strict):
         return self._set_keys
 
 
+def _size_or_sizes(schema: dict[str, Any]) -> None:
+    """In the JSON schema a creative needs `size` or `sizes` (the model fills `size` from `sizes`)."""
+    schema["required"] = [name for name in schema.get("required", []) if name != "size"]
+    schema["anyOf"] = [{"required": ["size"]}, {"required": ["sizes"]}]
+
+
 class Creative(Strict):
     description: str = ""
     size: tuple[int, int] = Field(description="The first (default) size, [width, height] in px.")
@@ -505,7 +511,9 @@ class Creative(Strict):
     fallback: str = Field(description="A pack image served whenever anything goes wrong.")
     cache: CacheSettings | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, json_schema_extra=_size_or_sizes
+    )
 
     @model_validator(mode="before")
     @classmethod
