@@ -182,13 +182,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def size_flag(pack: Any, creative_id: str, value: str | None) -> tuple[int, int] | None:
+    """`--size WxH` as one of the creative's sizes (None when not given); CliError naming the sizes."""
+    from versa.pack.model import parse_size, size_name
+
+    if value is None:
+        return None
+    try:
+        size = parse_size(value)
+    except ValueError as exc:
+        raise CliError(f"--size: {exc}") from None
+    sizes = pack.model.creative(creative_id).all_sizes
+    if size not in sizes:
+        raise CliError(f"--size: {value} is not a size of {creative_id} (sizes: {', '.join(map(size_name, sizes))})")
+    return size
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
     from versa.decide.rules import decide
 
     pack = _load(args.pack)
     pack.model.creative(args.creative)
+    size = size_flag(pack, args.creative, args.size)
     ctx = resolve_simulated(pack, args.creative, args)
-    decision = decide(pack.model, args.creative, ctx)
+    decision = decide(pack.model, args.creative, ctx, size=size)
     if args.json:
         out = decision.to_json()
         out["context"] = ctx.provenance()
@@ -200,7 +217,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     for t in decision.trace:
         mark = "✓" if t.matched else "·"
         print(f"  {mark} {t.rule:<20} {t.reason}")
-    print(f"design key  {decision.design_key}")
+    print(f"design key  {decision.design_key} ({decision.size[0]}x{decision.size[1]})")
     until = decision.valid_until.astimezone(ctx.zone).isoformat() if decision.valid_until else "unbounded"
     print(f"valid until {until}")
     print(f"link        {decision.link or '-'}")
@@ -287,6 +304,7 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.add_argument("pack")
     p.add_argument("creative")
     add_context_flags(p)
+    p.add_argument("--size", default=None, help="one of the creative's sizes, WIDTHxHEIGHT (default: its first)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_decide)
 

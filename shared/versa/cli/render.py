@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from versa.cli.main import CliError, add_context_flags, resolve_simulated, settings
+from versa.cli.main import CliError, add_context_flags, resolve_simulated, settings, size_flag
 
 FORMATS = ("png", "jpg", "jpeg", "webp", "gif", "avif")
 
@@ -29,23 +29,14 @@ def cmd_render(args: argparse.Namespace) -> int:
     from versa.composition import build_renderer
     from versa.decide.rules import decide
     from versa.pack.loader import load_pack
-    from versa.pack.model import parse_size, size_name
     from versa.render.checks import PACK_CHECKS
 
     fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output != "-" else "png")
     if fmt not in FORMATS:
         raise CliError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     pack = load_pack(Path(args.pack), checks=PACK_CHECKS)
-    creative = pack.model.creative(args.creative)
-    size = None
-    if args.size is not None:
-        try:
-            size = parse_size(args.size)
-        except ValueError as exc:
-            raise CliError(f"--size: {exc}") from None
-        if size not in creative.all_sizes:
-            raise CliError(f"--size: {args.size} is not a size of {args.creative} "
-                           f"(sizes: {', '.join(size_name(s) for s in creative.all_sizes)})")
+    pack.model.creative(args.creative)
+    size = size_flag(pack, args.creative, args.size)
     ctx = resolve_simulated(pack, args.creative, args)
     decision = decide(pack.model, args.creative, ctx, size=size)
     texts = {name: ref.default for name, ref in decision.copy.items()}
