@@ -232,3 +232,30 @@ def test_a_size_fallback_covers_the_size_around_the_centre() -> None:
     # THEN it is that size, cut from the middle
     assert out.size == (50, 100)
     assert out.convert("RGB").getpixel((25, 50)) == (0, 255, 0)
+
+
+@pytest.mark.parametrize(("focus", "colour"), [([1.0, 0.5], (0, 0, 255)), ([0.0, 0.5], (255, 0, 0))])
+def test_a_cover_image_is_cropped_around_its_focus_at_each_size(
+    sized: Callable[..., Path], simulate: Callable[..., RequestContext], focus: list[float], colour: tuple[int, ...]
+) -> None:
+    # GIVEN a background image, red left half and blue right half, covering the creative with a focus
+    root = sized(sizes=SIZES, layers=[
+        {"id": "bg", "type": "background", "image": {"asset": "assets/halves.png", "fit": "cover", "focus": focus}},
+    ])
+    halves = Image.new("RGB", (300, 100), (255, 0, 0))
+    halves.paste((0, 0, 255), (150, 0, 300, 100))
+    halves.save(root / "assets" / "halves.png")
+    pack = load(root)
+    ctx = simulate(pack.model, "promo", AT)
+    renderer = build_renderer(Settings(memo_bytes=0))
+
+    def pixel(size: tuple[int, int], x: int) -> tuple[int, ...]:
+        decision = decide(pack.model, "promo", ctx, size=size)
+        rendered = renderer.render(pack, decision, texts={}, params={}, fmt="png", width=None, dpr=1, now=AT, tz="UTC")
+        with Image.open(io.BytesIO(rendered.body)) as image:
+            return tuple(image.convert("RGB").getpixel((x, size[1] // 2)))
+
+    # THEN the tall size (which sees a sliver of the image) shows the focus's half from edge to edge;
+    # the first size sees the whole image, both halves
+    assert pixel((160, 600), 2) == pixel((160, 600), 157) == colour
+    assert (pixel((300, 100), 10), pixel((300, 100), 290)) == ((255, 0, 0), (0, 0, 255))
