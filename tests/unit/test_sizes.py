@@ -88,6 +88,8 @@ def test_a_bad_size_is_reported_with_its_field_value_and_what_is_allowed(
         ([{"when": {"aspect": [3, 1]}, "set": {"layers.cta.visible": False}}], "aspect [3.0, 1.0]: need 0 < min <= max"),
         ([{"when": {"size": "728x90"}, "set": {"lang": "de"}}],
          "creatives.promo.by_size[0].set.lang: a size cannot change the language"),
+        ([{"when": {"size": "728x90"}, "set": {"link": "https://example.com/lb"}}],
+         "creatives.promo.by_size[0].set.link: a size cannot change the link"),
         ([{"when": {"size": "728x90"}, "set": {"layers.nope.visible": False}}],
          "creatives.promo.by_size[0].set.layers.nope.visible: no layer with id 'nope'"),
         ([{"when": {"size": "728x90"}, "set": {"layers.title.box": [600, 10, 200, 40]}}],

@@ -472,7 +472,7 @@ class SizeOverride(Strict):
     the size rendered matches `when`."""
 
     when: SizeWhen
-    set: dict[str, Any] = Field(min_length=1, description="Overrides, as a rule's set: (lang excepted).")
+    set: dict[str, Any] = Field(min_length=1, description="Overrides, as a rule's set: (lang and link excepted).")
     _set_keys: tuple[SetKey, ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: Any, /) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 from versa.errors import UnknownSize
 from versa.pack.model import Creative, PackModel, size_name
 from versa.pack.overrides import Resolved, apply_set, check_set
-from versa.pack.setkeys import SetKey, SetLang, SetLayerField
+from versa.pack.setkeys import SetKey, SetLang, SetLayerField, SetLink
 
 Size = tuple[int, int]
 
@@ -70,8 +70,8 @@ def check_sizes(
     model: PackModel, creative: Creative, *, font_families: frozenset[str]
 ) -> Iterator[tuple[str, str]]:
     """(path under the creative, message) for every `by_size` problem: a size it names that the
-    creative does not declare, an aspect range no declared size falls in, `lang` (a size changes the
-    look, not the language), a `set:` key that cannot apply, and a box outside the size it is for."""
+    creative does not declare, an aspect range no declared size falls in, `lang` and `link` (a size
+    changes the look, not the language or where a click goes), a `set:` key that cannot apply, and a box outside the size it is for."""
     declared = ", ".join(size_name(s) for s in creative.all_sizes)
     for i, entry in enumerate(creative.by_size):
         path = f"by_size[{i}]"
@@ -83,7 +83,9 @@ def check_sizes(
         for item in entry.set_keys:
             if isinstance(item, SetLang):
                 yield f"{path}.set.{item.key}", "a size cannot change the language (use a rule)"
-        keys = [k for k in entry.set_keys if not isinstance(k, SetLang)]
+            elif isinstance(item, SetLink):
+                yield f"{path}.set.{item.key}", "a size cannot change the link (a click does not name the size; use a rule)"
+        keys = [k for k in entry.set_keys if not isinstance(k, SetLang | SetLink)]
         for key, message in check_set(model, creative, keys, font_families=font_families):
             yield f"{path}.set.{key}", message
         for item in keys:
