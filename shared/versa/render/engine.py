@@ -180,6 +180,7 @@ class Renderer(ImageRenderer):
             texts=used,
             params={name: value for name, value in params.items() if name in read},
             fmt=fmt,
+            size=decision.size,
             width=width,
             dpr=dpr,
             engine=self.engine,
