@@ -22,7 +22,7 @@ from PIL import Image
 from versa.composition import build_service
 from versa.settings import Settings
 from versa.signing.devkeys import keyring_to_json
-from versa.signing.urls import creative_path
+from versa.signing.urls import creative_path, decision_path
 from versa.web import api
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -180,3 +180,18 @@ def test_the_html_page_of_a_size_links_that_size(handler: Any) -> None:
     page = body(result).decode()
     assert "/v1/acme/winter-sale@300x250.png?" in page
     assert 'width="300"' in page
+
+
+def test_the_decision_of_a_size_names_it(handler: Any) -> None:
+    # GIVEN debug-signed decision URLs, with and without a size
+    def decision(path: str) -> dict[str, Any]:
+        spec = make_events.Spec("size-decision", path, make_events.DESKTOP_US, dict(AT), scope="debug")
+        return api.handle(make_events.build_event(spec, test_keys.TEST_KEYRING), None)
+
+    sized = decision(decision_path("acme", "winter-sale", (728, 90)))
+    plain = decision(decision_path("acme", "winter-sale"))
+    # THEN each names its size, with its own design key; an undeclared size is a 404
+    assert sized["statusCode"] == plain["statusCode"] == 200
+    assert json.loads(body(sized))["size"] == "728x90" and json.loads(body(plain))["size"] == "600x300"
+    assert json.loads(body(sized))["design_key"] != json.loads(body(plain))["design_key"]
+    assert decision("/v1/acme/winter-sale@250x250/decision")["statusCode"] == 404

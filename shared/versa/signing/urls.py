@@ -27,6 +27,10 @@ FILE_RE: Final = re.compile(
 """The last segment of a creative's path, ``{creative}.{ext}`` or ``{creative}@{W}x{H}.{ext}`` (one of
 the creative's sizes; none: its first); the router checks `ext` itself, so an unknown extension is a
 400 naming the allowed ones rather than a 404."""
+SIZED_RE: Final = re.compile(
+    r"^(?P<creative>[a-z0-9][a-z0-9-]{0,62})(?:@(?P<width>[1-9][0-9]{1,3})x(?P<height>[1-9][0-9]{1,3}))?$"
+)
+"""A creative segment of the decision route: ``{creative}`` or ``{creative}@{W}x{H}``."""
 SIZE_FORM: Final = "WIDTHxHEIGHT, 16..4000 px each, no leading zero (e.g. 728x90)"
 
 
@@ -46,18 +50,21 @@ def creative_path(brand: str, creative: str, ext: str, size: tuple[int, int] | N
     raises ParamError naming a bad brand, creative, ext or size."""
     if ext not in EXTENSIONS:
         raise ParamError("ext", ext, f"one of {', '.join(EXTENSIONS)}")
-    suffix = ""
-    if size is not None:
-        if not all(isinstance(v, int) and 16 <= v <= 4000 for v in size):
-            raise ParamError("size", size, SIZE_FORM)
-        suffix = f"@{size[0]}x{size[1]}"
-    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}{suffix}.{ext}"
+    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}{_size_suffix(size)}.{ext}"
 
 
-def decision_path(brand: str, creative: str) -> str:
-    """``/v1/{brand}/{creative}/decision`` (needs a ``debug``-scoped signature); raises ParamError
-    naming a bad brand or creative."""
-    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}/decision"
+def _size_suffix(size: tuple[int, int] | None) -> str:
+    if size is None:
+        return ""
+    if not all(isinstance(v, int) and 16 <= v <= 4000 for v in size):
+        raise ParamError("size", size, SIZE_FORM)
+    return f"@{size[0]}x{size[1]}"
+
+
+def decision_path(brand: str, creative: str, size: tuple[int, int] | None = None) -> str:
+    """``/v1/{brand}/{creative}/decision``, or ``/v1/{brand}/{creative}@{W}x{H}/decision`` for a size
+    (needs a ``debug``-scoped signature); raises ParamError naming a bad brand, creative or size."""
+    return f"/v1/{_slug('brand', brand)}/{_slug('creative', creative)}{_size_suffix(size)}/decision"
 
 
 def click_path(brand: str, creative: str) -> str:
@@ -69,6 +76,7 @@ __all__ = [
     "EXTENSIONS",
     "FILE_RE",
     "IMAGE_EXTS",
+    "SIZED_RE",
     "SIZE_FORM",
     "SLUG_PATTERN",
     "click_path",

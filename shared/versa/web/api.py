@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from versa.errors import ParamError, SignatureError
 from versa.ports import ORIGIN_SECRET_HEADER
-from versa.signing.urls import FILE_RE, IMAGE_EXTS, SIZE_FORM, file_size
+from versa.signing.urls import FILE_RE, IMAGE_EXTS, SIZE_FORM, SIZED_RE, file_size
 from versa.web.http import (
     PROBLEMS,
     HttpResponse,
@@ -183,11 +183,15 @@ def creative_file(brand: str, file: str) -> Response[Any]:
 
 @app.get(
     "/v1/<brand>/<creative>/decision",
-    summary="The decision, trace, design key, valid_until and context provenance (debug-scope signature)",
+    summary="The decision, trace, design key, valid_until and context provenance (debug-scope signature); "
+    "CREATIVE or CREATIVE@WxH for one of its sizes",
 )
 def decision_route(brand: str, creative: str) -> Response[Any]:
     _check_origin()
-    return _to_response(service().decision(_request(brand, creative, "json")))
+    match = SIZED_RE.match(creative)
+    if match is None:  # not a creative id: the service answers 404 naming it
+        return _to_response(service().decision(_request(brand, creative, "json")))
+    return _to_response(service().decision(_request(brand, match["creative"], "json", file_size(match))))
 
 
 @app.get(

@@ -114,6 +114,11 @@ ORIGIN_SECRET: Final = _header("x-versa-origin-secret", "Added by the CDN when t
                                "origin secret; without the right value every creative route answers 403.")
 
 SLUG_SCHEMA: Final = {"type": "string", "pattern": f"^{SLUG_PATTERN.pattern}$"}
+SIZED_CREATIVE_SCHEMA: Final = {
+    "type": "string",
+    "pattern": f"^{SLUG_PATTERN.pattern}(@[1-9][0-9]{{1,3}}x[1-9][0-9]{{1,3}})?$",
+    "description": "CREATIVE, or CREATIVE@WxH for one of its sizes (404 for a size it does not declare).",
+}
 FILE_SCHEMA: Final = {
     "type": "string",
     "pattern": f"^{SLUG_PATTERN.pattern}(@[1-9][0-9]{{1,3}}x[1-9][0-9]{{1,3}})?\\.({'|'.join(EXTENSIONS)})$",
@@ -246,7 +251,7 @@ OPERATIONS: Final[dict[str, dict[str, Any]]] = {
         "responses": creative_responses,
     },
     "/v1/{brand}/{creative}/decision": {
-        "path": {"brand": SLUG_SCHEMA, "creative": SLUG_SCHEMA},
+        "path": {"brand": SLUG_SCHEMA, "creative": SIZED_CREATIVE_SCHEMA},
         "parameters": _SIGNED_ROUTE_PARAMETERS,
         "responses": decision_responses,
     },
