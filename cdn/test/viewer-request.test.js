@@ -295,6 +295,12 @@ test.describe("output format for .auto", () => {
     });
   }
 
+  test("a sized .auto URL (creative@WxH.auto) gets a format; the path is left as it is", () => {
+    const result = run(viewer({ accept: "image/webp,*/*" }), { uri: "/v1/acme/winter-sale@728x90.auto" });
+    assert.equal(versa(result).fmt, "webp");
+    assert.equal(result.uri, "/v1/acme/winter-sale@728x90.auto");
+  });
+
   test("only .auto URLs get a format", () => {
     assert.equal(versa(run(viewer({ accept: CHROME_ACCEPT }))).fmt, undefined);
     assert.equal(versa(run(viewer({ accept: CHROME_ACCEPT }), { uri: "/v1/a/b.auto/x" })).fmt, undefined);

@@ -61,6 +61,18 @@ class UnknownCreative(VersaError, LookupError):
         super().__init__(f"brand {brand!r} has no creative {creative!r}{hint}")
 
 
+class UnknownSize(UnknownCreative):
+    """The creative does not come in the size the path names (HTTP 404); `known` lists its sizes."""
+
+    def __init__(self, brand: str, creative: str, size: str, known: Sequence[str] = ()) -> None:
+        self.brand = brand
+        self.creative = creative
+        self.size = size
+        self.known = list(known)
+        hint = f" (sizes: {', '.join(known)})" if known else ""
+        super(UnknownCreative, self).__init__(f"creative {brand}/{creative} does not come in {size}{hint}")
+
+
 class ParamError(VersaError, ValueError):
     """A request parameter or header value is not acceptable: names it, its value and what is allowed."""
 
@@ -131,5 +143,6 @@ __all__ = [
     "SignatureScopeError",
     "UnknownBrand",
     "UnknownCreative",
+    "UnknownSize",
     "VersaError",
 ]

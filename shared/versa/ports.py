@@ -250,8 +250,9 @@ class ImageRenderer(ABC):
         RenderError (OutputTooLarge included) when drawing or encoding fails."""
 
     @abstractmethod
-    def render_fallback(self, pack: Pack, creative_id: str) -> bytes:
-        """The creative's fallback image bytes; raises RenderError when they cannot be read."""
+    def render_fallback(self, pack: Pack, creative_id: str, size: tuple[int, int] | None = None) -> bytes:
+        """The creative's fallback image bytes at `size` (one of its sizes; None: its first, the
+        fallback asset as it is); raises RenderError when they cannot be read."""
 
     @abstractmethod
     def content_type(self, body: bytes) -> str:

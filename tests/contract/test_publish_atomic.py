@@ -8,6 +8,7 @@ or a completed publish, always the former.
 
 from __future__ import annotations
 
+import io
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -516,3 +517,45 @@ def test_a_failed_first_publish_leaves_no_fallback_after_repair(s3_client: Any, 
     state = brand_state(s3_client, bucket)
     assert result.pruned and state.pointer is None and not state.fallbacks
     assert not state.repair_due and not state.locked
+
+
+def test_a_publish_writes_one_fallback_per_size_and_prunes_sizes_dropped(
+    tmp_path: Path, s3_client: Any
+) -> None:
+    # GIVEN a pack whose promo comes in three sizes (its fallback image is 60x20)
+    root = write_pack(tmp_path / "sized", ("promo",), "#224466")
+    data = yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8"))
+    data["creatives"]["promo"]["sizes"] = ["60x20", "20x60", "120x20"]
+    (root / "pack.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    bucket = fresh_bucket(s3_client)
+    publisher = Publisher(bucket, client=s3_client)
+
+    # WHEN it is published
+    result = publisher.publish(root)
+
+    # THEN the plain key (the first size) and one key per size, in each format, are in the bucket
+    prefix = LAYOUT.fallback_prefix(BRAND)
+    listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    names = sorted(obj["Key"].removeprefix(prefix) for obj in listed)
+    assert names == sorted(
+        f"promo{size}.{ext}" for size in ("", "@60x20", "@20x60", "@120x20") for ext in ("png", "auto")
+    )
+    assert sorted(k.removeprefix(prefix) for k in result.fallbacks) == names
+    # AND each is an image of its size
+    for size in ((20, 60), (120, 20), (60, 20)):
+        key = LAYOUT.fallback_key(BRAND, f"promo@{size[0]}x{size[1]}", "png")
+        body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
+        with Image.open(io.BytesIO(body)) as image:
+            assert image.size == size
+    assert brand_state(s3_client, bucket).journal is not None
+
+    # WHEN a version without sizes is published
+    del data["creatives"]["promo"]["sizes"]
+    data["tokens"]["colors"]["ink"] = "#664422"
+    (root / "pack.yaml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    second = publisher.publish(root)
+
+    # THEN the sized fallbacks are pruned and the plain ones stay
+    assert sorted(k.removeprefix(prefix) for k in second.pruned) == sorted(n for n in names if "@" in n)
+    left = s3_client.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    assert sorted(obj["Key"].removeprefix(prefix) for obj in left) == ["promo.auto", "promo.png"]

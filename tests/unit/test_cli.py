@@ -323,3 +323,48 @@ def test_sign_with_a_keyring_file_verifies_with_that_keyring(tmp_path: Path, cap
 
     info = verify(path, pairs, keyring_from_json(text), now=datetime.now(UTC))
     assert info.kid == "k9"
+
+
+# ----------------------------------------------------------------------------------------- sizes
+
+
+def test_render_size_draws_that_size(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from PIL import Image
+
+    out = tmp_path / "lb.png"
+    assert main(["render", ACME, "winter-sale", "--size", "728x90", "--at", "2026-12-01T19:30", "-o", str(out)]) == 0
+    with Image.open(out) as image:
+        assert image.size == (728, 90)
+    assert "728x90 image/png" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [("72x", "'72x' is not a size: write WIDTHxHEIGHT in px"),
+     ("250x250", "250x250 is not a size of winter-sale (sizes: 600x300, 300x250, 728x90")],
+)
+def test_render_and_decide_refuse_a_size_naming_the_sizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, said: str
+) -> None:
+    assert said in fails(capsys, "render", ACME, "winter-sale", "--size", value, "-o", str(tmp_path / "x.png"))
+    assert said in fails(capsys, "decide", ACME, "winter-sale", "--size", value)
+
+
+def test_decide_size_names_the_size_with_its_key(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["decide", ACME, "winter-sale", "--size", "160x600", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["size"] == "160x600"
+    assert main(["decide", ACME, "winter-sale", "--json"]) == 0
+    default = json.loads(capsys.readouterr().out)
+    assert default["size"] == "600x300" and default["design_key"] != out["design_key"]
+
+
+def test_variants_first_line_counts_designs_times_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["variants", ACME, "leaderboard"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    report = enumerate_variants(load_pack(Path(ACME), checks=PACK_CHECKS).model, "leaderboard")
+    assert first.startswith(f"leaderboard: {len(report.variants)} variant(s): ")
+    assert "× 1 size(s) (728x90)" in first
+    assert main(["variants", ACME, "winter-sale", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)[0]
+    assert data["count"] == sum(data["sizes"].values()) and len(data["sizes"]) == 7

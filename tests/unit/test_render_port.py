@@ -81,7 +81,7 @@ class StubRenderer(ImageRenderer):
     def render(self, pack: Pack, decision: Decision, **kwargs: Any) -> Rendered:  # type: ignore[override]
         return Rendered(b"STUB", "image/x-stub", 1, 1, "stub-key", False, 1, loop_seconds=7)
 
-    def render_fallback(self, pack: Pack, creative_id: str) -> bytes:
+    def render_fallback(self, pack: Pack, creative_id: str, size: tuple[int, int] | None = None) -> bytes:
         return b"FALLBACK"
 
     def content_type(self, body: bytes) -> str:

@@ -186,13 +186,30 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def size_flag(pack: Any, creative_id: str, value: str | None) -> tuple[int, int] | None:
+    """`--size WxH` as one of the creative's sizes (None when not given); CliError naming the sizes."""
+    from versa.pack.model import parse_size, size_name
+
+    if value is None:
+        return None
+    try:
+        size = parse_size(value)
+    except ValueError as exc:
+        raise CliError(f"--size: {exc}") from None
+    sizes = pack.model.creative(creative_id).all_sizes
+    if size not in sizes:
+        raise CliError(f"--size: {value} is not a size of {creative_id} (sizes: {', '.join(map(size_name, sizes))})")
+    return size
+
+
 def cmd_decide(args: argparse.Namespace) -> int:
     from versa.decide.rules import decide
 
     pack = _load(args.pack)
     pack.model.creative(args.creative)
+    size = size_flag(pack, args.creative, args.size)
     ctx = resolve_simulated(pack, args.creative, args)
-    decision = decide(pack.model, args.creative, ctx)
+    decision = decide(pack.model, args.creative, ctx, size=size)
     if args.json:
         out = decision.to_json()
         out["context"] = ctx.provenance()
@@ -204,7 +221,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     for t in decision.trace:
         mark = "✓" if t.matched else "·"
         print(f"  {mark} {t.rule:<20} {t.reason}")
-    print(f"design key  {decision.design_key}")
+    print(f"design key  {decision.design_key} ({decision.size[0]}x{decision.size[1]})")
     until = decision.valid_until.astimezone(ctx.zone).isoformat() if decision.valid_until else "unbounded"
     print(f"valid until {until}")
     print(f"link        {decision.link or '-'}")
@@ -225,12 +242,13 @@ def cmd_variants(args: argparse.Namespace) -> int:
         return 0
     for report in reports:
         attrs = ", ".join(report.attributes) or "nothing"
-        print(f"{report.creative}: {len(report.variants)} distinct design(s) "
-              f"({report.combinations} context cells over {attrs} + locale)")
+        print(f"{report.creative}: {report.summary()} "
+              f"({report.combinations} context cells over {attrs} + locale, per size)")
         for v in report.variants:
             example = " ".join(f"{k}={val}" for k, val in v.example.items())
             rules = ",".join(v.matched) or "(defaults)"
-            print(f"  {v.design_key}  {v.count:>5}  {rules:<32} {example}")
+            size = f"{v.decision.size[0]}x{v.decision.size[1]}"
+            print(f"  {v.design_key}  {size:>9}  {v.count:>5}  {rules:<32} {example}")
     return 0
 
 
@@ -290,6 +308,7 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.add_argument("pack")
     p.add_argument("creative")
     add_context_flags(p)
+    p.add_argument("--size", default=None, help="one of the creative's sizes, WIDTHxHEIGHT (default: its first)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_decide)
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from versa.cli.main import CliError, add_context_flags, resolve_simulated, settings
+from versa.cli.main import CliError, add_context_flags, resolve_simulated, settings, size_flag
 
 FORMATS = ("png", "jpg", "jpeg", "webp", "gif", "avif")
 
@@ -18,7 +18,8 @@ def register(sub: Any) -> None:
     p.add_argument("creative")
     add_context_flags(p)
     p.add_argument("--format", default=None, choices=FORMATS, help="default: from -o's suffix, else png")
-    p.add_argument("--width", type=int, help="one of the creative's allowed widths")
+    p.add_argument("--size", default=None, help="one of the creative's sizes, WIDTHxHEIGHT (default: its first)")
+    p.add_argument("--width", type=int, help="one of the creative's allowed widths (at that size)")
     p.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio, 1 to 3")
     p.add_argument("-o", "--output", required=True, help="file to write ('-' for stdout)")
     p.set_defaults(func=cmd_render)
@@ -35,8 +36,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise CliError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     pack = load_pack(Path(args.pack), checks=PACK_CHECKS)
     pack.model.creative(args.creative)
+    size = size_flag(pack, args.creative, args.size)
     ctx = resolve_simulated(pack, args.creative, args)
-    decision = decide(pack.model, args.creative, ctx)
+    decision = decide(pack.model, args.creative, ctx, size=size)
     texts = {name: ref.default for name, ref in decision.copy.items()}
     renderer = build_renderer(settings(memo_items=0))  # one render: nothing to remember
     rendered = renderer.render(

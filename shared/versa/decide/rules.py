@@ -38,6 +38,7 @@ from versa.pack.model import (
     color_token_name,
 )
 from versa.pack.overrides import Resolved, apply_set
+from versa.pack.sizes import Size, apply_size, size_of
 
 if TYPE_CHECKING:
     from versa.context.model import ContextOptions
@@ -104,6 +105,8 @@ class Decision:
     trace: tuple[RuleTrace, ...]
     design_key: str
     valid_until: datetime | None
+    size: Size
+    """The size rendered (width, height): one of the creative's sizes, the first by default."""
 
     @property
     def matched(self) -> tuple[str, ...]:
@@ -118,6 +121,7 @@ class Decision:
             "brand": self.brand,
             "creative": self.creative,
             "design_key": self.design_key,
+            "size": f"{self.size[0]}x{self.size[1]}",
             "valid_until": self.valid_until.isoformat() if self.valid_until else None,
             "locale": self.locale,
             "matched": list(self.matched),
@@ -181,12 +185,17 @@ def default_text(defaults: Mapping[str, str], locale: str, fallback_locale: str)
 # ---------------------------------------------------------------------------------------- deciding
 
 
-def decide(pack: PackModel, creative_id: str, ctx: Context, *, with_valid_until: bool = True) -> Decision:
-    """Apply the creative's rules in order (later wins) and return the resolved decision.
+def decide(
+    pack: PackModel, creative_id: str, ctx: Context, *, size: Size | None = None, with_valid_until: bool = True
+) -> Decision:
+    """Apply the creative's rules in order (later wins), then bring the layers to `size` (one of the
+    creative's sizes, None for its first: boxes scaled, `by_size` overrides applied; see
+    `versa.pack.sizes`) and return the resolved decision. Raises UnknownSize for a size not declared.
 
     `with_valid_until=False` skips computing when the decision expires (enumeration does not need it).
     """
     creative = pack.creative(creative_id)
+    size = size_of(pack.brand, creative_id, creative, size)
     lookup = lookup_for(ctx)
     state = Resolved(
         colors=dict(pack.tokens.colors),
@@ -203,6 +212,7 @@ def decide(pack: PackModel, creative_id: str, ctx: Context, *, with_valid_until:
         if matched:
             apply_set(state, creative, rule.set_keys)
         trace.append(RuleTrace(rule.id, matched, reason, tuple(rule.set)))
+    apply_size(state, creative, size)
     locale = state.lang or ctx.lang or pack.default_locale
     if locale not in pack.locales:
         locale = pack.default_locale
@@ -212,6 +222,7 @@ def decide(pack: PackModel, creative_id: str, ctx: Context, *, with_valid_until:
         {
             "brand": pack.brand,
             "creative": creative_id,
+            "size": list(size),
             "locale": locale,
             "tokens": [state.colors, state.fonts, state.spacing],
             "layers": [layer.model_dump(mode="json") for layer in layers],
@@ -232,6 +243,7 @@ def decide(pack: PackModel, creative_id: str, ctx: Context, *, with_valid_until:
         trace=tuple(trace),
         design_key=design_key,
         valid_until=valid_until(pack, creative, ctx) if with_valid_until else None,
+        size=size,
     )
 
 

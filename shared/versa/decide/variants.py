@@ -83,6 +83,7 @@ class Variant:
     def to_json(self) -> dict[str, Any]:
         return {
             "design_key": self.design_key,
+            "size": f"{self.decision.size[0]}x{self.decision.size[1]}",
             "contexts": self.count,
             "matched": list(self.matched),
             "example": self.example,
@@ -92,10 +93,31 @@ class Variant:
 
 @dataclass
 class VariantReport:
+    """The creative's variants: one per distinct design at each of its sizes (a design key includes
+    the size), so `count` is designs × sizes; `combinations` counts the context cells of one size."""
+
     creative: str
     attributes: list[str]
     combinations: int
     variants: list[Variant] = field(default_factory=list)
+    sizes: list[str] = field(default_factory=list)
+
+    def designs_per_size(self) -> dict[str, int]:
+        """Size ('WxH') -> how many distinct designs it has, in the creative's size order."""
+        out = dict.fromkeys(self.sizes, 0)
+        for v in self.variants:
+            out[f"{v.decision.size[0]}x{v.decision.size[1]}"] += 1
+        return out
+
+    def summary(self) -> str:
+        """'N variant(s): D design(s) × S size(s) (…)': the count first, then how it is made up."""
+        per = self.designs_per_size()
+        counts = set(per.values())
+        if len(counts) == 1:
+            made = f"{counts.pop()} design(s) × {len(per)} size(s) ({', '.join(per)})"
+        else:
+            made = "designs per size: " + ", ".join(f"{k}: {v}" for k, v in per.items())
+        return f"{len(self.variants)} variant(s): {made}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +125,7 @@ class VariantReport:
             "attributes": self.attributes,
             "combinations": self.combinations,
             "count": len(self.variants),
+            "sizes": self.designs_per_size(),
             "variants": [v.to_json() for v in self.variants],
         }
 
@@ -436,20 +459,24 @@ def iter_contexts(pack: PackModel, creative_id: str, *, limit: int = MAX_COMBINA
 
 
 def enumerate_variants(pack: PackModel, creative_id: str, *, limit: int = MAX_COMBINATIONS) -> VariantReport:
-    """Every distinct design key of the creative, with one representative context each."""
+    """Every distinct design key of the creative at each of its sizes, with one representative
+    context each (sorted by size, then most contexts first)."""
     total, read, contexts = iter_contexts(pack, creative_id, limit=limit)
-    report = VariantReport(creative_id, read, total)
+    sizes = pack.creative(creative_id).all_sizes
+    report = VariantReport(creative_id, read, total, sizes=[f"{w}x{h}" for w, h in sizes])
     by_key: dict[str, Variant] = {}
     for ctx in contexts:
-        decision = decide(pack, creative_id, ctx, with_valid_until=False)
-        variant = by_key.get(decision.design_key)
-        if variant is None:
-            by_key[decision.design_key] = Variant(
-                decision.design_key, 1, _example(ctx, set(read)), decision, decision.matched
-            )
-        else:
-            variant.count += 1
-    report.variants = sorted(by_key.values(), key=lambda v: (-v.count, v.design_key))
+        for size in sizes:
+            decision = decide(pack, creative_id, ctx, size=size, with_valid_until=False)
+            variant = by_key.get(decision.design_key)
+            if variant is None:
+                by_key[decision.design_key] = Variant(
+                    decision.design_key, 1, _example(ctx, set(read)), decision, decision.matched
+                )
+            else:
+                variant.count += 1
+    order = {size: i for i, size in enumerate(sizes)}
+    report.variants = sorted(by_key.values(), key=lambda v: (order[v.decision.size], -v.count, v.design_key))
     return report
 
 

@@ -52,6 +52,7 @@ from versa.pack.model import (
 from versa.pack.overrides import check_set
 from versa.pack.safe_yaml import read_pack_yaml
 from versa.pack.sandbox import BoundedSandbox
+from versa.pack.sizes import check_sizes
 
 PACK_FILE = "pack.yaml"
 MAX_PACK_BYTES = 50 * 1024 * 1024
@@ -492,6 +493,8 @@ def _check_creative(
         yield from _check_condition(creative, f"{path}.when", rule.when)
         for key, message in check_set(model, creative, rule.set_keys, font_families=checks.font_families):
             yield Issue(PACK_FILE, f"{path}.set.{key}" if key else f"{path}.set", message)
+    for where, message in check_sizes(model, creative, font_families=checks.font_families):
+        yield Issue(PACK_FILE, f"{base}.{where}", message)
 
 
 def _check_template(root: Path, path: str, name: str, checks: PackChecks) -> Iterator[Issue]:

@@ -504,9 +504,102 @@ class RenderSettings(Strict):
     ]
 
 
+# ---------------------------------------------------------------------------------------------- sizes
+
+SIZE_RE = re.compile(r"^([1-9][0-9]{1,3})x([1-9][0-9]{1,3})$")
+"""A size as packs and URLs write it: ``WIDTHxHEIGHT`` in px, e.g. ``728x90``."""
+SIZE_MIN, SIZE_MAX = 16, 4000
+
+
+def size_problem(size: tuple[int, int], shown: str | None = None) -> str | None:
+    """Why a (width, height) cannot be a creative size, or None; `shown` is how the pack wrote it."""
+    if not (SIZE_MIN <= size[0] <= SIZE_MAX and SIZE_MIN <= size[1] <= SIZE_MAX):
+        return f"size {shown or size_name(size)}: width and height must be {SIZE_MIN}..{SIZE_MAX} px"
+    return None
+
+
+def parse_size(value: Any) -> tuple[int, int]:
+    """``"728x90"`` as (728, 90); raises ValueError naming the value and the form allowed."""
+    match = SIZE_RE.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"{value!r} is not a size: write WIDTHxHEIGHT in px, e.g. '728x90'")
+    size = (int(match[1]), int(match[2]))
+    problem = size_problem(size)
+    if problem:
+        raise ValueError(problem)
+    return size
+
+
+def size_name(size: tuple[int, int]) -> str:
+    """(728, 90) as ``"728x90"`` (the form of packs and URL paths)."""
+    return f"{size[0]}x{size[1]}"
+
+
+SizeText = Annotated[
+    tuple[int, int],
+    PlainValidator(parse_size),
+    PlainSerializer(size_name, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": SIZE_RE.pattern}),
+]
+"""A size written ``WIDTHxHEIGHT`` (``"728x90"``), held as (width, height)."""
+
+
+class SizeWhen(Strict):
+    """Which sizes a `by_size` entry applies to: one size, or an aspect-ratio (width / height) range."""
+
+    size: SizeText | None = Field(default=None, description="One declared size, e.g. '728x90'.")
+    aspect: tuple[float, float] | None = Field(
+        default=None, description="[min, max] of width / height, both included, e.g. [3, 12] for wide banners."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if (self.size is None) == (self.aspect is None):
+            raise ValueError("give exactly one of size, aspect")
+        if self.aspect is not None and not 0 < self.aspect[0] <= self.aspect[1]:
+            raise ValueError(f"aspect {list(self.aspect)}: need 0 < min <= max")
+        return self
+
+    def matches(self, size: tuple[int, int]) -> bool:
+        if self.size is not None:
+            return self.size == size
+        assert self.aspect is not None
+        return self.aspect[0] <= size[0] / size[1] <= self.aspect[1]
+
+
+class SizeOverride(Strict):
+    """`by_size` entry: `set:` (the keys rules use, in the pixels of the size rendered) applied when
+    the size rendered matches `when`."""
+
+    when: SizeWhen
+    set: dict[str, Any] = Field(min_length=1, description="Overrides, as a rule's set: (lang and link excepted).")
+    _set_keys: tuple[SetKey, ...] = PrivateAttr(default=())
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._set_keys = parse_set(self.set)
+
+    @property
+    def set_keys(self) -> tuple[SetKey, ...]:
+        return self._set_keys
+
+
+def _size_or_sizes(schema: dict[str, Any]) -> None:
+    """In the JSON schema a creative needs `size` or `sizes` (the model fills `size` from `sizes`)."""
+    schema["required"] = [name for name in schema.get("required", []) if name != "size"]
+    schema["anyOf"] = [{"required": ["size"]}, {"required": ["sizes"]}]
+
+
 class Creative(Strict):
     description: str = ""
-    size: tuple[int, int]
+    size: tuple[int, int] = Field(description="The first (default) size, [width, height] in px.")
+    sizes: list[SizeText] = Field(
+        default_factory=list,
+        description="Every size the creative comes in, as 'WxH' strings; the first is the default and "
+        "equals size (size may then be left out).",
+    )
+    by_size: list[SizeOverride] = Field(
+        default_factory=list, description="Overrides per size or aspect-ratio range, applied in order."
+    )
     widths: list[int] = Field(default_factory=list, description="Allowed output widths; default: the size's.")
     layers: list[Layer] = Field(min_length=1)
     copy_: dict[str, CopySlot] = Field(default_factory=dict, alias="copy")
@@ -518,7 +611,20 @@ class Creative(Strict):
     fallback: str = Field(description="A pack image served whenever anything goes wrong.")
     cache: CacheSettings | None = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, json_schema_extra=_size_or_sizes
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _size_from_sizes(cls, data: Any) -> Any:
+        # `size` may be left out when `sizes` is given: it is then the first of them.
+        if isinstance(data, dict) and "size" not in data and isinstance(data.get("sizes"), list) and data["sizes"]:
+            try:
+                return {**data, "size": parse_size(data["sizes"][0])}
+            except ValueError:
+                return data  # `sizes` reports it
+        return data
 
     @field_validator("layers")
     @classmethod
@@ -534,9 +640,29 @@ class Creative(Strict):
     @field_validator("size")
     @classmethod
     def _size(cls, size: tuple[int, int]) -> tuple[int, int]:
-        if not (16 <= size[0] <= 4000 and 16 <= size[1] <= 4000):
-            raise ValueError(f"size {list(size)}: width and height must be 16..4000 px")
+        problem = size_problem(size, str(list(size)))
+        if problem:
+            raise ValueError(problem)
         return size
+
+    @model_validator(mode="after")
+    def _sizes(self) -> Self:
+        if self.sizes and self.sizes[0] != self.size:
+            raise ValueError(
+                f"sizes: the first size {size_name(self.sizes[0])} must be size {size_name(self.size)} "
+                "(the default size); leave size out or list it first"
+            )
+        seen: set[tuple[int, int]] = set()
+        for s in self.sizes:
+            if s in seen:
+                raise ValueError(f"sizes: {size_name(s)} repeats")
+            seen.add(s)
+        return self
+
+    @property
+    def all_sizes(self) -> tuple[tuple[int, int], ...]:
+        """Every size the creative comes in, the default first (just `size` without `sizes`)."""
+        return tuple(self.sizes) if self.sizes else (self.size,)
 
     @field_validator("link")
     @classmethod
@@ -569,6 +695,11 @@ class Creative(Strict):
     @property
     def allowed_widths(self) -> list[int]:
         return sorted(set(self.widths) | {self.size[0]})
+
+    def widths_at(self, size: tuple[int, int]) -> list[int]:
+        """Allowed output widths at one of the creative's sizes: `allowed_widths` at the first size;
+        another size renders at its own width only (`widths` are written for the first size)."""
+        return self.allowed_widths if size == self.size else [size[0]]
 
 
 class PackModel(Strict):

@@ -88,7 +88,8 @@ class VersionInfo:
 
 @dataclass(frozen=True)
 class FallbackImage:
-    """One object the CDN may fail over to: `fallbacks/v1/{brand}/{creative}.{ext}`."""
+    """One object the CDN may fail over to: `fallbacks/v1/{brand}/{creative}.{ext}`, where `creative`
+    is a creative id, or `{creative}@{W}x{H}` for each of its sizes (the first size also plain)."""
 
     creative: str
     ext: str
@@ -148,13 +149,14 @@ def fallback_png(pack: Pack, creative_id: str, renderer: FallbackRenderer | None
 
 
 def fallback_images(
-    pack: Pack, creative_id: str, renderer: FallbackRenderer | None = None
+    pack: Pack, creative_id: str, renderer: FallbackRenderer | None = None, *, png: bytes | None = None
 ) -> dict[str, tuple[bytes, str]]:
     """What the CDN may fail over to for one creative: extension -> (bytes, content type), for every
-    image format the pack serves, plus `auto` as PNG (every client can show it)."""
+    image format the pack serves, plus `auto` as PNG (every client can show it). `png`: the image to
+    encode (a size's fallback), else the creative's fallback."""
     from versa.render.encode import CONTENT_TYPES, avif_supported, encode
 
-    png = fallback_png(pack, creative_id, renderer)
+    png = fallback_png(pack, creative_id, renderer) if png is None else png
     out = {"png": (png, "image/png"), "auto": (png, "image/png")}
     image = open_image(png)
     for fmt in pack.model.render.formats:
@@ -166,11 +168,21 @@ def fallback_images(
 
 def all_fallbacks(pack: Pack, renderer: FallbackRenderer | None = None) -> tuple[FallbackImage, ...]:
     """Every fallback image of the pack, drawn and encoded (no I/O besides the pack's files)."""
+    from versa.render.encode import fallback_at
+
     out = []
     for creative_id, creative in pack.model.creatives.items():
         ttl = (creative.cache or pack.model.cache).fallback_ttl
-        for ext, (body, content_type) in fallback_images(pack, creative_id, renderer).items():
+        base = fallback_png(pack, creative_id, renderer)
+        for ext, (body, content_type) in fallback_images(pack, creative_id, png=base).items():
             out.append(FallbackImage(creative_id, ext, body, content_type, ttl))
+        if not creative.sizes:
+            continue  # one size: the plain key is all the CDN asks for
+        for size in creative.all_sizes:
+            png = base if size == creative.size else fallback_at(base, size)
+            name = f"{creative_id}@{size[0]}x{size[1]}"
+            for ext, (body, content_type) in fallback_images(pack, creative_id, png=png).items():
+                out.append(FallbackImage(name, ext, body, content_type, ttl))
     return tuple(out)
 
 

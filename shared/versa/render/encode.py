@@ -35,6 +35,7 @@ from typing import Any
 from PIL import Image, features
 
 from versa.errors import OutputTooLarge, ParamError
+from versa.pack.assets import open_image
 from versa.pack.model import RenderSettings
 
 CONTENT_TYPES = {
@@ -236,8 +237,23 @@ __all__ = [
     "check_work",
     "encode",
     "exact_palette",
+    "fallback_at",
     "flatten",
     "negotiate",
     "normalize_format",
     "save_args",
 ]
+
+
+def fallback_at(data: bytes, size: tuple[int, int]) -> bytes:
+    """A fallback image made for another size: scaled to cover `size` and cropped around its centre,
+    as PNG (what a creative's fallback is at each of its sizes besides the first)."""
+    from PIL import ImageOps
+
+    image = open_image(data)
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA")
+    fitted = ImageOps.fit(image, size, Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    out = io.BytesIO()
+    fitted.save(out, format="PNG", optimize=False)
+    return out.getvalue()

@@ -34,6 +34,7 @@ from versa.render.encode import (
     check_output,
     check_work,
     encode,
+    fallback_at,
     negotiate,
     normalize_format,
 )
@@ -155,13 +156,15 @@ class Renderer(ImageRenderer):
             raise ParamError(
                 "format", fmt, "this pack allows " + ", ".join(f for f in allowed if f in CONTENT_TYPES)
             )
-        width = creative.size[0] if width is None else width
-        if width not in creative.allowed_widths:
-            raise ParamError("w", width, "one of " + ", ".join(map(str, creative.allowed_widths)))
+        base_w, base_h = decision.size
+        widths = creative.widths_at(decision.size)
+        width = base_w if width is None else width
+        if width not in widths:
+            raise ParamError("w", width, "one of " + ", ".join(map(str, widths)))
         if not DPR_MIN <= dpr <= DPR_MAX:
             raise ParamError("dpr", dpr, f"a number from {DPR_MIN:g} to {DPR_MAX:g}")
         out_w = round(width * dpr)
-        out_h = max(1, round(creative.size[1] * width / creative.size[0] * dpr))
+        out_h = max(1, round(base_h * width / base_w * dpr))
         check_dimensions(out_w, out_h, width=width, dpr=dpr)
 
         used = {slot: texts.get(slot, ref.default) for slot, ref in decision.copy.items()}
@@ -177,6 +180,7 @@ class Renderer(ImageRenderer):
             texts=used,
             params={name: value for name, value in params.items() if name in read},
             fmt=fmt,
+            size=decision.size,
             width=width,
             dpr=dpr,
             engine=self.engine,
@@ -188,7 +192,7 @@ class Renderer(ImageRenderer):
                 hit.body, hit.content_type, hit.width, hit.height, key, True, hit.frames, hit.loop_seconds
             )
 
-        scene = Scene(pack, decision, used, params, out_w / creative.size[0], self.fonts)
+        scene = Scene(pack, decision, used, params, out_w / base_w, self.fonts)
         try:
             body, frames = self._draw(scene, (out_w, out_h), fmt, now=now, tz=tz, robust=robust)
         except VersaError:
@@ -225,14 +229,18 @@ class Renderer(ImageRenderer):
         check_deadline()
         return encode(canvas, fmt, scene.pack.model.render, fast=self.fast), 1
 
-    def render_fallback(self, pack: Pack, creative_id: str) -> bytes:
-        """The creative's fallback image bytes, read once per pack version (see `image_content_type`)."""
+    def render_fallback(self, pack: Pack, creative_id: str, size: tuple[int, int] | None = None) -> bytes:
+        """The creative's fallback image bytes, read once per pack version (see `image_content_type`);
+        at a size other than the first, the fallback asset cropped around its centre to fill it (PNG)."""
         creative = pack.model.creative(creative_id)
-        key = (str(pack.root), pack.version, creative_id)
+        sized = size is not None and size != creative.size
+        key = (str(pack.root), pack.version, creative_id + (f"@{size[0]}x{size[1]}" if size and sized else ""))
         data = self._fallbacks.get(key)
         if data is None:
             try:
                 data = read_pack_file(pack.root, creative.fallback)  # no link followed
+                if size is not None and sized:
+                    data = fallback_at(data, size)
             except (OSError, ValueError) as exc:
                 raise RenderError(f"fallback of {pack.brand}/{creative_id} is unreadable: {exc}") from exc
             self._fallbacks.put(key, data)

@@ -118,26 +118,28 @@ class HtmlPages:
             alt = _alt(creative.alt, decision.locale, pack.model.default_locale, texts)
         except TemplateError as exc:
             raise RenderError(f"alt text of {decision.creative}: {exc}") from exc
-        width, height = creative.size
+        width, height = decision.size
+        sized = None if decision.size == creative.size else decision.size
+        allowed_widths = creative.widths_at(decision.size)
 
         def url(ext: str, w: int | None = None) -> str:
             query = dict(carried)
             if w is not None and w != width:
                 query["w"] = str(w)
             return self.base_url + signed_url(
-                creative_path(pack.brand, decision.creative, ext), query, self.keyring, expires=expires
+                creative_path(pack.brand, decision.creative, ext, sized), query, self.keyring, expires=expires
             )
 
         def img(alt: str = alt, width: int = width, fmt: str = "png") -> Markup:
-            h = round(height * width / creative.size[0])
+            h = round(height * width / decision.size[0])
             return Markup(
-                f'<img src="{escape(url(fmt, width if width in creative.allowed_widths else None))}" '
+                f'<img src="{escape(url(fmt, width if width in allowed_widths else None))}" '
                 f'width="{width}" height="{h}" alt="{escape(alt)}" '
                 'style="display:block;border:0;outline:none;max-width:100%;height:auto">'
             )
 
         def picture(alt: str = alt, sizes: str = f"{width}px") -> Markup:
-            widths = creative.allowed_widths
+            widths = allowed_widths
             allowed = set(pack.model.render.formats)
             sources = []
             for fmt in PICTURE_FORMATS:
@@ -188,11 +190,12 @@ class HtmlPages:
     def fallback_html(self, pack: Pack, decision: Decision, request: Any) -> str:
         """A plain fragment for when the template fails: the creative's PNG route, signed like the page."""
         creative = pack.model.creative(decision.creative)
+        sized = None if decision.size == creative.size else decision.size
         url = self.base_url + signed_url(
-            creative_path(pack.brand, decision.creative, "png"), _carried(request), self.keyring,
+            creative_path(pack.brand, decision.creative, "png", sized), _carried(request), self.keyring,
             expires=page_expiry(request),
         )
-        width, height = creative.size
+        width, height = decision.size
         link = decision.link if is_allowed_link(decision.link, allow_http=pack.model.allow_http_links) else "#"
         return (
             f'<a href="{escape(link)}"><img src="{escape(url)}" width="{width}" '

@@ -134,7 +134,7 @@ def _fully_decoded(segment: str) -> str:
 
 
 def canonical_path(path: str) -> str:
-    """The canonical (encoded) form of a decoded absolute path, segment by segment, ``/`` kept.
+    """The canonical (encoded) form of a decoded absolute path, segment by segment, ``/`` and ``@`` kept.
 
     Raises SignatureInvalid for a path that is not absolute, has an empty, ``.`` or ``..`` segment,
     or holds NUL, a backslash or an encoded slash at any depth of percent-decoding.
@@ -149,7 +149,8 @@ def canonical_path(path: str) -> str:
         if any(ch in plain for ch in ("/", "\\", "\x00")):
             raise SignatureInvalid(f"path segment holds an encoded slash, backslash or NUL: {path!r}")
         try:
-            encoded.append(encode_component(segment))
+            # `@` stays itself in a path (a pchar of RFC 3986): `creative@728x90.png` reads as written.
+            encoded.append(encode_component(segment).replace("%40", "@"))
         except UnicodeEncodeError as exc:
             raise SignatureInvalid(f"path is not valid Unicode: {path!r}") from exc
     return "/" + "/".join(encoded)

@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from versa.errors import ParamError, SignatureError
 from versa.ports import ORIGIN_SECRET_HEADER
-from versa.signing.urls import FILE_RE, IMAGE_EXTS
+from versa.signing.urls import FILE_RE, IMAGE_EXTS, SIZE_FORM, SIZED_RE, file_size
 from versa.web.http import (
     PROBLEMS,
     HttpResponse,
@@ -98,14 +98,14 @@ def _log(message: str, **props: Any) -> None:
 # ------------------------------------------------------------------------------------ requests
 
 
-def _request(brand: str, creative: str, ext: str) -> CreativeRequest:
+def _request(brand: str, creative: str, ext: str, size: tuple[int, int] | None = None) -> CreativeRequest:
     event = app.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     query = dict(event.query_string_parameters or {})
     multi = {k: list(v) for k, v in (event.multi_value_query_string_parameters or {}).items()}
     return CreativeRequest(
         brand=brand, creative=creative, ext=ext, headers=headers, query=query,
-        now=datetime.now(UTC), path=event.path, multi_query=multi,
+        now=datetime.now(UTC), path=event.path, multi_query=multi, size=size,
     )
 
 
@@ -157,7 +157,7 @@ def healthz() -> Response[Any]:
 
 @app.get(
     "/v1/<brand>/<file>",
-    summary="A creative rendered for this request: CREATIVE.png|jpg|webp|gif|avif|auto|html",
+    summary="A creative rendered for this request: CREATIVE[@WxH].png|jpg|webp|gif|avif|auto|html",
     description=(
         "Signed URL (sig, kid, optional exp/scope/m). Declared parameters of the creative and the signed "
         "overrides country, tz, lang, device, client, at are read from the query; dpr (1-3), w (an allowed "
@@ -172,19 +172,26 @@ def creative_file(brand: str, file: str) -> Response[Any]:
     if not match or match["ext"] not in (*IMAGE_EXTS, "html"):
         if svc.is_proxy_request(_request(brand, file, "png")):
             return _to_response(svc.blank("bad-request"))  # an email proxy never caches an error
-        raise ParamError("path", file, "CREATIVE.EXT with EXT one of " + ", ".join((*IMAGE_EXTS, "html")))
-    req = _request(brand, match["creative"], match["ext"])
+        raise ParamError(
+            "path", file,
+            f"CREATIVE.EXT or CREATIVE@SIZE.EXT, SIZE {SIZE_FORM}, EXT one of " + ", ".join((*IMAGE_EXTS, "html")),
+        )
+    req = _request(brand, match["creative"], match["ext"], file_size(match))
     resp = svc.page(req) if match["ext"] == "html" else svc.image(req)
     return _to_response(resp)
 
 
 @app.get(
     "/v1/<brand>/<creative>/decision",
-    summary="The decision, trace, design key, valid_until and context provenance (debug-scope signature)",
+    summary="The decision, trace, design key, valid_until and context provenance (debug-scope signature); "
+    "CREATIVE or CREATIVE@WxH for one of its sizes",
 )
 def decision_route(brand: str, creative: str) -> Response[Any]:
     _check_origin()
-    return _to_response(service().decision(_request(brand, creative, "json")))
+    match = SIZED_RE.match(creative)
+    if match is None:  # not a creative id: the service answers 404 naming it
+        return _to_response(service().decision(_request(brand, creative, "json")))
+    return _to_response(service().decision(_request(brand, match["creative"], "json", file_size(match))))
 
 
 @app.get(

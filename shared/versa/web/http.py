@@ -24,6 +24,7 @@ from versa.errors import (
     SignatureExpired,
     UnknownBrand,
     UnknownCreative,
+    UnknownSize,
     VersaError,
 )
 from versa.pack.model import CacheSettings
@@ -158,6 +159,7 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
         400, "Bad request", members=lambda exc: {"parameter": exc.name, "allowed": exc.allowed}
     ),
     UnknownBrand: ProblemKind(404, "Unknown brand"),
+    UnknownSize: ProblemKind(404, "Unknown size", members=lambda exc: {"sizes": exc.known}),
     UnknownCreative: ProblemKind(404, "Unknown creative"),
     SignatureExpired: ProblemKind(410, "Link expired", default_detail="the signature has expired"),
     SignatureError: ProblemKind(403, "Forbidden", default_detail="a valid signature is required"),

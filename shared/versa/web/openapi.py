@@ -114,10 +114,19 @@ ORIGIN_SECRET: Final = _header("x-versa-origin-secret", "Added by the CDN when t
                                "origin secret; without the right value every creative route answers 403.")
 
 SLUG_SCHEMA: Final = {"type": "string", "pattern": f"^{SLUG_PATTERN.pattern}$"}
+SIZED_CREATIVE_SCHEMA: Final = {
+    "type": "string",
+    "pattern": f"^{SLUG_PATTERN.pattern}(@[1-9][0-9]{{1,3}}x[1-9][0-9]{{1,3}})?$",
+    "description": "CREATIVE, or CREATIVE@WxH for one of its sizes (404 for a size it does not declare).",
+}
 FILE_SCHEMA: Final = {
     "type": "string",
-    "pattern": f"^{SLUG_PATTERN.pattern}\\.({'|'.join(EXTENSIONS)})$",
-    "description": "CREATIVE.EXT; another extension answers 400 naming the allowed ones.",
+    "pattern": f"^{SLUG_PATTERN.pattern}(@[1-9][0-9]{{1,3}}x[1-9][0-9]{{1,3}})?\\.({'|'.join(EXTENSIONS)})$",
+    "description": (
+        "CREATIVE.EXT, or CREATIVE@WxH.EXT for one of the creative's sizes (e.g. winter-sale@728x90.png; "
+        "without a size: its first). Another extension or a malformed size answers 400 naming the allowed "
+        "forms; a size the creative does not declare answers 404 (an email proxy gets the fallback image)."
+    ),
 }
 
 # ------------------------------------------------------------------------------------- responses
@@ -159,7 +168,7 @@ PROBLEMS: Final[dict[int, dict[str, Any]]] = {
     400: _problem("A parameter the creative does not allow (a declared value, w, dpr, theme, a signed "
                   "override, the extension); `parameter` and `allowed` say which and what."),
     403: _problem("No signature, a wrong one, one without the needed scope, or no origin secret."),
-    404: _problem("Unknown brand or creative (or a click on a variant without a link)."),
+    404: _problem("Unknown brand, creative or size (or a click on a variant without a link)."),
     410: _problem("The signature has expired."),
     413: _problem("The request asks for more render work (pixels × frames) than a render may cost."),
     500: _problem("An unexpected failure (never answered to an email proxy on an image route)."),
@@ -242,7 +251,7 @@ OPERATIONS: Final[dict[str, dict[str, Any]]] = {
         "responses": creative_responses,
     },
     "/v1/{brand}/{creative}/decision": {
-        "path": {"brand": SLUG_SCHEMA, "creative": SLUG_SCHEMA},
+        "path": {"brand": SLUG_SCHEMA, "creative": SIZED_CREATIVE_SCHEMA},
         "parameters": _SIGNED_ROUTE_PARAMETERS,
         "responses": decision_responses,
     },

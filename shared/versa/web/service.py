@@ -45,6 +45,7 @@ from versa.errors import (
 )
 from versa.pack.links import link_problem
 from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative, Pack
+from versa.pack.sizes import size_of
 from versa.ports import (
     CopyStore,
     GenerationQueue,
@@ -140,6 +141,8 @@ class CreativeRequest:
     now: datetime
     path: str = ""
     multi_query: Mapping[str, list[str]] = field(default_factory=dict)
+    size: tuple[int, int] | None = None
+    """The size the path names (`creative@WxH.ext`), None for the creative's first."""
 
     def header(self, name: str) -> str | None:
         """A header's value by case-insensitive name (the headers are stored lower-cased), or None."""
@@ -270,7 +273,7 @@ class RenderService:
         pack = self._current_pack(req.brand)
         creative = pack.model.creative(req.creative)
         ctx = self._context(pack, req, self._signature(req, scope=scope))
-        return pack, creative, ctx, decide(pack.model, req.creative, ctx)
+        return pack, creative, ctx, decide(pack.model, req.creative, ctx, size=req.size)
 
     # ------------------------------------------------------------------------------------ copy
 
@@ -384,7 +387,7 @@ class RenderService:
         try:
             pack = self._current_pack(req.brand)
             creative = pack.model.creative(req.creative)
-            return self._fallback(pack, req.creative, creative, reason)
+            return self._fallback(pack, req.creative, creative, reason, req.size)
         except Exception:
             return self._blank(reason, brand=req.brand, creative=req.creative)
 
@@ -416,31 +419,35 @@ class RenderService:
             reason = "pack-store" if isinstance(exc, StoreUnavailable) else "pack-error"
             self.log("pack unavailable", brand=req.brand, reason=reason, error=repr(exc))
             return self._blank(reason, brand=req.brand, creative=req.creative)
+        if req.size is not None and req.size not in creative.all_sizes:
+            if proxy:
+                return self._fallback(pack, req.creative, creative, "unknown-size", None)
+            size_of(pack.brand, req.creative, creative, req.size)  # raises UnknownSize: a 404 naming the sizes
         try:
             signed = self._signature(req)
             ctx = self._context(pack, req, signed)
         except (SignatureError, ParamError) as exc:
             if proxy:
                 reason = "expired" if isinstance(exc, SignatureExpired) else "bad-request"
-                return self._fallback(pack, req.creative, creative, reason)
+                return self._fallback(pack, req.creative, creative, reason, req.size)
             raise
         try:
             # Signed send-time values may name the client (previews, ESP-declared proxies): use the context's.
             return self._render_image(pack, creative, req, ctx, EmailClient(ctx.client))
         except ParamError:  # a width, dpr or format the creative does not allow, or too much work
             if proxy:
-                return self._fallback(pack, req.creative, creative, "bad-request")
+                return self._fallback(pack, req.creative, creative, "bad-request", req.size)
             raise
         except Overloaded:
             if proxy:
-                return self._fallback(pack, req.creative, creative, "overloaded")
+                return self._fallback(pack, req.creative, creative, "overloaded", req.size)
             raise
 
     def _render_image(
         self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, client: EmailClient
     ) -> HttpResponse:
         start = time.perf_counter()
-        decision = decide(pack.model, req.creative, ctx)
+        decision = decide(pack.model, req.creative, ctx, size=req.size)
         texts, default_used = self._texts(pack, creative, decision, req.now)
         fmt = self._format(pack, creative, req, client)
         robust = client is EmailClient.apple_mpp
@@ -456,16 +463,16 @@ class RenderService:
             raise
         except (concurrent.futures.TimeoutError, TimeoutError):
             future.cancel()  # not started yet: never starts; running: stops at its next deadline check
-            return self._fallback(pack, req.creative, creative, "render-timeout")
+            return self._fallback(pack, req.creative, creative, "render-timeout", req.size)
         except RenderError as exc:
             reason = "too-large" if isinstance(exc, OutputTooLarge) else "render-error"
             if isinstance(exc, RenderTimeout):
                 reason = "render-timeout"
             self.log("render failed", reason=reason, error=str(exc))
-            return self._fallback(pack, req.creative, creative, reason)
+            return self._fallback(pack, req.creative, creative, reason, req.size)
         except Exception as exc:
             self.log("render crashed", error=repr(exc))
-            return self._fallback(pack, req.creative, creative, "render-error")
+            return self._fallback(pack, req.creative, creative, "render-error", req.size)
         elapsed = (time.perf_counter() - start) * 1000
         props: dict[str, Any] = {"brand": pack.brand, "creative": req.creative, "variant": decision.design_key}
         self.metrics.count("Renders", **props)
@@ -542,11 +549,16 @@ class RenderService:
             accept = {"avif": "image/avif,image/webp,image/png", "webp": "image/webp,image/png"}.get(cdn, "image/png")
         return self.renderer.negotiate(accept, str(client), allowed, animated=animated)
 
-    def _fallback(self, pack: Pack, creative_id: str, creative: Creative, reason: str) -> HttpResponse:
+    def _fallback(
+        self, pack: Pack, creative_id: str, creative: Creative, reason: str, size: tuple[int, int] | None = None
+    ) -> HttpResponse:
+        """The creative's fallback at `size` (its first size when None or not one it declares)."""
         self.metrics.count("Fallbacks", reason=reason, brand=pack.brand, creative=creative_id)
         cache = _cache_settings(pack, creative)
+        if size not in creative.all_sizes:
+            size = None
         try:
-            body = self.renderer.render_fallback(pack, creative_id)
+            body = self.renderer.render_fallback(pack, creative_id, size)
         except Exception as exc:  # counted above already
             self.log("fallback unreadable", brand=pack.brand, creative=creative_id, error=repr(exc))
             return _blank_response(reason)
