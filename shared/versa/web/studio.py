@@ -208,6 +208,13 @@ class Studio:
         if cached is None:
             try:
                 report = enumerate_variants(pack.model, form.creative).to_json()
+                # The studio previews a creative at its first size (it has no size picker yet): list the
+                # designs of that size, and say how many sizes the creative has in all.
+                first = "{}x{}".format(*pack.model.creative(form.creative).size)
+                report["all_count"] = report["count"]
+                report["variants"] = [v for v in report["variants"] if v["size"] == first]
+                report["count"] = len(report["variants"])
+                report["size"] = first
             except VersaError as exc:  # TooManyVariants: say so rather than fail the page
                 report = {"count": None, "error": str(exc), "variants": []}
             report["listed"] = min(len(report["variants"]), MAX_VARIANTS_LISTED)

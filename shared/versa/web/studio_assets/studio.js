@@ -274,7 +274,10 @@
     $("variant-count").textContent = String(report.count);
     $("variant-note").textContent = `${report.count} distinct designs over ${report.combinations} decided contexts ` +
       `(reading ${report.attributes.join(", ") || "nothing"}). Pick one to load its example viewer` +
-      (report.listed < report.count ? `; the ${report.listed} most common are listed.` : ".");
+      (report.listed < report.count ? `; the ${report.listed} most common are listed.` : ".") +
+      (report.all_count > report.count
+        ? ` These are the designs at ${report.size}; with every declared size there are ${report.all_count}.`
+        : "");
     const list = $("variants");
     list.replaceChildren();
     for (const v of report.variants) {
