@@ -3,7 +3,9 @@
 Errors: attributes the CDN does not key on, values an attribute can never take, rules that can never
 match, `vary_by` over an open-ended attribute, copy without a default for a declared locale, fonts
 lacking glyphs a locale needs. Warnings: rules whose every effect is always overridden by later rules
-(shadowed). Overlap between rules is how a cascade works and is not reported.
+(shadowed), and what laying out every variant at every size with the longest copy finds (cut text,
+text outside its container, layers colliding at a size, text failing WCAG AA contrast: `_overflow`).
+Overlap between rules is how a cascade works and is not reported.
 """
 
 from __future__ import annotations
