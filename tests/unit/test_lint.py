@@ -203,7 +203,7 @@ def test_time_rules_that_only_some_zones_reach_are_not_reported(build: Callable[
                     "window": {"from": "2026-12-01T12:00", "to": "2026-12-01T14:00", "tz": "America/Chicago"},
                     "daypart": "night",
                 },
-                "set": {"tokens.colors.paper": "#000000"},
+                "set": {"tokens.colors.paper": "#000000", "tokens.colors.ink": "#ffffff"},
             },
             {"id": "eve", "when": {"date": "2026-12-24"}, "set": {"copy.title": "Merry Christmas"}},
             {"id": "weekend", "when": {"weekend": "true"}, "set": {"lang": "de"}},
@@ -352,3 +352,146 @@ def test_copy_that_cannot_fit_its_box_is_a_warning_naming_the_variant(
     assert found[0].severity == "warning"
     assert found[0].path == "creatives.promo.layers[3]"
     assert found[0].message.startswith("de text does not fit") and "long" in found[0].message
+
+
+# ---------------------------------------------------------------- every size, locale and longest copy
+
+
+def _promo(small_pack: Callable[..., dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+    data = small_pack(**kwargs)
+    data["creatives"]["promo"]["sizes"] = ["300x100", "600x100"]
+    return data
+
+
+def test_a_good_pack_at_every_size_has_no_layout_warnings(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN the small pack in two sizes, short copy, dark ink on white, no overlaps
+    pack = load_pack(make_pack(_promo(small_pack)), checks=PACK_CHECKS)
+    # WHEN linted
+    # THEN nothing is found
+    assert lint(pack) == []
+
+
+def test_max_chars_of_wide_glyphs_is_laid_out_at_every_size(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a title slot whose generated copy may be 40 characters, while its default is short
+    copy = {
+        "title": {"default": {"en": "Hi", "de": "Hallo"}, "generate": {"brief": "a title", "max_chars": 40}},
+        "cta": {"default": {"en": "go", "de": "los"}},
+    }
+    pack = load_pack(make_pack(_promo(small_pack, copy=copy)), checks=PACK_CHECKS)
+    # WHEN linted
+    found = [i for i in lint(pack) if "does not fit" in i.message]
+    # THEN 40 Ws are cut, named by layer, size and locale, at the title's path
+    assert found and all(i.path == "creatives.promo.layers[2]" and i.severity == "warning" for i in found)
+    assert any("layer 'title' at 300x100 en" in i.message and "WWW" in i.message for i in found)
+    assert any("at 300x100 de" in i.message for i in found)
+
+
+def test_layers_colliding_at_a_size_only_are_a_warning(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a size override that moves the badge onto the title at 600x100
+    data = _promo(small_pack)
+    data["creatives"]["promo"]["by_size"] = [
+        {"when": {"size": "600x100"}, "set": {"layers.badge.box": [130, 10, 80, 40]}}
+    ]
+    pack = load_pack(make_pack(data), checks=PACK_CHECKS)
+    # WHEN linted
+    found = [i for i in lint(pack) if i.message.startswith("layer-collision")]
+    # THEN the badge and the title are named, at that size only
+    assert len(found) == 1, found
+    assert found[0].path == "creatives.promo.layers[1]"
+    assert "creatives.promo.layers[2]" in found[0].message and "600x100" in found[0].message
+
+
+def test_text_overflowing_its_container_is_a_warning(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a row container too narrow for its two fixed-width texts
+    layers = [
+        {"id": "bg", "type": "background", "fill": "paper"},
+        {
+            "id": "row",
+            "type": "container",
+            "box": [10, 10, 200, 60],
+            "children": [
+                {"id": "a", "type": "text", "slot": "title", "font": "body", "size": 14,
+                 "flex": {"width": 150, "shrink": 0}},
+                {"id": "b", "type": "text", "slot": "cta", "font": "body", "size": 14,
+                 "flex": {"width": 150, "shrink": 0}},
+            ],
+        },
+    ]
+    pack = load_pack(make_pack(_promo(small_pack, layers=layers)), checks=PACK_CHECKS)
+    # WHEN linted
+    found = [i for i in lint(pack) if i.message.startswith("text-overflow")]
+    # THEN the second text is named by its path inside the container, with its text
+    assert found, lint(pack)
+    assert {i.path for i in found} == {"creatives.promo.layers[1].children[1]"}
+    assert "layer 'b'" in found[0].message and "'go en'" in found[0].message
+
+
+def test_a_good_container_has_no_warnings(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a wide enough column container
+    layers = [
+        {"id": "bg", "type": "background", "fill": "paper"},
+        {
+            "id": "col",
+            "type": "container",
+            "direction": "column",
+            "box": [10, 10, 200, 80],
+            "children": [
+                {"id": "a", "type": "text", "slot": "title", "font": "body", "size": 14},
+                {"id": "b", "type": "text", "slot": "cta", "font": "body", "size": 14},
+            ],
+        },
+    ]
+    pack = load_pack(make_pack(_promo(small_pack, layers=layers)), checks=PACK_CHECKS)
+    # WHEN linted / THEN nothing is found
+    assert lint(pack) == []
+
+
+def test_low_contrast_text_is_a_warning_and_images_are_not_judged(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN grey title text on the white background, a pale button label, and text over a gradient
+    data = _promo(small_pack)
+    data["tokens"]["colors"]["grey"] = "#999999"
+    layers = data["creatives"]["promo"]["layers"]
+    layers[2]["color"] = "grey"
+    layers[3]["fill"] = "#dddddd"
+    pack = load_pack(make_pack(data), checks=PACK_CHECKS)
+    # WHEN linted
+    found = [i for i in lint(pack) if i.message.startswith("low-contrast")]
+    # THEN the title (resolved colour, ratio, need) and the button are named
+    paths = {i.path for i in found}
+    assert paths == {"creatives.promo.layers[2]", "creatives.promo.layers[3]"}, found
+    title = next(i for i in found if i.path.endswith("[2]"))
+    assert "#999999 on #ffffff" in title.message and "4.5:1" in title.message
+
+    # AND text over a gradient background is not judged
+    layers[0] = {"id": "bg", "type": "background", "gradient": {"stops": ["#ffffff", "#eeeeee"]}}
+    layers[3]["fill"] = "#000000"
+    pack = load_pack(make_pack(data, name="gradient"), checks=PACK_CHECKS)
+    assert [i for i in lint(pack) if i.message.startswith("low-contrast")] == []
+
+
+def test_large_text_needs_only_three_to_one(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN #888888 on white (3.54:1): too little for 20 px text, enough at 30 px
+    data = _promo(small_pack)
+    layers = data["creatives"]["promo"]["layers"]
+    layers[2]["color"] = "#888888"
+    small = load_pack(make_pack(data, name="small"), checks=PACK_CHECKS)
+    layers[2]["size"] = 30
+    layers[2]["box"] = [60, 10, 230, 44]
+    large = load_pack(make_pack(data, name="large"), checks=PACK_CHECKS)
+    # WHEN linted / THEN only the small text is reported
+    assert [i for i in lint(small) if i.message.startswith("low-contrast")]
+    assert [i for i in lint(large) if i.message.startswith("low-contrast")] == []

@@ -3,7 +3,9 @@
 Errors: attributes the CDN does not key on, values an attribute can never take, rules that can never
 match, `vary_by` over an open-ended attribute, copy without a default for a declared locale, fonts
 lacking glyphs a locale needs. Warnings: rules whose every effect is always overridden by later rules
-(shadowed). Overlap between rules is how a cascade works and is not reported.
+(shadowed), and what laying out every variant at every size with the longest copy finds (cut text,
+text outside its container, layers colliding at a size, text failing WCAG AA contrast: `_overflow`).
+Overlap between rules is how a cascade works and is not reported.
 """
 
 from __future__ import annotations
@@ -17,7 +19,17 @@ from versa.decide.variants import TooManyVariants, enumerate_variants, iter_cont
 from versa.errors import Issue
 from versa.pack.conditions import Compare
 from versa.pack.loader import PACK_FILE
-from versa.pack.model import ButtonLayer, CountdownLayer, Creative, Pack, PackModel, TextLayer
+from versa.pack.model import (
+    BackgroundLayer,
+    ButtonLayer,
+    ContainerLayer,
+    CountdownLayer,
+    Creative,
+    Pack,
+    PackModel,
+    ShapeLayer,
+    TextLayer,
+)
 
 
 def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Iterable[str] = ()) -> list[Issue]:
@@ -196,10 +208,20 @@ def _overridden(key: str, value: Any, later: list[tuple[str, Any]]) -> bool:
 
 
 def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tuple[str, ...]) -> Iterator[Issue]:
-    """Warn where a variant's default copy does not fit its box even at the smallest size (it would be
-    cut with an ellipsis). Declared parameters use their longest sample, to catch long merge values."""
-    from versa.render.layer_text import text_layout
-    from versa.render.layers import FontBook, Scene
+    """Lay out every variant (each design key, so every size and locale) with the longest copy each
+    slot can hold: `max_chars` wide glyphs ('W') when its `generate` sets `max_chars`, else the
+    variant's default. Declared parameters use their longest sample, to catch long merge values.
+    Containers are laid out as the renderer lays them out (`versa.render.layers.placed`).
+
+    Warns where text is cut (max_lines, ellipsis) or overflows its box or container (`text-overflow`),
+    where two visible layers' boxes collide at a size when they did not at the first size
+    (`layer-collision`), and where text over a solid colour fails WCAG AA contrast (`low-contrast`:
+    4.5:1, or 3:1 for text of 24 px and more, or bold of 18.66 px and more; bold is a font whose
+    reference says "bold"). The colour beneath text is its button's fill, or the topmost shape or
+    background fill whose box covers the text's box; text over an image, a gradient, an ellipse or a
+    shape covering only part of it cannot be judged from the pack and is skipped."""
+    from versa.render.layers import FontBook
+    from versa.render.scene import Scene
 
     try:
         report = enumerate_variants(pack.model, cid)
@@ -211,29 +233,204 @@ def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tu
         for name, spec in creative.params.items()
         if spec.samples or spec.default is not None
     }
-    index = {id(layer): i for i, layer in enumerate(creative.layers)}
-    ids = {layer.id: i for i, layer in enumerate(creative.layers) if layer.id}
-    seen: set[tuple[int, str]] = set()
+    paths = _layer_paths(creative, base)
+    first = creative.all_sizes[0]
+    seen: set[tuple[str, ...]] = set()
+    collide_first: set[tuple[str, str]] = set()
+    later: list[tuple[Any, set[tuple[str, str]]]] = []
     for variant in report.variants:
         decision = variant.decision
-        texts = {name: ref.default for name, ref in decision.copy.items()}
+        texts = {name: _longest(creative, name, ref.default) for name, ref in decision.copy.items()}
         scene = Scene(pack, decision, texts, params, 1.0, book)
-        for layer in decision.layers:
-            if not isinstance(layer, TextLayer | ButtonLayer):
+        where = f"{decision.size[0]}x{decision.size[1]} {decision.locale}"
+        rules = ", ".join(variant.matched) or "no rules"
+        boxes = list(_boxes(decision.layers, scene, paths, base))
+        for issue in _fits(boxes, scene, where, rules, decision.design_key):
+            key = (issue.path, issue.message.split("variant ")[0])
+            if key not in seen:
+                seen.add(key)
+                yield issue
+        for issue in _contrast(boxes, scene, where):
+            key = (issue.path, issue.message)
+            if key not in seen:
+                seen.add(key)
+                yield issue
+        pairs = _collisions(boxes)
+        if decision.size == first:
+            collide_first |= pairs
+        else:
+            later.append((variant, pairs))
+    for variant, pairs in later:
+        decision = variant.decision
+        for a, b in sorted(pairs - collide_first):
+            pair = (a, b, str(decision.size))
+            if pair in seen:
                 continue
-            at = ids.get(layer.id) if layer.id else index.get(id(layer))
-            lay = text_layout(layer, scene)
-            if lay is None or lay.fits or at is None:
-                continue
-            text = "".join(line.text for line in lay.lines)
-            if (at, decision.locale + text) in seen:
-                continue
-            seen.add((at, decision.locale + text))
-            rules = ", ".join(variant.matched) or "no rules"
+            seen.add(pair)
             yield Issue(
                 PACK_FILE,
-                f"{base}.layers[{at}]",
-                f"{decision.locale} text does not fit at {layer.size[0]}px and is cut to {text!r} "
-                f"(variant {decision.design_key}: {rules})",
+                a,
+                f"layer-collision: at {decision.size[0]}x{decision.size[1]} ({decision.locale}) this layer's box "
+                f"overlaps {b}, which it does not at {first[0]}x{first[1]} (variant {decision.design_key})",
+                "warning",
+            )
+
+
+_Placed = tuple[Any, tuple[int, int, int, int], str, "tuple[int, int, int, int] | None"]
+"""A drawn layer, its box, its path in pack.yaml and the box of the container it sits in (if any)."""
+
+
+def _layer_paths(creative: Creative, base: str) -> dict[str, str]:
+    """pack.yaml paths of the creative's layers by id, and by (type, slot) for layers without one."""
+    out: dict[str, str] = {}
+
+    def walk(layers: Iterable[Any], prefix: str) -> None:
+        for i, layer in enumerate(layers):
+            path = f"{prefix}[{i}]"
+            out.setdefault(layer.id or f"{layer.type}:{getattr(layer, 'slot', None)}", path)
+            if isinstance(layer, ContainerLayer):
+                walk(layer.children, f"{path}.children")
+
+    walk(creative.layers, f"{base}.layers")
+    return out
+
+
+def _path(layer: Any, paths: dict[str, str], base: str) -> str:
+    key = layer.id or f"{layer.type}:{getattr(layer, 'slot', None)}"
+    return paths.get(key, f"{base}.layers")
+
+
+def _longest(creative: Creative, name: str, default: str) -> str:
+    slot = creative.copy_slots.get(name)
+    gen = slot.generate if slot else None
+    if gen is not None and gen.max_chars:
+        return "W" * gen.max_chars
+    return default
+
+
+def _boxes(layers: Iterable[Any], scene: Any, paths: dict[str, str], base: str) -> Iterator[_Placed]:
+    """Every drawn layer in drawing order with its box, container children at their laid-out boxes."""
+    from versa.render.layers import placed
+
+    for layer in layers:
+        if not getattr(layer, "visible", True):
+            continue
+        if isinstance(layer, ContainerLayer):
+            for child, box in placed(layer, scene):
+                if getattr(child, "visible", True) and box[2] > 0 and box[3] > 0:
+                    yield child.model_copy(update={"box": box}), box, _path(child, paths, base), layer.box
+        elif isinstance(layer, BackgroundLayer):
+            yield layer, (0, 0, *scene.decision.size), _path(layer, paths, base), None
+        elif hasattr(layer, "box"):
+            yield layer, tuple(layer.box), _path(layer, paths, base), None
+
+
+def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str) -> Iterator[Issue]:
+    from versa.render.layer_text import text_layout
+
+    for layer, box, path, container in boxes:
+        if not isinstance(layer, TextLayer | ButtonLayer):
+            continue
+        name = f"layer {layer.id!r}" if layer.id else f"{layer.type} layer"
+        lay = text_layout(layer, scene)
+        if lay is not None and not lay.fits:
+            text = "".join(line.text for line in lay.lines)
+            yield Issue(
+                PACK_FILE,
+                path,
+                f"{scene.decision.locale} text does not fit at {layer.size[0]}px and is cut to {text!r} "
+                f"({name} at {where}; variant {key}: {rules})",
+                "warning",
+            )
+        if container is not None:
+            cx, cy, cw, ch = container
+            x, y, w, h = box
+            if x < cx or y < cy or x + w > cx + cw or y + h > cy + ch:
+                yield Issue(
+                    PACK_FILE,
+                    path,
+                    f"text-overflow: at {where} {name} ({layer_text_of(layer, scene)!r}) lies at {list(box)}, "
+                    f"outside its container {list(container)} (variant {key}: {rules})",
+                    "warning",
+                )
+
+
+def layer_text_of(layer: Any, scene: Any) -> str:
+    from versa.render.layer_text import layer_text
+
+    text: str = layer_text(layer, scene)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+def _collisions(boxes: list[_Placed]) -> set[tuple[str, str]]:
+    items = [(path, box) for layer, box, path, _ in boxes if not isinstance(layer, BackgroundLayer)]
+    out: set[tuple[str, str]] = set()
+    for n, (pa, (ax, ay, aw, ah)) in enumerate(items):
+        for pb, (bx, by, bw, bh) in items[n + 1 :]:
+            if pa != pb and ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
+                out.add((pa, pb) if pa < pb else (pb, pa))
+    return out
+
+
+def _luminance(color: str) -> float:
+    def channel(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+    h = color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast_ratio(fg: str, bg: str) -> float:
+    """WCAG 2 contrast ratio of two #RRGGBB[AA] colours (alpha ignored), from 1 to 21."""
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _beneath(boxes: list[_Placed], n: int) -> str | None:
+    """The solid colour under layer `n`'s box, or None when it cannot be judged."""
+    x, y, w, h = boxes[n][1]
+    for layer, (bx, by, bw, bh), _, _ in reversed(boxes[:n]):
+        if bx >= x + w or x >= bx + bw or by >= y + h or y >= by + bh:
+            continue  # does not touch the text
+        covers = bx <= x and by <= y and bx + bw >= x + w and by + bh >= y + h
+        fill = getattr(layer, "fill", None)
+        if isinstance(layer, BackgroundLayer | ButtonLayer) or (
+            isinstance(layer, ShapeLayer) and layer.shape == "rect"
+        ):
+            if fill is None and isinstance(layer, ShapeLayer):
+                continue  # an outline only
+            return fill if covers and isinstance(fill, str) and fill.startswith("#") else None
+        if isinstance(layer, TextLayer):
+            continue
+        return None  # an image, an ellipse, a countdown: not judged
+    return None
+
+
+def _contrast(boxes: list[_Placed], scene: Any, where: str) -> Iterator[Issue]:
+    from versa.render.layer_text import text_layout
+
+    for n, (layer, _, path, _) in enumerate(boxes):
+        if not isinstance(layer, TextLayer | ButtonLayer):
+            continue
+        bg = layer.fill if isinstance(layer, ButtonLayer) else _beneath(boxes, n)
+        if not bg or not bg.startswith("#") or not layer.color.startswith("#"):
+            continue
+        lay = text_layout(layer, scene)
+        if lay is None:
+            continue
+        bold = "bold" in str(scene.decision.fonts.get(layer.font, "")).lower()
+        large = lay.size >= 24 or (bold and lay.size >= 18.66)
+        need = 3.0 if large else 4.5
+        ratio = contrast_ratio(layer.color, bg)
+        if ratio < need:
+            name = f"layer {layer.id!r}" if layer.id else f"{layer.type} layer"
+            yield Issue(
+                PACK_FILE,
+                path,
+                f"low-contrast: at {where} {name} ({layer_text_of(layer, scene)!r}) is {layer.color} on {bg}, "
+                f"contrast {ratio:.2f}:1, below WCAG AA {need:g}:1 for {lay.size}px"
+                f"{' bold' if bold else ''} text",
                 "warning",
             )
