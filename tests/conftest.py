@@ -92,6 +92,28 @@ def cloudfront_client(aws_client: Callable[..., Any], moto_endpoint: str) -> Any
 
 
 @pytest.fixture
+def distribution(cloudfront_client: Any) -> str:
+    """Id of a new CloudFront distribution on moto (one API origin), for publish's invalidations."""
+    origin = {
+        "Id": "api",
+        "DomainName": "api.example.com",
+        "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"},
+    }
+    config = {
+        "CallerReference": uuid.uuid4().hex,
+        "Comment": "versa test",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "api",
+            "ViewerProtocolPolicy": "https-only",
+            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
+        },
+    }
+    return str(cloudfront_client.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
+
+
+@pytest.fixture
 def s3_bucket(s3_client: Any) -> str:
     """A fresh, empty bucket on the moto server."""
     name = f"versa-test-{uuid.uuid4().hex[:12]}"

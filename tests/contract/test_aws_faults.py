@@ -672,27 +672,6 @@ def test_a_pointer_written_without_the_lock_is_a_conflict(
     assert versions == {acme_v1}
 
 
-@pytest.fixture
-def distribution(cloudfront_client: Any) -> str:
-    origin = {
-        "Id": "api",
-        "DomainName": "api.example.com",
-        "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"},
-    }
-    config = {
-        "CallerReference": uuid.uuid4().hex,
-        "Comment": "versa test",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "api",
-            "ViewerProtocolPolicy": "https-only",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-    return str(cloudfront_client.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
-
-
 def test_rollback_flips_back_and_invalidates(
     s3_client: Any, cloudfront_client: Any, s3_bucket: str, distribution: str, tmp_path: Path
 ) -> None:

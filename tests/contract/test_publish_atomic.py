@@ -164,27 +164,6 @@ def fresh_bucket(s3: Any) -> str:
     return bucket
 
 
-@pytest.fixture
-def distribution(cloudfront_client: Any) -> str:
-    origin = {
-        "Id": "api",
-        "DomainName": "api.example.com",
-        "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"},
-    }
-    config = {
-        "CallerReference": uuid.uuid4().hex,
-        "Comment": "versa publish test",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "api",
-            "ViewerProtocolPolicy": "https-only",
-            "CachePolicyId": "658327ea-f89d-4fab-a63d-7e88639e58f6",
-        },
-    }
-    return str(cloudfront_client.create_distribution(DistributionConfig=config)["Distribution"]["Id"])
-
-
 class Clock:
     """A settable UTC clock for lock expiry."""
 
