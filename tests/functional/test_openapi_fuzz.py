@@ -95,7 +95,7 @@ def sign_case(case: Any, keyring: Keyring) -> None:
     for name in RESERVED_PARAMS:
         query.pop(name, None)
     path = unquote(case.formatted_path)
-    expires = datetime.fromtimestamp(int(exp), tz=UTC) if exp.isdigit() and len(exp) <= 11 else None
+    expires = datetime.fromtimestamp(int(exp), tz=UTC) if exp.isascii() and exp.isdigit() and len(exp) <= 11 else None
     scope = "debug" if case.operation.path.endswith("/decision") else None
     try:
         added = sign(path, [(n, v) for n, values in query.items() for v in values], keyring,
