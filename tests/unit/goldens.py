@@ -193,7 +193,34 @@ def _sized_image(size: tuple[int, int], country: str = "US", lang: str = "en") -
     return image
 
 
+NORTHWIND = load_pack(ROOT / "examples" / "packs" / "northwind", checks=PACK_CHECKS)
+
+
+def _northwind_countdown(country: str) -> Image.Image:
+    """northwind/cyber-week as the renderer serves it (PNG, 1x) to a reader in `country` at a fixed
+    instant, cropped to its countdown row (the timer in its container beside the button): English
+    reads days first from the left, Arabic from the right, with the row mirrored."""
+    import io
+
+    from versa.composition import build_renderer
+    from versa.context.resolve import resolve
+    from versa.decide.rules import context_options, decide
+    from versa.settings import Settings
+
+    now = datetime(2026, 12, 2, 15, 0, 7, tzinfo=UTC)  # 2 days 14:58:53 before the deadline
+    options = context_options(NORTHWIND.model, "cyber-week")
+    ctx = resolve({"CloudFront-Viewer-Country": country}, {"first_name": "Ana"}, now, options)
+    decision = decide(NORTHWIND.model, "cyber-week", ctx)
+    rendered = build_renderer(Settings(memo_items=0)).render(
+        NORTHWIND, decision, texts={}, params=ctx.params, fmt="png", width=None, dpr=1, now=now, tz=ctx.tz
+    )
+    with Image.open(io.BytesIO(rendered.body)) as image:
+        return image.convert("RGB").crop((0, 96, 600, 192))
+
+
 CASES: dict[str, LayerCase | DrawnCase] = {
+    "northwind-countdown-en": DrawnCase(lambda: _northwind_countdown("US")),
+    "northwind-countdown-ar": DrawnCase(lambda: _northwind_countdown("AE")),
     "size-300x250": DrawnCase(lambda: _sized_image((300, 250))),
     "size-728x90": DrawnCase(lambda: _sized_image((728, 90))),
     "size-320x50": DrawnCase(lambda: _sized_image((320, 50))),

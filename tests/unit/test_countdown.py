@@ -15,11 +15,11 @@ from versa.context.resolve import resolve
 from versa.decide.rules import Decision, context_options, decide
 from versa.errors import RenderError
 from versa.pack.loader import load_pack
-from versa.pack.model import CountdownLayer
+from versa.pack.model import CountdownLayer, countdown_layers
 from versa.ports import Rendered
 from versa.render.checks import PACK_CHECKS
 from versa.render.countdown import CountdownPainter, countdown_state, robust_text, split_units
-from versa.render.layers import FontBook, Scene
+from versa.render.layers import FontBook, Scene, drawn
 from versa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,10 +44,17 @@ def render(fmt: str, now: datetime, headers: dict[str, str] = OUTLOOK) -> Render
     )  # fmt: skip
 
 
+def placed_timer(decision: Decision, scene: Scene) -> CountdownLayer:
+    """The decision's countdown as the renderer draws it: colours resolved, at its laid-out box."""
+    return next(x for top in decision.layers for x in drawn(top, scene) if isinstance(x, CountdownLayer))
+
+
 def timer_layer(**changes: Any) -> CountdownLayer:
-    creative = NORTHWIND.model.creative("cyber-week")
-    layer = next(layer for layer in creative.layers if isinstance(layer, CountdownLayer))
-    return layer.model_copy(update=changes)
+    """cyber-week's countdown (inside a container) at the box its layout gives it in English."""
+    decision, ctx = cyber_week(NOW)
+    box = placed_timer(decision, Scene(NORTHWIND, decision, {}, ctx.params, 1.0, FontBook())).box
+    layer = countdown_layers(NORTHWIND.model.creative("cyber-week").layers)[0]
+    return layer.model_copy(update={"box": box, **changes})
 
 
 def local_palettes(gif: bytes) -> int:
@@ -120,11 +127,12 @@ def test_first_frame_is_the_static_render_at_now() -> None:
     diff = ImageChops.difference(png, first)
     assert sum(ImageStat.Stat(diff).mean) / 3 < 1.0
     assert max(band[1] for band in diff.getextrema()) < 64
-    # AND the next frame differs only in the countdown's digits (box 24,108 360x76)
+    # AND the next frame differs only in the countdown's digits (inside the box its container gives it)
     changed = ImageChops.difference(first, second).getbbox()
     assert changed is not None
     x0, y0, x1, y1 = changed
-    assert (x0, y0) >= (24, 108) and x1 <= 384 and y1 <= 184
+    x, y, w, h = timer_layer().box
+    assert x0 >= x and y0 >= y and x1 <= x + w and y1 <= y + h
 
 
 def test_gif_palette_holds_the_token_colours_exactly() -> None:
@@ -146,8 +154,9 @@ def test_after_the_deadline_the_ended_text_shows() -> None:
     # The GIF of an ended countdown is a single frame, and differs from a ticking one.
     ended = render("gif", after)
     assert ended.frames == 1
-    ticking = Image.open(io.BytesIO(render("png", NOW).body)).convert("RGB").crop((24, 108, 384, 184))
-    done = Image.open(io.BytesIO(render("png", after).body)).convert("RGB").crop((24, 108, 384, 184))
+    x, y, w, h = timer_layer().box
+    ticking = Image.open(io.BytesIO(render("png", NOW).body)).convert("RGB").crop((x, y, x + w, y + h))
+    done = Image.open(io.BytesIO(render("png", after).body)).convert("RGB").crop((x, y, x + w, y + h))
     assert ImageChops.difference(ticking, done).getbbox() is not None
 
 
@@ -174,9 +183,8 @@ def test_robust_text_allows_only_the_deadline_field(template: str) -> None:
 
 def _label_pixels(layer: CountdownLayer, now: datetime) -> Image.Image:
     decision, ctx = cyber_week(now)
-    resolved = next(x for x in decision.layers if isinstance(x, CountdownLayer))  # colours as hex
-    layer = resolved.model_copy(update={"labels": layer.labels})
     scene = Scene(NORTHWIND, decision, {}, ctx.params, 1.0, FontBook())
+    layer = placed_timer(decision, scene).model_copy(update={"labels": layer.labels})  # colours as hex
     painter = CountdownPainter(layer, scene, now=now, tz=ctx.tz)
     canvas = Image.new("RGBA", (600, 240), (0, 0, 0, 0))
     painter.draw_static(canvas)

@@ -35,6 +35,24 @@ def layer_index(data: dict[str, Any], creative: str, layer_id: str) -> int:
     return next(i for i, layer in enumerate(layers) if layer.get("id") == layer_id)
 
 
+def find_layer(data: dict[str, Any], creative: str, layer_id: str) -> tuple[str, dict[str, Any]]:
+    """The layer with `layer_id` (inside containers too) and its field path, e.g. `layers[2].children[0]`."""
+
+    def walk(layers: list[dict[str, Any]], path: str) -> Any:
+        for i, layer in enumerate(layers):
+            here = f"{path}[{i}]"
+            if layer.get("id") == layer_id:
+                return here, layer
+            found = walk(layer.get("children", []), f"{here}.children")
+            if found:
+                return found
+        return None
+
+    found = walk(data["creatives"][creative]["layers"], "layers")
+    assert found is not None, layer_id
+    return found  # type: ignore[no-any-return]
+
+
 def rule(data: dict[str, Any], creative: str, rule_id: str) -> dict[str, Any]:
     return next(r for r in data["creatives"][creative]["rules"] if r["id"] == rule_id)
 
@@ -187,7 +205,7 @@ def test_invalid_field_values_do_not_hide_reference_errors(example_copy: Callabl
         week = data["creatives"]["cyber-week"]
         week["size"] = [600, 3]
         week["params"]["tier"]["values"] = []
-        week["layers"][layer_index(data, "cyber-week", "note")]["font"] = "bdy"
+        find_layer(data, "cyber-week", "note")[1]["font"] = "bdy"
 
     root = example_copy("northwind", break_it)
 
@@ -197,8 +215,8 @@ def test_invalid_field_values_do_not_hide_reference_errors(example_copy: Callabl
     # THEN all three are reported in one go
     assert any(line.startswith("pack.yaml: creatives.cyber-week.size: size [600, 3]") for line in found)
     assert any(line.startswith("pack.yaml: creatives.cyber-week.params.tier:") for line in found)
-    note = layer_index(yaml.safe_load((root / "pack.yaml").read_text()), "cyber-week", "note")
-    assert any(f"creatives.cyber-week.layers[{note}].font: unknown font 'bdy'" in line for line in found), found
+    note, _ = find_layer(yaml.safe_load((root / "pack.yaml").read_text()), "cyber-week", "note")
+    assert any(f"creatives.cyber-week.{note}.font: unknown font 'bdy'" in line for line in found), found
 
 
 def test_invalid_colour_token_value_does_not_hide_references(example_copy: Callable[..., Path]) -> None:
@@ -460,21 +478,20 @@ def test_unknown_colour_tokens(
 
 def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Callable[..., Path]) -> None:
     # GIVEN layers naming a slot and a parameter that do not exist, and templates reading unknown names
-    where: dict[str, int] = {}
+    where: dict[str, str] = {}
 
     def break_it(data: dict[str, Any]) -> None:
-        week = data["creatives"]["cyber-week"]["layers"]
-        where.update(
-            cta=layer_index(data, "cyber-week", "cta"),
-            note=layer_index(data, "cyber-week", "note"),
-            greeting=layer_index(data, "cyber-week", "greeting"),
-            hello=layer_index(data, "welcome", "hello"),
+        (where["cta"], cta), (where["note"], note), (where["greeting"], greeting), (where["hello"], hello) = (
+            find_layer(data, "cyber-week", "cta"),
+            find_layer(data, "cyber-week", "note"),
+            find_layer(data, "cyber-week", "greeting"),
+            find_layer(data, "welcome", "hello"),
         )
-        week[where["cta"]]["slot"] = "ctaa"
-        week[where["note"]].pop("slot")
-        week[where["note"]]["param"] = "first_nam"
-        week[where["greeting"]]["text"] = "{{ firstname }}, {{ headline }}"
-        data["creatives"]["welcome"]["layers"][where["hello"]]["text"] = "{{ greeting }"
+        cta["slot"] = "ctaa"
+        note.pop("slot")
+        note["param"] = "first_nam"
+        greeting["text"] = "{{ firstname }}, {{ headline }}"
+        hello["text"] = "{{ greeting }"
 
     root = example_copy("northwind", break_it)
 
@@ -482,17 +499,17 @@ def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Cal
     found = problems(root)
 
     # THEN each is reported at its field with what is known
-    week = "pack.yaml: creatives.cyber-week.layers"
-    assert f"{week}[{where['cta']}].slot: unknown copy slot 'ctaa' (known: cta, headline, note)" in found
+    week = "pack.yaml: creatives.cyber-week"
+    assert f"{week}.{where['cta']}.slot: unknown copy slot 'ctaa' (known: cta, headline, note)" in found
     assert (
-        f"{week}[{where['note']}].param: unknown parameter 'first_nam' (known: first_name, tier, uid)" in found
+        f"{week}.{where['note']}.param: unknown parameter 'first_nam' (known: first_name, tier, uid)" in found
     )
     assert (
-        f"{week}[{where['greeting']}].text: template reads 'firstname', "
+        f"{week}.{where['greeting']}.text: template reads 'firstname', "
         "which is neither a parameter nor a copy slot" in found
     )
     assert any(
-        line.startswith(f"pack.yaml: creatives.welcome.layers[{where['hello']}].text: template syntax error")
+        line.startswith(f"pack.yaml: creatives.welcome.{where['hello']}.text: template syntax error")
         for line in found
     )
     assert len(found) == 4
@@ -596,7 +613,8 @@ def test_bucket_key_must_be_a_declared_parameter(example_copy: Callable[..., Pat
     found = problems(root)
 
     # THEN the rule is blamed for it
-    assert "pack.yaml: creatives.cyber-week.rules[2].when: bucket key 'email' must be a declared parameter" in found
+    index = [r["id"] for r in yaml.safe_load((root / "pack.yaml").read_text())["creatives"]["cyber-week"]["rules"]].index("cta-test-b")
+    assert f"pack.yaml: creatives.cyber-week.rules[{index}].when: bucket key 'email' must be a declared parameter" in found
 
 
 # --------------------------------------------------------------------------------------- schema

@@ -17,7 +17,7 @@ from PIL import Image
 from versa.context.resolve import SIGNED_OVERRIDES, RequestContext, Source, resolve
 from versa.decide.rules import Decision, context_options, decide
 from versa.pack.loader import load_pack
-from versa.pack.model import ImageLayer, Pack
+from versa.pack.model import ImageLayer, Pack, walk_children
 from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
@@ -64,7 +64,9 @@ def request(
 
 
 def layer(decision: Decision, layer_id: str) -> Any:
-    return next((x for x in decision.layers if x.id == layer_id), None)
+    """The decision's visible layer with that id (inside containers too), or None."""
+    every = [x for top in decision.layers for x in (top, *(c for _, c in walk_children(top, "")))]
+    return next((x for x in every if x.id == layer_id and x.visible), None)
 
 
 def matched(decision: Decision) -> list[str]:

@@ -36,6 +36,7 @@ from versa.pack.model import (
     ShapeLayer,
     TextLayer,
     color_token_name,
+    countdown_layers,
 )
 from versa.pack.overrides import Resolved, apply_set
 from versa.pack.sizes import Size, apply_size, size_of
@@ -361,8 +362,8 @@ def valid_until(pack: PackModel, creative: Creative, ctx: Context) -> datetime |
         candidates.append(next_month_start(now, zone))
     if minute:
         candidates.append((now + timedelta(minutes=1)).replace(second=0, microsecond=0))
-    for layer in creative.layers:
-        if isinstance(layer, CountdownLayer) and layer.deadline is not None and layer.deadline > now:
+    for layer in countdown_layers(creative.layers):
+        if layer.deadline is not None and layer.deadline > now:
             candidates.append(layer.deadline)
     if not candidates:
         return None

@@ -24,7 +24,7 @@ from versa.context.timefeatures import local_features
 from versa.decide.rules import Decision, decide
 from versa.errors import VersaError
 from versa.pack.conditions import Bucket, Compare, TimeOfDay, Window, bucket_percent
-from versa.pack.model import CountdownLayer, Creative, PackModel
+from versa.pack.model import Creative, PackModel, countdown_layers
 
 MAX_COMBINATIONS = 250_000
 REFERENCE = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday; the year gives every season
@@ -327,7 +327,7 @@ def reference_for(creative: Creative) -> datetime:
     moments: list[datetime] = []
     for w in _windows(creative):
         moments += [b if b.tzinfo else b.replace(tzinfo=UTC) for b in (w.start, w.end) if b is not None]
-    moments += [layer.deadline for layer in creative.layers if isinstance(layer, CountdownLayer) and layer.deadline]
+    moments += [layer.deadline for layer in countdown_layers(creative.layers) if layer.deadline]
     if not moments:
         return REFERENCE
     first = min(moments).astimezone(UTC) - timedelta(days=7)

@@ -143,7 +143,8 @@ class FlexItem(Strict):
     mirror: bool = Field(
         default=True,
         description="False keeps this layer (and what it contains) where a left-to-right layout puts it "
-        "in a right-to-left locale (a logo, say).",
+        "in a right-to-left locale (a logo, say). A countdown reads it inside a container or not: false "
+        "keeps its cells in left-to-right order (days at the left).",
     )
 
 
@@ -305,8 +306,14 @@ class CountdownLabels(Strict):
 
 
 class CountdownLayer(LayerBase):
+    """A ticking timer in unit cells, the largest unit first in reading order: days at the left in a
+    left-to-right locale, at the right in a right-to-left one (`flex.mirror: false` keeps the left-to-right
+    order). Inside a container it takes the size its `flex` gives, and measures what that leaves open:
+    cells wide enough for two digits at `size` max (or the widest label), tall enough for the number
+    above its label, scaled down together when the room is smaller (`countdown_size` in the renderer)."""
+
     type: Literal["countdown"]
-    box: Box
+    box: Box = Field(default=PLACED_BY_CONTAINER, description=_BOX_HELP)
     deadline: datetime | None = Field(default=None, description="An ISO date-time with offset.")
     deadline_param: str | None = Field(default=None, description="A declared datetime parameter instead.")
     font: str
@@ -373,10 +380,10 @@ class ContainerLayer(LayerBase):
 
 
 ContainerChild = Annotated[
-    ImageLayer | TextLayer | ButtonLayer | ShapeLayer | ContainerLayer,
+    ImageLayer | TextLayer | ButtonLayer | ShapeLayer | CountdownLayer | ContainerLayer,
     Field(discriminator="type"),
 ]
-"""What a container holds: any layer but backgrounds (the whole canvas) and countdowns (not yet)."""
+"""What a container holds: any layer but a background (the whole canvas)."""
 ContainerLayer.model_rebuild()
 
 Layer = Annotated[
@@ -401,6 +408,16 @@ def walk_children(layer: Any, path: str) -> Iterable[tuple[str, Any]]:
             child_path = f"{path}.children[{i}]"
             yield child_path, child
             yield from walk_children(child, child_path)
+
+
+def countdown_layers(layers: Iterable[Any]) -> list[CountdownLayer]:
+    """Every countdown among `layers`, inside containers too, in drawing (document) order."""
+    out: list[CountdownLayer] = []
+    for layer in layers:
+        if isinstance(layer, CountdownLayer):
+            out.append(layer)
+        out += [child for _, child in walk_children(layer, "") if isinstance(child, CountdownLayer)]
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- copy

@@ -12,11 +12,17 @@ frame redraws only the digit area and pastes it into a copy of the quantized sta
 share one palette built from the decision's colours, anti-aliasing ramps between the digit and cell
 colours, and the static frame, with no dithering, so colours never flicker between frames. The first
 frame is the time left at `now` (Outlook desktop shows only the first frame); the GIF loops forever.
+
+Cell order: the largest unit comes first in reading order, so in a right-to-left locale the cells are
+reflected inside the countdown's box (days at the right, seconds at the left); `flex.mirror: false`
+on the layer, or on a container holding it, keeps the left-to-right order. In a container a countdown
+sizes itself with `countdown_size` where its `flex` leaves a size open.
 """
 
 from __future__ import annotations
 
 import io
+import math
 import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,6 +36,7 @@ from versa.budget import check_deadline
 from versa.errors import RenderError
 from versa.pack.model import CountdownLabels, CountdownLayer
 from versa.render.encode import flatten
+from versa.render.fonts import FontStack
 from versa.render.layer_text import layout
 from versa.render.paint import Box, paint, rgba, round_mask, scale_box, scale_size
 from versa.render.scene import Scene
@@ -110,6 +117,54 @@ class _Cell:
     label: Box
 
 
+def _reflect(box: Box, x0: int, width: int) -> Box:
+    x, y, w, h = box
+    return (2 * x0 + width - x - w, y, w, h)
+
+
+def reflect_cells(cells: Sequence[_Cell], box: Box) -> list[_Cell]:
+    """`cells` reflected left to right inside `box` (x, y, w, h): the right-to-left order. Applied
+    twice it gives the cells back."""
+    x0, _, width, _ = box
+    return [_Cell(_reflect(c.box, x0, width), _reflect(c.number, x0, width), _reflect(c.label, x0, width)) for c in cells]
+
+
+def mirrors(layer: CountdownLayer, rtl: bool) -> bool:
+    """True when the countdown's cells read right to left: a right-to-left locale, not opted out."""
+    return rtl and (layer.flex is None or layer.flex.mirror)
+
+
+NUMBER_SHARE = 0.54
+"""Of a countdown's height, what the number area gets (`CountdownPainter._cells`: 0.62 less padding)."""
+LABEL_SHARE = 0.30
+"""Of a countdown's height, what the label area gets (0.38 less padding)."""
+LABEL_SCALE = 0.42
+"""A label's largest font size as a share of the number size."""
+
+
+def countdown_size(
+    layer: CountdownLayer, stack: FontStack, lang: str, max_width: float, max_height: float
+) -> tuple[int, int]:
+    """The size (creative pixels) a countdown takes in a container where `flex` leaves it open: each
+    cell as wide as two digits at `size` max or its widest label (plus a quarter of the size at each
+    side), the whole as tall as the number area needs for those digits and the label area for its
+    labels; scaled down together (keeping that shape) to fit `max_width` x `max_height`."""
+    hi = layer.size[1]
+    free = (10 * hi, 10 * hi)
+    digits = layout("88", stack, (hi, hi), free, lang, max_lines=1)
+    label_hi = max(1, round(hi * LABEL_SCALE))
+    labels: CountdownLabels = _localized(layer.labels, lang, CountdownLabels())
+    texts = [getattr(labels, u) for u in layer.units] + [t for t in (labels.day, labels.hour) if t]
+    label_lays = [layout(t, stack, (label_hi, label_hi), (20 * hi, 10 * hi), lang, max_lines=1) for t in texts]
+    cell = max([digits.width] + [lay.width for lay in label_lays]) + hi // 2
+    n = len(layer.units)
+    gap = max(1, round(min(n * cell * 0.03, 12)))
+    width = n * cell + (n - 1) * gap
+    height = math.ceil(max(digits.height / NUMBER_SHARE, max(lay.height for lay in label_lays) / LABEL_SHARE))
+    k = min(1.0, max_width / width, max_height / height)
+    return max(1, math.floor(width * k)), max(1, math.floor(height * k))
+
+
 class CountdownPainter:
     """Draws one countdown layer for one render: `draw_static` (cells and labels, or the ended/robust
     panel) once, then `draw_digits` for each instant."""
@@ -127,7 +182,8 @@ class CountdownPainter:
             self.message = robust_text(_localized(layer.robust, scene.lang, ""), self.deadline, tz)
         self.box = scale_box(layer.box, scene.scale)
         self.stack = scene.stack(layer.font)
-        self.cells = self._cells()
+        self.mirrored = mirrors(layer, scene.rtl)
+        self.cells = reflect_cells(self._cells(), self.box) if self.mirrored else self._cells()
         self.number_size = self._number_size()
 
     @property
@@ -373,10 +429,13 @@ __all__ = [
     "CountdownPainter",
     "animate",
     "build_palette",
+    "countdown_size",
     "countdown_state",
     "deadline_of",
     "draw_countdown",
     "drop_local_tables",
+    "mirrors",
+    "reflect_cells",
     "robust_text",
     "seconds_left",
     "split_units",

@@ -25,7 +25,7 @@ from versa.decide.keys import render_key
 from versa.decide.rules import Decision, short_hash
 from versa.errors import ParamError, RenderError, VersaError
 from versa.pack.assets import read_pack_file
-from versa.pack.model import CountdownLayer, Pack
+from versa.pack.model import CountdownLayer, Pack, countdown_layers
 from versa.ports import ImageRenderer, Rendered
 from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
 from versa.render.encode import (
@@ -40,7 +40,7 @@ from versa.render.encode import (
 )
 from versa.render.fonts import FAMILIES, FontNotFound, resolve_family
 from versa.render.layer_text import params_read
-from versa.render.layers import draw_layer, opaque_background
+from versa.render.layers import draw_layer, drawn, opaque_background
 from versa.render.paint import LRU
 from versa.render.scene import FontBook, Scene
 
@@ -168,7 +168,7 @@ class Renderer(ImageRenderer):
         check_dimensions(out_w, out_h, width=width, dpr=dpr)
 
         used = {slot: texts.get(slot, ref.default) for slot, ref in decision.copy.items()}
-        countdowns = [layer for layer in decision.layers if isinstance(layer, CountdownLayer)]
+        countdowns = countdown_layers(decision.layers)
         frames = max((layer.frames for layer in countdowns), default=1) if fmt == "gif" else 1
         check_work(out_w, out_h, frames, width=width, dpr=dpr, limit=self.max_work)
         state: dict[str, Any] = {"pack": pack.version}
@@ -213,17 +213,18 @@ class Renderer(ImageRenderer):
         mode = "RGB" if layers and opaque_background(layers[0]) else "RGBA"
         canvas = Image.new(mode, size, (0, 0, 0, 0) if mode == "RGBA" else (0, 0, 0))
         painters: list[CountdownPainter] = []
-        for layer in scene.decision.layers:
-            check_deadline()
-            if not isinstance(layer, CountdownLayer):
-                draw_layer(canvas, layer, scene)
-                continue
-            painter = CountdownPainter(layer, scene, now=now, tz=tz, robust=robust)
-            painters.append(painter)
-            if fmt == "gif" and painter.animated:
-                painter.draw_static(canvas)  # digits are drawn per frame
-            else:
-                draw_countdown(canvas, painter)
+        for top in scene.decision.layers:
+            for layer in drawn(top, scene):  # a container's layers at their laid-out boxes
+                check_deadline()
+                if not isinstance(layer, CountdownLayer):
+                    draw_layer(canvas, layer, scene)
+                    continue
+                painter = CountdownPainter(layer, scene, now=now, tz=tz, robust=robust)
+                painters.append(painter)
+                if fmt == "gif" and painter.animated:
+                    painter.draw_static(canvas)  # digits are drawn per frame
+                else:
+                    draw_countdown(canvas, painter)
         if fmt == "gif" and any(p.animated for p in painters):
             return animate(canvas, painters, scene.decision.colors.values(), now)
         check_deadline()

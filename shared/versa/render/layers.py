@@ -15,7 +15,7 @@ handed out by a cache are shared: callers copy before they mutate.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from PIL import Image, ImageChops
@@ -26,12 +26,14 @@ from versa.pack.model import (
     BackgroundLayer,
     ButtonLayer,
     ContainerLayer,
+    CountdownLayer,
     Fit,
     ImageLayer,
     Pack,
     ShapeLayer,
     TextLayer,
 )
+from versa.render.countdown import countdown_size
 from versa.render.layer_text import (
     clear_layouts,
     compiled,
@@ -244,37 +246,58 @@ DRAWERS: Mapping[type[Any], Callable[[Image.Image, Any, Scene], None]] = {
 }
 
 
-def _measured_leaves(layer: ContainerLayer) -> list[TextLayer | ButtonLayer]:
-    out: list[TextLayer | ButtonLayer] = []
+def _measured_leaves(layer: ContainerLayer) -> list[TextLayer | ButtonLayer | CountdownLayer]:
+    out: list[TextLayer | ButtonLayer | CountdownLayer] = []
     for child in layer.children:
         if isinstance(child, ContainerLayer):
             out += _measured_leaves(child)
-        elif isinstance(child, TextLayer | ButtonLayer):
+        elif isinstance(child, TextLayer | ButtonLayer | CountdownLayer):
             out.append(child)
     return out
 
 
+def _measure(child: Any, scene: Scene, max_width: float, max_height: float) -> tuple[int, int]:
+    if isinstance(child, CountdownLayer):
+        return countdown_size(child, scene.stack(child.font), scene.lang, max_width, max_height)
+    return measure(child, scene, max_width, max_height)
+
+
 def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, int, int, int]]]:
     """The layers a container draws with their boxes at scale 1: laid out (texts measure themselves
-    with the line layout; mirrored in a right-to-left locale), remembered per process by everything
-    the layout reads (the container, its texts and their fonts, the locale)."""
-    texts = tuple((layer_text(leaf, scene), scene.decision.fonts.get(leaf.font)) for leaf in _measured_leaves(layer))
+    with the line layout, countdowns with `countdown_size`; mirrored in a right-to-left locale),
+    remembered per process by everything the layout reads (the container, its texts and their fonts,
+    the locale)."""
+    texts = tuple(
+        ("" if isinstance(leaf, CountdownLayer) else layer_text(leaf, scene), scene.decision.fonts.get(leaf.font))
+        for leaf in _measured_leaves(layer)
+    )
     key = (str(scene.pack.root), scene.pack.version, layer.model_dump_json(), texts, scene.lang, scene.rtl)
     hit = _PLACED.get(key)
     if hit is None:
 
         def measured(child: Any, max_width: float, max_height: float) -> tuple[int, int]:
-            return measure(child, scene, max_width, max_height)
+            return _measure(child, scene, max_width, max_height)
 
         hit = _PLACED.put(key, place(layer, measured, rtl=scene.rtl))
     return hit
 
 
-def draw_container(canvas: Image.Image, layer: ContainerLayer, scene: Scene) -> None:
-    """Draw every layer inside the container at the box its layout gives it (see `placed`)."""
+def drawn(layer: Any, scene: Scene) -> Iterator[Any]:
+    """What drawing `layer` draws, in order: the layer itself, or for a container every layer inside
+    it with the box its layout gives it (see `placed`; layers laid out to nothing are left out)."""
+    if not isinstance(layer, ContainerLayer):
+        yield layer
+        return
     for child, box in placed(layer, scene):
         if box[2] > 0 and box[3] > 0:
-            draw_layer(canvas, child.model_copy(update={"box": box}), scene)
+            yield child.model_copy(update={"box": box})
+
+
+def draw_container(canvas: Image.Image, layer: ContainerLayer, scene: Scene) -> None:
+    """Draw every layer inside the container at the box its layout gives it (see `placed`); a
+    countdown inside it is the caller's to draw (`versa.render.engine` draws them through `drawn`)."""
+    for child in drawn(layer, scene):
+        draw_layer(canvas, child, scene)
 
 
 def draw_layer(canvas: Image.Image, layer: Any, scene: Scene) -> None:
@@ -316,6 +339,7 @@ __all__ = [
     "draw_layer",
     "draw_shape",
     "draw_text_layer",
+    "drawn",
     "fill_rect",
     "fitted",
     "gradient_image",

@@ -7,8 +7,9 @@ container's children inside it (`mirror`), except layers whose `flex.mirror` is 
 the place and the inner order a left-to-right layout gives them. Mirroring is a reflection of each
 child inside its parent, so applying it twice gives the original layout back.
 
-Text and buttons measure themselves through the `Measure` callback (the renderer passes the line
-layout, so a container grows and shrinks with its copy); other leaves take their `flex` sizes.
+Text, buttons and countdowns measure themselves through the `Measure` callback (the renderer passes
+the line layout, so a container grows and shrinks with its copy, and a countdown's own sizing); other
+leaves take their `flex` sizes.
 
 Styles are described with stretchable's `Style` (built once per distinct item and container
 properties, then kept as the plain dict Taffy takes), but the tree is driven through its compiled
@@ -38,10 +39,10 @@ from stretchable.style import (
 )
 from stretchable.style.geometry.length import AvailableSpace, Scale
 
-from versa.pack.model import ButtonLayer, ContainerLayer, FlexItem, TextLayer
+from versa.pack.model import ButtonLayer, ContainerLayer, CountdownLayer, FlexItem, TextLayer
 
 Measure = Callable[[Any, float, float], tuple[float, float]]
-"""`measure(layer, max_width, max_height) -> (width, height)`: the size a text or button layer needs
+"""`measure(layer, max_width, max_height) -> (width, height)`: the size a text, button or countdown layer needs
 when it may be at most that large (`math.inf` when unbounded), in creative pixels."""
 
 Box = tuple[int, int, int, int]
@@ -68,7 +69,7 @@ _JUSTIFY = {
     "space-evenly": JustifyContent.SPACE_EVENLY,
 }
 _NO_FLEX = FlexItem()
-_MEASURED = (TextLayer, ButtonLayer)
+_MEASURED = (TextLayer, ButtonLayer, CountdownLayer)
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def _tree() -> _Tree:
     return _Tree()
 
 
-def _measurer(layer: TextLayer | ButtonLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
+def _measurer(layer: TextLayer | ButtonLayer | CountdownLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
     flex = layer.flex or _NO_FLEX
 
     def measured(known_w: float, known_h: float, avail_w: Any, avail_h: Any) -> tuple[float, float]:
@@ -276,15 +277,21 @@ def mirror(placed: Placed) -> Placed:
     return replace(placed, children=tuple(flip(placed.width, c) for c in placed.children))
 
 
-def leaves(placed: Placed, origin: tuple[int, int] = (0, 0)) -> Iterator[tuple[Any, Box]]:
-    """Every non-container layer with its absolute box, in drawing order (document order)."""
+def leaves(placed: Placed, origin: tuple[int, int] = (0, 0), *, kept: bool = False) -> Iterator[tuple[Any, Box]]:
+    """Every non-container layer with its absolute box, in drawing order (document order). With
+    `kept`, or inside a container whose `mirror` is false, a layer comes with `flex.mirror` false, so
+    what it draws inside its box (a countdown's cells) keeps its left-to-right order too."""
     ox, oy = origin
     for child in placed.children:
         x, y = ox + placed.x + child.x, oy + placed.y + child.y
         if isinstance(child.layer, ContainerLayer):
-            yield from leaves(replace(child, x=0, y=0), (x, y))
+            yield from leaves(replace(child, x=0, y=0), (x, y), kept=kept or not child.mirror)
         else:
-            yield child.layer, (x, y, child.width, child.height)
+            layer = child.layer
+            if kept and child.mirror:
+                flex = (layer.flex or _NO_FLEX).model_copy(update={"mirror": False})
+                layer = layer.model_copy(update={"flex": flex})
+            yield layer, (x, y, child.width, child.height)
 
 
 def place(container: ContainerLayer, measure: Measure, *, rtl: bool) -> list[tuple[Any, Box]]:

@@ -44,7 +44,7 @@ from versa.errors import (
     VersaError,
 )
 from versa.pack.links import link_problem
-from versa.pack.model import SLUG, CacheSettings, CountdownLayer, Creative, Pack
+from versa.pack.model import SLUG, CacheSettings, Creative, Pack, countdown_layers
 from versa.pack.sizes import size_of
 from versa.ports import (
     CopyStore,
@@ -540,7 +540,7 @@ class RenderService:
         if req.ext != "auto":
             return req.ext
         allowed = pack.model.render.formats
-        animated = any(isinstance(layer, CountdownLayer) for layer in creative.layers)
+        animated = bool(countdown_layers(creative.layers))
         accept = req.header("accept")
         if req.header(X_CLIENT) is not None:
             # Behind the CDN only the keyed x-versa-fmt may decide (the raw Accept is not in the cache
