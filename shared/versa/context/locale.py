@@ -97,8 +97,7 @@ def known_locale(tag: str) -> bool:
 def plural_category(locale: str, count: int) -> PluralCategory:
     """The CLDR plural category of a whole `count` in `locale` (ar: 0 zero, 1 one, 2 two, 3 few,
     11 many, 100 other; pl: 1 one, 2 few, 5 many; ja: always other)."""
-    category: PluralCategory = babel_locale(locale).plural_form(abs(count))
-    return category
+    return _category(babel_locale(locale).plural_form(abs(count)))
 
 
 @functools.lru_cache(maxsize=256)
@@ -106,7 +105,11 @@ def counted_categories(locale: str) -> frozenset[PluralCategory]:
     """The plural categories the counts a countdown shows (`COUNTED`) take in `locale`: what its
     labels need a form for (pl: one, few, many; ar: all six; ja: other)."""
     rule = babel_locale(locale).plural_form
-    return frozenset(rule(n) for n in COUNTED)
+    return frozenset(_category(rule(n)) for n in COUNTED)
+
+
+def _category(name: str) -> PluralCategory:
+    return next((c for c in PLURAL_CATEGORIES if c == name), "other")
 
 
 def plural_form(forms: Mapping[str, str], locale: str, count: int) -> str:
@@ -246,11 +249,11 @@ def _format(when: datetime, loc: Locale, kind: str, arg: str) -> str:
     if kind == "" or kind == "skeleton":
         return _skeleton(when, arg or DEFAULT_SKELETON, loc)
     if kind in STYLES and not arg:
-        return dates.format_datetime(when, kind, tzinfo=tz, locale=loc)  # type: ignore[arg-type]
+        return dates.format_datetime(when, kind, tzinfo=tz, locale=loc)
     if kind == "date" and arg in STYLES:
-        return dates.format_date(when, arg, locale=loc)  # type: ignore[arg-type]
+        return dates.format_date(when, arg, locale=loc)
     if kind == "time" and arg in STYLES:
-        return dates.format_time(when, arg, tzinfo=tz, locale=loc)  # type: ignore[arg-type]
+        return dates.format_time(when, arg, tzinfo=tz, locale=loc)
     if kind == "zone" and not arg:
         return zone_name(when, loc)
     raise LocaleFormatError(
