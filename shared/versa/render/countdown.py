@@ -233,6 +233,10 @@ class CountdownPainter:
         lay = layout(text, self.stack, label_size, (box[2], box[3]), self.scene.lang, max_lines=1)
         draw_text(canvas, lay, box=box, align="center", valign="top", color=label_color)
 
+    def number_text(self, unit: str, value: int) -> str:
+        """A cell's number as drawn: days as they are, other units on two digits, in the layer's digits."""
+        return to_digits(str(value) if unit == "days" else f"{value:02d}", self.scene.lang, self.digits)
+
     def draw_digits(self, canvas: Image.Image, left: int, origin: tuple[int, int] = (0, 0)) -> None:
         """The numbers for `left` seconds; `origin` is where `canvas` sits on the full canvas."""
         if not self.animated:
@@ -241,7 +245,7 @@ class CountdownPainter:
         for unit, value, cell in zip(
             self.layer.units, split_units(left, self.layer.units), self.cells, strict=True
         ):
-            text = to_digits(str(value) if unit == "days" else f"{value:02d}", self.scene.lang, self.digits)
+            text = self.number_text(unit, value)
             x, y, w, h = cell.number
             box = (x - origin[0], y - origin[1], w, h)
             draw_text(
