@@ -167,7 +167,9 @@ def format_number(value: Any, locale: str, digits: DigitsMode = "latn", pattern:
     try:
         text = format_decimal(value, format=pattern, locale=loc, numbering_system=symbols)
     except (ValueError, TypeError, ArithmeticError) as exc:
-        raise LocaleFormatError(f"cannot format {value!r} as a number with pattern {pattern!r}: {exc}") from exc
+        raise LocaleFormatError(
+            f"cannot format {value!r} as a number with pattern {pattern!r}: {exc}"
+        ) from exc
     return to_digits(text, locale, digits)
 
 
@@ -318,7 +320,9 @@ class DeadlineFormatter(string.Formatter):
 
     def get_field(self, field_name: str, args: Any, kwargs: Mapping[str, Any]) -> Any:
         if field_name != self.field:
-            raise LocaleFormatError(f"only {{{self.field}}} or {{{self.field}:<format>}} may be used, not {{{field_name}}}")
+            raise LocaleFormatError(
+                f"only {{{self.field}}} or {{{self.field}:<format>}} may be used, not {{{field_name}}}"
+            )
         return kwargs[self.field], field_name
 
     def format_field(self, value: Any, format_spec: str) -> str:
@@ -327,7 +331,9 @@ class DeadlineFormatter(string.Formatter):
         return str(super().format_field(value, format_spec))
 
 
-def format_deadline(template: str, when: datetime, zone: tzinfo, locale: str, digits: DigitsMode = "latn") -> str:
+def format_deadline(
+    template: str, when: datetime, zone: tzinfo, locale: str, digits: DigitsMode = "latn"
+) -> str:
     """`template` with its `{deadline:...}` fields filled with `when` in `zone` (raises
     LocaleFormatError naming what is wrong)."""
     try:
