@@ -92,6 +92,16 @@ def robust_text(template: str, deadline: datetime, tz: str, locale: str = "en", 
         raise RenderError(f"countdown robust text {template!r}: {exc}") from exc
 
 
+def label_forms(labels: CountdownLabels, unit: str) -> list[str]:
+    """Every text the label of `unit` can show (its plural forms, or its plain label and singular):
+    what sizing a countdown must make room for."""
+    forms = getattr(labels, unit)
+    if isinstance(forms, dict):
+        return list(forms.values())
+    one = {"days": labels.day, "hours": labels.hour}.get(unit)
+    return [forms, one] if one else [forms]
+
+
 def unit_label(labels: CountdownLabels, unit: str, count: int, locale: str) -> str:
     """The label under a cell showing `count` of `unit`: the plural form `locale` takes for it, or a
     plain label (its singular `day`/`hour` when `count` is 1)."""
@@ -131,14 +141,16 @@ class CountdownPainter:
         elif self.deadline is not None and robust and layer.robust:
             template = _localized(layer.robust, scene.lang, "")
             self.message = robust_text(template, self.deadline, tz, scene.lang, scene.digits(layer.digits))
+        self.digits = scene.digits(layer.digits)
+        self.labels: CountdownLabels = _localized(layer.labels, scene.lang, CountdownLabels())
+        self.ticking_labels = {  # plural forms that differ may change between frames: drawn with the digits
+            u
+            for u in layer.units
+            if isinstance(getattr(self.labels, u), dict) and len(set(label_forms(self.labels, u))) > 1
+        }
         self.box = scale_box(layer.box, scene.scale)
         self.stack = scene.stack(layer.font)
         self.cells = self._cells()
-        self.digits = scene.digits(layer.digits)
-        self.labels: CountdownLabels = _localized(layer.labels, scene.lang, CountdownLabels())
-        self.ticking_labels = {  # labels whose plural form can change between frames: drawn with the digits
-            u for u in layer.units if isinstance(f := getattr(self.labels, u), dict) and len(set(f.values())) > 1
-        }
         self.number_size = self._number_size()
 
     @property
@@ -399,6 +411,7 @@ __all__ = [
     "deadline_of",
     "draw_countdown",
     "drop_local_tables",
+    "label_forms",
     "robust_text",
     "seconds_left",
     "split_units",
