@@ -32,7 +32,14 @@ from versa.errors import PackError
 from versa.pack.loader import load_pack
 from versa.pack.model import CountdownLabels, CountdownLayer, Pack, TextLayer
 from versa.render.checks import PACK_CHECKS
-from versa.render.countdown import CountdownPainter, animate, draw_countdown, robust_text, unit_label
+from versa.render.countdown import (
+    CountdownPainter,
+    animate,
+    draw_countdown,
+    label_forms,
+    robust_text,
+    unit_label,
+)
 from versa.render.layer_text import layer_text
 
 DEADLINE = datetime(2026, 12, 4, 23, 59, tzinfo=ZoneInfo("Europe/Berlin"))
@@ -80,6 +87,9 @@ def test_plain_labels_keep_their_singular() -> None:
     labels = CountdownLabels(days="days", day="day", hours="hrs")
     assert [unit_label(labels, "days", n, "en") for n in (1, 2)] == ["day", "days"]
     assert [unit_label(labels, "hours", n, "en") for n in (1, 2)] == ["hrs", "hrs"]
+    # and sizing a countdown makes room for every text a label can show
+    assert label_forms(labels, "days") == ["days", "day"]
+    assert label_forms(CountdownLabels(seconds=PL_SECONDS), "seconds") == list(PL_SECONDS.values())  # type: ignore[arg-type]
 
 
 def test_a_missing_category_falls_back_to_other_then_the_first_form() -> None:
