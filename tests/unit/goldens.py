@@ -154,6 +154,26 @@ def _countdown_image() -> Image.Image:
     return image
 
 
+def _countdown_ar_image() -> Image.Image:
+    """Arabic labels in CLDR plural forms (2 days: two, 3 hours: few, 4 minutes: few, 11 s: many) and
+    Arabic-Indic digits."""
+    layer = CountdownLayer(
+        type="countdown", box=(10, 10, 300, 80), deadline="2026-12-04T23:59:00-06:00", font="arabic",
+        size=(18, 30), color="#f0fdfa", fill="#134e4a", label_color="#99f6e4", digits="native",
+        labels={"ar": {
+            "days": {"one": "يوم", "two": "يومان", "few": "أيام", "many": "يومًا", "other": "يوم", "zero": "يوم"},
+            "hours": {"one": "ساعة", "two": "ساعتان", "few": "ساعات", "many": "ساعة", "other": "ساعة"},
+            "minutes": {"one": "دقيقة", "two": "دقيقتان", "few": "دقائق", "many": "دقيقة", "other": "دقيقة"},
+            "seconds": {"one": "ثانية", "two": "ثانيتان", "few": "ثوانٍ", "many": "ثانية", "other": "ثانية"},
+        }},
+    )  # fmt: skip
+    image = canvas((320, 100))
+    now = datetime(2026, 12, 3, 2, 54, 49, tzinfo=UTC)  # 2 d 3 h 4 min 11 s before the deadline
+    painter = CountdownPainter(layer, make_scene(locale="ar"), now=now, tz="UTC")
+    draw_countdown(image, painter)
+    return image
+
+
 def _card(headline: str, cta: str, font: str) -> ContainerLayer:
     """A small flexbox card: a picture beside a column holding a headline that wraps and a button."""
     return ContainerLayer.model_validate(
@@ -305,6 +325,7 @@ CASES: dict[str, LayerCase | DrawnCase] = {
         )
     ),
     "countdown": DrawnCase(_countdown_image),
+    "countdown-ar-native": DrawnCase(_countdown_ar_image),
     "container-en": LayerCase((_card("Winter gear, 30% off this week only", "Shop now", "display"),)),
     "container-ar": LayerCase((_card("خصم ٣٠٪ على معدات الشتاء هذا الأسبوع فقط", "تسوّق الآن", "arabic"),), "ar"),
 }

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import babel
 import PIL
 import pytest
 from PIL import Image, ImageChops, ImageStat
@@ -241,6 +242,7 @@ def test_output_caps() -> None:
 def test_engine_version_names_renderer_and_pillow() -> None:
     version = engine_version()
     assert f"versa/{RENDERER_VERSION}" in version and f"pillow/{PIL.__version__}" in version
+    assert f"cldr/babel-{babel.__version__}" in version  # CLDR data decides plurals, digits and dates
     assert RENDERER.engine == version
 
 

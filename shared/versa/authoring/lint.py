@@ -2,7 +2,8 @@
 
 Errors: attributes the CDN does not key on, values an attribute can never take, rules that can never
 match, `vary_by` over an open-ended attribute, copy without a default for a declared locale, fonts
-lacking glyphs a locale needs. Warnings: rules whose every effect is always overridden by later rules
+lacking glyphs a locale needs. Warnings: countdown labels missing a plural category their locale's
+counts take (`_plural_labels`), rules whose every effect is always overridden by later rules
 (shadowed), and what laying out every variant at every size with the longest copy finds (cut text,
 text outside its container, layers colliding at a size, text failing WCAG AA contrast: `_overflow`).
 Overlap between rules is how a cascade works and is not reported.
@@ -14,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from versa.context.attributes import DEFAULT_KEYABLE, finite_values
+from versa.context.locale import PLURAL_CATEGORIES, counted_categories
 from versa.decide.rules import decide
 from versa.decide.variants import TooManyVariants, enumerate_variants, iter_contexts
 from versa.errors import Issue
@@ -29,6 +31,7 @@ from versa.pack.model import (
     PackModel,
     ShapeLayer,
     TextLayer,
+    walk_children,
 )
 
 
@@ -43,6 +46,7 @@ def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Ite
         issues += _impossible_values(model, creative, base)
         issues += _vary_by(model, creative, base)
         issues += _copy_locales(model, creative, base)
+        issues += _plural_labels(creative, base)
         issues += _glyphs(pack, creative, base, tuple(font_dirs))
         issues += _reachability(model, cid, creative, base)
         issues += _overflow(pack, cid, creative, base, tuple(font_dirs))
@@ -119,6 +123,39 @@ def _copy_locales(model: PackModel, creative: Creative, base: str) -> Iterator[I
                     f"{base}.copy.{name}.default",
                     f"no default for declared locale {loc!r}: viewers in {loc} would see {model.default_locale} text",
                 )
+
+
+def _plural_labels(creative: Creative, base: str) -> Iterator[Issue]:
+    """Countdown labels that lack a form for a plural category some count (0-999) takes in their
+    locale: per-category labels missing one, or a plain label where the locale has more than one and
+    other (Polish, Arabic, Russian: a singular and a plural cannot be right)."""
+    for path, layer in _layer_paths_of(creative, base):
+        if not isinstance(layer, CountdownLayer):
+            continue
+        for loc, labels in layer.labels.items():
+            needed = counted_categories(loc)
+            for unit in layer.units:
+                forms = getattr(labels, unit)
+                have = set(forms) if isinstance(forms, dict) else {"one", "other"}
+                missing = [c for c in PLURAL_CATEGORIES if c in needed - have]
+                if not missing:
+                    continue
+                where = f"layer {layer.id or path.rsplit('.', 1)[-1]!r} of creative {base.split('.', 1)[1]!r}"
+                kind = "has no form" if isinstance(forms, dict) else "is one plain label, with no form"
+                yield Issue(
+                    PACK_FILE,
+                    f"{path}.labels.{loc}.{unit}",
+                    f"countdown label {unit} for locale {loc!r} ({where}) {kind} for plural "
+                    f"categor{'y' if len(missing) == 1 else 'ies'} {', '.join(missing)}; {loc} counts take "
+                    f"{', '.join(c for c in PLURAL_CATEGORIES if c in needed)}",
+                    "warning",
+                )
+
+
+def _layer_paths_of(creative: Creative, base: str) -> Iterator[tuple[str, Any]]:
+    for i, top in enumerate(creative.layers):
+        yield f"{base}.layers[{i}]", top
+        yield from ((f"{base}.{rel}", child) for rel, child in walk_children(top, f"layers[{i}]"))
 
 
 def ref_is_file(ref: str) -> bool:

@@ -11,6 +11,7 @@ import copy
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from jinja2 import TemplateSyntaxError, meta
 from pydantic import ValidationError
 
 from versa.context.attributes import BUILTIN_ATTRIBUTES
+from versa.context.locale import LocaleFormatError, format_deadline
 from versa.context.model import RESERVED_QUERY_NAMES
 from versa.errors import Issue, PackError
 from versa.pack.assets import (
@@ -372,7 +374,7 @@ def template_names(source: str) -> set[str]:
     return set(meta.find_undeclared_variables(_TEMPLATE_ENV.parse(source)))
 
 
-TEMPLATE_GLOBALS = frozenset({"lang", "locale", "brand", "creative", "daypart", "country", "tokens"})
+TEMPLATE_GLOBALS = frozenset({"lang", "locale", "brand", "creative", "daypart", "country", "tokens", "comma"})
 
 
 def _check_text_source(creative: Creative, path: str, layer: TextLayer | ButtonLayer) -> Iterator[Issue]:
@@ -432,6 +434,11 @@ def _check_layer(model: PackModel, root: Path, creative: Creative, path: str, la
         for loc in [*layer.labels, *layer.ended, *layer.robust]:
             if loc not in model.locales:
                 yield Issue(PACK_FILE, path, f"locale {loc!r} is not declared in locales")
+        for loc, text in layer.robust.items():
+            try:  # any instant: a format that works for one works for all
+                format_deadline(text, datetime(2026, 1, 1, tzinfo=UTC), UTC, loc)
+            except LocaleFormatError as exc:
+                yield Issue(PACK_FILE, f"{path}.robust.{loc}", f"{text!r}: {exc}")
 
 
 def _check_creative(

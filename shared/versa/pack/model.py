@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from versa.context.locale import DigitsSetting, PluralCategory
 from versa.context.params import ParamSpec
 from versa.context.timefeatures import DEFAULT_DAYPARTS, Daypart
 from versa.pack.assets import resolve_asset
@@ -222,12 +223,19 @@ class ImageLayer(LayerBase):
 Align = Literal["start", "end", "left", "right", "center"]
 
 
+_DIGITS_HELP = (
+    "latn (0-9) or native (the locale's own digits, e.g. Arabic-Indic for ar), or per locale "
+    "({ar: native}); default: the creative's, else the pack's render.digits."
+)
+
+
 class TextSource(LayerBase):
     slot: str | None = Field(default=None, description="A copy slot of this creative.")
     param: str | None = Field(default=None, description="A declared parameter of this creative.")
     text: str | None = Field(
         default=None, description="A template string; {{ name }} inserts a parameter or copy slot."
     )
+    digits: DigitsSetting | None = Field(default=None, description=_DIGITS_HELP)
 
     @model_validator(mode="after")
     def _one_source(self) -> Self:
@@ -296,11 +304,18 @@ class ShapeLayer(LayerBase):
     radius: int = Field(default=0, ge=0)
 
 
+PluralForms = Annotated[
+    dict[PluralCategory, str],
+    Field(min_length=1, description="A form per CLDR plural category: zero, one, two, few, many, other."),
+]
+"""A label per plural category (`{one: dzień, few: dni, many: dni}`), chosen by the locale's rules."""
+
+
 class CountdownLabels(Strict):
-    days: str = "days"
-    hours: str = "hours"
-    minutes: str = "minutes"
-    seconds: str = "seconds"
+    days: str | PluralForms = "days"
+    hours: str | PluralForms = "hours"
+    minutes: str | PluralForms = "minutes"
+    seconds: str | PluralForms = "seconds"
     day: str | None = Field(default=None, description="Singular of days, shown when one day is left.")
     hour: str | None = Field(default=None, description="Singular of hours, shown when one hour is left.")
 
@@ -330,10 +345,12 @@ class CountdownLayer(LayerBase):
         default_factory=dict,
         description=(
             "Per-locale time-robust text for prefetching proxies (Apple Mail Privacy Protection), "
-            "e.g. 'Ends {deadline:%a %H:%M}'; the deadline is shown in the viewer's zone."
+            "e.g. 'Ends {deadline}' or 'Ends {deadline:skeleton=EEEjm}' (CLDR, the locale's words) or "
+            "'Ends {deadline:%a %H:%M}' (strftime); the deadline is shown in the viewer's zone."
         ),
     )
     frames: int = Field(default=30, ge=1, le=120, description="Seconds in the animated GIF loop.")
+    digits: DigitsSetting | None = Field(default=None, description=_DIGITS_HELP)
 
     @model_validator(mode="after")
     def _one_deadline(self) -> Self:
@@ -519,6 +536,10 @@ class RenderSettings(Strict):
         "gif",
         "html",
     ]
+    digits: DigitsSetting = Field(
+        default="latn",
+        description="Digits of numbers, dates and times: latn (0-9), native (the locale's own), or per locale.",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- sizes
@@ -627,6 +648,7 @@ class Creative(Strict):
     template: str | None = Field(default=None, description="HTML template under templates/ for .html.")
     fallback: str = Field(description="A pack image served whenever anything goes wrong.")
     cache: CacheSettings | None = None
+    digits: DigitsSetting | None = Field(default=None, description=_DIGITS_HELP)
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, json_schema_extra=_size_or_sizes

@@ -13,6 +13,10 @@ a pack's template in a plain sandbox builds the gigabyte at load time; intercept
 folded. The module lives in `pack` because the loader (which checks templates) and the renderers
 (which run them) both use it.
 
+Every sandbox also carries the locale filters (`LOCALE_FILTERS`): `comma`, `number`, `datetime`,
+`format_list` and `digits`, which read the template's `locale` (and `_digits`, the digits mode the
+renderer resolved) so a template writes merge values, numbers and dates the viewer's way.
+
 What it cannot bound is composition (joining many bounded strings, nested loops over bounded
 ranges): the render budget and the page output cap bound what is answered, not what a hostile
 template computes; review before publishing is the defence there.
@@ -23,10 +27,15 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Final
 
-from jinja2.exceptions import SecurityError
+from jinja2 import pass_context
+from jinja2.exceptions import SecurityError, TemplateRuntimeError
+from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
+
+from versa.context import locale as cldr
 
 MAX_BUILT: Final = 100_000
 """Most characters (or items) one template operation may build."""
@@ -81,6 +90,63 @@ def _bounded_filter(name: str, original: Callable[..., Any]) -> Callable[..., An
     return bounded
 
 
+def _locale_of(context: Context) -> tuple[str, cldr.DigitsMode]:
+    digits = context.get("_digits")
+    return str(context.get("locale") or ""), digits if digits in ("latn", "native") else "latn"
+
+
+def _locale_filter(function: Callable[..., str]) -> Callable[..., str]:
+    """A filter given the template's locale and digits, its locale errors as template errors."""
+
+    @pass_context
+    def run(context: Context, value: Any, *args: Any) -> str:
+        try:
+            return function(value, *_locale_of(context), *args)
+        except cldr.LocaleFormatError as exc:
+            raise TemplateRuntimeError(str(exc)) from exc
+
+    run.__name__ = function.__name__
+    return run
+
+
+def _comma(value: Any, locale: str, digits: cldr.DigitsMode) -> str:
+    text = "" if value is None else str(value)
+    return f"{text}{cldr.comma(locale)}" if text.strip() else ""
+
+
+def _number_filter(value: Any, locale: str, digits: cldr.DigitsMode, pattern: str | None = None) -> str:
+    if pattern is not None:
+        _bounded("a number pattern", len(str(pattern)) * 10)
+    return cldr.format_number(value, locale, digits, pattern)
+
+
+def _datetime(value: Any, locale: str, digits: cldr.DigitsMode, spec: str = "") -> str:
+    if not isinstance(value, datetime):
+        raise cldr.LocaleFormatError(f"datetime filter needs a date-time with a zone, got {value!r}")
+    return cldr.format_datetime(value, spec, locale, digits)
+
+
+def _list(value: Any, locale: str, digits: cldr.DigitsMode, style: str = "standard") -> str:
+    items = [value] if isinstance(value, str) else list(value)[:MAX_BUILT]
+    return cldr.format_list(items, locale, style)
+
+
+def _digits(value: Any, locale: str, digits: cldr.DigitsMode) -> str:
+    return cldr.to_digits("" if value is None else str(value), locale, digits)
+
+
+LOCALE_FILTERS: Final = {
+    "comma": _locale_filter(_comma),
+    "number": _locale_filter(_number_filter),
+    "datetime": _locale_filter(_datetime),
+    "format_list": _locale_filter(_list),
+    "digits": _locale_filter(_digits),
+}
+"""`{{ name|comma }}` (the value and the locale's comma, or nothing when it is empty), `{{ n|number }}`
+(`|number('#,##0.00')`), `{{ when|datetime('medium') }}` (the formats of `{deadline:...}`),
+`{{ items|format_list }}` (`|format_list('or')`), `{{ text|digits }}` (ASCII digits in the locale's)."""
+
+
 _SIZED_STR_METHODS = frozenset({"center", "ljust", "rjust", "zfill", "expandtabs"})
 
 
@@ -93,6 +159,7 @@ class BoundedSandbox(SandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.globals.pop("lipsum", None)
+        self.filters.update(LOCALE_FILTERS)
         for name in ("center", "indent", "format"):
             self.filters[name] = _bounded_filter(name, self.filters[name])
 
@@ -126,4 +193,4 @@ class BoundedSandbox(SandboxedEnvironment):
         return {"*": operator.mul, "**": operator.pow, "%": operator.mod}[operator_name](left, right)
 
 
-__all__ = ["MAX_BUILT", "BoundedSandbox"]
+__all__ = ["LOCALE_FILTERS", "MAX_BUILT", "BoundedSandbox"]

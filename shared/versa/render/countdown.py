@@ -2,10 +2,13 @@
 
 A countdown shows the time left to its deadline (`layer.deadline`, or the datetime parameter named by
 `deadline_param`) in unit cells (days, hours, minutes, seconds; the largest unit shown absorbs the
-rest), each a rounded cell with a large number and a localized label under it. After the deadline it
+rest), each a rounded cell with a large number and a localized label under it: a plain label, or one
+form per CLDR plural category picked for the cell's number by the locale's rules (`versa.context.locale`),
+numbers in the digits the layer asks for (`digits: native`: Arabic-Indic for `ar`). After the deadline it
 shows `ended[locale]`; for a prefetching proxy (Apple Mail Privacy Protection, `robust=True`) it shows
-`robust[locale]` formatted with the deadline in the viewer's zone (`{deadline:%a %H:%M}`), which stays
-true whenever the mail is actually read.
+`robust[locale]` formatted with the deadline in the viewer's zone (`{deadline}`, `{deadline:medium}`,
+`{deadline:skeleton=EEEjm}` in the locale's words, or strftime `{deadline:%a %H:%M}`), which stays true
+whenever the mail is actually read.
 
 Animation: the static part (cells, labels and every other layer) is drawn and quantized once; each
 frame redraws only the digit area and pastes it into a copy of the quantized static frame. All frames
@@ -23,7 +26,6 @@ from __future__ import annotations
 
 import io
 import math
-import string
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +35,7 @@ from zoneinfo import ZoneInfo
 from PIL import Image
 
 from versa.budget import check_deadline
+from versa.context.locale import DigitsMode, LocaleFormatError, format_deadline, plural_form, to_digits
 from versa.errors import RenderError
 from versa.pack.model import CountdownLabels, CountdownLayer
 from versa.render.encode import flatten
@@ -88,20 +91,32 @@ def countdown_state(
     return {"left": seconds_left(deadline, now) // step * step}
 
 
-class _DeadlineFormatter(string.Formatter):
-    """str.format for pack text: only the named field `deadline`, no attribute or index access."""
-
-    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> Any:
-        if field_name != "deadline":
-            raise RenderError(f"countdown text may only use {{deadline:...}}, not {{{field_name}}}")
-        return kwargs["deadline"], field_name
-
-
-def robust_text(template: str, deadline: datetime, tz: str) -> str:
+def robust_text(template: str, deadline: datetime, tz: str, locale: str = "en", digits: DigitsMode = "latn") -> str:
+    """`template` with `{deadline...}` filled in the viewer's zone, `locale` and digits."""
     try:
-        return _DeadlineFormatter().format(template, deadline=deadline.astimezone(ZoneInfo(tz)))
-    except (ValueError, KeyError, IndexError) as exc:
+        return format_deadline(template, deadline, ZoneInfo(tz), locale, digits)
+    except LocaleFormatError as exc:
         raise RenderError(f"countdown robust text {template!r}: {exc}") from exc
+
+
+def label_forms(labels: CountdownLabels, unit: str) -> list[str]:
+    """Every text the label of `unit` can show (its plural forms, or its plain label and singular):
+    what sizing a countdown must make room for."""
+    forms = getattr(labels, unit)
+    if isinstance(forms, dict):
+        return list(forms.values())
+    one = {"days": labels.day, "hours": labels.hour}.get(unit)
+    return [forms, one] if one else [forms]
+
+
+def unit_label(labels: CountdownLabels, unit: str, count: int, locale: str) -> str:
+    """The label under a cell showing `count` of `unit`: the plural form `locale` takes for it, or a
+    plain label (its singular `day`/`hour` when `count` is 1)."""
+    forms = getattr(labels, unit)
+    if isinstance(forms, dict):
+        return plural_form(forms, locale, count)
+    one = {"days": labels.day, "hours": labels.hour}.get(unit)
+    return one if one and count == 1 else forms
 
 
 def _localized(values: Mapping[str, Any], locale: str, fallback: Any) -> Any:
@@ -154,7 +169,7 @@ def countdown_size(
     digits = layout("88", stack, (hi, hi), free, lang, max_lines=1)
     label_hi = max(1, round(hi * LABEL_SCALE))
     labels: CountdownLabels = _localized(layer.labels, lang, CountdownLabels())
-    texts = [getattr(labels, u) for u in layer.units] + [t for t in (labels.day, labels.hour) if t]
+    texts = [form for u in layer.units for form in label_forms(labels, u)]
     label_lays = [layout(t, stack, (label_hi, label_hi), (20 * hi, 10 * hi), lang, max_lines=1) for t in texts]
     cell = max([digits.width] + [lay.width for lay in label_lays]) + hi // 2
     n = len(layer.units)
@@ -179,7 +194,15 @@ class CountdownPainter:
         if self.deadline is not None and self.ended:
             self.message = _localized(layer.ended, scene.lang, "")
         elif self.deadline is not None and robust and layer.robust:
-            self.message = robust_text(_localized(layer.robust, scene.lang, ""), self.deadline, tz)
+            template = _localized(layer.robust, scene.lang, "")
+            self.message = robust_text(template, self.deadline, tz, scene.lang, scene.digits(layer.digits))
+        self.digits = scene.digits(layer.digits)
+        self.labels: CountdownLabels = _localized(layer.labels, scene.lang, CountdownLabels())
+        self.ticking_labels = {  # plural forms that differ may change between frames: drawn with the digits
+            u
+            for u in layer.units
+            if isinstance(getattr(self.labels, u), dict) and len(set(label_forms(self.labels, u))) > 1
+        }
         self.box = scale_box(layer.box, scene.scale)
         self.stack = scene.stack(layer.font)
         self.mirrored = mirrors(layer, scene.rtl)
@@ -198,10 +221,12 @@ class CountdownPainter:
     @property
     def digit_area(self) -> Box:
         """The part of the canvas `draw_digits` touches (x0, y0, x1, y1)."""
-        x0 = min(c.number[0] for c in self.cells)
-        y0 = min(c.number[1] for c in self.cells)
-        x1 = max(c.number[0] + c.number[2] for c in self.cells)
-        y1 = max(c.number[1] + c.number[3] for c in self.cells)
+        boxes = [c.number for c in self.cells]
+        boxes += [c.label for u, c in zip(self.layer.units, self.cells, strict=True) if u in self.ticking_labels]
+        x0 = min(b[0] for b in boxes)
+        y0 = min(b[1] for b in boxes)
+        x1 = max(b[0] + b[2] for b in boxes)
+        y1 = max(b[1] + b[3] for b in boxes)
         return x0, y0, x1, y1
 
     def left_at(self, when: datetime) -> int:
@@ -229,7 +254,7 @@ class CountdownPainter:
         days = (
             split_units(self.left_at(self.now), self.layer.units)[0] if self.layer.units[0] == "days" else 0
         )
-        sample = "8" * max(2, len(str(days)))
+        sample = to_digits("8" * max(2, len(str(days))), self.scene.lang, self.digits)
         fit = layout(sample, self.stack, (lo, hi), (cell[2], cell[3]), self.scene.lang, max_lines=1)
         return fit.size
 
@@ -256,23 +281,29 @@ class CountdownPainter:
                 canvas, lay, box=(x + pad, y + pad, *inner), align="center", valign="middle", color=color
             )
             return
-        labels: CountdownLabels = _localized(layer.labels, self.scene.lang, CountdownLabels())
-        label_color = rgba(layer.label_color) if layer.label_color else color
-        label_hi = max(1, round(self.number_size * 0.42))
-        label_size = (min(label_hi, max(1, round(9 * s))), label_hi)
-        # Labels are static across the loop: days and hours cannot change within it (but at a
-        # boundary), so their singular follows the first frame, the one every client shows.
+        # Plain labels are static across the loop: days and hours cannot change within it (but at a
+        # boundary), so their singular follows the first frame, the one every client shows; labels in
+        # plural forms that differ are drawn with each frame's digits (`ticking_labels`).
         values = dict(zip(layer.units, split_units(self.left_at(self.now), layer.units), strict=True))
-        singular = {"days": labels.day, "hours": labels.hour}
         for unit, cell in zip(layer.units, self.cells, strict=True):
             if layer.fill is not None:
                 radius = round(min(cell.box[2], cell.box[3]) * 0.14)
                 paint(canvas, cell.box[:2], round_mask(cell.box[2], cell.box[3], radius), rgba(layer.fill))
-            box = cell.label
-            one = singular.get(unit)
-            text = one if one and values[unit] == 1 else getattr(labels, unit)
-            lay = layout(text, self.stack, label_size, (box[2], box[3]), self.scene.lang, max_lines=1)
-            draw_text(canvas, lay, box=box, align="center", valign="top", color=label_color)
+            if unit not in self.ticking_labels:
+                self._draw_label(canvas, unit, values[unit], cell.label)
+
+    def _draw_label(self, canvas: Image.Image, unit: str, count: int, box: Box) -> None:
+        layer, s = self.layer, self.scene.scale
+        label_color = rgba(layer.label_color or layer.color)
+        label_hi = max(1, round(self.number_size * 0.42))
+        label_size = (min(label_hi, max(1, round(9 * s))), label_hi)
+        text = unit_label(self.labels, unit, count, self.scene.lang)
+        lay = layout(text, self.stack, label_size, (box[2], box[3]), self.scene.lang, max_lines=1)
+        draw_text(canvas, lay, box=box, align="center", valign="top", color=label_color)
+
+    def number_text(self, unit: str, value: int) -> str:
+        """A cell's number as drawn: days as they are, other units on two digits, in the layer's digits."""
+        return to_digits(str(value) if unit == "days" else f"{value:02d}", self.scene.lang, self.digits)
 
     def draw_digits(self, canvas: Image.Image, left: int, origin: tuple[int, int] = (0, 0)) -> None:
         """The numbers for `left` seconds; `origin` is where `canvas` sits on the full canvas."""
@@ -282,12 +313,15 @@ class CountdownPainter:
         for unit, value, cell in zip(
             self.layer.units, split_units(left, self.layer.units), self.cells, strict=True
         ):
-            text = str(value) if unit == "days" else f"{value:02d}"
+            text = self.number_text(unit, value)
             x, y, w, h = cell.number
             box = (x - origin[0], y - origin[1], w, h)
             draw_text(
                 canvas, self._digit_layout(text, box), box=box, align="center", valign="middle", color=color
             )
+            if unit in self.ticking_labels:
+                lx, ly, lw, lh = cell.label
+                self._draw_label(canvas, unit, value, (lx - origin[0], ly - origin[1], lw, lh))
 
     def palette_colors(self) -> list[tuple[int, int, int]]:
         """Colours the GIF palette must hold exactly: the layer's colours and the ramp between digit
@@ -434,9 +468,11 @@ __all__ = [
     "deadline_of",
     "draw_countdown",
     "drop_local_tables",
+    "label_forms",
     "mirrors",
     "reflect_cells",
     "robust_text",
     "seconds_left",
     "split_units",
+    "unit_label",
 ]

@@ -61,10 +61,16 @@ def _font_fingerprint(font_dirs: tuple[str, ...]) -> str:
 
 
 def engine_version(font_dirs: Sequence[str | Path] = (), *, fast: bool = True) -> str:
-    """The engine part of every render key: renderer version, Pillow version, a hash of the default
-    font files found (names and sizes) and the encoder profile."""
+    """The engine part of every render key: renderer version, Pillow version, Babel's version (its
+    CLDR data decides plural forms, digits and date formats), a hash of the default font files found
+    (names and sizes) and the encoder profile."""
+    import babel
+
     fonts = _font_fingerprint(tuple(str(d) for d in font_dirs))
-    return f"versa/{RENDERER_VERSION} pillow/{PIL.__version__} fonts/{fonts} enc/{'fast' if fast else 'std'}"
+    return (
+        f"versa/{RENDERER_VERSION} pillow/{PIL.__version__} cldr/babel-{babel.__version__} fonts/{fonts} "
+        f"enc/{'fast' if fast else 'std'}"
+    )
 
 
 STATIC_TIMER_SECONDS = 60

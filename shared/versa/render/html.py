@@ -18,6 +18,7 @@ from jinja2 import BaseLoader, Environment, StrictUndefined, Template, TemplateE
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
+from versa.context.locale import comma, resolve_digits
 from versa.decide.rules import Decision
 from versa.errors import RenderError, UnknownCreative
 from versa.pack.assets import AssetError, read_pack_file
@@ -162,6 +163,8 @@ class HtmlPages:
             "creative": decision.creative,
             "locale": decision.locale,
             "lang": decision.locale,
+            "comma": comma(decision.locale),
+            "_digits": resolve_digits(creative.digits, pack.model.render.digits, locale=decision.locale),
             "copy": dict(texts),
             "tokens": {"colors": dict(decision.colors), "fonts": dict(decision.fonts), "spacing": dict(decision.spacing)},
             "decision": {"design_key": decision.design_key, "matched": list(decision.matched), "locale": decision.locale},

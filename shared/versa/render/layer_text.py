@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Template, TemplateError, meta
 
+from versa.context.locale import DigitsMode, comma, to_digits
 from versa.errors import RenderError
 from versa.pack.model import ButtonLayer, ContainerLayer, TextLayer, TextSource
 from versa.pack.sandbox import BoundedSandbox
@@ -60,13 +61,21 @@ def params_read(layers: Sequence[Any]) -> frozenset[str]:
     return frozenset(names - {""})
 
 
-def template_vars(scene: Scene) -> dict[str, Any]:
-    """What a text template sees: lang/locale, brand, creative and tokens, then the copy texts and the
-    parameters (a later name wins over an earlier one)."""
+def template_vars(scene: Scene, digits: DigitsMode | None = None) -> dict[str, Any]:
+    """What a text template sees: lang/locale, brand, creative, tokens and the locale's `comma`, then
+    the copy texts and the parameters (a later name wins over an earlier one); `_digits` tells the
+    locale filters which digits to write (default: the creative's or the pack's setting)."""
     d = scene.decision
     tokens = {"colors": dict(d.colors), "fonts": dict(d.fonts), "spacing": dict(d.spacing)}
-    base = {"lang": d.locale, "locale": d.locale, "brand": d.brand, "creative": d.creative, "tokens": tokens}
-    return {**base, **scene.texts, **scene.params}
+    base = {
+        "lang": d.locale,
+        "locale": d.locale,
+        "brand": d.brand,
+        "creative": d.creative,
+        "tokens": tokens,
+        "comma": comma(d.locale),
+    }
+    return {**base, **scene.texts, **scene.params, "_digits": digits or scene.digits()}
 
 
 def layer_text(layer: TextSource, scene: Scene) -> str:
@@ -75,9 +84,11 @@ def layer_text(layer: TextSource, scene: Scene) -> str:
         return scene.texts.get(layer.slot, "")
     if layer.param is not None:
         value = scene.params.get(layer.param)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return to_digits(str(value), scene.lang, scene.digits(layer.digits))
         return "" if value is None else str(value)
     try:
-        return compiled(layer.text or "").render(template_vars(scene)).strip()
+        return compiled(layer.text or "").render(template_vars(scene, scene.digits(layer.digits))).strip()
     except TemplateError as exc:
         raise RenderError(f"text template of layer {layer.id or '?'}: {exc}") from exc
 

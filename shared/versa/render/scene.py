@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from versa.context.locale import DigitsMode, DigitsSetting, resolve_digits
 from versa.decide.rules import Decision
 from versa.errors import RenderError
 from versa.pack.assets import FONT_SUFFIXES
@@ -57,6 +58,14 @@ class Scene:
     def rtl(self) -> bool:
         """True when the locale is written right to left (start/end alignment mirrors)."""
         return self.decision.locale.split("-")[0].lower() in RTL_LANGUAGES
+
+    def digits(self, setting: DigitsSetting | None = None) -> DigitsMode:
+        """The digits a layer writes numbers, dates and times in: its own `setting`, else its
+        creative's, else the pack's `render.digits`, for the scene's locale."""
+        creative = self.pack.model.creatives.get(self.decision.creative)
+        return resolve_digits(
+            setting, creative.digits if creative else None, self.pack.model.render.digits, locale=self.lang
+        )
 
     def stack(self, token: str) -> FontStack:
         try:
