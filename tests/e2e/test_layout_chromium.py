@@ -79,18 +79,42 @@ def hand_picked() -> dict[str, tuple[Tree, tuple[int, int]]]:
             )
         for align in ALIGN:
             cases[f"align-{align}-{direction}"] = (
-                row([*squares(2), shape(width=30), shape(height=20), shape(width=30, height=25, align_self="end")],
-                    direction=direction, align_items=align, padding=[6, 3, 9, 12]),  # fmt: skip
+                row(
+                    [
+                        *squares(2),
+                        shape(width=30),
+                        shape(height=20),
+                        shape(width=30, height=25, align_self="end"),
+                    ],
+                    direction=direction,
+                    align_items=align,
+                    padding=[6, 3, 9, 12],
+                ),
                 (300, 260),
             )
     cases["grow-shares-and-bounds"] = (
-        row([shape(grow=1, height=20), shape(grow=2, height=20, max_width=90), shape(grow=1, basis=50, min_width=70),
-             shape(width=40, height=40)], gap=5, padding=[0, 7, 0, 3]),  # fmt: skip
+        row(
+            [
+                shape(grow=1, height=20),
+                shape(grow=2, height=20, max_width=90),
+                shape(grow=1, basis=50, min_width=70),
+                shape(width=40, height=40),
+            ],
+            gap=5,
+            padding=[0, 7, 0, 3],
+        ),
         (400, 80),
     )
     cases["shrink-weighted-by-basis"] = (
-        row([shape(basis=200, shrink=1, height=30), shape(basis=100, shrink=3, height=30),
-             shape(width=80, shrink=0, height=30), shape(basis=150, min_width=120, height=30)], gap=4),  # fmt: skip
+        row(
+            [
+                shape(basis=200, shrink=1, height=30),
+                shape(basis=100, shrink=3, height=30),
+                shape(width=80, shrink=0, height=30),
+                shape(basis=150, min_width=120, height=30),
+            ],
+            gap=4,
+        ),
         (360, 60),
     )
     cases["overflow-nothing-shrinks"] = (
@@ -102,7 +126,9 @@ def hand_picked() -> dict[str, tuple[Tree, tuple[int, int]]]:
         (300, 60),
     )
     cases["wrap-row-lines-from-the-start"] = (
-        row(squares(7, 50, 20), wrap=True, gap=8, padding=10, align_items="stretch", justify_content="center"),
+        row(
+            squares(7, 50, 20), wrap=True, gap=8, padding=10, align_items="stretch", justify_content="center"
+        ),
         (260, 220),
     )
     cases["wrap-column"] = (
@@ -110,31 +136,64 @@ def hand_picked() -> dict[str, tuple[Tree, tuple[int, int]]]:
         (300, 180),
     )
     cases["wrap-row-reverse-grow"] = (
-        row([shape(basis=90, grow=1, height=30, min_width=60) for _ in range(5)], direction="row-reverse",
-            wrap=True, gap=10, justify_content="end"),  # fmt: skip
+        row(
+            [shape(basis=90, grow=1, height=30, min_width=60) for _ in range(5)],
+            direction="row-reverse",
+            wrap=True,
+            gap=10,
+            justify_content="end",
+        ),
         (300, 150),
     )
     cases["min-max-clamp-stretch"] = (
-        column([shape(height=30, max_width=120), shape(height=30, min_width=500), shape(grow=1, max_height=40),
-                shape(grow=1, min_height=60)], gap=4),  # fmt: skip
+        column(
+            [
+                shape(height=30, max_width=120),
+                shape(height=30, min_width=500),
+                shape(grow=1, max_height=40),
+                shape(grow=1, min_height=60),
+            ],
+            gap=4,
+        ),
         (300, 250),
     )
     cases["nested-card"] = (
-        column([
-            row([shape(width=60, height=24), shape(grow=1, height=10), shape(width=24, height=24)], gap=8),
-            row([column([shape(height=40), shape(height=20, width=80)], gap=6, flex={"grow": 1}),
-                 column([shape(width=90, height=90)], justify_content="center", flex={"width": 110})],
-                gap=12, flex={"grow": 1}),  # fmt: skip
-            row([shape(width=100, height=32)], justify_content="end", padding=[0, 4, 0, 0]),
-        ], padding=[16, 20, 16, 20], gap=10),  # fmt: skip
+        column(
+            [
+                row(
+                    [shape(width=60, height=24), shape(grow=1, height=10), shape(width=24, height=24)], gap=8
+                ),
+                row(
+                    [
+                        column([shape(height=40), shape(height=20, width=80)], gap=6, flex={"grow": 1}),
+                        column([shape(width=90, height=90)], justify_content="center", flex={"width": 110}),
+                    ],
+                    gap=12,
+                    flex={"grow": 1},
+                ),
+                row([shape(width=100, height=32)], justify_content="end", padding=[0, 4, 0, 0]),
+            ],
+            padding=[16, 20, 16, 20],
+            gap=10,
+        ),
         (360, 300),
     )
     cases["nested-sized-by-content"] = (
-        row([
-            column([shape(width=70, height=20), shape(width=40, height=50)], gap=5, padding=6),
-            row([shape(width=30, height=30), shape(width=30, height=60)], gap=3, align_items="end", padding=[2, 8, 2, 4]),
-            column([row(squares(2, 20, 10), gap=2), shape(width=10, height=10)], align_items="center"),
-        ], gap=10, align_items="start", justify_content="space-evenly"),  # fmt: skip
+        row(
+            [
+                column([shape(width=70, height=20), shape(width=40, height=50)], gap=5, padding=6),
+                row(
+                    [shape(width=30, height=30), shape(width=30, height=60)],
+                    gap=3,
+                    align_items="end",
+                    padding=[2, 8, 2, 4],
+                ),
+                column([row(squares(2, 20, 10), gap=2), shape(width=10, height=10)], align_items="center"),
+            ],
+            gap=10,
+            align_items="start",
+            justify_content="space-evenly",
+        ),
         (420, 140),
     )
     cases["nested-min-content-under-shrink"] = (
@@ -142,11 +201,38 @@ def hand_picked() -> dict[str, tuple[Tree, tuple[int, int]]]:
         (300, 80),
     )
     cases["deep-reverse-mix"] = (
-        row([column([row(squares(2, 25, 15), direction="row-reverse", justify_content="space-around",
-                         flex={"width": 120}),  # fmt: skip
-                     shape(height=15)], direction="column-reverse", gap=5, flex={"grow": 1}),
-             shape(width=50, height=50, align_self="center")], padding=[10, 30, 10, 5], gap=7),  # fmt: skip
+        row(
+            [
+                column(
+                    [
+                        row(
+                            squares(2, 25, 15),
+                            direction="row-reverse",
+                            justify_content="space-around",
+                            flex={"width": 120},
+                        ),
+                        shape(height=15),
+                    ],
+                    direction="column-reverse",
+                    gap=5,
+                    flex={"grow": 1},
+                ),
+                shape(width=50, height=50, align_self="center"),
+            ],
+            padding=[10, 30, 10, 5],
+            gap=7,
+        ),
         (330, 160),
+    )
+    # centring leaves half pixels at every level: rounded where they land, not each relative to its parent
+    cases["half-pixels-nested-centred"] = (
+        column(
+            [column([shape(width=110, align_self="end")], direction="column-reverse", flex={"width": 52})],
+            direction="column-reverse",
+            padding=[15, 0, 8, 3],
+            align_items="center",
+        ),
+        (120, 182),
     )
     return cases
 
@@ -168,8 +254,12 @@ def random_flex(rng: random.Random, *, leaf: bool, content_sized: bool) -> dict[
         flex["shrink"] = rng.choice([0, 2, 4])
     if rng.random() < 0.2 and not content_sized:
         flex["basis"] = rng.randrange(0, 140)
-    for bound, low, high in (("min_width", 10, 90), ("max_width", 30, 160), ("min_height", 10, 60),
-                             ("max_height", 20, 120)):  # fmt: skip
+    for bound, low, high in (
+        ("min_width", 10, 90),
+        ("max_width", 30, 160),
+        ("min_height", 10, 60),
+        ("max_height", 20, 120),
+    ):
         allowed = leaf if bound.startswith("min") else not content_sized
         if rng.random() < 0.1 and allowed:
             flex[bound] = rng.randrange(low, high)
@@ -198,7 +288,9 @@ def random_container(rng: random.Random, depth: int, *, nested: bool = False) ->
         "gap": rng.choice([0, 0, 4, 10]),
         "padding": [rng.choice([0, 3, 8, 15]) for _ in range(4)],
         "align_items": rng.choice(ALIGN),
-        "justify_content": rng.choice([j for j in JUSTIFY if j != "space-between" or not direction.endswith("reverse")]),
+        "justify_content": rng.choice(
+            [j for j in JUSTIFY if j != "space-between" or not direction.endswith("reverse")]
+        ),
         "children": children,
     }
 
@@ -206,9 +298,110 @@ def random_container(rng: random.Random, depth: int, *, nested: bool = False) ->
 def random_trees(seed: int, count: int) -> dict[str, tuple[Tree, tuple[int, int]]]:
     rng = random.Random(seed)
     return {
-        f"seeded-{i:02d}": (random_container(rng, depth=rng.randrange(0, 3)), (rng.randrange(120, 480), rng.randrange(60, 320)))
+        f"seeded-{i:02d}": (
+            random_container(rng, depth=rng.randrange(0, 3)),
+            (rng.randrange(120, 480), rng.randrange(60, 320)),
+        )
         for i in range(count)
     }
+
+
+TAFFY = "Taffy 0.7.7 (inside stretchable 1.1.8)"
+
+KNOWN_DIFFERENCES: dict[str, tuple[Tree, tuple[int, int], str]] = {
+    "taffy-basis-in-content-sized-container": (
+        row(
+            [row([shape(width=87, basis=0, height=20)]), row([shape(basis=114, height=20)], wrap=True)],
+            align_items="start",
+            gap=10,
+        ),
+        (300, 60),
+        f"{TAFFY} sizes a container that has no size of its own from its items' width or flex basis (87, "
+        "114); Chromium follows css-flexbox 9.9.1, where an item contributes no more than its basis and its "
+        "content allow (0 and 0 here). Taffy issue #351 (flexbox intrinsic sizes) is open.",
+    ),
+    "taffy-max-size-in-content-sized-container": (
+        column([row([shape(width=48, max_width=37, height=20)])], align_items="center"),
+        (200, 60),
+        f"{TAFFY} counts an item's width before its max_width clamps it when it sizes a container from its "
+        "content (48 px where Chromium has 37).",
+    ),
+    "taffy-grow-takes-the-padding": (
+        row([row([shape(grow=1, height=20)], padding=[0, 15, 0, 15])], align_items="start"),
+        (300, 60),
+        f"{TAFFY} lets a growing item take the padding of a container sized by its content, so the "
+        "container counts its padding twice (60 px, Chromium 30). Taffy issue #909, fixed upstream by "
+        "Taffy PR #1018 in a release stretchable does not ship yet.",
+    ),
+    "taffy-growing-child-min-content": (
+        row(
+            [
+                row(
+                    [
+                        shape(width=98, height=10),
+                        shape(width=68, height=10, grow=1),
+                        shape(width=76, height=10),
+                    ]
+                )
+            ]
+        ),
+        (200, 50),
+        "When space runs short Chromium keeps a nested row at its min-content width (its children's "
+        f"widths, 242 px, overflowing); {TAFFY} shrinks it and its children to 200 px once one child can grow.",
+    ),
+    "taffy-column-wraps-at-the-available-height": (
+        row(
+            [
+                column(
+                    [shape(width=30, height=111), shape(width=30, height=119)],
+                    wrap=True,
+                    flex={"align_self": "end"},
+                )
+            ]
+        ),
+        (300, 138),
+        "A column whose height comes from its content has no definite height in CSS, so it never wraps "
+        f"(Chromium: one column 230 px tall); {TAFFY} wraps it at the available height into two columns.",
+    ),
+    "taffy-wrapping-row-in-content-sized-container": (
+        column(
+            [
+                row(
+                    [row([shape(width=107, height=10), shape(width=97, height=10)], wrap=True)],
+                    flex={"align_self": "end"},
+                )
+            ],
+            direction="column-reverse",
+        ),
+        (151, 78),
+        "A container sized by its content holds a row that wraps: Chromium stops its fit-content width at "
+        f"the available 151 px, so the row wraps; {TAFFY} takes the unwrapped 204 px and overflows.",
+    ),
+    "taffy-space-between-overflow-reversed": (
+        column(
+            [shape(width=30, height=80, shrink=0), shape(width=40, height=80, shrink=0)],
+            direction="column-reverse",
+            justify_content="space-between",
+        ),
+        (100, 100),
+        "With negative free space, space-between falls back to flex-start (the bottom of a column-reverse: "
+        f"Chromium overflows at the top); {TAFFY} packs the items from the top instead.",
+    ),
+    "taffy-shrinks-under-the-padding": (
+        column(
+            [
+                column([shape(width=10, height=11)], padding=[0, 0, 15, 0], flex={"min_height": 10}),
+                column([shape(width=10, height=80)]),
+            ]
+        ),
+        (100, 60),
+        "A border box is never smaller than its padding in CSS (Chromium: 15 px); when a container must "
+        f"shrink, {TAFFY} takes it down to its min_height (10 px), under its 15 px padding.",
+    ),
+}
+"""Minimal trees where Chromium and Taffy lay out differently by Taffy's doing, not by how a pack field
+maps to a style (the seeded generator keeps out of these). Expected to fail, strictly: when a newer
+Taffy fixes one, its case passes and the test says so."""
 
 
 def container(tree: Tree, size: tuple[int, int]) -> ContainerLayer:
@@ -287,9 +480,10 @@ def html_of(layer: Any, path: str = "root", root: bool = False) -> str:
 
 
 def page_html(direction: str) -> str:
+    trees = {**CASES, **{name: (tree, size) for name, (tree, size, _) in KNOWN_DIFFERENCES.items()}}
     roots = "".join(
         f'<section data-case="{escape(name)}" dir="{direction}">{html_of(container(tree, size), root=True)}</section>'
-        for name, (tree, size) in CASES.items()
+        for name, (tree, size) in trees.items()
     )
     style = (
         "*{box-sizing:border-box;margin:0;border:0}"
@@ -357,10 +551,19 @@ def test_the_cases_cover_every_value() -> None:
 
 
 @pytest.mark.parametrize("direction", ["ltr", "rtl"])
-@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize(
+    "case",
+    [
+        *CASES,
+        *(
+            pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=why))
+            for name, (_, _, why) in KNOWN_DIFFERENCES.items()
+        ),
+    ],
+)
 def test_layout_matches_chromium(case: str, direction: str, chromium_boxes: Any) -> None:
     # GIVEN a flexbox tree of fixed-size leaves
-    tree, size = CASES[case]
+    tree, size = CASES[case] if case in CASES else KNOWN_DIFFERENCES[case][:2]
     layer = container(tree, size)
 
     # WHEN it is laid out by layout.py (mirrored for rtl) and by Chromium (dir=rtl)
@@ -374,4 +577,6 @@ def test_layout_matches_chromium(case: str, direction: str, chromium_boxes: Any)
         for path in expected
         if any(abs(a - b) > TOLERANCE_PX for a, b in zip(expected[path], seen[path], strict=True))
     }
-    assert not off, f"{case} ({direction}): boxes differ (x, y, w, h)\n{json.dumps(off, indent=1)}\n{json.dumps(tree)}"
+    assert not off, (
+        f"{case} ({direction}): boxes differ (x, y, w, h)\n{json.dumps(off, indent=1)}\n{json.dumps(tree)}"
+    )

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-
 from chromium import E2E, READY_MS, ROOT, SHOTS
+
 from servers import running_versa
 
 pytestmark = E2E
