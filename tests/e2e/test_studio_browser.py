@@ -245,6 +245,62 @@ def test_studio_switches_creative_keeping_the_viewer(server: Server, page: Any) 
     assert leaderboard["trace"] == {"dach": "✓", "gulf": "·"}
 
 
+def test_studio_size_picker_changes_the_preview_and_the_list(server: Server, page: Any) -> None:
+    # GIVEN the studio on acme/winter-sale (several sizes) for a viewer in Germany, at its first size
+    page.goto(studio_url(server, brand="acme", creative="winter-sale", country="DE", tz="Europe/Berlin",
+                         at="2026-12-01T19:30", device="desktop", client="browser", fmt="png", dpr="1"))  # fmt: skip
+    first = wait_ready(page)
+    sizes = page.eval_on_selector_all("#f-size option", "options => options.map(o => [o.value, o.textContent])")
+    assert len(sizes) > 2 and page.input_value("#f-size") == sizes[0][0]
+    assert sizes[0][1].endswith("default")
+    page.wait_for_function("() => document.body.dataset.variantsSize !== undefined", timeout=READY_MS)
+    first_keys = page.eval_on_selector_all("#variants li", "items => items.map(li => li.dataset.key)")
+    assert first["variant"] in first_keys
+
+    # WHEN another size is picked
+    value = sizes[2][0]
+    width, height = (int(n) for n in value.split("x"))
+    page.select_option("#f-size", value)
+    picked = wait_ready(page, other_than=first["variant"])
+    page.wait_for_function("size => document.body.dataset.variantsSize === size", arg=value, timeout=READY_MS)
+
+    # THEN the preview is that size, from its @WxH path, and says so
+    assert (picked["naturalWidth"], picked["naturalHeight"]) == (width, height)
+    assert f"/v1/acme/winter-sale@{value}.png?" in picked["src"]
+    assert picked["headers"]["X-Versa-Variant"] == picked["variant"] != first["variant"]
+    assert page.inner_text("#meta").startswith(f"{width}×{height} at 1x")
+    assert picked["trace"]["dach"] == "✓"  # the same viewer, decided again
+    # AND the variant list is that size's designs (the size is part of a design key), the shown one current
+    keys = page.eval_on_selector_all("#variants li", "items => items.map(li => li.dataset.key)")
+    assert keys and not set(keys) & set(first_keys)
+    assert int(page.inner_text("#variant-count")) == len(keys)
+    assert f"at {width}×{height}" in page.inner_text("#variant-note")
+    assert page.get_attribute(f'#variants li[data-key="{picked["variant"]}"]', "class") == "current"
+    assert f"size={value}" in page.url  # a reload or a shared link keeps the size
+    shot(page, "studio-acme-size-picker")
+
+    # WHEN a variant of the list is picked, THEN it loads at the picked size
+    other = next(i for i, key in enumerate(keys) if key != picked["variant"])
+    page.click(f"#variants li:nth-child({other + 1}) button")
+    jumped = wait_ready(page, other_than=picked["variant"])
+    assert jumped["variant"] == keys[other]
+    assert (jumped["naturalWidth"], jumped["naturalHeight"]) == (width, height)
+
+    # WHEN the page is reloaded, THEN the size is still picked and previewed
+    page.reload()
+    again = wait_ready(page)
+    assert page.input_value("#f-size") == value
+    assert (again["naturalWidth"], again["naturalHeight"]) == (width, height)
+
+    # WHEN another creative is chosen, THEN it opens at its own first size
+    with page.expect_navigation():
+        page.select_option("#f-creative", "leaderboard")
+    leaderboard = wait_ready(page)
+    leaderboard_sizes = page.eval_on_selector_all("#f-size option", "options => options.map(o => o.value)")
+    assert page.input_value("#f-size") == leaderboard_sizes[0]
+    assert "{}x{}".format(leaderboard["naturalWidth"], leaderboard["naturalHeight"]) == leaderboard_sizes[0]
+
+
 def test_studio_names_a_bad_parameter_and_escapes_it(server: Server, page: Any) -> None:
     # GIVEN the studio on northwind/cyber-week, whose first_name is a merge parameter
     page.goto(
