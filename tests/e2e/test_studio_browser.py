@@ -18,26 +18,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from chromium import E2E, READY_MS, ROOT, SHOTS
 
 from servers import running_versa
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "tests" / "output" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-VIEWPORT: Any = {"width": 1440, "height": 1000}
-READY_MS = 20_000
-
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="needs Debian's Chromium at /usr/bin/chromium (apt-get install -y chromium; CI installs it)",
-    ),
-]
+pytestmark = E2E
 
 
 # ------------------------------------------------------------------------------------------ server
@@ -66,25 +51,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 # ----------------------------------------------------------------------------------------- browser
-
-
-@pytest.fixture(scope="session")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """A persistent Chromium context with a fresh user-data directory."""
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,
-        )
-        context.set_default_timeout(READY_MS)
-        yield context
-        context.close()
 
 
 @pytest.fixture
@@ -277,6 +243,62 @@ def test_studio_switches_creative_keeping_the_viewer(server: Server, page: Any) 
     assert (leaderboard["naturalWidth"], leaderboard["naturalHeight"]) == (728, 90)
     assert page.input_value("#f-country") == "DE" and page.input_value("#f-tz") == "Europe/Berlin"
     assert leaderboard["trace"] == {"dach": "✓", "gulf": "·"}
+
+
+def test_studio_size_picker_changes_the_preview_and_the_list(server: Server, page: Any) -> None:
+    # GIVEN the studio on acme/winter-sale (several sizes) for a viewer in Germany, at its first size
+    page.goto(studio_url(server, brand="acme", creative="winter-sale", country="DE", tz="Europe/Berlin",
+                         at="2026-12-01T19:30", device="desktop", client="browser", fmt="png", dpr="1"))  # fmt: skip
+    first = wait_ready(page)
+    sizes = page.eval_on_selector_all("#f-size option", "options => options.map(o => [o.value, o.textContent])")
+    assert len(sizes) > 2 and page.input_value("#f-size") == sizes[0][0]
+    assert sizes[0][1].endswith("default")
+    page.wait_for_function("() => document.body.dataset.variantsSize !== undefined", timeout=READY_MS)
+    first_keys = page.eval_on_selector_all("#variants li", "items => items.map(li => li.dataset.key)")
+    assert first["variant"] in first_keys
+
+    # WHEN another size is picked
+    value = sizes[2][0]
+    width, height = (int(n) for n in value.split("x"))
+    page.select_option("#f-size", value)
+    picked = wait_ready(page, other_than=first["variant"])
+    page.wait_for_function("size => document.body.dataset.variantsSize === size", arg=value, timeout=READY_MS)
+
+    # THEN the preview is that size, from its @WxH path, and says so
+    assert (picked["naturalWidth"], picked["naturalHeight"]) == (width, height)
+    assert f"/v1/acme/winter-sale@{value}.png?" in picked["src"]
+    assert picked["headers"]["X-Versa-Variant"] == picked["variant"] != first["variant"]
+    assert page.inner_text("#meta").startswith(f"{width}×{height} at 1x")
+    assert picked["trace"]["dach"] == "✓"  # the same viewer, decided again
+    # AND the variant list is that size's designs (the size is part of a design key), the shown one current
+    keys = page.eval_on_selector_all("#variants li", "items => items.map(li => li.dataset.key)")
+    assert keys and not set(keys) & set(first_keys)
+    assert int(page.inner_text("#variant-count")) == len(keys)
+    assert f"at {width}×{height}" in page.inner_text("#variant-note")
+    assert page.get_attribute(f'#variants li[data-key="{picked["variant"]}"]', "class") == "current"
+    assert f"size={value}" in page.url  # a reload or a shared link keeps the size
+    shot(page, "studio-acme-size-picker")
+
+    # WHEN a variant of the list is picked, THEN it loads at the picked size
+    other = next(i for i, key in enumerate(keys) if key != picked["variant"])
+    page.click(f"#variants li:nth-child({other + 1}) button")
+    jumped = wait_ready(page, other_than=picked["variant"])
+    assert jumped["variant"] == keys[other]
+    assert (jumped["naturalWidth"], jumped["naturalHeight"]) == (width, height)
+
+    # WHEN the page is reloaded, THEN the size is still picked and previewed
+    page.reload()
+    again = wait_ready(page)
+    assert page.input_value("#f-size") == value
+    assert (again["naturalWidth"], again["naturalHeight"]) == (width, height)
+
+    # WHEN another creative is chosen, THEN it opens at its own first size
+    with page.expect_navigation():
+        page.select_option("#f-creative", "leaderboard")
+    leaderboard = wait_ready(page)
+    leaderboard_sizes = page.eval_on_selector_all("#f-size option", "options => options.map(o => o.value)")
+    assert page.input_value("#f-size") == leaderboard_sizes[0]
+    assert "{}x{}".format(leaderboard["naturalWidth"], leaderboard["naturalHeight"]) == leaderboard_sizes[0]
 
 
 def test_studio_names_a_bad_parameter_and_escapes_it(server: Server, page: Any) -> None:

@@ -184,6 +184,26 @@ def test_urls_are_signed_for_the_simulated_context_and_served(studio: Studio) ->
     assert (html.status, html.header("Content-Type").split(";")[0]) == (200, "text/html")
 
 
+def test_urls_at_another_size_name_it_in_the_path(studio: Studio) -> None:
+    # GIVEN acme/winter-sale asked at its leaderboard size
+    reply = studio.get("/studio/urls", {**WINTER, "size": "728x90", "country": "DE"})
+    assert reply.status == 200, reply.body[:300]
+    body = reply.json()
+    # THEN the image, decision and HTML URLs name the size in their path; the query is unchanged
+    assert body["size"] == [728, 90]
+    assert urlsplit(body["image_url"]).path == "/v1/acme/winter-sale@728x90.png"
+    assert urlsplit(body["decision_url"]).path == "/v1/acme/winter-sale@728x90/decision"
+    assert urlsplit(body["html_url"]).path == "/v1/acme/winter-sale@728x90.html"
+    assert body["query"] == {"country": "DE"}
+    # AND the server renders that size for them
+    png = studio.get(body["image_url"])
+    assert png.status == 200 and png.body[16:24] == (728).to_bytes(4, "big") + (90).to_bytes(4, "big")
+    assert "728x90" in json.dumps(studio.get(body["decision_url"]).json())
+    # AND the first size keeps the plain path, as published
+    first = studio.get("/studio/urls", {**WINTER, "size": "600x300"}).json()
+    assert urlsplit(first["image_url"]).path == "/v1/acme/winter-sale.png" and first["size"] == [600, 300]
+
+
 def test_urls_carry_declared_parameters_and_formats(studio: Studio) -> None:
     reply = studio.get("/studio/urls", {**WELCOME, "p.first_name": "Søren", "fmt": "webp", "dpr": "2"})
     assert reply.status == 200, reply.body[:300]
@@ -206,6 +226,7 @@ def test_urls_carry_declared_parameters_and_formats(studio: Studio) -> None:
         ({"country": "Germany"}, "country", "country"),
         ({"device": "fridge"}, "device", "device"),
         ({"p.first_name": "A" * 40}, "first_name", "p.first_name"),
+        ({"size": "728x90"}, "size", "size"),  # a size, but not one welcome comes in
     ],
 )
 def test_urls_name_the_bad_input(studio: Studio, change: dict[str, str], parameter: str, field: str) -> None:
@@ -258,6 +279,19 @@ def test_variants_list_each_design_with_an_example(studio: Studio) -> None:
     assert body["all_count"] == sum(body["sizes"].values()) > body["count"] and len(body["sizes"]) == 7
     # AND asking again answers the same (cached per pack version)
     assert studio.get("/studio/variants", WINTER).json() == body
+    # AND at another size, that size's designs (each context cell once again)
+    other, per_other = list(body["sizes"].items())[2]
+    at_other = studio.get("/studio/variants", {**WINTER, "size": other}).json()
+    assert at_other["size"] == other and at_other["count"] == per_other
+    assert {v["size"] for v in at_other["variants"]} == {other}
+    assert sum(v["contexts"] for v in at_other["variants"]) == at_other["combinations"]
+    assert at_other["all_count"] == body["all_count"]
+    assert not {v["design_key"] for v in at_other["variants"]} & set(keys)  # the size is in the design key
+
+
+def test_variants_name_a_size_the_creative_lacks(studio: Studio) -> None:
+    doc = assert_problem(studio.get("/studio/variants", {**WELCOME, "size": "300x250"}), 400)
+    assert doc["parameter"] == "size" and doc["field"] == "size" and "600x200" in doc["allowed"]
 
 
 # ------------------------------------------------------------------------------------------ assets

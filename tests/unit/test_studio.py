@@ -16,7 +16,7 @@ import pytest
 from versa.errors import ParamError
 from versa.pack.loader import load_pack
 from versa.render.checks import PACK_CHECKS
-from versa.web.studio import Form, daypart_presets, local_to_instant, render_page
+from versa.web.studio import Form, chosen_size, daypart_presets, local_to_instant, render_page, size_label
 
 ROOT = Path(__file__).resolve().parents[2]
 ACME = load_pack(ROOT / "examples" / "packs" / "acme", checks=PACK_CHECKS)
@@ -119,10 +119,57 @@ def test_page_boot_data_describes_the_chosen_creative() -> None:
         "brand": "northwind",
         "creative": "welcome",
         "size": [600, 200],
+        "sizes": ["600x200"],
         "default_tz": NORTHWIND.model.default_tz,
         "params": {name: spec.type for name, spec in NORTHWIND.model.creatives["welcome"].params.items()},
         "has_template": False,
     }
+
+
+def size_picker(page: str) -> list[tuple[str, str, bool]]:
+    """The size picker's options: (value, label, selected)."""
+    match = re.search(r'<select id="f-size" name="size" form="sim"[^>]*>(.*?)</select>', page, re.S)
+    assert match is not None
+    return [
+        (value, label, bool(sel))
+        for value, label, sel in re.findall(r'<option value="([^"]*)" label="([^"]*)"( selected)?>', match.group(1))
+    ]
+
+
+def test_page_size_picker_lists_every_declared_size_and_selects_the_chosen_one() -> None:
+    # GIVEN a creative with several sizes, asked at one of them
+    creative = ACME.model.creatives["winter-sale"]
+    assert len(creative.all_sizes) > 1
+    second = creative.all_sizes[1]
+    page = render_page(["acme"], "acme", ACME, Form(brand="acme", creative="winter-sale", size=f"{second[0]}x{second[1]}"), NOW)
+    # THEN the picker offers each size in the pack's order (the first marked the default), that one selected
+    options = size_picker(page)
+    assert [value for value, _, _ in options] == [f"{w}x{h}" for w, h in creative.all_sizes]
+    assert [value for value, _, selected in options if selected] == [f"{second[0]}x{second[1]}"]
+    assert options[0][1].endswith("default")
+    assert boot_data(page)["size"] == list(second)
+
+
+def test_page_with_a_size_the_creative_lacks_shows_its_first() -> None:
+    page = render_page(["northwind"], "northwind", NORTHWIND, Form(brand="northwind", creative="welcome", size="728x90"), NOW)
+    assert size_picker(page) == [("600x200", "600×200 · default", True)]
+    assert boot_data(page)["size"] == [600, 200]
+
+
+def test_chosen_size_names_what_is_allowed() -> None:
+    creative = ACME.model.creatives["winter-sale"]
+    assert chosen_size(creative, "") == creative.size
+    for bad in ("123x45", "wide", "0x0"):
+        with pytest.raises(ParamError) as info:
+            chosen_size(creative, bad)
+        assert info.value.name == "size" and info.value.value == bad
+        assert info.value.allowed.startswith("one of 600x300, ")
+
+
+def test_size_label_says_the_standard_name() -> None:
+    assert size_label((728, 90), first=False) == "728×90 · leaderboard"
+    assert size_label((600, 300), first=True) == "600×300 · default"
+    assert size_label((333, 111), first=False) == "333×111"
 
 
 def test_page_prefills_the_local_time_in_the_pack_zone() -> None:

@@ -2,7 +2,9 @@
 to measure content, to the box of every layer inside it.
 
 The engine is Taffy (through `stretchable`), so the rules are CSS flexbox's. Layout runs left to
-right in creative pixels (dpr 1) with integer rounding; a right-to-left locale then mirrors every
+right in creative pixels (dpr 1), every edge rounded to the nearest pixel where it lands on the canvas
+(so boxes agree with a browser's within a pixel at any depth, and a mirrored layout is exactly the
+reflection of the rounded one); a right-to-left locale then mirrors every
 container's children inside it (`mirror`), except layers whose `flex.mirror` is false, which keep
 the place and the inner order a left-to-right layout gives them. Mirroring is a reflection of each
 child inside its parent, so applying it twice gives the original layout back.
@@ -171,7 +173,7 @@ class _Tree:
 
     def __init__(self) -> None:
         self.ptr: int = taffylib.init()
-        taffylib.enable_rounding(self.ptr)
+        taffylib.disable_rounding(self.ptr)  # `_read` rounds, from absolute edges
         self.lock = threading.Lock()
 
 
@@ -213,22 +215,42 @@ def _build(
     return node
 
 
-def _read(tree: _Tree, layer: Any, node: int, made: list[int], at: list[int]) -> Placed:
-    """The laid-out subtree of `layer`, whose node is `node`; `at` walks `made` (creation order)."""
+def _snap(value: float) -> int:
+    """The nearest whole pixel, halves up (as Taffy rounds; Python's `round` goes to even)."""
+    return math.floor(value + 0.5)
+
+
+def _read(
+    tree: _Tree,
+    layer: Any,
+    node: int,
+    made: list[int],
+    at: list[int],
+    origin: tuple[float, float],
+    snapped: tuple[int, int],
+) -> Placed:
+    """The laid-out subtree of `layer`, whose node is `node`; `at` walks `made` (creation order).
+    `origin` is the parent's unrounded absolute corner and `snapped` its rounded one: every edge is
+    rounded where it lies on the canvas, so a box is never more than half a pixel off on any side,
+    however deep, and `mirror` (a reflection of those rounded edges) is as exact as the layout.
+    (Taffy's own rounding rounds each position relative to its parent, which drifts with depth.)"""
     box = taffylib.PyLayout()
     taffylib.node_get_layout(tree.ptr, node, box)
+    left, top = origin[0] + box.x, origin[1] + box.y
+    x0, y0 = _snap(left), _snap(top)
+    x1, y1 = _snap(left + box.width), _snap(top + box.height)
     children: list[Placed] = []
     if isinstance(layer, ContainerLayer):
         for child in layer.children:
             if child.visible:
                 at[0] += 1
-                children.append(_read(tree, child, made[at[0]], made, at))
+                children.append(_read(tree, child, made[at[0]], made, at, (left, top), (x0, y0)))
     return Placed(
         layer,
-        round(box.x),
-        round(box.y),
-        max(0, round(box.width)),
-        max(0, round(box.height)),
+        x0 - snapped[0],
+        y0 - snapped[1],
+        max(0, x1 - x0),
+        max(0, y1 - y0),
         (layer.flex or _NO_FLEX).mirror,
         tuple(children),
     )
@@ -254,7 +276,7 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
                      "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
             if not taffylib.node_compute_layout_with_measure(tree.ptr, root, space, callback):
                 raise RuntimeError("the layout engine could not lay the container out")
-            placed = _read(tree, container, root, made, [0])
+            placed = _read(tree, container, root, made, [0], (0.0, 0.0), (0, 0))
         finally:
             for node in reversed(made):
                 taffylib.node_drop(tree.ptr, node)

@@ -1,6 +1,6 @@
 """The preview studio: `versa serve`'s page at `/` for designers to try a creative in any context.
 
-Choose a brand and creative, simulate the viewer (country, device, time zone and local time, language,
+Choose a brand, a creative and one of its sizes, simulate the viewer (country, device, time zone and local time, language,
 email client, output format, dpr and each declared parameter) and see the creative, its decision trace,
 design key, provenance of every signal, the response headers, and every distinct variant the rules can
 produce. The page is server-rendered with a little vanilla JS (`studio_assets/`); there is no build.
@@ -11,8 +11,9 @@ the server's keyring. The signature covers the simulated context (`country`, `tz
 decision URL is signed with the `debug` scope its route requires. The studio is local-only: it is
 mounted by `versa serve`, never by the deployed function.
 
-Routes (all GET): `/` the page; `/studio/urls` signed URLs as JSON, or a problem+json naming the bad
-input; `/studio/variants` the creative's distinct variants (cached per pack version);
+Routes (all GET): `/` the page; `/studio/urls` signed URLs as JSON (the image and decision URLs name
+the size in their path, `@WxH`, unless it is the first), or a problem+json naming the bad input;
+`/studio/variants` the creative's distinct variants at the chosen size (cached per pack version);
 `/studio/assets/{studio.css,studio.js}`.
 """
 
@@ -36,7 +37,7 @@ from versa.context.resolve import resolve
 from versa.decide.rules import context_options
 from versa.decide.variants import enumerate_variants, mentions
 from versa.errors import PackError, ParamError, VersaError
-from versa.pack.model import Creative, Pack, PackModel
+from versa.pack.model import Creative, Pack, PackModel, parse_size, size_name
 from versa.ports import StoreUnavailable
 from versa.signing.urls import click_path, creative_path, decision_path
 from versa.web.http import HttpResponse, json_response, problem, problem_for
@@ -54,6 +55,12 @@ COMMON_ZONES = (
     "Europe/London", "Europe/Berlin", "Europe/Paris", "Asia/Dubai", "Asia/Tokyo", "Australia/Sydney",
 )  # fmt: skip
 MAX_VARIANTS_LISTED = 400
+SIZE_NAMES = {
+    (300, 250): "medium rectangle", (728, 90): "leaderboard", (160, 600): "wide skyscraper",
+    (320, 50): "mobile banner", (970, 250): "billboard", (300, 600): "half page",
+    (1080, 1080): "square post", (1200, 628): "landscape post", (1080, 1920): "story",
+}  # fmt: skip
+"""What the size picker calls the standard sizes besides their pixels."""
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -78,6 +85,7 @@ class Form:
 
     brand: str = ""
     creative: str = ""
+    size: str = ""
     country: str = ""
     tz: str = ""
     at: str = ""
@@ -94,7 +102,7 @@ class Form:
         params = {k.removeprefix(PARAM_PREFIX): v for k, v in values.items() if k.startswith(PARAM_PREFIX)}
         own = {
             k: values.get(k, "")
-            for k in ("brand", "creative", "country", "tz", "at", "device", "lang", "client", "dpr")
+            for k in ("brand", "creative", "size", "country", "tz", "at", "device", "lang", "client", "dpr")
         }
         return cls(**own, fmt=values.get("fmt") or "png", params=params)
 
@@ -152,6 +160,11 @@ class Studio:
         pack = self.service.current_pack(form.brand)
         creative = pack.model.creative(form.creative)
         try:
+            size = chosen_size(creative, form.size)
+        except ParamError as exc:
+            return problem_for(exc, field="size")
+        in_path = None if size == creative.size else size  # the first size: the plain path, as published
+        try:
             query = self.signed_query(pack, form)
             fmt = form.fmt if form.fmt in FORMATS else _bad("fmt", form.fmt, "one of " + ", ".join(FORMATS))
             # Resolve the context here too, so a bad value is named before the image is even asked for.
@@ -162,15 +175,15 @@ class Studio:
             return problem_for(exc, field=field_name)
         sign = self.service.sign
         body: dict[str, Any] = {
-            "image_url": sign(creative_path(pack.brand, form.creative, fmt), query),
-            "decision_url": sign(decision_path(pack.brand, form.creative), query, scope="debug"),
+            "image_url": sign(creative_path(pack.brand, form.creative, fmt, in_path), query),
+            "decision_url": sign(decision_path(pack.brand, form.creative, in_path), query, scope="debug"),
             "click_url": sign(click_path(pack.brand, form.creative), query),
             "html_url": (
-                sign(creative_path(pack.brand, form.creative, "html"), query)
+                sign(creative_path(pack.brand, form.creative, "html", in_path), query)
                 if creative.template
                 else None
             ),
-            "size": list(creative.size),
+            "size": list(size),
             "dpr": ctx.dpr,
             "query": query,
             "pack_version": pack.version,
@@ -199,32 +212,35 @@ class Studio:
     # ------------------------------------------------------------------------------------ variants
 
     def variants(self, form: Form) -> HttpResponse:
-        """The creative's distinct variants with an example context each (cached per pack version)."""
+        """The creative's distinct variants at the chosen size (its first by default), with an example
+        context each, and how many there are with every size (enumerated once per pack version)."""
         pack = self.service.current_pack(form.brand)
-        pack.model.creative(form.creative)
+        creative = pack.model.creative(form.creative)
+        try:
+            size = size_name(chosen_size(creative, form.size))
+        except ParamError as exc:
+            return problem_for(exc, field="size")
         key = (pack.brand, pack.version, form.creative)
         with self._lock:
-            cached = self._variants.get(key)
-        if cached is None:
+            full = self._variants.get(key)
+        if full is None:
             try:
-                report = enumerate_variants(pack.model, form.creative).to_json()
-                # The studio previews a creative at its first size (it has no size picker yet): list the
-                # designs of that size, and say how many sizes the creative has in all.
-                first = "{}x{}".format(*pack.model.creative(form.creative).size)
-                report["all_count"] = report["count"]
-                report["variants"] = [v for v in report["variants"] if v["size"] == first]
-                report["count"] = len(report["variants"])
-                report["size"] = first
+                full = enumerate_variants(pack.model, form.creative).to_json()
             except VersaError as exc:  # TooManyVariants: say so rather than fail the page
-                report = {"count": None, "error": str(exc), "variants": []}
-            report["listed"] = min(len(report["variants"]), MAX_VARIANTS_LISTED)
-            report["variants"] = report["variants"][:MAX_VARIANTS_LISTED]
-            cached = report
+                full = {"count": None, "error": str(exc), "variants": []}
             with self._lock:
                 for old in [k for k in self._variants if k[0] == key[0] and k[2] == key[2]]:
                     del self._variants[old]  # an earlier version of the pack
-                self._variants[key] = cached
-        return json_response(cached)
+                self._variants[key] = full
+        report = dict(full)
+        if full.get("error") is None:
+            report["all_count"] = full["count"]
+            report["variants"] = [v for v in full["variants"] if v["size"] == size]
+            report["count"] = len(report["variants"])
+        report["size"] = size
+        report["listed"] = min(len(report["variants"]), MAX_VARIANTS_LISTED)
+        report["variants"] = report["variants"][:MAX_VARIANTS_LISTED]
+        return json_response(report)
 
     # ---------------------------------------------------------------------------------------- page
 
@@ -270,6 +286,26 @@ def local_to_instant(local: str, zone_name: str) -> datetime:
     if naive.tzinfo is not None:
         return naive
     return naive.replace(tzinfo=zone)
+
+
+def chosen_size(creative: Creative, text: str) -> tuple[int, int]:
+    """The size a form names (``WxH``, one the creative declares), or the creative's first size when
+    it names none; raises ParamError naming `size`, the value and the sizes allowed."""
+    if not text:
+        return creative.size
+    try:
+        size = parse_size(text)
+    except ValueError:
+        size = None
+    if size not in creative.all_sizes:
+        raise ParamError("size", text, "one of " + ", ".join(size_name(s) for s in creative.all_sizes))
+    return size
+
+
+def size_label(size: tuple[int, int], first: bool) -> str:
+    """How the size picker shows a size: its pixels, its standard name, and whether it is the default."""
+    extra = [name for name in (SIZE_NAMES.get(size), "default" if first else None) if name]
+    return f"{size[0]}×{size[1]}" + (f" · {', '.join(extra)}" if extra else "")
 
 
 def _bad(name: str, value: str, allowed: str) -> str:
@@ -325,7 +361,7 @@ def render_page(
     """The whole studio page, every dynamic value escaped (attributes and text alike)."""
     e = html.escape
     brand_options = "".join(_option(b, b, b == brand) for b in brands)
-    creative_options = fields = countries = zones = ""
+    creative_options = size_options = fields = countries = zones = ""
     boot: dict[str, Any] = {"brand": brand, "creative": None}
     title = "Versa studio"
     if pack is not None:
@@ -334,8 +370,15 @@ def render_page(
         creative_id = form.creative if form.creative in model.creatives else next(iter(model.creatives))
         creative = model.creatives[creative_id]
         creative_options = "".join(
-            _option(cid, f"{cid} — {c.size[0]}×{c.size[1]}", cid == creative_id)
-            for cid, c in model.creatives.items()
+            _option(cid, _creative_label(cid, c), cid == creative_id) for cid, c in model.creatives.items()
+        )
+        try:
+            size = chosen_size(creative, form.size)
+        except ParamError:
+            size = creative.size  # a size another creative has (a shared link, say): the first one
+        size_options = "".join(
+            _option(size_name(s), size_label(s, index == 0), s == size)
+            for index, s in enumerate(creative.all_sizes)
         )
         countries = "".join(
             _option(value, f"{value} · {', '.join(ids)}")
@@ -349,7 +392,8 @@ def render_page(
         boot = {
             "brand": brand,
             "creative": creative_id,
-            "size": list(creative.size),
+            "size": list(size),
+            "sizes": [size_name(s) for s in creative.all_sizes],
             "default_tz": model.default_tz,
             "params": {name: spec.type for name, spec in creative.params.items()},
             "has_template": creative.template is not None,
@@ -367,6 +411,7 @@ def render_page(
         title=e(title),
         brand_options=brand_options,
         creative_options=creative_options,
+        size_options=size_options,
         description=e(description),
         fields=fields,
         country_options=countries,
@@ -375,6 +420,12 @@ def render_page(
         error_hidden="" if error else "hidden",
         boot_json=data,
     )
+
+
+def _creative_label(creative_id: str, creative: Creative) -> str:
+    more = len(creative.all_sizes) - 1
+    others = f" and {more} more size{'s' if more > 1 else ''}" if more else ""
+    return f"{creative_id} — {creative.size[0]}×{creative.size[1]}{others}"
 
 
 def _option(value: str, label: str = "", selected: bool = False) -> str:
@@ -535,8 +586,10 @@ def _text(value: Any) -> str:
 __all__ = [
     "Form",
     "Studio",
+    "chosen_size",
     "daypart_presets",
     "local_to_instant",
     "mentioned_values",
     "render_page",
+    "size_label",
 ]

@@ -13,6 +13,7 @@
     "X-Versa-Copy", "Vary"];
   const CARRY_ON_BRAND = ["country", "device", "client", "fmt", "dpr"];
   let seq = 0;
+  let variantsSeq = 0;
   let currentKey = null;
   let timer = 0;
 
@@ -256,28 +257,31 @@
   // ---------------------------------------------------------------------------------- variants
 
   async function loadVariants() {
-    const query = new URLSearchParams({ brand: boot.brand, creative: boot.creative });
+    const mine = ++variantsSeq;
+    const query = new URLSearchParams({ brand: boot.brand, creative: boot.creative, size: $("f-size").value });
     let report;
     try {
       const resp = await fetch("/studio/variants?" + query);
       report = await resp.json();
       if (!resp.ok) throw new Error(report.detail || resp.statusText);
     } catch (err) {
-      $("variant-note").textContent = `Variants could not be listed: ${err.message || err}`;
+      if (mine === variantsSeq) $("variant-note").textContent = `Variants could not be listed: ${err.message || err}`;
       return;
     }
+    if (mine !== variantsSeq) return;  // another size was picked meanwhile
+    document.body.dataset.variantsSize = report.size;
     if (report.error) {
       $("variant-count").textContent = "";
       $("variant-note").textContent = report.error;
       return;
     }
     $("variant-count").textContent = String(report.count);
-    $("variant-note").textContent = `${report.count} distinct designs over ${report.combinations} decided contexts ` +
-      `(reading ${report.attributes.join(", ") || "nothing"}). Pick one to load its example viewer` +
+    const sizes = boot.sizes.length;
+    $("variant-note").textContent = `${report.count} distinct designs at ${report.size.replace("x", "×")} over ` +
+      `${report.combinations} decided contexts (reading ${report.attributes.join(", ") || "nothing"}). ` +
+      "Pick one to load its example viewer" +
       (report.listed < report.count ? `; the ${report.listed} most common are listed.` : ".") +
-      (report.all_count > report.count
-        ? ` These are the designs at ${report.size}; with every declared size there are ${report.all_count}.`
-        : "");
+      (sizes > 1 ? ` All ${sizes} sizes together: ${report.all_count} designs (pick another size above).` : "");
     const list = $("variants");
     list.replaceChildren();
     for (const v of report.variants) {
@@ -326,7 +330,12 @@
   }
 
   $("f-brand").addEventListener("change", () => navigate((n) => n === "brand" || CARRY_ON_BRAND.includes(n)));
-  $("f-creative").addEventListener("change", () => navigate((n) => !n.startsWith("p.")));
+  // another creative has sizes of its own: it opens at its first
+  $("f-creative").addEventListener("change", () => navigate((n) => !n.startsWith("p.") && n !== "size"));
+  $("f-size").addEventListener("change", () => {
+    update();
+    loadVariants();
+  });
   form.addEventListener("input", (event) => {
     if (event.target.name === "brand" || event.target.name === "creative") return;
     schedule(event.target.tagName === "SELECT" || event.target.type === "checkbox" ? 0 : 250);
