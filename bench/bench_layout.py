@@ -22,7 +22,11 @@ Rows (milliseconds):
                              within noise).
 - `handler/png uncached ...` `lambda_handler` on an event with a name used nowhere else in the run.
 
-Results go to `bench/results/layout.json` (the rows plus the paired ratios and each row's spread).
+Each sample is timed twice: wall clock (the rows) and this thread's CPU time, which leaves out what
+other processes take on a shared machine. The notes give the per-round ratio, in both clocks, as its
+median and interquartile range. Results go to `bench/results/layout.json`: the rows, and per group
+the paired ratios and each case's spread (median, quartiles, interquartile range over the median)
+in both clocks.
 """
 
 from __future__ import annotations
@@ -84,6 +88,7 @@ class Series:
     name: str
     run: Callable[[str], Any]
     samples: list[float]
+    cpu: list[float]  # the same calls in this thread's CPU time (ms): what other processes take is left out
 
 
 def interleave(
@@ -91,7 +96,7 @@ def interleave(
 ) -> dict[str, Series]:
     """Time every case once per round (order rotated each round, garbage collector paused), after
     three untimed rounds, until `rounds` rounds *and* `min_time` seconds, at most `max_rounds`."""
-    series = [Series(name, run, []) for name, run in cases]
+    series = [Series(name, run, [], []) for name, run in cases]
     n = len(series)
     for _ in range(3):
         for s, name in zip(series, NAMES_USED.round(n), strict=True):
@@ -107,9 +112,10 @@ def interleave(
             for k in range(n):
                 c = (r + k) % n
                 name = names[c]
-                start = time.perf_counter_ns()
+                cpu, start = time.thread_time_ns(), time.perf_counter_ns()
                 series[c].run(name)
                 series[c].samples.append((time.perf_counter_ns() - start) / 1e6)
+                series[c].cpu.append((time.thread_time_ns() - cpu) / 1e6)
             r += 1
     finally:
         if enabled:
@@ -128,9 +134,29 @@ def spread(values: list[float]) -> dict[str, float]:
     return {"median": round(med, 4), "q1": round(q1, 4), "q3": round(q3, 4), "iqr_rel": round((q3 - q1) / med, 4)}
 
 
-def paired(a: Series, b: Series) -> dict[str, float]:
-    """Spread of b/a over the rounds (both measured in each round)."""
-    return spread([y / x for x, y in zip(a.samples, b.samples, strict=True)])
+def paired(a: Series, b: Series, *, cpu: bool = False) -> dict[str, float]:
+    """Spread of b/a over the rounds (both measured in each round), in wall or CPU time."""
+    xs, ys = (a.cpu, b.cpu) if cpu else (a.samples, b.samples)
+    return spread([y / x for x, y in zip(xs, ys, strict=True)])
+
+
+def describe(a: Series, b: Series) -> str:
+    """`b` against `a` for a row's notes: the per-round ratio in wall and in CPU time, each as its
+    median [first quartile, third quartile]."""
+    w, c = paired(a, b), paired(a, b, cpu=True)
+    return (
+        f"per-round ratio {w['median']:.3f} [{w['q1']:.3f}, {w['q3']:.3f}], "
+        f"CPU time {c['median']:.3f} [{c['q1']:.3f}, {c['q3']:.3f}]"
+    )
+
+
+def summary(pairs: list[tuple[Series, Series]], series: list[Series]) -> dict[str, Any]:
+    return {
+        "paired": {
+            f"{b.name} / {a.name}": {"wall": paired(a, b), "cpu": paired(a, b, cpu=True)} for a, b in pairs
+        },
+        "spread_ms": {s.name: {"wall": spread(s.samples), "cpu": spread(s.cpu)} for s in series},
+    }
 
 
 # ----------------------------------------------------------------------------------------- render
@@ -190,19 +216,12 @@ def render_rows(
                     baseline=base.name, notes="plain Pillow")  # fmt: skip
         results.add(absolute.name, stats_of(absolute.samples), nbytes=nbytes["absolute"], baseline=base.name,
                     notes="absolute boxes, memo off")  # fmt: skip
-        pair = paired(absolute, flex)
         vs_base = statistics.median(flex.samples) / statistics.median(base.samples)
         results.add(
             flex.name, stats_of(flex.samples), nbytes=nbytes["containers"], baseline=absolute.name,
-            notes=f"vs absolute (target <= 1.10); {vs_base:.2f} x baseline; per-round ratio "
-            f"{pair['median']:.3f} [{pair['q1']:.3f}, {pair['q3']:.3f}]",
+            notes=f"vs absolute (target <= 1.10); {vs_base:.2f} x baseline; {describe(absolute, flex)}",
         )  # fmt: skip
-        extra[fmt] = {
-            "paired_containers_over_absolute": pair,
-            "paired_absolute_over_baseline": paired(base, absolute),
-            "paired_containers_over_baseline": paired(base, flex),
-            "spread_ms": {s.name: spread(s.samples) for s in (base, absolute, flex)},
-        }
+        extra[fmt] = summary([(absolute, flex), (base, absolute), (base, flex)], [base, absolute, flex])
 
 
 # ---------------------------------------------------------------------------------------- handler
@@ -262,14 +281,9 @@ def handler_rows(
     )  # fmt: skip
     for label, got in (("memoized", memo), ("uncached", uncached)):
         a, b = got[f"handler/png {label} absolute"], got[f"handler/png {label} containers"]
-        pair = paired(a, b)
         results.add(a.name, stats_of(a.samples), baseline=a.name, notes="absolute boxes")
-        results.add(b.name, stats_of(b.samples), baseline=a.name,
-                    notes=f"containers; per-round ratio {pair['median']:.3f} [{pair['q1']:.3f}, {pair['q3']:.3f}]")  # fmt: skip
-        extra[f"handler {label}"] = {
-            "paired_containers_over_absolute": pair,
-            "spread_ms": {s.name: spread(s.samples) for s in (a, b)},
-        }
+        results.add(b.name, stats_of(b.samples), baseline=a.name, notes=f"containers; {describe(a, b)}")
+        extra[f"handler {label}"] = summary([(a, b)], [a, b])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"== {results.name} ==")
     print(results.table())
     data = results.to_dict()
-    data["paired"] = extra
+    data["groups"] = extra
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     path = RESULTS_DIR / "layout.json"
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

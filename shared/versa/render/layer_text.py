@@ -100,11 +100,27 @@ def layout(
     key = (text, stack.faces_key, size, box, lang, max_lines, line_height)
     hit = _LAYOUTS.get(key)
     if hit is None:
-        hit = layout_text(
-            text, stack, size=size, box=box, lang=lang, max_lines=max_lines, line_height=line_height
-        )
+        wide = (text, stack.faces_key, size, box[0], lang, max_lines, line_height)
+        taller = _TALLER.get(wide) if size[0] == size[1] else None
+        if taller is not None and taller[1].height <= box[1] <= taller[0]:
+            hit = taller[1]
+        else:
+            hit = layout_text(
+                text, stack, size=size, box=box, lang=lang, max_lines=max_lines, line_height=line_height
+            )
+            if size[0] == size[1] and hit.fits and (taller is None or box[1] > taller[0]):
+                _TALLER.put(wide, (box[1], hit))
         _LAYOUTS.put(key, hit)
     return hit
+
+
+_TALLER: LRU[tuple[Any, ...], tuple[int, TextLayout]] = LRU(1024)
+"""For a text at one fixed size and box width: the tallest box height it was laid out in and fitted,
+with that layout. A container measures a text in a box as tall as it likes and then draws it in the
+box its lines need; at one size, a text that fits (lines at most one pitch closer than the box
+allows, no text left over) breaks into the same lines in any box at least as tall as its lines and
+at most that tall, so `layout` answers such a box from here instead of laying the text out again
+(tests/unit/test_layout_reuse.py checks the equality against `layout_text`)."""
 
 
 def text_layout(layer: TextLayer | ButtonLayer, scene: Scene) -> TextLayout | None:
@@ -148,11 +164,15 @@ _UNBOUNDED = 4000
 """The largest box side a creative has: what "as large as it likes" means for measuring text."""
 
 
-def measure(layer: TextLayer | ButtonLayer, scene: Scene, max_width: float, max_height: float) -> tuple[int, int]:
+def measure(
+    layer: TextLayer | ButtonLayer, scene: Scene, max_width: float, max_height: float, text: str | None = None
+) -> tuple[int, int]:
     """The size (creative pixels) a text or button layer needs when it may be at most `max_width` x
     `max_height` (`math.inf` for unbounded): its text laid out as drawn (auto-fit size, max_lines,
-    ellipsis), plus a button's padding. (0, 0) for empty text."""
-    text = layer_text(layer, scene)
+    ellipsis), plus a button's padding. (0, 0) for empty text. `text` is `layer_text(layer, scene)`
+    when the caller has it already."""
+    if text is None:
+        text = layer_text(layer, scene)
     if not text.strip():
         return 0, 0
     w = max(1, math.floor(min(max_width, _UNBOUNDED)))
@@ -171,6 +191,7 @@ def measure(layer: TextLayer | ButtonLayer, scene: Scene, max_width: float, max_
 def clear_layouts() -> None:
     """Forget remembered text layouts (benchmarks that must lay every text out again)."""
     _LAYOUTS.clear()
+    _TALLER.clear()
 
 
 __all__ = [

@@ -258,13 +258,15 @@ def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, in
     """The layers a container draws with their boxes at scale 1: laid out (texts measure themselves
     with the line layout; mirrored in a right-to-left locale), remembered per process by everything
     the layout reads (the container, its texts and their fonts, the locale)."""
-    texts = tuple((layer_text(leaf, scene), scene.decision.fonts.get(leaf.font)) for leaf in _measured_leaves(layer))
+    leaves = _measured_leaves(layer)
+    shown = {id(leaf): layer_text(leaf, scene) for leaf in leaves}  # each template rendered once
+    texts = tuple((shown[id(leaf)], scene.decision.fonts.get(leaf.font)) for leaf in leaves)
     key = (str(scene.pack.root), scene.pack.version, layer.model_dump_json(), texts, scene.lang, scene.rtl)
     hit = _PLACED.get(key)
     if hit is None:
 
         def measured(child: Any, max_width: float, max_height: float) -> tuple[int, int]:
-            return measure(child, scene, max_width, max_height)
+            return measure(child, scene, max_width, max_height, shown.get(id(child)))
 
         hit = _PLACED.put(key, place(layer, measured, rtl=scene.rtl))
     return hit

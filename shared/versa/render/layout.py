@@ -14,8 +14,10 @@ Styles are described with stretchable's `Style` (built once per distinct item an
 properties, then kept as the plain dict Taffy takes), but the tree is driven through its compiled
 `taffylib` module on a Taffy tree of this module's own: stretchable's `Node` wrapper costs several
 milliseconds per layout in Python-side conversions and never frees its nodes (its `__del__` is
-commented out), while here every layout drops the nodes it made. The calls used are the ones
-`stretchable.node.Node` makes (pinned to stretchable 1.1.x in pyproject.toml).
+commented out), while here the nodes of a layout are kept for the next layout of the same
+container shape (its measured nodes marked dirty; Taffy keeps unrounded layouts, so a re-layout
+equals a fresh one) and dropped when a bounded number of shapes is exceeded. The calls used are the
+ones `stretchable.node.Node` makes (pinned to stretchable 1.1.x in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -161,17 +164,39 @@ def _style(flex: FlexItem, flow: _Flow | None, size: tuple[int, int] | None) -> 
 
 
 def clear_styles() -> None:
-    """Forget the built Taffy styles (benchmarks that must build everything again)."""
+    """Forget the built Taffy styles and trees (benchmarks that must build everything again)."""
     _style.cache_clear()
+    _tree().forget()
+
+
+_Shape = tuple[Any, ...]
+"""What a layout's Taffy nodes depend on: every node's style inputs and which nodes measure, in tree
+order (the texts themselves are not part of it: they only reach Taffy through the measure callback)."""
+
+TREES_KEPT = 64
+"""How many built Taffy trees (one per distinct container shape and box size) are kept for reuse."""
 
 
 class _Tree:
-    """This module's Taffy tree, created on first use; one layout at a time."""
+    """This module's Taffy tree, created on first use; one layout at a time. It keeps the nodes built
+    for the last `TREES_KEPT` container shapes: a container laid out again with other copy marks its
+    measured nodes dirty and computes again instead of building every node anew (creating a node
+    converts its whole style, which costs more than the layout itself)."""
 
     def __init__(self) -> None:
         self.ptr: int = taffylib.init()
         taffylib.enable_rounding(self.ptr)
         self.lock = threading.Lock()
+        self.kept: OrderedDict[_Shape, list[int]] = OrderedDict()
+
+    def drop(self, nodes: list[int]) -> None:
+        for node in reversed(nodes):
+            taffylib.node_drop(self.ptr, node)
+
+    def forget(self) -> None:
+        with self.lock:
+            while self.kept:
+                self.drop(self.kept.popitem()[1])
 
 
 @functools.cache
@@ -179,8 +204,24 @@ def _tree() -> _Tree:
     return _Tree()
 
 
+def _shape(layer: Any) -> _Shape:
+    if isinstance(layer, ContainerLayer):
+        return (_flow(layer), layer.flex, tuple(_shape(c) for c in layer.children if c.visible))
+    return (layer.flex, isinstance(layer, _MEASURED))
+
+
+def _in_order(layer: Any) -> Iterator[Any]:
+    """`layer` and every visible layer inside it, in the order `_build` creates their nodes."""
+    yield layer
+    if isinstance(layer, ContainerLayer):
+        for child in layer.children:
+            if child.visible:
+                yield from _in_order(child)
+
+
 def _measurer(layer: TextLayer | ButtonLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
     flex = layer.flex or _NO_FLEX
+    seen: dict[tuple[float, float], tuple[float, float]] = {}  # Taffy asks the same more than once
 
     def measured(known_w: float, known_h: float, avail_w: Any, avail_h: Any) -> tuple[float, float]:
         max_w = known_w if not math.isnan(known_w) else _space(avail_w, inline=True)
@@ -189,26 +230,26 @@ def _measurer(layer: TextLayer | ButtonLayer, measure: Measure) -> Callable[[flo
             max_h = min(max_h, flex.max_height)
         if max_w <= 0:
             return 0.0, 0.0
-        w, h = measure(layer, max_w, max_h)
-        return float(w), float(h)
+        hit = seen.get((max_w, max_h))
+        if hit is None:
+            w, h = measure(layer, max_w, max_h)
+            hit = seen[max_w, max_h] = float(w), float(h)
+        return hit
 
     return measured
 
 
-def _build(
-    tree: _Tree, layer: Any, style: dict[str, Any], measure: Measure, made: list[int], measures: dict[int, Any]
-) -> int:
+def _build(tree: _Tree, layer: Any, style: dict[str, Any], made: list[int]) -> int:
     node: int = taffylib.node_create(tree.ptr, style)
     made.append(node)
     if isinstance(layer, ContainerLayer):
         for child in layer.children:
             if child.visible:
                 flow = _flow(child) if isinstance(child, ContainerLayer) else None
-                sub = _build(tree, child, _style(child.flex or _NO_FLEX, flow, None), measure, made, measures)
+                sub = _build(tree, child, _style(child.flex or _NO_FLEX, flow, None), made)
                 taffylib.node_add_child(tree.ptr, node, sub)
     elif isinstance(layer, _MEASURED):
         taffylib.node_set_measure(tree.ptr, node, True)
-        measures[node] = _measurer(layer, measure)
     return node
 
 
@@ -238,7 +279,8 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
     visible layer inside it relative to its parent."""
     x, y, w, h = box
     tree = _tree()
-    made: list[int] = []
+    key = (_flow(container), (w, h), tuple(_shape(c) for c in container.children if c.visible))
+    layers = list(_in_order(container))
     measures: dict[int, Any] = {}
 
     def callback(known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
@@ -246,17 +288,27 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
         return (0.0, 0.0) if fn is None else fn(known_w, known_h, avail_w, avail_h)
 
     with tree.lock:
-        try:
-            style = _style(_NO_FLEX, _flow(container), (w, h))
-            root = _build(tree, container, style, measure, made, measures)
-            space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
-                     "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
-            if not taffylib.node_compute_layout_with_measure(tree.ptr, root, space, callback):
-                raise RuntimeError("the layout engine could not lay the container out")
-            placed = _read(tree, container, root, made, [0])
-        finally:
-            for node in reversed(made):
-                taffylib.node_drop(tree.ptr, node)
+        made = tree.kept.pop(key, None)
+        if made is None:
+            made = []
+            try:
+                _build(tree, container, _style(_NO_FLEX, _flow(container), (w, h)), made)
+            except BaseException:
+                tree.drop(made)
+                raise
+        tree.kept[key] = made  # the most recently used now
+        while len(tree.kept) > TREES_KEPT:
+            tree.drop(tree.kept.popitem(last=False)[1])
+        for node, layer in zip(made, layers, strict=True):
+            if isinstance(layer, _MEASURED):
+                measures[node] = _measurer(layer, measure)
+                taffylib.node_mark_dirty(tree.ptr, node)  # and its ancestors: its copy may be new
+        root = made[0]
+        space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
+                 "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
+        if not taffylib.node_compute_layout_with_measure(tree.ptr, root, space, callback):
+            raise RuntimeError("the layout engine could not lay the container out")
+        placed = _read(tree, container, root, made, [0])
     return replace(placed, x=x, y=y, width=w, height=h)
 
 
