@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,12 @@ def template_vars(scene: Scene) -> dict[str, Any]:
     return {**base, **scene.texts, **scene.params}
 
 
+_SHOWN = threading.local()
+"""Per thread, the last scene's rendered templates (`(scene, {template: text})`): a container measures
+its texts and then draws them, and the drawn copies of its layers should not render them again. The
+entry holds the scene, so its id cannot be reused by another while remembered."""
+
+
 def layer_text(layer: TextSource, scene: Scene) -> str:
     """The text a text or button layer shows: its copy slot, its parameter, or its template."""
     if layer.slot is not None:
@@ -76,10 +83,17 @@ def layer_text(layer: TextSource, scene: Scene) -> str:
     if layer.param is not None:
         value = scene.params.get(layer.param)
         return "" if value is None else str(value)
-    try:
-        return compiled(layer.text or "").render(template_vars(scene)).strip()
-    except TemplateError as exc:
-        raise RenderError(f"text template of layer {layer.id or '?'}: {exc}") from exc
+    source = layer.text or ""
+    shown: tuple[Scene, dict[str, str]] | None = getattr(_SHOWN, "last", None)
+    if shown is None or shown[0] is not scene:
+        shown = _SHOWN.last = (scene, {})
+    text = shown[1].get(source)
+    if text is None:
+        try:
+            text = shown[1][source] = compiled(source).render(template_vars(scene)).strip()
+        except TemplateError as exc:
+            raise RenderError(f"text template of layer {layer.id or '?'}: {exc}") from exc
+    return text
 
 
 _LAYOUTS: LRU[tuple[Any, ...], TextLayout] = LRU(1024)

@@ -254,6 +254,18 @@ def _measured_leaves(layer: ContainerLayer) -> list[TextLayer | ButtonLayer]:
     return out
 
 
+_DUMPS: LRU[int, tuple[ContainerLayer, str]] = LRU(256)
+
+
+def _dump(layer: ContainerLayer) -> str:
+    """The container as JSON, remembered per object (layers are frozen; the entry holds the object, so
+    its id cannot be reused while remembered): a decision drawn again does not dump it again."""
+    hit = _DUMPS.get(id(layer))
+    if hit is None or hit[0] is not layer:
+        hit = _DUMPS.put(id(layer), (layer, layer.model_dump_json()))
+    return hit[1]
+
+
 def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, int, int, int]]]:
     """The layers a container draws with their boxes at scale 1: laid out (texts measure themselves
     with the line layout; mirrored in a right-to-left locale), remembered per process by everything
@@ -261,7 +273,7 @@ def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, in
     leaves = _measured_leaves(layer)
     shown = {id(leaf): layer_text(leaf, scene) for leaf in leaves}  # each template rendered once
     texts = tuple((shown[id(leaf)], scene.decision.fonts.get(leaf.font)) for leaf in leaves)
-    key = (str(scene.pack.root), scene.pack.version, layer.model_dump_json(), texts, scene.lang, scene.rtl)
+    key = (str(scene.pack.root), scene.pack.version, _dump(layer), texts, scene.lang, scene.rtl)
     hit = _PLACED.get(key)
     if hit is None:
 
@@ -293,7 +305,7 @@ def draw_layer(canvas: Image.Image, layer: Any, scene: Scene) -> None:
 def clear_caches() -> None:
     """Forget every cached asset, patch, background, mask, shaped text and layout style (tests and
     benchmarks)."""
-    for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _PLACED):
+    for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _PLACED, _DUMPS):
         cache.clear()
     clear_layouts()
     clear_styles()

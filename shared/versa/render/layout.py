@@ -204,19 +204,13 @@ def _tree() -> _Tree:
     return _Tree()
 
 
-def _shape(layer: Any) -> _Shape:
+def _walk(layer: Any, order: list[Any]) -> _Shape:
+    """`layer`'s shape (see `_Shape`), appending `layer` and every visible layer inside it to `order`
+    in the order `_build` creates their nodes."""
+    order.append(layer)
     if isinstance(layer, ContainerLayer):
-        return (_flow(layer), layer.flex, tuple(_shape(c) for c in layer.children if c.visible))
+        return (_flow(layer), layer.flex, tuple([_walk(c, order) for c in layer.children if c.visible]))
     return (layer.flex, isinstance(layer, _MEASURED))
-
-
-def _in_order(layer: Any) -> Iterator[Any]:
-    """`layer` and every visible layer inside it, in the order `_build` creates their nodes."""
-    yield layer
-    if isinstance(layer, ContainerLayer):
-        for child in layer.children:
-            if child.visible:
-                yield from _in_order(child)
 
 
 def _measurer(layer: TextLayer | ButtonLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
@@ -253,25 +247,18 @@ def _build(tree: _Tree, layer: Any, style: dict[str, Any], made: list[int]) -> i
     return node
 
 
-def _read(tree: _Tree, layer: Any, node: int, made: list[int], at: list[int]) -> Placed:
-    """The laid-out subtree of `layer`, whose node is `node`; `at` walks `made` (creation order)."""
-    box = taffylib.PyLayout()
-    taffylib.node_get_layout(tree.ptr, node, box)
+def _read(ptr: int, box: Any, layer: Any, made: list[int], at: list[int]) -> Placed:
+    """The laid-out subtree of `layer`, whose node is `made[at[0]]`; `at` walks `made` (creation
+    order); `box` is a `PyLayout` to read into."""
+    taffylib.node_get_layout(ptr, made[at[0]], box)
+    x, y, width, height = round(box.x), round(box.y), max(0, round(box.width)), max(0, round(box.height))
     children: list[Placed] = []
     if isinstance(layer, ContainerLayer):
         for child in layer.children:
             if child.visible:
                 at[0] += 1
-                children.append(_read(tree, child, made[at[0]], made, at))
-    return Placed(
-        layer,
-        round(box.x),
-        round(box.y),
-        max(0, round(box.width)),
-        max(0, round(box.height)),
-        (layer.flex or _NO_FLEX).mirror,
-        tuple(children),
-    )
+                children.append(_read(ptr, box, child, made, at))
+    return Placed(layer, x, y, width, height, (layer.flex or _NO_FLEX).mirror, tuple(children))
 
 
 def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
@@ -279,8 +266,8 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
     visible layer inside it relative to its parent."""
     x, y, w, h = box
     tree = _tree()
-    key = (_flow(container), (w, h), tuple(_shape(c) for c in container.children if c.visible))
-    layers = list(_in_order(container))
+    layers: list[Any] = []
+    key = (_walk(container, layers), (w, h))
     measures: dict[int, Any] = {}
 
     def callback(known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
@@ -303,13 +290,12 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
             if isinstance(layer, _MEASURED):
                 measures[node] = _measurer(layer, measure)
                 taffylib.node_mark_dirty(tree.ptr, node)  # and its ancestors: its copy may be new
-        root = made[0]
         space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
                  "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
-        if not taffylib.node_compute_layout_with_measure(tree.ptr, root, space, callback):
+        if not taffylib.node_compute_layout_with_measure(tree.ptr, made[0], space, callback):
             raise RuntimeError("the layout engine could not lay the container out")
-        placed = _read(tree, container, root, made, [0])
-    return replace(placed, x=x, y=y, width=w, height=h)
+        placed = _read(tree.ptr, taffylib.PyLayout(), container, made, [0])
+    return Placed(container, x, y, w, h, placed.mirror, placed.children)
 
 
 def mirror(placed: Placed) -> Placed:
@@ -330,19 +316,27 @@ def mirror(placed: Placed) -> Placed:
 
 def leaves(placed: Placed, origin: tuple[int, int] = (0, 0)) -> Iterator[tuple[Any, Box]]:
     """Every non-container layer with its absolute box, in drawing order (document order)."""
-    ox, oy = origin
+    out: list[tuple[Any, Box]] = []
+    _leaves(placed, origin[0] + placed.x, origin[1] + placed.y, out)
+    return iter(out)
+
+
+def _leaves(placed: Placed, ox: int, oy: int, out: list[tuple[Any, Box]]) -> None:
+    """Append the leaves under `placed`, whose own top-left corner is at (ox, oy), to `out`."""
     for child in placed.children:
-        x, y = ox + placed.x + child.x, oy + placed.y + child.y
-        if isinstance(child.layer, ContainerLayer):
-            yield from leaves(replace(child, x=0, y=0), (x, y))
+        x, y = ox + child.x, oy + child.y
+        if child.children or isinstance(child.layer, ContainerLayer):
+            _leaves(child, x, y, out)
         else:
-            yield child.layer, (x, y, child.width, child.height)
+            out.append((child.layer, (x, y, child.width, child.height)))
 
 
 def place(container: ContainerLayer, measure: Measure, *, rtl: bool) -> list[tuple[Any, Box]]:
     """The layers `container` draws, each with the absolute box it gets (mirrored when `rtl`)."""
     placed = lay_out(container, container.box, measure)
-    return list(leaves(mirror(placed) if rtl else placed))
+    out: list[tuple[Any, Box]] = []
+    _leaves(mirror(placed) if rtl else placed, placed.x, placed.y, out)
+    return out
 
 
 __all__ = ["Measure", "Placed", "clear_styles", "lay_out", "leaves", "mirror", "place"]
