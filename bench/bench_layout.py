@@ -22,7 +22,7 @@ Rows (milliseconds):
                              within noise).
 - `handler/png uncached ...` `lambda_handler` on an event with a name used nowhere else in the run.
 
-Each sample is timed twice: wall clock (the rows) and this thread's CPU time, which leaves out what
+Each sample is timed twice: wall clock (the rows) and this process's CPU time (all its threads), which leaves out what
 other processes take on a shared machine. The notes give the per-round ratio, in both clocks, as its
 median and interquartile range. Results go to `bench/results/layout.json`: the rows, and per group
 the paired ratios and each case's spread (median, quartiles, interquartile range over the median)
@@ -88,7 +88,7 @@ class Series:
     name: str
     run: Callable[[str], Any]
     samples: list[float]
-    cpu: list[float]  # the same calls in this thread's CPU time (ms): what other processes take is left out
+    cpu: list[float]  # the same calls in this process's CPU time (ms, all its threads): other processes left out
 
 
 def interleave(
@@ -112,10 +112,10 @@ def interleave(
             for k in range(n):
                 c = (r + k) % n
                 name = names[c]
-                cpu, start = time.thread_time_ns(), time.perf_counter_ns()
+                cpu, start = time.process_time_ns(), time.perf_counter_ns()
                 series[c].run(name)
                 series[c].samples.append((time.perf_counter_ns() - start) / 1e6)
-                series[c].cpu.append((time.thread_time_ns() - cpu) / 1e6)
+                series[c].cpu.append((time.process_time_ns() - cpu) / 1e6)
             r += 1
     finally:
         if enabled:
