@@ -203,7 +203,8 @@ def render_rows(
 ) -> None:
     card = BaselineCard()
     render = renderers()
-    same_pixels(render, [*NAMES, *(NAMES_USED.round(1)[0] for _ in range(16))])
+    longest = ["Maximiliana Hernández", "W" * 24]  # a third line: both cut it with an ellipsis
+    same_pixels(render, [*NAMES, *longest, *(NAMES_USED.round(1)[0] for _ in range(16))])
     for fmt in FORMATS:
         cases: list[tuple[str, Callable[[str], Any]]] = [
             (f"baseline/{fmt}", lambda name, fmt=fmt: card.render({**PERSONALIZATION, "name": name}, fmt)),
