@@ -131,10 +131,11 @@ def layout(
 _TALLER: LRU[tuple[Any, ...], tuple[int, TextLayout]] = LRU(1024)
 """For a text at one fixed size and box width: the tallest box height it was laid out in and fitted,
 with that layout. A container measures a text in a box as tall as it likes and then draws it in the
-box its lines need; at one size, a text that fits (lines at most one pitch closer than the box
-allows, no text left over) breaks into the same lines in any box at least as tall as its lines and
-at most that tall, so `layout` answers such a box from here instead of laying the text out again
-(tests/unit/test_layout_reuse.py checks the equality against `layout_text`)."""
+box its lines need. At one size, the lines of a text depend on the box height only through the line
+cap (`height // pitch + 1`) and the fit test, and a text that fitted in a box needs fewer lines than
+the cap of any box at least as tall as its block, so in every box from its block height up to the
+remembered height it breaks into the same lines and fits again: `layout` answers such a box from
+here instead of laying the text out again (tests/unit/test_layout_reuse.py checks the equality)."""
 
 
 def text_layout(layer: TextLayer | ButtonLayer, scene: Scene) -> TextLayout | None:
