@@ -244,11 +244,11 @@ DRAWERS: Mapping[type[Any], Callable[[Image.Image, Any, Scene], None]] = {
 }
 
 
-def _measured_leaves(layer: ContainerLayer) -> list[TextLayer | ButtonLayer]:
-    out: list[TextLayer | ButtonLayer] = []
+def _measured_leaves(layer: ContainerLayer, out: list[TextLayer | ButtonLayer] | None = None) -> list[TextLayer | ButtonLayer]:
+    out = [] if out is None else out
     for child in layer.children:
         if isinstance(child, ContainerLayer):
-            out += _measured_leaves(child)
+            _measured_leaves(child, out)
         elif isinstance(child, TextLayer | ButtonLayer):
             out.append(child)
     return out

@@ -213,24 +213,34 @@ def _walk(layer: Any, order: list[Any]) -> _Shape:
     return (layer.flex, isinstance(layer, _MEASURED))
 
 
-def _measurer(layer: TextLayer | ButtonLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
-    flex = layer.flex or _NO_FLEX
-    seen: dict[tuple[float, float], tuple[float, float]] = {}  # Taffy asks the same more than once
+class _Measurer:
+    """Taffy's measure callback for one layout: the measured node's layer, asked through `measure`
+    once per distinct (max width, max height) (Taffy asks the same more than once)."""
 
-    def measured(known_w: float, known_h: float, avail_w: Any, avail_h: Any) -> tuple[float, float]:
+    __slots__ = ("layers", "measure", "seen")
+
+    def __init__(self, measure: Measure) -> None:
+        self.layers: dict[int, TextLayer | ButtonLayer] = {}
+        self.measure = measure
+        self.seen: dict[tuple[int, float, float], tuple[float, float]] = {}
+
+    def __call__(self, known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
+        layer = self.layers.get(node)
+        if layer is None:
+            return 0.0, 0.0
         max_w = known_w if not math.isnan(known_w) else _space(avail_w, inline=True)
         max_h = known_h if not math.isnan(known_h) else _space(avail_h, inline=False)
+        flex = layer.flex or _NO_FLEX
         if flex.max_height is not None:
             max_h = min(max_h, flex.max_height)
         if max_w <= 0:
             return 0.0, 0.0
-        hit = seen.get((max_w, max_h))
+        key = (node, max_w, max_h)
+        hit = self.seen.get(key)
         if hit is None:
-            w, h = measure(layer, max_w, max_h)
-            hit = seen[max_w, max_h] = float(w), float(h)
+            w, h = self.measure(layer, max_w, max_h)
+            hit = self.seen[key] = float(w), float(h)
         return hit
-
-    return measured
 
 
 def _build(tree: _Tree, layer: Any, style: dict[str, Any], made: list[int]) -> int:
@@ -268,11 +278,7 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
     tree = _tree()
     layers: list[Any] = []
     key = (_walk(container, layers), (w, h))
-    measures: dict[int, Any] = {}
-
-    def callback(known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
-        fn = measures.get(node)
-        return (0.0, 0.0) if fn is None else fn(known_w, known_h, avail_w, avail_h)
+    callback = _Measurer(measure)
 
     with tree.lock:
         made = tree.kept.pop(key, None)
@@ -288,7 +294,7 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
             tree.drop(tree.kept.popitem(last=False)[1])
         for node, layer in zip(made, layers, strict=True):
             if isinstance(layer, _MEASURED):
-                measures[node] = _measurer(layer, measure)
+                callback.layers[node] = layer
                 taffylib.node_mark_dirty(tree.ptr, node)  # and its ancestors: its copy may be new
         space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
                  "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
