@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -217,7 +219,8 @@ def decide(
     locale = state.lang or ctx.lang or pack.default_locale
     if locale not in pack.locales:
         locale = pack.default_locale
-    layers = tuple(_resolve_colors(layer, state.colors) for layer in state.layers if layer.visible)
+    palette = tuple(state.colors.items())
+    layers = tuple(_resolved(layer, state.colors, palette) for layer in state.layers if layer.visible)
     copy = _copy_refs(pack, creative, state, locale, lookup)
     design_key = short_hash(
         {
@@ -226,7 +229,7 @@ def decide(
             "size": list(size),
             "locale": locale,
             "tokens": [state.colors, state.fonts, state.spacing],
-            "layers": [layer.model_dump(mode="json") for layer in layers],
+            "layers": [_dumped(layer) for layer in layers],
             "copy": {name: [ref.key, ref.default] for name, ref in copy.items()},
             "link": state.link,
         }
@@ -280,6 +283,40 @@ def _hex(value: str | None, colors: Mapping[str, str]) -> str | None:
         return None
     name = color_token_name(value)
     return value if name is None else colors[name]
+
+
+_RESOLVED: OrderedDict[tuple[int, tuple[tuple[str, str], ...]], tuple[Any, Any]] = OrderedDict()
+_DUMPED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+_KEPT = 512
+_MEMO_LOCK = threading.Lock()
+
+
+def _remember(memo: OrderedDict[Any, tuple[Any, Any]], key: Any, layer: Any, make: Any) -> Any:
+    """`make()` for `layer`, remembered under `key` (which holds `id(layer)`): the entry keeps the
+    layer, so the id cannot be reused while it is remembered, and layers are frozen. The least
+    recently used of `_KEPT` entries leaves first."""
+    with _MEMO_LOCK:
+        hit = memo.get(key)
+        if hit is not None and hit[0] is layer:
+            memo.move_to_end(key)
+            return hit[1]
+    value = make()
+    with _MEMO_LOCK:
+        memo[key] = (layer, value)
+        while len(memo) > _KEPT:
+            memo.popitem(last=False)
+    return value
+
+
+def _resolved(layer: Any, colors: Mapping[str, str], palette: tuple[tuple[str, str], ...]) -> Any:
+    """`_resolve_colors`, remembered per layer object and palette: a layer no rule or size changed is
+    the pack's own object on every request, so it resolves to the same object (and `_dumped` hits)."""
+    return _remember(_RESOLVED, (id(layer), palette), layer, lambda: _resolve_colors(layer, colors))
+
+
+def _dumped(layer: Any) -> Any:
+    """`layer.model_dump(mode="json")` for the design key, remembered per layer object (do not mutate)."""
+    return _remember(_DUMPED, id(layer), layer, lambda: layer.model_dump(mode="json"))
 
 
 def _resolve_colors(layer: Any, colors: Mapping[str, str]) -> Any:

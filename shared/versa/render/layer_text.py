@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,12 @@ def template_vars(scene: Scene, digits: DigitsMode | None = None) -> dict[str, A
     return {**base, **scene.texts, **scene.params, "_digits": digits or scene.digits()}
 
 
+_SHOWN = threading.local()
+"""Per thread, the last scene's rendered templates (`(scene, {(template, digits): text})`): a container
+measures its texts and then draws them, and the drawn copies of its layers should not render them
+again. The entry holds the scene, so its id cannot be reused by another while remembered."""
+
+
 def layer_text(layer: TextSource, scene: Scene) -> str:
     """The text a text or button layer shows: its copy slot, its parameter, or its template."""
     if layer.slot is not None:
@@ -87,10 +94,18 @@ def layer_text(layer: TextSource, scene: Scene) -> str:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return to_digits(str(value), scene.lang, scene.digits(layer.digits))
         return "" if value is None else str(value)
-    try:
-        return compiled(layer.text or "").render(template_vars(scene, scene.digits(layer.digits))).strip()
-    except TemplateError as exc:
-        raise RenderError(f"text template of layer {layer.id or '?'}: {exc}") from exc
+    source = layer.text or ""
+    shown: tuple[Scene, dict[tuple[str, DigitsMode], str]] | None = getattr(_SHOWN, "last", None)
+    if shown is None or shown[0] is not scene:
+        shown = _SHOWN.last = (scene, {})
+    digits = scene.digits(layer.digits)
+    text = shown[1].get((source, digits))
+    if text is None:
+        try:
+            text = shown[1][(source, digits)] = compiled(source).render(template_vars(scene, digits)).strip()
+        except TemplateError as exc:
+            raise RenderError(f"text template of layer {layer.id or '?'}: {exc}") from exc
+    return text
 
 
 _LAYOUTS: LRU[tuple[Any, ...], TextLayout] = LRU(1024)
@@ -111,11 +126,28 @@ def layout(
     key = (text, stack.faces_key, size, box, lang, max_lines, line_height)
     hit = _LAYOUTS.get(key)
     if hit is None:
-        hit = layout_text(
-            text, stack, size=size, box=box, lang=lang, max_lines=max_lines, line_height=line_height
-        )
+        wide = (text, stack.faces_key, size, box[0], lang, max_lines, line_height)
+        taller = _TALLER.get(wide) if size[0] == size[1] else None
+        if taller is not None and taller[1].height <= box[1] <= taller[0]:
+            hit = taller[1]
+        else:
+            hit = layout_text(
+                text, stack, size=size, box=box, lang=lang, max_lines=max_lines, line_height=line_height
+            )
+            if size[0] == size[1] and hit.fits and (taller is None or box[1] > taller[0]):
+                _TALLER.put(wide, (box[1], hit))
         _LAYOUTS.put(key, hit)
     return hit
+
+
+_TALLER: LRU[tuple[Any, ...], tuple[int, TextLayout]] = LRU(1024)
+"""For a text at one fixed size and box width: the tallest box height it was laid out in and fitted,
+with that layout. A container measures a text in a box as tall as it likes and then draws it in the
+box its lines need. At one size, the lines of a text depend on the box height only through the line
+cap (`height // pitch + 1`) and the fit test, and a text that fitted in a box needs fewer lines than
+the cap of any box at least as tall as its block, so in every box from its block height up to the
+remembered height it breaks into the same lines and fits again: `layout` answers such a box from
+here instead of laying the text out again (tests/unit/test_layout_reuse.py checks the equality)."""
 
 
 def text_layout(layer: TextLayer | ButtonLayer, scene: Scene) -> TextLayout | None:
@@ -159,11 +191,15 @@ _UNBOUNDED = 4000
 """The largest box side a creative has: what "as large as it likes" means for measuring text."""
 
 
-def measure(layer: TextLayer | ButtonLayer, scene: Scene, max_width: float, max_height: float) -> tuple[int, int]:
+def measure(
+    layer: TextLayer | ButtonLayer, scene: Scene, max_width: float, max_height: float, text: str | None = None
+) -> tuple[int, int]:
     """The size (creative pixels) a text or button layer needs when it may be at most `max_width` x
     `max_height` (`math.inf` for unbounded): its text laid out as drawn (auto-fit size, max_lines,
-    ellipsis), plus a button's padding. (0, 0) for empty text."""
-    text = layer_text(layer, scene)
+    ellipsis), plus a button's padding. (0, 0) for empty text. `text` is `layer_text(layer, scene)`
+    when the caller has it already."""
+    if text is None:
+        text = layer_text(layer, scene)
     if not text.strip():
         return 0, 0
     w = max(1, math.floor(min(max_width, _UNBOUNDED)))
@@ -182,6 +218,7 @@ def measure(layer: TextLayer | ButtonLayer, scene: Scene, max_width: float, max_
 def clear_layouts() -> None:
     """Forget remembered text layouts (benchmarks that must lay every text out again)."""
     _LAYOUTS.clear()
+    _TALLER.clear()
 
 
 __all__ = [

@@ -246,20 +246,28 @@ DRAWERS: Mapping[type[Any], Callable[[Image.Image, Any, Scene], None]] = {
 }
 
 
-def _measured_leaves(layer: ContainerLayer) -> list[TextLayer | ButtonLayer | CountdownLayer]:
-    out: list[TextLayer | ButtonLayer | CountdownLayer] = []
+def _measured_leaves(
+    layer: ContainerLayer, out: list[TextLayer | ButtonLayer | CountdownLayer] | None = None
+) -> list[TextLayer | ButtonLayer | CountdownLayer]:
+    out = [] if out is None else out
     for child in layer.children:
         if isinstance(child, ContainerLayer):
-            out += _measured_leaves(child)
+            _measured_leaves(child, out)
         elif isinstance(child, TextLayer | ButtonLayer | CountdownLayer):
             out.append(child)
     return out
 
 
-def _measure(child: Any, scene: Scene, max_width: float, max_height: float) -> tuple[int, int]:
-    if isinstance(child, CountdownLayer):
-        return countdown_size(child, scene.stack(child.font), scene.lang, max_width, max_height)
-    return measure(child, scene, max_width, max_height)
+_DUMPS: LRU[int, tuple[ContainerLayer, str]] = LRU(256)
+
+
+def _dump(layer: ContainerLayer) -> str:
+    """The container as JSON, remembered per object (layers are frozen; the entry holds the object, so
+    its id cannot be reused while remembered): a decision drawn again does not dump it again."""
+    hit = _DUMPS.get(id(layer))
+    if hit is None or hit[0] is not layer:
+        hit = _DUMPS.put(id(layer), (layer, layer.model_dump_json()))
+    return hit[1]
 
 
 def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, int, int, int]]]:
@@ -267,16 +275,19 @@ def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, in
     with the line layout, countdowns with `countdown_size`; mirrored in a right-to-left locale),
     remembered per process by everything the layout reads (the container, its texts and their fonts,
     the locale)."""
-    texts = tuple(
-        ("" if isinstance(leaf, CountdownLayer) else layer_text(leaf, scene), scene.decision.fonts.get(leaf.font))
-        for leaf in _measured_leaves(layer)
-    )
-    key = (str(scene.pack.root), scene.pack.version, layer.model_dump_json(), texts, scene.lang, scene.rtl)
+    leaves = _measured_leaves(layer)
+    shown = {  # each template rendered once
+        id(leaf): "" if isinstance(leaf, CountdownLayer) else layer_text(leaf, scene) for leaf in leaves
+    }
+    texts = tuple((shown[id(leaf)], scene.decision.fonts.get(leaf.font)) for leaf in leaves)
+    key = (str(scene.pack.root), scene.pack.version, _dump(layer), texts, scene.lang, scene.rtl)
     hit = _PLACED.get(key)
     if hit is None:
 
         def measured(child: Any, max_width: float, max_height: float) -> tuple[int, int]:
-            return _measure(child, scene, max_width, max_height)
+            if isinstance(child, CountdownLayer):
+                return countdown_size(child, scene.stack(child.font), scene.lang, max_width, max_height)
+            return measure(child, scene, max_width, max_height, shown.get(id(child)))
 
         hit = _PLACED.put(key, place(layer, measured, rtl=scene.rtl))
     return hit
@@ -314,7 +325,7 @@ def draw_layer(canvas: Image.Image, layer: Any, scene: Scene) -> None:
 def clear_caches() -> None:
     """Forget every cached asset, patch, background, mask, shaped text and layout style (tests and
     benchmarks)."""
-    for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _PLACED):
+    for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _PLACED, _DUMPS):
         cache.clear()
     clear_layouts()
     clear_styles()

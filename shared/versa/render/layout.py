@@ -17,8 +17,10 @@ Styles are described with stretchable's `Style` (built once per distinct item an
 properties, then kept as the plain dict Taffy takes), but the tree is driven through its compiled
 `taffylib` module on a Taffy tree of this module's own: stretchable's `Node` wrapper costs several
 milliseconds per layout in Python-side conversions and never frees its nodes (its `__del__` is
-commented out), while here every layout drops the nodes it made. The calls used are the ones
-`stretchable.node.Node` makes (pinned to stretchable 1.1.x in pyproject.toml).
+commented out), while here the nodes of a layout are kept for the next layout of the same
+container shape (its measured nodes marked dirty; Taffy keeps unrounded layouts, so a re-layout
+equals a fresh one) and dropped when a bounded number of shapes is exceeded. The calls used are the
+ones `stretchable.node.Node` makes (pinned to stretchable 1.1.x in pyproject.toml).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import functools
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -164,17 +167,39 @@ def _style(flex: FlexItem, flow: _Flow | None, size: tuple[int, int] | None) -> 
 
 
 def clear_styles() -> None:
-    """Forget the built Taffy styles (benchmarks that must build everything again)."""
+    """Forget the built Taffy styles and trees (benchmarks that must build everything again)."""
     _style.cache_clear()
+    _tree().forget()
+
+
+_Shape = tuple[Any, ...]
+"""What a layout's Taffy nodes depend on: every node's style inputs and which nodes measure, in tree
+order (the texts themselves are not part of it: they only reach Taffy through the measure callback)."""
+
+TREES_KEPT = 64
+"""How many built Taffy trees (one per distinct container shape and box size) are kept for reuse."""
 
 
 class _Tree:
-    """This module's Taffy tree, created on first use; one layout at a time."""
+    """This module's Taffy tree, created on first use; one layout at a time. It keeps the nodes built
+    for the last `TREES_KEPT` container shapes: a container laid out again with other copy marks its
+    measured nodes dirty and computes again instead of building every node anew (creating a node
+    converts its whole style, which costs more than the layout itself)."""
 
     def __init__(self) -> None:
         self.ptr: int = taffylib.init()
         taffylib.disable_rounding(self.ptr)  # `_read` rounds, from absolute edges
         self.lock = threading.Lock()
+        self.kept: OrderedDict[_Shape, list[int]] = OrderedDict()
+
+    def drop(self, nodes: list[int]) -> None:
+        for node in reversed(nodes):
+            taffylib.node_drop(self.ptr, node)
+
+    def forget(self) -> None:
+        with self.lock:
+            while self.kept:
+                self.drop(self.kept.popitem()[1])
 
 
 @functools.cache
@@ -182,36 +207,56 @@ def _tree() -> _Tree:
     return _Tree()
 
 
-def _measurer(layer: TextLayer | ButtonLayer | CountdownLayer, measure: Measure) -> Callable[[float, float, Any, Any], tuple[float, float]]:
-    flex = layer.flex or _NO_FLEX
+def _walk(layer: Any, order: list[Any]) -> _Shape:
+    """`layer`'s shape (see `_Shape`), appending `layer` and every visible layer inside it to `order`
+    in the order `_build` creates their nodes."""
+    order.append(layer)
+    if isinstance(layer, ContainerLayer):
+        return (_flow(layer), layer.flex, tuple([_walk(c, order) for c in layer.children if c.visible]))
+    return (layer.flex, isinstance(layer, _MEASURED))
 
-    def measured(known_w: float, known_h: float, avail_w: Any, avail_h: Any) -> tuple[float, float]:
+
+class _Measurer:
+    """Taffy's measure callback for one layout: the measured node's layer, asked through `measure`
+    once per distinct (max width, max height) (Taffy asks the same more than once)."""
+
+    __slots__ = ("layers", "measure", "seen")
+
+    def __init__(self, measure: Measure) -> None:
+        self.layers: dict[int, TextLayer | ButtonLayer | CountdownLayer] = {}
+        self.measure = measure
+        self.seen: dict[tuple[int, float, float], tuple[float, float]] = {}
+
+    def __call__(self, known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
+        layer = self.layers.get(node)
+        if layer is None:
+            return 0.0, 0.0
         max_w = known_w if not math.isnan(known_w) else _space(avail_w, inline=True)
         max_h = known_h if not math.isnan(known_h) else _space(avail_h, inline=False)
+        flex = layer.flex or _NO_FLEX
         if flex.max_height is not None:
             max_h = min(max_h, flex.max_height)
         if max_w <= 0:
             return 0.0, 0.0
-        w, h = measure(layer, max_w, max_h)
-        return float(w), float(h)
+        key = (node, max_w, max_h)
+        hit = self.seen.get(key)
+        if hit is None:
+            w, h = self.measure(layer, max_w, max_h)
+            hit = self.seen[key] = float(w), float(h)
+        return hit
 
-    return measured
 
-
-def _build(
-    tree: _Tree, layer: Any, style: dict[str, Any], measure: Measure, made: list[int], measures: dict[int, Any]
-) -> int:
+def _build(tree: _Tree, layer: Any, style: dict[str, Any], made: list[int]) -> int:
     node: int = taffylib.node_create(tree.ptr, style)
     made.append(node)
     if isinstance(layer, ContainerLayer):
         for child in layer.children:
             if child.visible:
                 flow = _flow(child) if isinstance(child, ContainerLayer) else None
-                sub = _build(tree, child, _style(child.flex or _NO_FLEX, flow, None), measure, made, measures)
+                sub = _build(tree, child, _style(child.flex or _NO_FLEX, flow, None), made)
                 taffylib.node_add_child(tree.ptr, node, sub)
     elif isinstance(layer, _MEASURED):
         taffylib.node_set_measure(tree.ptr, node, True)
-        measures[node] = _measurer(layer, measure)
     return node
 
 
@@ -221,39 +266,32 @@ def _snap(value: float) -> int:
 
 
 def _read(
-    tree: _Tree,
+    ptr: int,
+    box: Any,
     layer: Any,
-    node: int,
     made: list[int],
     at: list[int],
     origin: tuple[float, float],
     snapped: tuple[int, int],
 ) -> Placed:
-    """The laid-out subtree of `layer`, whose node is `node`; `at` walks `made` (creation order).
-    `origin` is the parent's unrounded absolute corner and `snapped` its rounded one: every edge is
-    rounded where it lies on the canvas, so a box is never more than half a pixel off on any side,
-    however deep, and `mirror` (a reflection of those rounded edges) is as exact as the layout.
-    (Taffy's own rounding rounds each position relative to its parent, which drifts with depth.)"""
-    box = taffylib.PyLayout()
-    taffylib.node_get_layout(tree.ptr, node, box)
+    """The laid-out subtree of `layer`, whose node is `made[at[0]]`; `at` walks `made` (creation
+    order); `box` is a `PyLayout` to read into. `origin` is the parent's unrounded absolute corner and
+    `snapped` its rounded one: every edge is rounded where it lies on the canvas, so a box is never
+    more than half a pixel off on any side, however deep, and `mirror` (a reflection of those rounded
+    edges) is as exact as the layout. (Taffy's own rounding rounds each position relative to its
+    parent, which drifts with depth.)"""
+    taffylib.node_get_layout(ptr, made[at[0]], box)
     left, top = origin[0] + box.x, origin[1] + box.y
-    x0, y0 = _snap(left), _snap(top)
-    x1, y1 = _snap(left + box.width), _snap(top + box.height)
+    right, bottom = left + box.width, top + box.height
+    x0, y0, x1, y1 = _snap(left), _snap(top), _snap(right), _snap(bottom)
     children: list[Placed] = []
     if isinstance(layer, ContainerLayer):
         for child in layer.children:
             if child.visible:
                 at[0] += 1
-                children.append(_read(tree, child, made[at[0]], made, at, (left, top), (x0, y0)))
-    return Placed(
-        layer,
-        x0 - snapped[0],
-        y0 - snapped[1],
-        max(0, x1 - x0),
-        max(0, y1 - y0),
-        (layer.flex or _NO_FLEX).mirror,
-        tuple(children),
-    )
+                children.append(_read(ptr, box, child, made, at, (left, top), (x0, y0)))
+    mirrors = (layer.flex or _NO_FLEX).mirror
+    return Placed(layer, x0 - snapped[0], y0 - snapped[1], max(0, x1 - x0), max(0, y1 - y0), mirrors, tuple(children))
 
 
 def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
@@ -261,26 +299,32 @@ def lay_out(container: ContainerLayer, box: Box, measure: Measure) -> Placed:
     visible layer inside it relative to its parent."""
     x, y, w, h = box
     tree = _tree()
-    made: list[int] = []
-    measures: dict[int, Any] = {}
-
-    def callback(known_w: float, known_h: float, avail_w: Any, avail_h: Any, node: int) -> tuple[float, float]:
-        fn = measures.get(node)
-        return (0.0, 0.0) if fn is None else fn(known_w, known_h, avail_w, avail_h)
+    layers: list[Any] = []
+    key = (_walk(container, layers), (w, h))
+    callback = _Measurer(measure)
 
     with tree.lock:
-        try:
-            style = _style(_NO_FLEX, _flow(container), (w, h))
-            root = _build(tree, container, style, measure, made, measures)
-            space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
-                     "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
-            if not taffylib.node_compute_layout_with_measure(tree.ptr, root, space, callback):
-                raise RuntimeError("the layout engine could not lay the container out")
-            placed = _read(tree, container, root, made, [0], (0.0, 0.0), (0, 0))
-        finally:
-            for node in reversed(made):
-                taffylib.node_drop(tree.ptr, node)
-    return replace(placed, x=x, y=y, width=w, height=h)
+        made = tree.kept.pop(key, None)
+        if made is None:
+            made = []
+            try:
+                _build(tree, container, _style(_NO_FLEX, _flow(container), (w, h)), made)
+            except BaseException:
+                tree.drop(made)
+                raise
+        tree.kept[key] = made  # the most recently used now
+        while len(tree.kept) > TREES_KEPT:
+            tree.drop(tree.kept.popitem(last=False)[1])
+        for node, layer in zip(made, layers, strict=True):
+            if isinstance(layer, _MEASURED):
+                callback.layers[node] = layer
+                taffylib.node_mark_dirty(tree.ptr, node)  # and its ancestors: its copy may be new
+        space = {"width": {"dim": int(AvailableSpace.DEFINITE), "value": float(w)},
+                 "height": {"dim": int(AvailableSpace.DEFINITE), "value": float(h)}}  # fmt: skip
+        if not taffylib.node_compute_layout_with_measure(tree.ptr, made[0], space, callback):
+            raise RuntimeError("the layout engine could not lay the container out")
+        placed = _read(tree.ptr, taffylib.PyLayout(), container, made, [0], (0.0, 0.0), (0, 0))
+    return Placed(container, x, y, w, h, placed.mirror, placed.children)
 
 
 def mirror(placed: Placed) -> Placed:
@@ -303,23 +347,31 @@ def leaves(placed: Placed, origin: tuple[int, int] = (0, 0), *, kept: bool = Fal
     """Every non-container layer with its absolute box, in drawing order (document order). With
     `kept`, or inside a container whose `mirror` is false, a layer comes with `flex.mirror` false, so
     what it draws inside its box (a countdown's cells) keeps its left-to-right order too."""
-    ox, oy = origin
+    out: list[tuple[Any, Box]] = []
+    _leaves(placed, origin[0] + placed.x, origin[1] + placed.y, kept, out)
+    return iter(out)
+
+
+def _leaves(placed: Placed, ox: int, oy: int, kept: bool, out: list[tuple[Any, Box]]) -> None:
+    """Append the leaves under `placed`, whose own top-left corner is at (ox, oy), to `out`."""
     for child in placed.children:
-        x, y = ox + placed.x + child.x, oy + placed.y + child.y
-        if isinstance(child.layer, ContainerLayer):
-            yield from leaves(replace(child, x=0, y=0), (x, y), kept=kept or not child.mirror)
-        else:
-            layer = child.layer
-            if kept and child.mirror:
-                flex = (layer.flex or _NO_FLEX).model_copy(update={"mirror": False})
-                layer = layer.model_copy(update={"flex": flex})
-            yield layer, (x, y, child.width, child.height)
+        x, y = ox + child.x, oy + child.y
+        if child.children or isinstance(child.layer, ContainerLayer):
+            _leaves(child, x, y, kept or not child.mirror, out)
+            continue
+        layer = child.layer
+        if kept and child.mirror:
+            flex = (layer.flex or _NO_FLEX).model_copy(update={"mirror": False})
+            layer = layer.model_copy(update={"flex": flex})
+        out.append((layer, (x, y, child.width, child.height)))
 
 
 def place(container: ContainerLayer, measure: Measure, *, rtl: bool) -> list[tuple[Any, Box]]:
     """The layers `container` draws, each with the absolute box it gets (mirrored when `rtl`)."""
     placed = lay_out(container, container.box, measure)
-    return list(leaves(mirror(placed) if rtl else placed))
+    out: list[tuple[Any, Box]] = []
+    _leaves(mirror(placed) if rtl else placed, placed.x, placed.y, out)
+    return out
 
 
 __all__ = ["Measure", "Placed", "clear_styles", "lay_out", "leaves", "mirror", "place"]
