@@ -117,7 +117,7 @@ def generate_copy(pack: Pack, request: GenerationRequest, writer: CopyWriter, *,
     try:
         prepared = prepare(pack, request, model=writer.model, fonts=fonts)
     except BriefError as exc:
-        return Outcome(request.key, lineage, request.default, False, False, f"brief: {exc}")
+        return Outcome(request.key, lineage, _default(pack, request), False, False, f"brief: {exc}")
     default = prepared.write.default
     try:
         draft = writer.write(prepared.write)
@@ -141,6 +141,13 @@ def generate_copy(pack: Pack, request: GenerationRequest, writer: CopyWriter, *,
         failure = f"no candidate passed the guardrails ({len(draft.candidates)} tried)"
         return Outcome(request.key, prepared.lineage, default, False, False, failure, rejected, draft, draft.notes)
     return Outcome(request.key, prepared.lineage, winner, True, True, None, rejected, draft, draft.notes)
+
+
+def _default(pack: Pack, request: GenerationRequest) -> str:
+    """The slot's default in the request's locale, from the pack when it still has the slot."""
+    creative = pack.model.creatives.get(request.creative)
+    slot = creative.copy_slots.get(request.slot) if creative else None
+    return default_text(slot.default, request.locale, pack.model.default_locale) if slot else request.default
 
 
 __all__ = ["Outcome", "Prepared", "generate_copy", "prepare"]
