@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from copy_pack import copy_pack_data, write_copy_pack
 
+from copy_pack import copy_pack_data, write_copy_pack
 from versa.adapters.local_queue import OfflineWriter
 from versa.decide.keys import generation_key, lineage_key
 from versa.decide.rules import copy_key, vary_value

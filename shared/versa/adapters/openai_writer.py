@@ -164,6 +164,8 @@ class OpenAIWriter(CopyWriter):
                 wait = self._wait(exc, attempt)
                 notes.append(f"{reason} on attempt {attempt}: retried after {wait:.2f}s")
                 self._sleep(wait)
+            except openai.BadRequestError:
+                raise  # `write` changes the request shape, or gives up
             except openai.APIStatusError as exc:
                 if exc.status_code < 500 or attempt == self.attempts:
                     raise WriteFailed("server_error", f"HTTP {exc.status_code}: {_message(exc)}") from exc
