@@ -246,3 +246,22 @@ def test_tone_by_needs_no_key_change_when_unset() -> None:
     assert copy_key("shop", "headline", "en", spec, {"seg": "vip", "daypart": "night"}) != copy_key(
         "shop", "headline", "en", plain, {"seg": "vip", "daypart": "night"}
     )
+
+
+def test_a_brief_reading_anything_else_is_refused_when_the_pack_loads(tmp_path: Path) -> None:
+    # GIVEN a brief that reads a merge parameter, and a tone_by over an attribute the slot does not vary by
+    from versa.errors import PackError
+
+    data = copy_pack_data()
+    gen = data["creatives"]["promo"]["copy"]["headline"]["generate"]
+    gen["brief"] = "Hi {{ note }}, a headline for {{ seg }}"
+    gen["tone_by"] = {"device": {"mobile": "brief"}}
+
+    # WHEN the pack loads
+    with pytest.raises(PackError) as info:
+        write_copy_pack(tmp_path / "bad", data)
+
+    # THEN both are reported where they are
+    text = str(info.value)
+    assert "creatives.promo.copy.headline.generate.brief: reads 'note'" in text
+    assert "creatives.promo.copy.headline.generate.tone_by.device" in text

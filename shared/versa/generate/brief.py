@@ -19,11 +19,9 @@ from jinja2.exceptions import SecurityError
 
 from versa.context.attributes import finite_values
 from versa.errors import VersaError
+from versa.pack.loader import BRIEF_NAMES
 from versa.pack.model import Creative, GenerateSpec, PackModel, Voice
 from versa.pack.sandbox import BoundedSandbox
-
-BRIEF_NAMES = frozenset({"locale", "tone", "voice"})
-"""Names a brief may use besides its slot's vary_by attributes."""
 
 MAX_BRIEF_CHARS = 4000
 """Longest rendered brief sent to a writer."""
