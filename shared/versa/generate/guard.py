@@ -7,8 +7,9 @@ locale's script (Arabic letters for ar, Cyrillic for ru...).
 
 Fit (`SlotFit`): the text is laid out in every layer that shows the slot, at every size of the creative,
 in every design the slot's copy key appears in for that locale, with the measure `versa lint` uses
-(`versa.render.fit`); it must fit its box within the layer's `max_lines` at the smallest allowed font
-size, stay inside its container, and take at most the slot's `max_lines`.
+(`versa.render.fit`); it must fit its box uncut (within the layer's `max_lines`, shrinking no further
+than the smallest allowed font size), stay inside its container, and at the smallest allowed font size
+take at most the slot's `max_lines`.
 
 `judge` tries candidates in order: each failing one is rejected with its reasons, the first passing
 one wins; when none passes, the caller keeps the default and reports why.
@@ -211,8 +212,11 @@ class SlotFit:
                     reason = f"does not fit {name} at {where} (cut to {' '.join(fit.lines)!r})"
                 elif not fit.inside:
                     reason = f"pushes {name} out of its container at {where}"
-                elif self.max_lines is not None and len(fit.lines) > self.max_lines:
-                    reason = f"takes {len(fit.lines)} lines in {name} at {where}, over max_lines {self.max_lines}"
+                elif self.max_lines is not None and fit.lines_at_smallest > self.max_lines:
+                    reason = (
+                        f"takes {fit.lines_at_smallest} lines in {name} at {where} at its smallest size "
+                        f"{layer.size[0]}px, over max_lines {self.max_lines}"
+                    )
                 if reason and reason not in seen:
                     seen.add(reason)
                     out.append(("fit", reason))

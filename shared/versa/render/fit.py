@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from versa.pack.model import BackgroundLayer, ButtonLayer, ContainerLayer, TextLayer
-from versa.render.layer_text import text_layout
+from versa.render.layer_text import layer_text, layout, text_layout
 from versa.render.layers import placed
 from versa.render.scene import Scene
 
@@ -46,6 +46,8 @@ class Fit:
     lines: tuple[str, ...]
     size: int
     inside: bool = True
+    lines_at_smallest: int = 0
+    """Lines the text takes at the layer's smallest allowed font size in the box's width."""
 
 
 def text_fit(layer: TextLayer | ButtonLayer, box: Box, container: Box | None, scene: Scene) -> Fit | None:
@@ -58,7 +60,17 @@ def text_fit(layer: TextLayer | ButtonLayer, box: Box, container: Box | None, sc
         cx, cy, cw, ch = container
         x, y, w, h = box
         inside = not (x < cx or y < cy or x + w > cx + cw or y + h > cy + ch)
-    return Fit(lay.fits, tuple(line.text for line in lay.lines), lay.size, inside)
+    return Fit(lay.fits, tuple(line.text for line in lay.lines), lay.size, inside, _lines_at_smallest(layer, box, scene))
+
+
+def _lines_at_smallest(layer: TextLayer | ButtonLayer, box: Box, scene: Scene) -> int:
+    text = layer_text(layer, scene)
+    smallest = (layer.size[0], layer.size[0])
+    stack = scene.stack(layer.font)
+    width = box[2] - (2 * layer.padding[0] if isinstance(layer, ButtonLayer) else 0)
+    line_height = layer.line_height if isinstance(layer, TextLayer) else 1.2
+    lay = layout(text, stack, smallest, (max(1, width), 4000), scene.lang, line_height=line_height)
+    return len(lay.lines)
 
 
 __all__ = ["Fit", "drawn_boxes", "text_fit"]
