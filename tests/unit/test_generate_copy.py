@@ -265,3 +265,24 @@ def test_a_brief_reading_anything_else_is_refused_when_the_pack_loads(tmp_path: 
     text = str(info.value)
     assert "creatives.promo.copy.headline.generate.brief: reads 'note'" in text
     assert "creatives.promo.copy.headline.generate.tone_by.device" in text
+
+
+def test_the_slot_max_lines_counts_lines_at_the_smallest_font_size(tmp_path: Path) -> None:
+    # GIVEN a tall headline box whose type auto-fits from 12 to 40 px, and a slot allowing 2 lines
+    data = copy_pack_data()
+    creative = data["creatives"]["promo"]
+    creative["sizes"] = ["300x400"]
+    creative["layers"][1].update(box=[10, 10, 180, 300], size=[12, 40])
+    del creative["layers"][1]["max_lines"]
+    creative["layers"][2]["box"] = [10, 320, 180, 20]
+    creative["copy"]["headline"]["generate"].update(max_chars=120, max_lines=2)
+    pack = write_copy_pack(tmp_path / "tall", data)
+    fit = SlotFit.find(pack, "promo", "headline", "en", {"seg": "vip", "daypart": "night"}, FONTS)
+
+    # WHEN a short headline (several lines at 40 px, one or two at 12 px) and a long one are measured
+    short = "Stay warm this winter: 20% off"
+    long = "Stay warm this winter with jackets, boots, gloves, hats and tents for every trail: 20% off"
+
+    # THEN the short one passes (big type in a tall box is no fault) and the long one does not
+    assert fit.problems(short) == []
+    assert [c for c, r in fit.problems(long) if "at its smallest size 12px, over max_lines 2" in r] == ["fit"]
