@@ -121,6 +121,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_requests":
             with STATE.lock:
                 self._send(200, STATE.requests)
+        elif self.path.startswith("/v1/models/"):
+            model = self.path.removeprefix("/v1/models/")
+            with STATE.lock:
+                known = model in STATE.scripts
+            if known:
+                self._send(200, {"id": model, "object": "model", "created": 0, "owned_by": "test"})
+            else:
+                self._send(404, {"error": {"message": f"The model `{model}` does not exist", "type":
+                                           "invalid_request_error", "param": None, "code": "model_not_found"}})
         else:
             self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
 

@@ -123,6 +123,28 @@ def test_an_unknown_model_is_a_visible_configuration_error(fake: FakeOpenAI) -> 
     assert "not found" in str(info.value) and "does not exist" in str(info.value)
 
 
+def test_a_start_up_check_names_an_unknown_model(fake: FakeOpenAI) -> None:
+    # GIVEN a server that knows one model
+    fake.script(MODEL, {"candidates": ["x"]})
+    # THEN the check passes for it and names the other
+    writer(fake).check()
+    with pytest.raises(WriterUnavailable, match=r"'retired-model'.*does not know this model"):
+        writer(fake, model="retired-model").check()
+
+
+def test_the_settings_choose_the_writer(fake: FakeOpenAI) -> None:
+    from versa.adapters.local_queue import OfflineWriter
+    from versa.composition import build_writer
+
+    # GIVEN no model settings: the offline writer; a model and a server: the OpenAI writer
+    assert isinstance(build_writer(Settings()), OfflineWriter)
+    chosen = build_writer(Settings(copy_model=MODEL, openai_base_url=fake.base_url))
+    assert isinstance(chosen, OpenAIWriter) and chosen.model == MODEL and chosen.attempts == 3
+    # AND a key without a model is refused, naming the missing setting
+    with pytest.raises(WriterUnavailable, match="VERSA_COPY_MODEL is not"):
+        build_writer(Settings(openai_api_key="sk-test"))
+
+
 def test_no_model_set_is_a_visible_configuration_error() -> None:
     # GIVEN settings with a server but no model
     settings = Settings(openai_base_url="http://127.0.0.1:9/v1")

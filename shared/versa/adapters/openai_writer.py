@@ -99,6 +99,19 @@ class OpenAIWriter(CopyWriter):
     def describe(self) -> str:
         return f"model {self.model!r} at {self.base_url or 'OpenAI'}"
 
+    def check(self) -> None:
+        """Ask the server whether it knows the model (`GET /models/{model}`), so a start-up can say so
+        at once: WriterUnavailable for a 404 or a refused key; a server without that route, or one that
+        cannot be reached now, is not judged here (the first write will be)."""
+        try:
+            self.client.models.retrieve(self.model or "")
+        except openai.NotFoundError as exc:
+            raise WriterUnavailable(f"{self.describe()}: the server does not know this model ({_message(exc)})") from exc
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise WriterUnavailable(f"{self.describe()}: the server refused the API key: {_message(exc)}") from exc
+        except openai.OpenAIError:
+            return
+
     # ------------------------------------------------------------------------------------ writing
 
     def write(self, request: WriteRequest) -> Draft:
