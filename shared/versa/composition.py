@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from versa.ports import CopyStore, GenerationQueue, OriginSecrets, PackStore
+from versa.ports import CopyStore, CopyWriter, GenerationQueue, OriginSecrets, PackStore, WriterUnavailable
 from versa.settings import Settings
 from versa.signing.signer import Keyring
 from versa.web.service import Metrics, RenderService, ServiceConfig
@@ -81,6 +81,24 @@ def build_queue(settings: Settings, copy: CopyStore) -> GenerationQueue:
     from versa.adapters.local_queue import InProcessQueue, OfflineWriter
 
     return InProcessQueue(copy, OfflineWriter())
+
+
+def build_writer(settings: Settings) -> CopyWriter:
+    """The copy writer the settings name: the OpenAI writer when VERSA_COPY_MODEL is set, else the
+    offline writer. An OpenAI key or URL without a model raises WriterUnavailable rather than quietly
+    writing defaults. (The flow wires it to the generation worker.)"""
+    if settings.copy_model:
+        from versa.adapters.openai_writer import OpenAIWriter
+
+        return OpenAIWriter.from_settings(settings)
+    if settings.openai_api_key or settings.openai_base_url:
+        raise WriterUnavailable(
+            "OPENAI_API_KEY or OPENAI_BASE_URL is set but VERSA_COPY_MODEL is not: name the model that "
+            "writes copy (Versa has no built-in model), or unset them to use the offline writer"
+        )
+    from versa.adapters.local_queue import OfflineWriter
+
+    return OfflineWriter()
 
 
 def build_keyring(settings: Settings) -> Keyring:

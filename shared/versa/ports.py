@@ -193,12 +193,82 @@ class GenerationQueue(ABC):
         """Hand requests to the generator; must not block the request path for long."""
 
 
+@dataclass(frozen=True)
+class WriteRequest:
+    """What a copy writer is asked, as the core built it (`versa.generate.write.prepare`): the
+    instructions (`system`: Versa's rules and the brand's voice), the rendered brief (`prompt`), how
+    many candidates and how long each may be. Nothing in it comes from a request's own text."""
+
+    key: str
+    system: str
+    prompt: str
+    locale: str
+    default: str
+    candidates: int = 1
+    max_chars: int | None = None
+    temperature: float | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A candidate that was not used, and why (`check` names the guardrail: max_chars, banned, fit...)."""
+
+    text: str
+    check: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"text": self.text, "check": self.check, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What a copy writer answered: candidates in its order of preference, whether a model wrote them
+    (`generated`; the offline writer's defaults are not), which model, the tokens spent, candidates the
+    writer itself dropped (empty, repeated) and notes on how the answer was obtained (a JSON-mode
+    fallback, sampling parameters dropped, retries)."""
+
+    candidates: tuple[str, ...]
+    generated: bool
+    model: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    rejections: tuple[Rejection, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class WriterUnavailable(VersaError, RuntimeError):
+    """The writer cannot write at all as configured (no model set, a model the server does not know,
+    a refused API key): every request would fail the same way, so the caller stops and says so."""
+
+
+class WriteFailed(VersaError, RuntimeError):
+    """This one request got no usable answer: `reason` is one of refused, invalid_json, truncated,
+    content_filter, timeout, rate_limited, server_error, bad_request; the slot keeps its default."""
+
+    def __init__(self, reason: str, detail: str, *, prompt_tokens: int = 0, completion_tokens: int = 0) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+
+
 class CopyWriter(ABC):
-    """Writes one slot's copy for a `GenerationRequest` (an LLM when deployed, an offline writer locally)."""
+    """Writes candidates for one slot's copy (an LLM through `versa.adapters.openai_writer`, or the
+    offline writer, which answers the pack's default). The core guards what it answers."""
+
+    model: str | None = None
+    """The model that writes (None: nothing generates); part of the key generated copy is stored under."""
 
     @abstractmethod
-    def write(self, request: GenerationRequest) -> str:
-        """Copy text for the request (validated by the caller against the slot's constraints)."""
+    def write(self, request: WriteRequest) -> Draft:
+        """Candidates for the request. Raises WriteFailed when this request got no usable answer and
+        WriterUnavailable when no request can be answered as configured."""
 
 
 class NullQueue(GenerationQueue):
@@ -419,6 +489,7 @@ __all__ = [
     "CopyStatus",
     "CopyStore",
     "CopyWriter",
+    "Draft",
     "GenerationQueue",
     "GenerationRequest",
     "ImageRenderer",
@@ -428,8 +499,12 @@ __all__ = [
     "OriginSecretValues",
     "OriginSecrets",
     "PackStore",
+    "Rejection",
     "Rendered",
     "StoreUnavailable",
+    "WriteFailed",
+    "WriteRequest",
+    "WriterUnavailable",
     "bump",
     "decode_item",
     "expiry_seconds",

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from versa.errors import VersaError
@@ -20,7 +20,7 @@ ENV_PREFIX = "VERSA_"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True, populate_by_name=True)
 
     # where packs come from
     packs_dir: Path = Field(Path("examples/packs"), description="Local directory of pack directories.")
@@ -35,6 +35,17 @@ class Settings(BaseSettings):
     copy_table: str | None = Field(None, description="DynamoDB table of generated copy (switches to DynamoDB).")
     generation_queue: str | None = Field(None, description="SQS queue URL for copy generation requests.")
     copy_lease_seconds: int = Field(600, ge=10, description="How long a pending generation lease holds.")
+    copy_model: str | None = Field(
+        None, description="Model that writes copy (no default: models are retired); unset: the offline writer."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias="OPENAI_API_KEY", description="API key of the OpenAI (or compatible) server."
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias="OPENAI_BASE_URL", description="Base URL of an OpenAI-compatible server (unset: OpenAI's)."
+    )
+    copy_timeout: float = Field(30.0, gt=0, le=300, description="Seconds one copy-writing call may take.")
+    copy_attempts: int = Field(3, ge=1, le=6, description="Attempts per copy-writing call on 429, 5xx or a timeout.")
 
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")
@@ -104,8 +115,11 @@ class SettingsError(VersaError, ValueError):
 
 
 def env_name(field: str) -> str:
-    """The environment variable of a setting: `packs_dir` → `VERSA_PACKS_DIR`."""
-    return f"{ENV_PREFIX}{field.upper()}"
+    """The environment variable of a setting: `packs_dir` → `VERSA_PACKS_DIR` (a setting another
+    tool shares keeps that tool's name: `openai_api_key` → `OPENAI_API_KEY`)."""
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    return alias if isinstance(alias, str) else f"{ENV_PREFIX}{field.upper()}"
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None) -> Settings:

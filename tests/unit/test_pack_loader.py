@@ -170,8 +170,8 @@ def test_pack_error_message_lists_every_issue(example_copy: Callable[..., Path])
         ),
         (
             "copy brief",
-            lambda d: d["creatives"]["winter-sale"]["copy"]["headline"]["generate"].update(temperature=3),
-            "pack.yaml: creatives.winter-sale.copy.headline.generate.temperature: unknown field (got 3)",
+            lambda d: d["creatives"]["winter-sale"]["copy"]["headline"]["generate"].update(temprature=3),
+            "pack.yaml: creatives.winter-sale.copy.headline.generate.temprature: unknown field (got 3)",
         ),
         (
             "tokens",

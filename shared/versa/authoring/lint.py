@@ -346,20 +346,12 @@ def _longest(creative: Creative, name: str, default: str) -> str:
 
 
 def _boxes(layers: Iterable[Any], scene: Any, paths: dict[str, str], base: str) -> Iterator[_Placed]:
-    """Every drawn layer in drawing order with its box, container children at their laid-out boxes."""
-    from versa.render.layers import placed
+    """Every drawn layer in drawing order with its box, container children at their laid-out boxes
+    (`versa.render.fit.drawn_boxes`, which the copy guardrails measure with too)."""
+    from versa.render.fit import drawn_boxes
 
-    for layer in layers:
-        if not getattr(layer, "visible", True):
-            continue
-        if isinstance(layer, ContainerLayer):
-            for child, box in placed(layer, scene):
-                if getattr(child, "visible", True) and box[2] > 0 and box[3] > 0:
-                    yield child.model_copy(update={"box": box}), box, _path(child, paths, base), layer.box
-        elif isinstance(layer, BackgroundLayer):
-            yield layer, (0, 0, *scene.decision.size), _path(layer, paths, base), None
-        elif hasattr(layer, "box"):
-            yield layer, tuple(layer.box), _path(layer, paths, base), None
+    for layer, box, container in drawn_boxes(layers, scene):
+        yield layer, box, _path(layer, paths, base), container
 
 
 def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str) -> Iterator[Issue]:

@@ -42,4 +42,21 @@ def render_key(
     )
 
 
-__all__ = ["render_key"]
+def generation_key(copy_key: str, model: str | None) -> str:
+    """The key generated copy is stored under: the slot's copy key (brief, constraints, voice, vary_by
+    values; see `versa.decide.rules.copy_key`) with the model that writes it. No model (the offline
+    writer) keeps the copy key itself, so the stores of a deployment without an LLM keep their keys; a
+    model, or a new one, starts new copy instead of serving what another model wrote."""
+    return copy_key if not model else short_hash({"copy": copy_key, "model": model})
+
+
+def lineage_key(brand: str, creative: str, slot: str, locale: str, vary: Mapping[str, str]) -> str:
+    """What links the generations of one slot for one audience (brand, creative, slot, locale and the
+    vary_by values) across changes of brief, voice or model: approved copy of a lineage keeps serving
+    until a successor in the same lineage is approved."""
+    return short_hash(
+        {"lineage": [brand, creative, slot, locale], "vary": {k: str(v) for k, v in sorted(vary.items())}}
+    )
+
+
+__all__ = ["generation_key", "lineage_key", "render_key"]

@@ -37,6 +37,7 @@ from versa.pack.model import (
     PackModel,
     ShapeLayer,
     TextLayer,
+    Voice,
     color_token_name,
     countdown_layers,
 )
@@ -173,11 +174,23 @@ def vary_value(attr: str, spec: Any, value: Any) -> str:
     return "other"
 
 
-def copy_key(brand: str, slot: str, locale: str, generate: GenerateSpec, vary: Mapping[str, str]) -> str:
-    """Hash of what determines generated copy: the brief, its constraints and the vary_by values
-    (plus brand, slot and locale). Not the pack version: a publish that keeps the brief keeps its copy."""
-    brief = generate.model_dump(mode="json", exclude={"vary_by", "ttl"})
-    return short_hash({"brand": brand, "slot": slot, "locale": locale, "brief": brief, "vary": dict(vary)})
+_KEYED_WHEN_SET = frozenset({"tone_by", "candidates", "temperature", "patterns", "allow_links"})
+"""GenerateSpec fields added after copy keys were first issued: hashed only when they differ from their
+default, so the keys of a pack that does not use them stay what they were."""
+
+
+def copy_key(
+    brand: str, slot: str, locale: str, generate: GenerateSpec, vary: Mapping[str, str], voice: Voice | None = None
+) -> str:
+    """Hash of what determines generated copy: the brief, its constraints, the brand's voice and the
+    vary_by values (plus brand, slot and locale). Not the pack version: a publish that keeps the brief
+    keeps its copy. The model that writes is added by `versa.decide.keys.generation_key`."""
+    brief = generate.model_dump(mode="json", exclude={"vary_by", "ttl", *_KEYED_WHEN_SET})
+    brief.update(generate.model_dump(mode="json", include=set(_KEYED_WHEN_SET), exclude_defaults=True))
+    payload: dict[str, Any] = {"brand": brand, "slot": slot, "locale": locale, "brief": brief, "vary": dict(vary)}
+    if voice is not None:
+        payload["voice"] = voice.model_dump(mode="json")
+    return short_hash(payload)
 
 
 def default_text(defaults: Mapping[str, str], locale: str, fallback_locale: str) -> str:
@@ -265,7 +278,7 @@ def _copy_refs(
             attr: vary_value(attr, spec, locale if attr == "lang" else lookup(attr))
             for attr, spec in sorted(slot.generate.vary_by.items())
         }
-        refs[name] = CopyRef(name, copy_key(pack.brand, name, locale, slot.generate, vary), text, vary)
+        refs[name] = CopyRef(name, copy_key(pack.brand, name, locale, slot.generate, vary, pack.voice), text, vary)
     return refs
 
 

@@ -488,6 +488,7 @@ def _check_creative(
                         f"{base}.copy.{slot}.generate.vary_by.{attr}",
                         f"unknown attribute {attr!r}",
                     )
+            yield from _check_brief(f"{base}.copy.{slot}.generate", spec.generate)
     for w in creative.widths:
         if not 16 <= w <= 4000:
             yield Issue(PACK_FILE, f"{base}.widths", f"width {w} is outside 16..4000")
@@ -502,6 +503,30 @@ def _check_creative(
             yield Issue(PACK_FILE, f"{path}.set.{key}" if key else f"{path}.set", message)
     for where, message in check_sizes(model, creative, font_families=checks.font_families):
         yield Issue(PACK_FILE, f"{base}.{where}", message)
+
+
+BRIEF_NAMES = frozenset({"locale", "tone", "voice"})
+"""What a copy brief may read besides its vary_by attributes (versa.generate.brief renders it)."""
+
+
+def _check_brief(path: str, generate: Any) -> Iterator[Issue]:
+    """A brief parses and reads only its vary_by values, locale, tone and voice; tone_by names vary_by
+    attributes. (So no request text or merge value can reach a prompt.)"""
+    try:
+        names = meta.find_undeclared_variables(BoundedSandbox().parse(generate.brief))
+    except TemplateSyntaxError as exc:
+        yield Issue(PACK_FILE, f"{path}.brief", f"template syntax error: {exc.message}")
+        return
+    allowed = set(generate.vary_by) | BRIEF_NAMES
+    for name in sorted(set(names) - allowed):
+        yield Issue(
+            PACK_FILE, f"{path}.brief",
+            f"reads {name!r}; a brief may read only its vary_by attributes ({', '.join(sorted(generate.vary_by)) or 'none'})"
+            " and locale, tone, voice",
+        )
+    for attr in generate.tone_by:
+        if attr not in generate.vary_by:
+            yield Issue(PACK_FILE, f"{path}.tone_by.{attr}", f"{attr!r} is not one of the slot's vary_by attributes")
 
 
 def _check_template(root: Path, path: str, name: str, checks: PackChecks) -> Iterator[Issue]:

@@ -454,6 +454,24 @@ class GenerateSpec(Strict):
     required: list[str] = Field(default_factory=list)
     vary_by: dict[str, VaryBy] = Field(default_factory=dict)
     ttl: int = Field(default=7 * 86400, ge=60, description="Seconds generated copy stays fresh.")
+    # Added with the writer; the copy key hashes each only when set (keys of older packs stay as they were).
+    tone_by: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="vary_by attribute -> value or bucket -> tone; first match wins."
+    )
+    candidates: int = Field(default=3, ge=1, le=8, description="Candidates asked for; the first passing wins.")
+    temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature (unset: the model's).")
+    patterns: list[str] = Field(default_factory=list, description="Regular expressions copy may not match.")
+    allow_links: bool = Field(default=False, description="Let copy hold URLs and e-mail addresses.")
+
+    @field_validator("patterns")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"patterns: {p!r} is not a regular expression ({exc})") from None
+        return patterns
 
     @field_validator("vary_by")
     @classmethod
@@ -467,6 +485,16 @@ class GenerateSpec(Strict):
                         f"with value '*' (got {stars or 'none'})"
                     )
         return vary_by
+
+
+class Voice(Strict):
+    """The brand's voice, given to every brief: how it writes, examples, and words it never or always uses."""
+
+    description: str = ""
+    good: list[str] = Field(default_factory=list, description="Copy that sounds like the brand.")
+    bad: list[str] = Field(default_factory=list, description="Copy that does not.")
+    banned: list[str] = Field(default_factory=list, description="Words no generated copy may use.")
+    required: list[str] = Field(default_factory=list, description="Terms every generated copy must hold.")
 
 
 class CopySlot(Strict):
@@ -755,6 +783,7 @@ class PackModel(Strict):
     render: RenderSettings = Field(default_factory=RenderSettings)
     creatives: dict[Slug, Creative] = Field(min_length=1)
     allow_http_links: bool = Field(default=False, description="Let links (and rules' links) use http:// as well as https://.")
+    voice: Voice | None = Field(default=None, description="The brand's voice for generated copy.")
 
     @field_validator("locales")
     @classmethod

@@ -1,0 +1,228 @@
+"""A small OpenAI-compatible HTTP server for tests: `POST /v1/chat/completions` answers with the documented
+Chat Completions shapes (a `chat.completion` object with choices, message, refusal, finish_reason and
+usage; errors as `{"error": {"message", "type", "param", "code"}}`), scripted per model.
+
+Run as a process (`running_openai_server()` starts it on a free loopback port, keeps its PID and stops
+it), and script it over HTTP:
+
+- `POST /_script {"model": M, "responses": [...], "strict_schema": true, "sampling": true}`: the answers
+  for model M, used in order (the last one repeats). Each answer may give `candidates` (a list: the
+  content becomes `{"candidates": [...]}`), `content` (the raw content), `refusal`, `finish_reason`,
+  `status` with `error` (an error answer) and `headers`, and `delay` (seconds before answering).
+  `strict_schema: false` answers a `json_schema` response_format with a 400 (a server without strict
+  schemas); `sampling: false` answers any `temperature` with a 400 (a model without sampling parameters).
+- `GET /_requests`: every request body received, in order; `POST /_reset` forgets scripts and requests.
+
+A model with no script is unknown: 404 `model_not_found`, as OpenAI answers.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+HOST = "127.0.0.1"
+
+
+class State:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.scripts: dict[str, dict[str, Any]] = {}
+        self.used: dict[str, int] = {}
+        self.requests: list[dict[str, Any]] = []
+
+
+STATE = State()
+
+
+def _error(status: int, message: str, *, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    return {"status": status, "error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _answer(body: dict[str, Any]) -> dict[str, Any]:
+    """The scripted answer (status, payload, headers, delay) for a chat completion request."""
+    model = str(body.get("model"))
+    with STATE.lock:
+        STATE.requests.append(body)
+        script = STATE.scripts.get(model)
+        if script is None:
+            return _error(404, f"The model `{model}` does not exist or you do not have access to it.",
+                          type_="invalid_request_error", code="model_not_found")
+        fmt = body.get("response_format") or {}
+        if not script.get("strict_schema", True) and fmt.get("type") == "json_schema":
+            return _error(400, "response_format of type 'json_schema' is not supported by this server",
+                          type_="invalid_request_error", param="response_format")
+        if not script.get("sampling", True) and "temperature" in body:
+            return _error(400, "Unsupported value: 'temperature' does not support 0.7 with this model.",
+                          type_="invalid_request_error", param="temperature", code="unsupported_value")
+        responses = script["responses"]
+        n = STATE.used.get(model, 0)
+        STATE.used[model] = n + 1
+        return dict(responses[min(n, len(responses) - 1)])
+
+
+def _completion(model: str, spec: dict[str, Any]) -> dict[str, Any]:
+    if "candidates" in spec:
+        content: str | None = json.dumps({"candidates": spec["candidates"]}, ensure_ascii=False)
+    else:
+        content = spec.get("content")
+    refusal = spec.get("refusal")
+    if refusal is not None:
+        content = None
+    completion_tokens = max(1, len(content or refusal or "") // 4)
+    return {
+        "id": f"chatcmpl-{int(time.time() * 1000)}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content, "refusal": refusal, "annotations": []},
+                "logprobs": None,
+                "finish_reason": spec.get("finish_reason", "stop"),
+            }
+        ],
+        "usage": {"prompt_tokens": 50, "completion_tokens": completion_tokens, "total_tokens": 50 + completion_tokens},
+        "system_fingerprint": "fp_test",
+    }
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> Any:
+        length = int(self.headers.get("Content-Length") or 0)
+        return json.loads(self.rfile.read(length) or b"{}")
+
+    def do_GET(self) -> None:
+        if self.path == "/_requests":
+            with STATE.lock:
+                self._send(200, STATE.requests)
+        elif self.path.startswith("/v1/models/"):
+            model = self.path.removeprefix("/v1/models/")
+            with STATE.lock:
+                known = model in STATE.scripts
+            if known:
+                self._send(200, {"id": model, "object": "model", "created": 0, "owned_by": "test"})
+            else:
+                self._send(404, {"error": {"message": f"The model `{model}` does not exist", "type":
+                                           "invalid_request_error", "param": None, "code": "model_not_found"}})
+        else:
+            self._send(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+
+    def do_POST(self) -> None:
+        body = self._body()
+        if self.path == "/_script":
+            with STATE.lock:
+                STATE.scripts[body["model"]] = body
+                STATE.used.pop(body["model"], None)
+            self._send(200, {"ok": True})
+        elif self.path == "/_reset":
+            with STATE.lock:
+                STATE.scripts.clear()
+                STATE.used.clear()
+                STATE.requests.clear()
+            self._send(200, {"ok": True})
+        elif self.path == "/v1/chat/completions":
+            spec = _answer(body)
+            if spec.get("delay"):
+                time.sleep(float(spec["delay"]))
+            if "error" in spec:
+                self._send(int(spec["status"]), {"error": spec["error"]}, spec.get("headers"))
+            else:
+                self._send(int(spec.get("status", 200)), _completion(str(body["model"]), spec), spec.get("headers"))
+        else:
+            self._send(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
+
+
+def serve(port: int) -> None:
+    server = ThreadingHTTPServer((HOST, port), Handler)
+    server.daemon_threads = True
+    print(f"listening on {HOST}:{server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+# ---------------------------------------------------------------------------------- test side
+
+
+@dataclass
+class FakeOpenAI:
+    """A running server: its base URL (for OPENAI_BASE_URL) and PID."""
+
+    url: str
+    pid: int
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    def _post(self, path: str, payload: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            self.url + path, json.dumps(payload).encode(), {"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            response.read()
+
+    def script(self, model: str, *responses: dict[str, Any], strict_schema: bool = True, sampling: bool = True) -> None:
+        self._post("/_script", {"model": model, "responses": list(responses),
+                                "strict_schema": strict_schema, "sampling": sampling})
+
+    def reset(self) -> None:
+        self._post("/_reset", {})
+
+    def requests(self) -> list[dict[str, Any]]:
+        with urllib.request.urlopen(self.url + "/_requests", timeout=5) as response:
+            data: list[dict[str, Any]] = json.loads(response.read())
+            return data
+
+
+@contextmanager
+def running_openai_server() -> Iterator[FakeOpenAI]:
+    """The server in a child process on a free loopback port (the OS picks it; the child says which),
+    stopped by its PID when the block ends."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"the fake OpenAI server did not start: {line!r}")
+        server = FakeOpenAI("http://" + line.split()[-1], process.pid)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+if __name__ == "__main__":
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else 0)
