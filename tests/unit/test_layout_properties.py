@@ -62,17 +62,18 @@ ARABIC = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي ٠١٢٣"
 def designs(draw: st.DrawFn) -> dict[str, Any]:
     """A container holding a headline (size range, max_lines, line height, slot max_chars) and a
     button, sized with room for the headline's limits: max_lines lines at the largest size (and the
-    button's line) fit its height; any width is allowed (text wraps, shrinks and is cut to fit)."""
+    button) fit its height, and beside the button the headline gets at least two glyphs' width (text
+    wraps, shrinks and is cut to fit any wider box; narrower than a glyph, nothing can)."""
     lo = draw(st.integers(8, 28))
     hi = draw(st.integers(lo, 40))
     lines = draw(st.integers(1, 4))
     line_height = draw(st.sampled_from([1.0, 1.2, 1.5]))
     direction = draw(st.sampled_from(["column", "row"]))
     pad, gap = draw(st.integers(0, 16)), draw(st.integers(0, 12))
-    button_h = 14 + 2 * 6
+    button_h, button_w = 40, 110  # a 14 px "Go" label with [8, 6] padding, generously
     text_h = math.ceil(lines * hi * line_height + hi)  # a line's ink may reach past its line box
     inner_h = text_h + gap + button_h if direction == "column" else max(text_h, button_h)
-    width = draw(st.integers(60, 560))
+    width = draw(st.integers(2 * pad + 2 * hi + (gap + button_w if direction == "row" else 0), 560))
     height = min(CANVAS[1] - 2 * ORIGIN[1], 2 * pad + inner_h + draw(st.integers(0, 40)))
     return {
         "container": {
