@@ -151,7 +151,7 @@ def off_canvas(drawn: Sequence[Drawn], size: tuple[int, int], where: str) -> Ite
         outside = x >= cw or y >= ch or x + w <= 0 or y + h <= 0
         what = "lies wholly outside" if outside else "runs " + " and ".join(sides) + " of"
         yield (
-            (path, size, outside),
+            (path, size, outside, tuple(crosses for _, crosses in past)),
             Issue(
                 PACK_FILE,
                 path,
