@@ -269,7 +269,23 @@ def test_a_translucent_panel_is_sampled_over_what_it_covers(build: BuildPack) ->
     issues = found(translucent, "low-contrast")
     assert {i.path for i in issues} == {"creatives.promo.layers[2]"}
     assert "over shape 'panel' over the background (sampled" in issues[0].message
+    assert "averages #9f9f9f" in issues[0].message  # 0x60 of black over white: 255 x (1 - 96/255)
     assert found(opaque, "low-contrast") == []
+
+
+def test_text_where_the_creative_is_transparent_is_not_judged(build: BuildPack) -> None:
+    # GIVEN white text on a creative with no background (the page behind shows), and the same text
+    # over a small image in one corner only
+    text = {**TITLE, "box": [10, 30, 280, 40], "color": "#ffffff"}
+    bare = build([text])
+    spot = {"id": "spot", "type": "image", "asset": "assets/spot.png", "box": [0, 0, 60, 100], "fit": "cover"}
+    partly = build([spot, text], {"spot.png": Image.new("RGB", (180, 300), "#ffffff")})
+
+    # WHEN linted
+    # THEN nothing is judged where nothing is drawn, and the white image under its start fails
+    assert found(bare, "low-contrast") == []
+    issues = found(partly, "low-contrast")
+    assert issues and all("over image 'spot' (sampled" in i.message for i in issues), issues
 
 
 def test_a_translucent_text_colour_is_blended_first() -> None:
