@@ -17,21 +17,33 @@ def _rgb(color: str) -> tuple[int, int, int, int]:
     return r, g, b, int(h[6:8], 16) if len(h) == 8 else 255
 
 
+def _linear(c: int) -> float:
+    v = c / 255
+    return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
+
+
+_LINEAR = tuple(_linear(c) for c in range(256))
+
+
+def rgb_luminance(r: int, g: int, b: int) -> float:
+    """WCAG relative luminance of an sRGB colour (0..255 channels), 0 (black) to 1 (white)."""
+    return 0.2126 * _LINEAR[r] + 0.7152 * _LINEAR[g] + 0.0722 * _LINEAR[b]
+
+
 def luminance(color: str) -> float:
     """WCAG relative luminance of #RGB / #RRGGBB[AA] (alpha ignored), 0 (black) to 1 (white)."""
-
-    def channel(c: int) -> float:
-        v = c / 255
-        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-
     r, g, b, _ = _rgb(color)
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+    return rgb_luminance(r, g, b)
+
+
+def luminance_ratio(a: float, b: float) -> float:
+    """WCAG 2 contrast ratio of two relative luminances, from 1 to 21."""
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
 
 
 def contrast_ratio(fg: str, bg: str) -> float:
     """WCAG 2 contrast ratio of two #RRGGBB[AA] colours (alpha ignored), from 1 to 21."""
-    hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
+    return luminance_ratio(luminance(fg), luminance(bg))
 
 
 def hex_of(rgb: Sequence[int]) -> str:
@@ -39,11 +51,24 @@ def hex_of(rgb: Sequence[int]) -> str:
     return "#" + "".join(f"{c:02x}" for c in rgb[:3])
 
 
+def blend(fg: Sequence[int], bg: Sequence[int]) -> tuple[int, int, int]:
+    """(r, g, b, a) `fg` as it shows over the opaque (r, g, b) `bg`."""
+    k = fg[3] / 255
+    return (
+        round(fg[0] * k + bg[0] * (1 - k)),
+        round(fg[1] * k + bg[1] * (1 - k)),
+        round(fg[2] * k + bg[2] * (1 - k)),
+    )
+
+
 def over(fg: str, bg: str) -> str:
     """`fg` as it shows over the opaque colour `bg`: its alpha blended in (#rrggbb)."""
-    r, g, b, a = _rgb(fg)
-    k = a / 255
-    return hex_of([round(c * k + d * (1 - k)) for c, d in zip((r, g, b), _rgb(bg)[:3], strict=True)])
+    return hex_of(blend(_rgb(fg), _rgb(bg)))
+
+
+def rgba_of(color: str) -> tuple[int, int, int, int]:
+    """#RGB / #RRGGBB / #RRGGBBAA as (r, g, b, a)."""
+    return _rgb(color)
 
 
 def aa_minimum(size_px: float, bold: bool) -> float:
@@ -52,4 +77,16 @@ def aa_minimum(size_px: float, bold: bool) -> float:
     return AA_LARGE if size_px >= 24 or (bold and size_px >= 18.66) else AA_NORMAL
 
 
-__all__ = ["AA_LARGE", "AA_NORMAL", "aa_minimum", "contrast_ratio", "hex_of", "luminance", "over"]
+__all__ = [
+    "AA_LARGE",
+    "AA_NORMAL",
+    "aa_minimum",
+    "blend",
+    "contrast_ratio",
+    "hex_of",
+    "luminance",
+    "luminance_ratio",
+    "over",
+    "rgb_luminance",
+    "rgba_of",
+]

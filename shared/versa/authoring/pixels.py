@@ -15,7 +15,7 @@ from typing import Any
 
 from PIL import Image
 
-from versa.authoring.contrast import contrast_ratio, hex_of, over
+from versa.authoring.contrast import blend, hex_of, luminance_ratio, rgb_luminance, rgba_of
 from versa.context.model import DPR_MAX, DPR_MIN
 from versa.errors import Issue
 from versa.pack.assets import AssetError, open_image, read_pack_file
@@ -282,20 +282,23 @@ class Sampler:
         colours = [tuple(rgb_bytes[k : k + 3]) for k in range(0, len(rgb_bytes), 3)]
         alphas = backdrop.getchannel("A").resize((gw, gh), Image.Resampling.BOX).tobytes()
         inked = ink.crop(bbox).resize((gw, gh), Image.Resampling.BOX).tobytes()
-        worst: tuple[float, str, tuple[int, int, int, int]] | None = None
+        fg = rgba_of(layer.color)
+        fg_luminance = rgb_luminance(*fg[:3])
+        worst: tuple[float, int] | None = None
         for i, (rgb, alpha, covered) in enumerate(zip(colours, alphas, inked, strict=True)):
             if covered == 0 or alpha < _OPAQUE:
                 continue
-            colour = hex_of(rgb)
-            ratio = contrast_ratio(over(layer.color, colour), colour)
+            text = fg_luminance if fg[3] == 255 else rgb_luminance(*blend(fg, rgb))
+            ratio = luminance_ratio(text, rgb_luminance(*rgb))
             if worst is None or ratio < worst[0]:
-                cx, cy = i % gw, i // gw
-                left, top = x0 + cx * w // gw, y0 + cy * h // gh
-                cell = (left, top, x0 + (cx + 1) * w // gw - left, y0 + (cy + 1) * h // gh - top)
-                worst = (ratio, colour, cell)
+                worst = (ratio, i)
         if worst is None:
             return None
-        return (*worst, _beneath_cell(under, worst[2]))
+        ratio, i = worst
+        cx, cy = i % gw, i // gw
+        left, top = x0 + cx * w // gw, y0 + cy * h // gh
+        cell = (left, top, x0 + (cx + 1) * w // gw - left, y0 + (cy + 1) * h // gh - top)
+        return ratio, hex_of(colours[i]), cell, _beneath_cell(under, cell)
 
 
 __all__ = ["AssetSizes", "Drawn", "Sampler", "largest_output", "off_canvas", "upscaled"]
