@@ -456,7 +456,7 @@ def test_a_good_container_has_no_warnings(
     assert lint(pack) == []
 
 
-def test_low_contrast_text_is_a_warning_and_images_are_not_judged(
+def test_low_contrast_text_is_a_warning_over_fills_and_gradients(
     small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
 ) -> None:
     # GIVEN grey title text on the white background, a pale button label, and text over a gradient
@@ -474,10 +474,15 @@ def test_low_contrast_text_is_a_warning_and_images_are_not_judged(
     title = next(i for i in found if i.path.endswith("[2]"))
     assert "#999999 on #ffffff" in title.message and "4.5:1" in title.message
 
-    # AND text over a gradient background is not judged
+    # AND over a light gradient background (sampled) the grey title still fails, a dark one passes
     layers[0] = {"id": "bg", "type": "background", "gradient": {"stops": ["#ffffff", "#eeeeee"]}}
     layers[3]["fill"] = "#000000"
     pack = load_pack(make_pack(data, name="gradient"), checks=PACK_CHECKS)
+    found = [i for i in lint(pack) if i.message.startswith("low-contrast")]
+    assert {i.path for i in found} == {"creatives.promo.layers[2]"}, found
+    assert "over the background gradient (sampled" in found[0].message
+    layers[2]["color"] = "ink"
+    pack = load_pack(make_pack(data, name="gradient-ink"), checks=PACK_CHECKS)
     assert [i for i in lint(pack) if i.message.startswith("low-contrast")] == []
 
 

@@ -5,7 +5,9 @@ match, `vary_by` over an open-ended attribute, copy without a default for a decl
 lacking glyphs a locale needs. Warnings: countdown labels missing a plural category their locale's
 counts take (`_plural_labels`), rules whose every effect is always overridden by later rules
 (shadowed), and what laying out every variant at every size with the longest copy finds (cut text,
-text outside its container, layers colliding at a size, text failing WCAG AA contrast: `_overflow`).
+text outside its container, layers colliding at a size, text failing WCAG AA contrast over fills,
+images and gradients, images enlarged beyond their pixels, layers off the canvas: `_overflow`, with
+the drawn checks in `versa.authoring.pixels`).
 Overlap between rules is how a cascade works and is not reported.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from versa.authoring.contrast import aa_minimum, contrast_ratio, over
 from versa.context.attributes import DEFAULT_KEYABLE, finite_values
 from versa.context.locale import PLURAL_CATEGORIES, counted_categories
 from versa.decide.rules import decide
@@ -252,11 +255,19 @@ def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tu
 
     Warns where text is cut (max_lines, ellipsis) or overflows its box or container (`text-overflow`),
     where two visible layers' boxes collide at a size when they did not at the first size
-    (`layer-collision`), and where text over a solid colour fails WCAG AA contrast (`low-contrast`:
-    4.5:1, or 3:1 for text of 24 px and more, or bold of 18.66 px and more; bold is a font whose
-    reference says "bold"). The colour beneath text is its button's fill, or the topmost shape or
-    background fill whose box covers the text's box; text over an image, a gradient, an ellipse or a
-    shape covering only part of it cannot be judged from the pack and is skipped."""
+    (`layer-collision`), where text fails WCAG AA contrast (`low-contrast`: 4.5:1, or 3:1 for text of
+    24 px and more, or bold of 18.66 px and more; bold is a font whose reference says "bold"), where
+    an image is enlarged beyond its pixels at the largest output a request may ask for
+    (`image-upscaled`: the largest allowed width at the highest dpr, see
+    `versa.authoring.pixels.largest_output`), and where a layer's box runs past an edge of the
+    canvas (`off-canvas`; the background is the one layer that bleeds).
+
+    The colour beneath text is its button's fill, or the topmost opaque shape or background fill
+    whose box covers the text's box (exact, read off the pack). Anything else (an image, a gradient,
+    an ellipse, a translucent fill, a shape covering only part of the text) is sampled from the
+    layers drawn beneath it: `versa.authoring.pixels.Sampler` renders them and compares the text
+    colour with the worst region under its ink."""
+    from versa.authoring.pixels import AssetSizes, Sampler, off_canvas, upscaled
     from versa.render.layers import FontBook
     from versa.render.scene import Scene
 
@@ -274,6 +285,8 @@ def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tu
     first = creative.all_sizes[0]
     seen: set[tuple[str, ...]] = set()
     collide_first: set[tuple[str, str]] = set()
+    sampler, assets = Sampler(), AssetSizes(pack)
+    found: set[tuple[Any, ...]] = set()
     later: list[tuple[Any, set[tuple[str, str]]]] = []
     for variant in report.variants:
         decision = variant.decision
@@ -287,10 +300,17 @@ def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tu
             if key not in seen:
                 seen.add(key)
                 yield issue
-        for issue in _contrast(boxes, scene, where):
+        for issue in _contrast(boxes, scene, where, sampler):
             key = (issue.path, issue.message)
             if key not in seen:
                 seen.add(key)
+                yield issue
+        for found_key, issue in (
+            *upscaled(boxes, creative, decision.size, assets),
+            *off_canvas(boxes, decision.size, where),
+        ):
+            if found_key not in found:
+                found.add(found_key)
                 yield issue
         pairs = _collisions(boxes)
         if decision.size == first:
@@ -401,24 +421,15 @@ def _collisions(boxes: list[_Placed]) -> set[tuple[str, str]]:
     return out
 
 
-def _luminance(color: str) -> float:
-    def channel(c: int) -> float:
-        v = c / 255
-        return v / 12.92 if v <= 0.04045 else ((v + 0.055) / 1.055) ** 2.4
-
-    h = color.lstrip("#")
-    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
-    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
-
-
-def contrast_ratio(fg: str, bg: str) -> float:
-    """WCAG 2 contrast ratio of two #RRGGBB[AA] colours (alpha ignored), from 1 to 21."""
-    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
-    return (hi + 0.05) / (lo + 0.05)
+def _opaque(fill: Any) -> str | None:
+    """`fill` when it is an opaque hex colour, else None."""
+    if isinstance(fill, str) and fill.startswith("#") and len(fill.lstrip("#")) in (3, 6, 8):
+        return fill if len(fill) != 9 or fill[7:].lower() == "ff" else None
+    return None
 
 
 def _beneath(boxes: list[_Placed], n: int) -> str | None:
-    """The solid colour under layer `n`'s box, or None when it cannot be judged."""
+    """The opaque solid colour under all of layer `n`'s box, or None when it takes sampling."""
     x, y, w, h = boxes[n][1]
     for layer, (bx, by, bw, bh), _, _ in reversed(boxes[:n]):
         if bx >= x + w or x >= bx + bw or by >= y + h or y >= by + bh:
@@ -430,35 +441,42 @@ def _beneath(boxes: list[_Placed], n: int) -> str | None:
         ):
             if fill is None and isinstance(layer, ShapeLayer):
                 continue  # an outline only
-            return fill if covers and isinstance(fill, str) and fill.startswith("#") else None
+            return _opaque(fill) if covers else None
         if isinstance(layer, TextLayer):
             continue
-        return None  # an image, an ellipse, a countdown: not judged
+        return None  # an image, an ellipse, a countdown: sampled
     return None
 
 
-def _contrast(boxes: list[_Placed], scene: Any, where: str) -> Iterator[Issue]:
+def _contrast(boxes: list[_Placed], scene: Any, where: str, sampler: Any) -> Iterator[Issue]:
+    """`low-contrast` warnings: see `_overflow`; what cannot be read off the pack is sampled
+    (`versa.authoring.pixels.Sampler`)."""
     from versa.render.layer_text import text_layout
 
     for n, (layer, _, path, _) in enumerate(boxes):
-        if not isinstance(layer, TextLayer | ButtonLayer):
+        if not isinstance(layer, TextLayer | ButtonLayer) or not layer.color.startswith("#"):
             continue
-        bg = layer.fill if isinstance(layer, ButtonLayer) else _beneath(boxes, n)
-        if not bg or not bg.startswith("#") or not layer.color.startswith("#"):
-            continue
+        bg = _opaque(layer.fill) if isinstance(layer, ButtonLayer) else _beneath(boxes, n)
         lay = text_layout(layer, scene)
         if lay is None:
             continue
         bold = "bold" in str(scene.decision.fonts.get(layer.font, "")).lower()
-        large = lay.size >= 24 or (bold and lay.size >= 18.66)
-        need = 3.0 if large else 4.5
-        ratio = contrast_ratio(layer.color, bg)
+        need = aa_minimum(lay.size, bold)
+        name = f"layer {layer.id!r}" if layer.id else f"{layer.type} layer"
+        if bg is not None:
+            ratio = contrast_ratio(over(layer.color, bg), bg)
+            on = f"on {bg}"
+        else:
+            sampled = sampler.worst(boxes, n, scene, lay.size)
+            if sampled is None:
+                continue
+            ratio, colour, cell, beneath = sampled
+            on = f"over {beneath} (sampled: worst region {list(cell)} averages {colour})"
         if ratio < need:
-            name = f"layer {layer.id!r}" if layer.id else f"{layer.type} layer"
             yield Issue(
                 PACK_FILE,
                 path,
-                f"low-contrast: at {where} {name} ({layer_text_of(layer, scene)!r}) is {layer.color} on {bg}, "
+                f"low-contrast: at {where} {name} ({layer_text_of(layer, scene)!r}) is {layer.color} {on}, "
                 f"contrast {ratio:.2f}:1, below WCAG AA {need:g}:1 for {lay.size}px"
                 f"{' bold' if bold else ''} text",
                 "warning",
