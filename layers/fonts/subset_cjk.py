@@ -13,8 +13,7 @@ at the same indices, and in each only:
   ideographs (about 8,600 of CJK Extension A and the unified block) are dropped; text that uses them is
   reported by `versa lint` where the layer's fonts are the font dirs;
 - the glyphs those characters reach through the horizontal OpenType features a shaper applies by
-  default (`FEATURES`). Vertical forms, `locl` (the face already is the locale's) and optional
-  features (`jp78`, `trad`, ...) go.
+  default (`FEATURES`). Vertical forms and optional features (`jp78`, `trad`, `pwid`, ...) go.
 
 Every face keeps the same glyph set in the same order, so their CFF tables are byte-identical and the
 collection stores one. Glyph outlines, hints and metrics are copied unchanged: a character that is kept
@@ -33,8 +32,9 @@ from fontTools.ttLib.tables.DefaultTable import DefaultTable
 FACES = {0: "Noto Sans CJK JP", 1: "Noto Sans CJK KR", 2: "Noto Sans CJK SC", 3: "Noto Sans CJK TC"}
 """Collection index → family name (name ID 1) that must be there; kept at the same index."""
 
-FEATURES = ["ccmp", "rlig", "calt", "liga", "clig", "kern", "mark", "mkmk", "rclt", "rvrn"]
-"""The horizontal features HarfBuzz applies by default (minus `locl`): all a render asks for."""
+FEATURES = ["ccmp", "locl", "rlig", "calt", "liga", "clig", "kern", "mark", "mkmk", "rclt", "rvrn"]
+"""The horizontal features HarfBuzz applies by default: all a render asks for. `locl` stays: a face
+drawn with its own language still substitutes a few forms through it (Korean hanja in the KR face)."""
 
 _RANGES = (
     (0x0020, 0x007E),  # ASCII
