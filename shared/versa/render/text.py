@@ -518,9 +518,10 @@ def _metrics(path: str, index: int, size: int) -> tuple[int, int]:
 
 def _fit_prefix(para: _Para, start: int, end: int, limit: float, width_of: _WidthFn) -> int:
     """Where to cut clusters [start, end), too wide for `limit`, so the first part ends a line: the
-    largest cut that fits and that `para.soft` allows (between CJK or Thai characters, kinsoku kept),
-    else the largest that fits at any cluster boundary when the text has no such break (a long Latin
-    word), else the first allowed cut even though it overflows (kinsoku is never broken)."""
+    largest cut that fits where `para.soft` allows a break (between CJK or Thai characters), else the
+    largest that fits and keeps the kinsoku rules (a long Latin word), else the first cut that keeps
+    them even though it overflows: kinsoku is never broken ("文。" stays whole in a box one character
+    wide; the layout then does not fit)."""
     lo, hi = start + 1, end
     if width_of(start, hi) <= limit:
         return hi
@@ -530,11 +531,22 @@ def _fit_prefix(para: _Para, start: int, end: int, limit: float, width_of: _Widt
             lo = mid
         else:
             hi = mid - 1
-    allowed = [c for c in range(start + 1, end) if para.soft[c - 1]]
-    if not allowed:
-        return lo
-    fitting = [c for c in allowed if c <= lo]
-    return fitting[-1] if fitting else allowed[0]
+    soft = [c for c in range(start + 1, lo + 1) if para.soft[c - 1]]
+    if soft:
+        return soft[-1]
+    kept = [c for c in range(start + 1, end) if _kinsoku_allows(para, c)]
+    fitting = [c for c in kept if c <= lo]
+    if fitting:
+        return fitting[-1]
+    return kept[0] if kept else end
+
+
+def _kinsoku_allows(para: _Para, cut: int) -> bool:
+    """True when a line may end before cluster `cut`: it does not start with a closing mark and the
+    line before does not end with an opening one."""
+    after = _flags(para.text[para.bounds[cut]])
+    before = _flags(para.text[para.bounds[cut] - 1])
+    return not (after & _NO_BREAK_BEFORE_BIT or before & _OPENING)
 
 
 class _WidthFn:
