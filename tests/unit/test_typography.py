@@ -3,6 +3,7 @@ Korean keep-all, and a line grid from the faces' real ascent and descent (checke
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -164,7 +165,7 @@ def test_lines_break_only_between_phrases_when_phrases_fit(text: str, lang: str)
     bounds = phrase_boundaries(text, phrase_model(lang, text) or "")
     font = get_font(stack.face_for(text[0]) or stack.primary, 20)
     edges = [0, *sorted(bounds), len(text)]
-    widest = max(font.getlength(text[a:b], language=lang) for a, b in zip(edges, edges[1:], strict=False))
+    widest = max(font.getlength(text[a:b], language=lang) for a, b in itertools.pairwise(edges))
     checked = 0
     for width in range(int(widest) + 2, 400, 13):
         # WHEN it is laid out at that fixed size in a box wide enough for any phrase
@@ -281,3 +282,27 @@ def test_single_line_blocks_keep_their_height() -> None:
     layout = layout_text("خصم كبير", stack, size=(20, 20), box=(300, 100), line_height=1.2)
     assert len(layout.lines) == 1
     assert layout.height < sum(get_font(stack.primary, 20).getmetrics())
+
+
+# ---------------------------------------------------------------- the fonts layer's CJK subset
+
+
+def test_the_layer_subset_keeps_the_faces_versa_uses_and_the_standard_sets() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("subset_cjk", ROOT / "layers" / "fonts" / "subset_cjk.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # THEN it keeps the faces the renderer picks, at the same indices
+    assert {index: name.rsplit(" ", 1)[1].lower() for index, name in module.FACES.items()} == {
+        index: region for region, index in CJK_FACES.items()
+    }
+    # AND the characters of every sample and test pack headline, but not a rare Extension A ideograph
+    kept = module.charset()
+    texts = [JAPANESE, CHINESE, "겨울 세일: 이번 주에만 전 품목 30% 할인", "直骨写寫「」（）。、ー々"]
+    texts += [text for slot in SCRIPTS.model.creative("headline").copy_.values() for text in slot.default.values()]
+    missing = {ch for text in texts for ch in text if ord(ch) >= 0x2E80 and ord(ch) not in kept}
+    assert not missing
+    assert 0x3400 not in kept  # 㐀, in none of JIS X 0213, GB 2312, Big5, KS X 1001
+    assert "locl" in module.FEATURES and "vert" not in module.FEATURES
