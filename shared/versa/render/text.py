@@ -755,13 +755,17 @@ def layout_text(
     """Lay `text` out in a `box` (w, h px) at the largest integer font size in `size` (min, max) that fits.
 
     Fitting means: at most `max_lines` lines, every line (advance and ink) no wider than the box, and
-    the block no taller: lines are `line_height` × size apart and each is that tall (baseline placed
-    by half-leading from the primary face's ascent and descent, as CSS does), grown by any ink that
-    reaches beyond. Lines break at spaces, after dashes and between CJK characters (kinsoku rules
-    kept); "\\n" forces a break. A word is broken between grapheme clusters only when no size fits
-    whole words. If even the minimum size does not fit, the minimum size is used and the text is cut
-    to `max_lines` lines (or as many as fit the height), the last ending with "…"
-    (`fits=False, truncated=True`). `lang` is a BCP 47 tag passed to the shaper.
+    the block no taller. Each line is `line_height` × size tall (baseline placed by half-leading from
+    the primary face's ascent and descent, as CSS does), grown by any ink that reaches beyond; the
+    baselines of a block are one even step apart, `line_height` × size or, when larger, the tallest
+    ascent plus the deepest descent of the faces drawing it, so no line's ink touches the next.
+    Lines break at spaces, after dashes, and between CJK or Thai characters: at phrase ends only
+    (BudouX) for Japanese, Chinese and Thai, never inside a Korean word; kinsoku rules always hold
+    (`versa.render.linebreak`); "\\n" forces a break. A word or phrase is broken between grapheme
+    clusters only when no size fits whole ones. If even the minimum size does not fit, the minimum size
+    is used and the text is cut to `max_lines` lines (or as many as fit the height), the last ending
+    with "…" (`fits=False, truncated=True`). `lang` is a BCP 47 tag: it picks the phrase model and is
+    passed to the shaper.
     """
     min_size, max_size = size
     if min_size < 1 or max_size < min_size:
