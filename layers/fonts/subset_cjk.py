@@ -16,7 +16,8 @@ at the same indices, and in each only:
   default (`FEATURES`). Vertical forms and optional features (`jp78`, `trad`, `pwid`, ...) go.
 
 Every face keeps the same glyph set in the same order, so their CFF tables are byte-identical and the
-collection stores one. Glyph outlines, hints and metrics are copied unchanged: a character that is kept
+collection stores one: 49,009 glyphs of 65,535, 13.3 MB (Regular) and 13.7 MB (Bold) instead of 19.5
+and 20.1. Glyph outlines, hints and metrics are copied unchanged: a character that is kept
 renders exactly as with the full font. The script checks the face names before cutting anything.
 """
 
