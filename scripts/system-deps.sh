@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages Versa needs, only those missing. `--test` adds what the tests need.
-#   fonts-dejavu-core fonts-noto-core fonts-wqy-microhei: the default font families Versa provides
+#   fonts-dejavu-core fonts-noto-core fonts-noto-cjk: the default font families Versa provides
 #   libfribidi0: loaded at run time by Pillow's raqm; without it complex scripts render wrong silently
 #   chromium (tests): headless browser for the preview studio and page tests
 set -euo pipefail
-packages=(fonts-dejavu-core fonts-noto-core fonts-wqy-microhei libfribidi0)
+packages=(fonts-dejavu-core fonts-noto-core fonts-noto-cjk libfribidi0)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(chromium)
 fi

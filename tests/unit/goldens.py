@@ -49,6 +49,8 @@ GOLDEN = ROOT / "tests" / "golden"
 MANIFEST = GOLDEN / "MANIFEST.json"
 OUTPUT = ROOT / "tests" / "output" / "golden"
 ACME = load_pack(ROOT / "examples" / "packs" / "acme", checks=PACK_CHECKS)
+SCRIPTS = load_pack(ROOT / "tests" / "packs" / "scripts", checks=PACK_CHECKS)
+"""A test pack: a bold headline and a button in Japanese, Chinese, Korean and Thai (and English)."""
 BOOK = FontBook()
 FONTS = {
     "display": "sans-bold",
@@ -238,9 +240,30 @@ def _northwind_countdown(country: str) -> Image.Image:
         return image.convert("RGB").crop((0, 96, 600, 192))
 
 
+def _script_image(lang: str) -> Image.Image:
+    """The scripts test pack's card decided for a locale and drawn at 1x with its copy defaults."""
+    from versa.decide.rules import decide
+    from versa.decide.variants import SyntheticContext
+
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    values = {"country": "US", "device": "desktop", "lang": lang}
+    decision = decide(SCRIPTS.model, "headline", SyntheticContext(values, now, "UTC", lang))
+    texts = {slot: ref.default for slot, ref in decision.copy.items()}
+    scene = Scene(SCRIPTS, decision, texts, {}, 1.0, BOOK)
+    image = canvas(decision.size)
+    for layer in decision.layers:
+        draw_layer(image, layer, scene)
+    return image
+
+
 CASES: dict[str, LayerCase | DrawnCase] = {
     "northwind-countdown-en": DrawnCase(lambda: _northwind_countdown("US")),
     "northwind-countdown-ar": DrawnCase(lambda: _northwind_countdown("AE")),
+    "script-ja": DrawnCase(lambda: _script_image("ja")),
+    "script-zh": DrawnCase(lambda: _script_image("zh")),
+    "script-zh-hant": DrawnCase(lambda: _script_image("zh-Hant")),
+    "script-ko": DrawnCase(lambda: _script_image("ko")),
+    "script-th": DrawnCase(lambda: _script_image("th")),
     "size-300x250": DrawnCase(lambda: _sized_image((300, 250))),
     "size-728x90": DrawnCase(lambda: _sized_image((728, 90))),
     "size-320x50": DrawnCase(lambda: _sized_image((320, 50))),

@@ -114,6 +114,7 @@ def test_default_fallbacks_follow_weight_and_put_siblings_first() -> None:
         "arabic",
         "hebrew",
         "devanagari",
+        "thai",
         "cjk",
     )
     assert default_fallbacks("arabic-bold", bold=True) == (
@@ -121,9 +122,10 @@ def test_default_fallbacks_follow_weight_and_put_siblings_first() -> None:
         "sans-bold",
         "hebrew-bold",
         "devanagari-bold",
-        "cjk",
+        "thai-bold",
+        "cjk-bold",
     )
-    assert default_fallbacks(None, bold=False) == ("sans", "arabic", "hebrew", "devanagari", "cjk")
+    assert default_fallbacks(None, bold=False) == ("sans", "arabic", "hebrew", "devanagari", "thai", "cjk")
 
 
 def test_stack_prefers_the_face_meant_for_a_script() -> None:

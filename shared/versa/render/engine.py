@@ -44,7 +44,7 @@ from versa.render.layers import draw_layer, drawn, opaque_background
 from versa.render.paint import LRU
 from versa.render.scene import FontBook, Scene
 
-RENDERER_VERSION = "1"
+RENDERER_VERSION = "2"
 """Bump whenever a renderer change alters output bytes: it is part of every render key (and ETag)."""
 
 

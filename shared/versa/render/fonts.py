@@ -21,12 +21,14 @@ from PIL import ImageFont, features
 
 from versa.errors import RenderError, VersaError
 
-SYSTEM_FONT_DIRS: tuple[Path, ...] = tuple(
-    Path("/usr/share/fonts/truetype") / sub for sub in ("dejavu", "noto", "wqy")
+SYSTEM_FONT_DIRS: tuple[Path, ...] = (
+    Path("/usr/share/fonts/truetype/dejavu"),
+    Path("/usr/share/fonts/truetype/noto"),
+    Path("/usr/share/fonts/opentype/noto"),
 )
 """Where Debian's font packages install the default families; searched after the caller's dirs."""
 
-LATIN, ARABIC, HEBREW, DEVANAGARI, CJK = "latin", "arabic", "hebrew", "devanagari", "cjk"
+LATIN, ARABIC, HEBREW, DEVANAGARI, THAI, CJK = "latin", "arabic", "hebrew", "devanagari", "thai", "cjk"
 """Script classes a family can be meant for (`LATIN` stands for every script not listed separately)."""
 
 
@@ -58,6 +60,44 @@ def _family(name: str, file: str, package: str, script: str, index: int = 0) -> 
     return FamilySpec(name, file, package, script, name.endswith("-bold"), index)
 
 
+CJK_FACES: Mapping[str, int] = MappingProxyType({"jp": 0, "kr": 1, "sc": 2, "tc": 3})
+"""Region → index of its face in Noto Sans CJK's collections (NotoSansCJK-Regular.ttc and -Bold.ttc,
+whose faces 0-3 are named "Noto Sans CJK JP", "KR", "SC", "TC"; a test reads the names). A region's face
+draws the shared ideographs in that region's forms (直, 骨, 写 differ between Japan and China)."""
+
+CJK_DEFAULT_REGION = "sc"
+"""The face of the plain `cjk` family when the locale names no CJK region."""
+
+
+def _cjk_families() -> list[FamilySpec]:
+    specs = []
+    for region in (None, *CJK_FACES):
+        index = CJK_FACES[region or CJK_DEFAULT_REGION]
+        name = "cjk" if region is None else f"cjk-{region}"
+        specs.append(_family(name, "NotoSansCJK-Regular.ttc", "fonts-noto-cjk", CJK, index))
+        specs.append(_family(f"{name}-bold", "NotoSansCJK-Bold.ttc", "fonts-noto-cjk", CJK, index))
+    return specs
+
+
+_TRADITIONAL = frozenset({"hant", "tw", "hk", "mo"})
+
+
+def cjk_region(lang: str | None) -> str | None:
+    """The Noto Sans CJK region a BCP 47 tag writes in: `ja` → jp, `ko` → kr, `zh-Hant`, `zh-TW`,
+    `zh-HK`, `zh-MO` → tc, any other `zh` → sc; None for other languages (and None)."""
+    if not lang:
+        return None
+    subtags = lang.replace("_", "-").lower().split("-")
+    if subtags[0] == "ja":
+        return "jp"
+    if subtags[0] == "ko":
+        return "kr"
+    if subtags[0] == "zh":
+        rest = subtags[1:]
+        return "tc" if "hans" not in rest and _TRADITIONAL.intersection(rest) else "sc"
+    return None
+
+
 FAMILIES: Mapping[str, FamilySpec] = MappingProxyType(
     {
         spec.name: spec
@@ -72,13 +112,15 @@ FAMILIES: Mapping[str, FamilySpec] = MappingProxyType(
             _family("hebrew-bold", "NotoSansHebrew-Bold.ttf", "fonts-noto-core", HEBREW),
             _family("devanagari", "NotoSansDevanagari-Regular.ttf", "fonts-noto-core", DEVANAGARI),
             _family("devanagari-bold", "NotoSansDevanagari-Bold.ttf", "fonts-noto-core", DEVANAGARI),
-            _family("cjk", "wqy-microhei.ttc", "fonts-wqy-microhei", CJK),
+            _family("thai", "NotoSansThai-Regular.ttf", "fonts-noto-core", THAI),
+            _family("thai-bold", "NotoSansThai-Bold.ttf", "fonts-noto-core", THAI),
+            *_cjk_families(),
         )
     }
 )
 """Family name → where its font comes from. Families are resolved on first use, never at import."""
 
-_FALLBACK_BASES = ("sans", "arabic", "hebrew", "devanagari", "cjk")
+_FALLBACK_BASES = ("sans", "arabic", "hebrew", "devanagari", "thai", "cjk")
 
 _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x0590, 0x05FF, HEBREW),
@@ -86,6 +128,7 @@ _SCRIPT_RANGES: tuple[tuple[int, int, str], ...] = (
     (0x0750, 0x077F, ARABIC),
     (0x0870, 0x08FF, ARABIC),
     (0x0900, 0x097F, DEVANAGARI),
+    (0x0E00, 0x0E7F, THAI),
     (0x1100, 0x11FF, CJK),
     (0x2E80, 0x2FFF, CJK),
     (0x3000, 0x9FFF, CJK),
@@ -106,7 +149,7 @@ _SCRIPT_STARTS = tuple(lo for lo, _, _ in _SCRIPT_RANGES)
 
 
 def script_class(char: str) -> str:
-    """The script class of a character: one of `ARABIC`, `HEBREW`, `DEVANAGARI`, `CJK`, else `LATIN`."""
+    """The script class of a character: `ARABIC`, `HEBREW`, `DEVANAGARI`, `THAI`, `CJK`, else `LATIN`."""
     cp = ord(char)
     i = bisect.bisect_right(_SCRIPT_STARTS, cp) - 1  # the last range starting at or below cp
     if i >= 0 and cp <= _SCRIPT_RANGES[i][1]:
@@ -262,7 +305,7 @@ class FontStack:
 
 def default_fallbacks(family: str | None, *, bold: bool) -> tuple[str, ...]:
     """Fallback family names for a primary: its other weight, then sans, arabic, hebrew, devanagari,
-    cjk (bold variants when the primary is bold and the family has one)."""
+    thai, cjk (bold variants when the primary is bold and the family has one)."""
     names: list[str] = []
     if family is not None:
         base = family.removesuffix("-bold")
@@ -279,32 +322,60 @@ def default_fallbacks(family: str | None, *, bold: bool) -> tuple[str, ...]:
     return tuple(unique)
 
 
+def regional(family: str, lang: str | None) -> str:
+    """The family to use for `family` in locale `lang`: the plain `cjk` and `cjk-bold` families become
+    the locale's regional face (`cjk-jp-bold` for `ja`); every other name is returned unchanged."""
+    region = cjk_region(lang)
+    if region is None or family not in ("cjk", "cjk-bold"):
+        return family
+    return f"cjk-{region}" + family.removeprefix("cjk")
+
+
+@functools.lru_cache(maxsize=64)
+def is_bold(face: FontFace) -> bool:
+    """True when a font file says it is bold: an OS/2 weight class of 600 or more, or the bold bit of
+    its style (OS/2 fsSelection, else head macStyle). Read once per face per process."""
+    try:
+        font = TTFont(face.path, fontNumber=face.index, lazy=True)
+    except (OSError, TTLibError) as exc:
+        raise FontLoadError(f"cannot read font {face.path} (face {face.index}): {exc}") from exc
+    try:
+        if "OS/2" in font:
+            os2 = font["OS/2"]
+            return bool(os2.usWeightClass >= 600 or os2.fsSelection & 0x20)
+        return bool(font["head"].macStyle & 1)
+    finally:
+        font.close()
+
+
 def font_stack(
     primary: str | FontFace,
     *,
     bold: bool | None = None,
     fallbacks: Sequence[str] | None = None,
     font_dirs: Sequence[str | Path] = (),
+    lang: str | None = None,
 ) -> FontStack:
-    """Build a stack from a default family name or a brand's own face.
+    """Build a stack from a default family name or a brand's own face, for text in locale `lang`.
 
     The primary must resolve (else `FontNotFound`); fallback families that are not installed are
     skipped, so a lint pass with `missing_glyphs` is what reports a script no face covers.
-    `bold` defaults to the family's weight (False for a brand face); `fallbacks` defaults to
-    `default_fallbacks`.
+    `bold` defaults to the family's weight, or for a brand face to what its file says (`is_bold`), so
+    a bold brand font falls back to bold faces. `fallbacks` defaults to `default_fallbacks`. The plain
+    `cjk` families, as primary or fallback, take the face of `lang`'s region (`regional`).
     """
     if isinstance(primary, FontFace):
         family_name: str | None = None
         faces = [primary]
         scripts: list[frozenset[str] | None] = [None]
-        is_bold = bool(bold)
+        is_bold_primary = is_bold(primary) if bold is None else bold
     else:
-        family_name = primary
-        faces = [resolve_family(primary, font_dirs)]
-        scripts = [frozenset({FAMILIES[primary].script})]
-        is_bold = FAMILIES[primary].bold if bold is None else bold
-    names = default_fallbacks(family_name, bold=is_bold) if fallbacks is None else tuple(fallbacks)
-    for name in names:
+        family_name = regional(primary, lang)
+        faces = [resolve_family(family_name, font_dirs)]
+        scripts = [frozenset({FAMILIES[family_name].script})]
+        is_bold_primary = FAMILIES[family_name].bold if bold is None else bold
+    names = default_fallbacks(family_name, bold=is_bold_primary) if fallbacks is None else tuple(fallbacks)
+    for name in (regional(n, lang) for n in names):
         try:
             face = resolve_family(name, font_dirs)
         except FontNotFound:
@@ -350,6 +421,7 @@ LOCALE_SAMPLES: Mapping[str, str] = MappingProxyType(
         "ja": "いろはにほへと ちりぬるを わかよたれそ つねならむ。アイウエオ カキクケコ ー「日本語」、漢字",
         "zh": "天地玄黄，宇宙洪荒。日月盈昃，辰宿列张。欢迎光临！「简体」繁體",
         "ko": "다람쥐 헌 쳇바퀴에 타고파. 키스의 고유조건은 입술끼리 만나야 하고 특별한 기술은 필요치 않다.",
+        "th": "เป็นมนุษย์สุดประเสริฐเลิศคุณค่า กว่าบรรดาฝูงสัตว์เดรัจฉาน ๐๑๒๓๔๕๖๗๘๙",
     }
 )
 """Short sample strings covering each locale's alphabet, for linting that a stack covers a locale."""
@@ -358,22 +430,28 @@ LOCALE_SAMPLES: Mapping[str, str] = MappingProxyType(
 __all__ = [
     "ARABIC",
     "CJK",
+    "CJK_DEFAULT_REGION",
+    "CJK_FACES",
     "DEVANAGARI",
     "FAMILIES",
     "HEBREW",
     "LATIN",
     "LOCALE_SAMPLES",
     "SYSTEM_FONT_DIRS",
+    "THAI",
     "FamilySpec",
     "FontFace",
     "FontLoadError",
     "FontNotFound",
     "FontStack",
+    "cjk_region",
     "coverage",
     "default_fallbacks",
     "font_stack",
     "get_font",
+    "is_bold",
     "missing_glyphs",
+    "regional",
     "require_raqm",
     "resolve_family",
     "script_class",

@@ -370,7 +370,7 @@ def place(container: ContainerLayer, measure: Measure, *, rtl: bool) -> list[tup
     """The layers `container` draws, each with the absolute box it gets (mirrored when `rtl`)."""
     placed = lay_out(container, container.box, measure)
     out: list[tuple[Any, Box]] = []
-    _leaves(mirror(placed) if rtl else placed, placed.x, placed.y, out)
+    _leaves(mirror(placed) if rtl else placed, placed.x, placed.y, False, out)
     return out
 
 

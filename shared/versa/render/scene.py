@@ -14,7 +14,7 @@ from versa.decide.rules import Decision
 from versa.errors import RenderError
 from versa.pack.assets import FONT_SUFFIXES
 from versa.pack.model import Align, Pack
-from versa.render.fonts import FontFace, FontStack, font_stack
+from versa.render.fonts import FontFace, FontStack, cjk_region, font_stack
 from versa.render.paint import LRU
 
 RTL_LANGUAGES = frozenset({"ar", "arc", "dv", "fa", "he", "ku", "ps", "sd", "ug", "ur", "yi"})
@@ -22,19 +22,21 @@ RTL_LANGUAGES = frozenset({"ar", "arc", "dv", "fa", "he", "ku", "ps", "sd", "ug"
 
 
 class FontBook:
-    """Font stacks by font reference (a default family or a pack font file), built once per process."""
+    """Font stacks by font reference (a default family or a pack font file) and CJK region (the
+    locale's: it picks the Noto Sans CJK face), built once per process."""
 
     def __init__(self, font_dirs: Sequence[str | Path] = ()) -> None:
         self.font_dirs = tuple(str(d) for d in font_dirs)
         self._stacks: LRU[tuple[str, ...], FontStack] = LRU(256)
 
-    def stack(self, pack: Pack, ref: str) -> FontStack:
+    def stack(self, pack: Pack, ref: str, lang: str | None = None) -> FontStack:
         is_file = ref.lower().endswith(FONT_SUFFIXES)
-        key = (str(pack.root), pack.version, ref) if is_file else (ref,)
+        region = cjk_region(lang) or ""
+        key = (str(pack.root), pack.version, ref, region) if is_file else (ref, region)
         stack = self._stacks.get(key)
         if stack is None:
             primary: str | FontFace = FontFace(str(pack.asset_path(ref))) if is_file else ref
-            stack = self._stacks.put(key, font_stack(primary, font_dirs=self.font_dirs))
+            stack = self._stacks.put(key, font_stack(primary, font_dirs=self.font_dirs, lang=lang))
         return stack
 
 
@@ -72,7 +74,7 @@ class Scene:
             ref = self.decision.fonts[token]
         except KeyError:
             raise RenderError(f"font token {token!r} is not declared") from None
-        return self.fonts.stack(self.pack, ref)
+        return self.fonts.stack(self.pack, ref, self.lang)
 
     def side(self, align: Align) -> Align:
         """`start`/`end` as a physical side for an RTL locale; otherwise unchanged (the text engine

@@ -21,6 +21,13 @@ from PIL import Image, ImageDraw
 
 from versa.render.bidi import Direction, base_direction, direction_of, embedding_levels, visual_order
 from versa.render.fonts import FontFace, FontStack, coverage, get_font
+from versa.render.linebreak import (
+    NOT_AT_LINE_END,
+    NOT_AT_LINE_START,
+    keeps_words,
+    phrase_boundaries,
+    phrase_model,
+)
 
 Align = Literal["start", "end", "left", "right", "center"]
 VAlign = Literal["top", "middle", "bottom"]
@@ -30,15 +37,8 @@ ELLIPSIS = "…"
 _ZWJ, _ZWNJ = "\u200d", "\u200c"
 _SPACES = frozenset(" \t\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2008\u2009\u200a\u205f\u3000")
 _DASHES = frozenset("-\u2010\u2012\u2013\u2014\u2e3a\u2e3b")
-# Kinsoku and Western closing marks: no line may start with these.
-_NO_BREAK_BEFORE = frozenset(
-    ")]}>,.:;!?%\u2030\u2103\u2026\u2025\u00bb\u203a"
-    "、。，．：；？！」』）】〕〉》〗〙〛｝］〞〟”’・ー～ゝゞヽヾ々〻"
-    "ぁぃぅぇぉっゃゅょゎゕゖァィゥェォッャュョヮヵヶㇰㇱㇲㇳㇴㇵㇶㇷㇸㇹㇺㇻㇼㇽㇾㇿ"
-    "｡､｣･ｰ）］｝"
-)
-# Opening marks: no line may end with these.
-_NO_BREAK_AFTER = frozenset("([{<\u00ab\u2039「『（【〔〈《〖〘〚｛［〝“‘｢")
+_NO_BREAK_BEFORE = NOT_AT_LINE_START
+_NO_BREAK_AFTER = NOT_AT_LINE_END
 _CJK_RANGES = (
     (0x1100, 0x11FF),
     (0x2E80, 0x2FFF),
@@ -129,6 +129,7 @@ _OPENING = 32  # no line may end with it
 _DASH = 64
 _CJK = 128
 _DIGIT = 256
+_THAI = 512
 
 
 @functools.lru_cache(maxsize=8192)
@@ -161,6 +162,8 @@ def _flags(char: str) -> int:
         flags |= _CJK
     if char.isdigit():
         flags |= _DIGIT
+    if 0x0E00 <= cp <= 0x0E7F:
+        flags |= _THAI
     return flags
 
 
@@ -183,8 +186,10 @@ def _cluster_bounds(text: str) -> list[int]:
 @dataclass(slots=True)
 class _Para:
     """One paragraph analysed: clusters (`bounds`), and per cluster its face, bidi level, whether it is
-    a space, and whether a line may break after it; `units` are the unbreakable pieces between breaks,
-    as (start, content_end, end) cluster indices: content, then the spaces that may hang after it."""
+    a space, whether a line may break after it (`breaks`) and whether it may when a phrase wider than
+    a line must be cut (`soft`: between characters, kinsoku kept); `units` are the unbreakable pieces
+    between breaks, as (start, content_end, end) cluster indices: content, then the spaces that may
+    hang after it."""
 
     text: str
     bounds: list[int]
@@ -192,8 +197,10 @@ class _Para:
     levels: list[int]
     spaces: list[bool]
     breaks: list[bool]
+    soft: list[bool]
     units: list[tuple[int, int, int]]
     run_ends: list[int]  # run_ends[k]: where the run of equal face and level through cluster k ends
+    lang: str | None = None
 
     def __len__(self) -> int:
         return len(self.bounds) - 1
@@ -252,11 +259,23 @@ def _assign_faces(clusters: list[str], levels: list[int], stack: FontStack) -> l
     return [f if f is not None else stack.primary for f in faces]
 
 
-def _break_after(clusters: list[str], spaces: list[bool], simple: bool = False) -> list[bool]:
-    """breaks[k]: a line may end after cluster k (spaces, after dashes, around CJK; kinsoku-aware).
-    `simple` says every cluster is a single character."""
+def _break_after(
+    clusters: list[str],
+    spaces: list[bool],
+    simple: bool = False,
+    *,
+    bounds: list[int] | None = None,
+    phrases: frozenset[int] | None = None,
+    keep_words: bool = False,
+) -> tuple[list[bool], list[bool]]:
+    """(breaks, soft): breaks[k] says a line may end after cluster k (spaces, after dashes, around CJK
+    and Thai; kinsoku-aware); soft[k] says it may when a phrase too wide for a line must be cut.
+    `simple` says every cluster is a single character. With `phrases` (character offsets where a
+    phrase ends, `bounds` mapping clusters to offsets) a line breaks between CJK or Thai characters only
+    at a phrase end; `keep_words` (Korean) never breaks between two CJK characters."""
     n = len(clusters)
     breaks = [False] * n
+    soft = [False] * n
     firsts = [_flags(cl[0]) for cl in clusters]
     lasts = firsts if simple else [_flags(cl[-1]) for cl in clusters]
     content_seen = False
@@ -271,12 +290,21 @@ def _break_after(clusters: list[str], spaces: list[bool], simple: bool = False) 
             continue
         elif last_cur & _DASH:
             breaks[k] = k > 0 and not spaces[k - 1] and not first_next & _DIGIT
-        elif (firsts[k] | first_next) & _CJK:
-            breaks[k] = True
-    return breaks
+        elif (firsts[k] | first_next) & (_CJK | _THAI):
+            soft[k] = True
+            if phrases is not None and bounds is not None:
+                breaks[k] = bounds[k + 1] in phrases
+            elif keep_words and firsts[k] & first_next & _CJK:
+                breaks[k] = False
+            else:
+                breaks[k] = bool((firsts[k] | first_next) & _CJK)
+        else:
+            continue
+        soft[k] = soft[k] or breaks[k]
+    return breaks, soft
 
 
-def _analyse(text: str, stack: FontStack, direction: Direction) -> _Para:
+def _analyse(text: str, stack: FontStack, direction: Direction, lang: str | None = None) -> _Para:
     bounds = _cluster_bounds(text)
     simple = len(bounds) == len(text) + 1  # every character is a cluster of its own
     clusters = list(text) if simple else [text[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
@@ -286,7 +314,11 @@ def _analyse(text: str, stack: FontStack, direction: Direction) -> _Para:
     # When the primary face draws every character, `_assign_faces` gives it to every cluster.
     one_face = stack.primary_draws_all(text)
     faces = [stack.primary] * len(clusters) if one_face else _assign_faces(clusters, levels, stack)
-    breaks = _break_after(clusters, spaces, simple)
+    model = phrase_model(lang, text)
+    phrases = phrase_boundaries(text, model) if model is not None else None
+    breaks, soft = _break_after(
+        clusters, spaces, simple, bounds=bounds, phrases=phrases, keep_words=keeps_words(lang)
+    )
     units: list[tuple[int, int, int]] = []
     start = 0
     for k in range(len(clusters)):
@@ -304,7 +336,7 @@ def _analyse(text: str, stack: FontStack, direction: Direction) -> _Para:
             face, nxt = faces[k], faces[k + 1]
             same = (nxt is face or nxt == face) and levels[k + 1] == levels[k]
             run_ends[k] = run_ends[k + 1] if same else k + 1
-    return _Para(text, bounds, faces, levels, spaces, breaks, units, run_ends)
+    return _Para(text, bounds, faces, levels, spaces, breaks, soft, units, run_ends, lang)
 
 
 _CONTROLS = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
@@ -429,6 +461,8 @@ class _Draft:
     descent: int
     ink_left: int
     ink_right: int
+    face_ascent: int = 0  # the largest ascent (font metrics) of the faces drawing the line's ink
+    face_descent: int = 0
 
     @property
     def footprint(self) -> int:
@@ -441,6 +475,7 @@ def _draft(para: _Para, start: int, end: int, size: int, m: _Measure, strut: tup
     runs: list[Run] = []
     cursor = 0.0
     ascent, descent = strut
+    face_ascent = face_descent = 0
     ink_left, ink_right = 0, 0
     for text, face, level in visual_order([(run, run[2]) for run in logical]):
         direction = direction_of(level)
@@ -448,6 +483,8 @@ def _draft(para: _Para, start: int, end: int, size: int, m: _Measure, strut: tup
         x = round(cursor)
         runs.append(Run(text, face, direction, x, width))
         if text.strip():
+            above, below = _metrics(face.path, face.index, size)
+            face_ascent, face_descent = max(face_ascent, above), max(face_descent, below)
             left, top, right, bottom = m.bbox(face, size, text, direction)
             if right > left:
                 if ink_right <= ink_left:
@@ -464,14 +501,27 @@ def _draft(para: _Para, start: int, end: int, size: int, m: _Measure, strut: tup
         descent,
         ink_left,
         ink_right,
+        face_ascent,
+        face_descent,
     )
+
+
+@functools.lru_cache(maxsize=1024)
+def _metrics(path: str, index: int, size: int) -> tuple[int, int]:
+    """A face's ascent and descent at a size, as FreeType reads them (hhea, else OS/2 typo metrics)."""
+    ascent, descent = get_font(FontFace(path, index), size).getmetrics()
+    return ascent, descent
 
 
 # ---------------------------------------------------------------- line breaking
 
 
-def _fit_prefix(start: int, end: int, limit: float, width_of: _WidthFn) -> int:
-    """The largest cut in (start, end] such that clusters [start, cut) fit `limit` (at least one)."""
+def _fit_prefix(para: _Para, start: int, end: int, limit: float, width_of: _WidthFn) -> int:
+    """Where to cut clusters [start, end), too wide for `limit`, so the first part ends a line: the
+    largest cut that fits where `para.soft` allows a break (between CJK or Thai characters), else the
+    largest that fits and keeps the kinsoku rules (a long Latin word), else the first cut that keeps
+    them even though it overflows: kinsoku is never broken ("文。" stays whole in a box one character
+    wide; the layout then does not fit)."""
     lo, hi = start + 1, end
     if width_of(start, hi) <= limit:
         return hi
@@ -481,7 +531,22 @@ def _fit_prefix(start: int, end: int, limit: float, width_of: _WidthFn) -> int:
             lo = mid
         else:
             hi = mid - 1
-    return lo
+    soft = [c for c in range(start + 1, lo + 1) if para.soft[c - 1]]
+    if soft:
+        return soft[-1]
+    kept = [c for c in range(start + 1, end) if _kinsoku_allows(para, c)]
+    fitting = [c for c in kept if c <= lo]
+    if fitting:
+        return fitting[-1]
+    return kept[0] if kept else end
+
+
+def _kinsoku_allows(para: _Para, cut: int) -> bool:
+    """True when a line may end before cluster `cut`: it does not start with a closing mark and the
+    line before does not end with an opening one."""
+    after = _flags(para.text[para.bounds[cut]])
+    before = _flags(para.text[para.bounds[cut] - 1])
+    return not (after & _NO_BREAK_BEFORE_BIT or before & _OPENING)
 
 
 class _WidthFn:
@@ -524,7 +589,7 @@ def _break_paragraph(
         end = units[j - 1][1]
         if j == i + 1 and width_of(start, end) > width:
             # One unit wider than the box: break inside it at a cluster boundary (grapheme-safe).
-            cut = _fit_prefix(start, end, width, width_of)
+            cut = _fit_prefix(para, start, end, width, width_of)
             split = True
             lines.append((start, _trim_spaces(para, start, cut)))
             if cut >= units[i][1]:
@@ -556,11 +621,19 @@ class _Attempt:
         )
 
 
-def _stack_lines(drafts: list[_Draft], pitch: int) -> tuple[list[int], int]:
-    """Baselines (from the block top) a fixed pitch apart, and the block height."""
+def _stack_lines(drafts: list[_Draft], pitch: int, floor: tuple[int, int]) -> tuple[list[int], int]:
+    """Baselines (from the block top) on one even grid, and the block height.
+
+    Baselines are the larger of `pitch` and the tallest ascent plus the deepest descent (font metrics)
+    of every face drawing ink in the block (and of the primary face, `floor`) apart, so the marks one
+    face reaches up to never touch the line above, whichever fallback face draws either line. The first
+    line's top and the last line's bottom are its strut or its ink, whichever reaches further."""
     if not drafts:
         return [], 0
-    baselines = [drafts[0].ascent + i * pitch for i in range(len(drafts))]
+    above = max(floor[0], *(d.face_ascent for d in drafts))
+    below = max(floor[1], *(d.face_descent for d in drafts))
+    step = max(pitch, above + below) if len(drafts) > 1 else pitch
+    baselines = [drafts[0].ascent + i * step for i in range(len(drafts))]
     top = min(b - d.ascent for b, d in zip(baselines, drafts, strict=True))
     baselines = [b - top for b in baselines]
     bottom = max(b + d.descent for b, d in zip(baselines, drafts, strict=True))
@@ -574,7 +647,7 @@ def _pitch(size: int, line_height: float) -> int:
 def _strut(stack: FontStack, size: int, pitch: int) -> tuple[int, int]:
     """A line's minimum ascent and descent: one pitch tall, the baseline placed as CSS does, by
     sharing the leading (pitch minus the primary face's ascent + descent) equally above and below."""
-    ascent, descent = get_font(stack.primary, size).getmetrics()
+    ascent, descent = _metrics(stack.primary.path, stack.primary.index, size)
     above = round(ascent + (pitch - ascent - descent) / 2)
     return above, pitch - above
 
@@ -597,7 +670,7 @@ def _attempt(
         if rest:
             more = True
             break
-    baselines, height = _stack_lines(drafts, pitch)
+    baselines, height = _stack_lines(drafts, pitch, _metrics(stack.primary.path, stack.primary.index, size))
     return _Attempt(drafts, ranges, more, baselines, height, split)
 
 
@@ -628,7 +701,7 @@ def _ellipsis_line(
     def build(cut: int) -> _Draft:
         cut = _trim_spaces(para, start, cut)
         if cut not in built:
-            trimmed = _analyse(para.text[: para.bounds[cut]] + ELLIPSIS, stack, direction)
+            trimmed = _analyse(para.text[: para.bounds[cut]] + ELLIPSIS, stack, direction, para.lang)
             built[cut] = _draft(trimmed, start, len(trimmed), size, m, strut)
         return built[cut]
 
@@ -656,15 +729,16 @@ def _truncate(
 ) -> _Attempt:
     cap = max_lines if max_lines is not None else max(1, box[1] // pitch + 1)
     a = _attempt(paras, stack, size, box[0], pitch, m, cap)
+    floor = _metrics(stack.primary.path, stack.primary.index, size)
     keep = len(a.drafts)
-    while keep > 1 and _stack_lines(a.drafts[:keep], pitch)[1] > box[1]:
+    while keep > 1 and _stack_lines(a.drafts[:keep], pitch, floor)[1] > box[1]:
         keep -= 1
     if keep == len(a.drafts) and not a.more:
         return a
     para, start, end = a.ranges[keep - 1]
     last = _ellipsis_line(para, start, end, stack, direction, size, box[0], m, _strut(stack, size, pitch))
     drafts = [*a.drafts[: keep - 1], last]
-    baselines, height = _stack_lines(drafts, pitch)
+    baselines, height = _stack_lines(drafts, pitch, floor)
     return _Attempt(drafts, a.ranges[:keep], True, baselines, height)
 
 
@@ -681,13 +755,17 @@ def layout_text(
     """Lay `text` out in a `box` (w, h px) at the largest integer font size in `size` (min, max) that fits.
 
     Fitting means: at most `max_lines` lines, every line (advance and ink) no wider than the box, and
-    the block no taller: lines are `line_height` × size apart and each is that tall (baseline placed
-    by half-leading from the primary face's ascent and descent, as CSS does), grown by any ink that
-    reaches beyond. Lines break at spaces, after dashes and between CJK characters (kinsoku rules
-    kept); "\\n" forces a break. A word is broken between grapheme clusters only when no size fits
-    whole words. If even the minimum size does not fit, the minimum size is used and the text is cut
-    to `max_lines` lines (or as many as fit the height), the last ending with "…"
-    (`fits=False, truncated=True`). `lang` is a BCP 47 tag passed to the shaper.
+    the block no taller. Each line is `line_height` × size tall (baseline placed by half-leading from
+    the primary face's ascent and descent, as CSS does), grown by any ink that reaches beyond; the
+    baselines of a block are one even step apart, `line_height` × size or, when larger, the tallest
+    ascent plus the deepest descent of the faces drawing it, so no line's ink touches the next.
+    Lines break at spaces, after dashes, and between CJK or Thai characters: at phrase ends only
+    (BudouX) for Japanese, Chinese and Thai, never inside a Korean word; kinsoku rules always hold
+    (`versa.render.linebreak`); "\\n" forces a break. A word or phrase is broken between grapheme
+    clusters only when no size fits whole ones. If even the minimum size does not fit, the minimum size
+    is used and the text is cut to `max_lines` lines (or as many as fit the height), the last ending
+    with "…" (`fits=False, truncated=True`). `lang` is a BCP 47 tag: it picks the phrase model and is
+    passed to the shaper.
     """
     min_size, max_size = size
     if min_size < 1 or max_size < min_size:
@@ -703,7 +781,7 @@ def layout_text(
     m = _Measure(lang)
     if not text:
         return TextLayout((), max_size, True, False, 0, 0, direction, lang)
-    paras = [_analyse(p, stack, direction) for p in _paragraphs(text)]
+    paras = [_analyse(p, stack, direction, lang) for p in _paragraphs(text)]
     hard_cap = max_lines if max_lines is not None else 10_000
 
     attempts: dict[int, _Attempt] = {}
