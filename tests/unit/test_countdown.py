@@ -167,12 +167,13 @@ def test_apple_privacy_prefetch_gets_time_robust_text() -> None:
     scene = Scene(NORTHWIND, decision, {}, ctx.params, 1.0, FontBook())
     painter = CountdownPainter(timer_layer(), scene, now=NOW, tz=ctx.tz, robust=True)
     # THEN the countdown reads as the deadline in that zone, not a ticking timer
-    assert painter.message == "Ends Fri Dec 04, 23:59" and not painter.animated
+    assert painter.message == "Ends Fri, Dec 4, 11:59 PM CST" and not painter.animated
     assert render("gif", NOW, APPLE_MPP).frames == 1
     assert (
         robust_text("Termina el {deadline:%d/%m, %H:%M}", DEADLINE, "Europe/Madrid")
         == "Termina el 05/12, 06:59"
     )
+    assert robust_text("Termina el {deadline}", DEADLINE, "Europe/Madrid", "es") == "Termina el sáb, 5 dic, 6:59 CET"
 
 
 @pytest.mark.parametrize("template", ["{deadline.__class__}", "{0}", "{deadline[0]}", "{other}"])
