@@ -38,7 +38,7 @@ COUNTRY = {"en": "US", "ar": "AE", "de": "DE"}
 GREY, INK = (226, 229, 234), (20, 33, 61)
 
 
-def _font(size: int = 12) -> ImageFont.FreeTypeFont:
+def _font(size: int = 12) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size=size)
 
 
