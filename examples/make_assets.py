@@ -24,14 +24,18 @@ def acme_logo(path: Path) -> None:
     img.save(path, optimize=True)
 
 
-def acme_hero(path: Path) -> None:
-    w, h = 240, 300
+def acme_hero(path: Path, scale: int = 4) -> None:
+    """Peaks and a sun on a 240x300 design grid, drawn `scale` times as large: layouts crop it
+    (`fit: cover` around a `focus`) to a strip at 728x90 and show it 1080 px wide in a story, so it
+    carries enough pixels not to be upscaled at the social sizes."""
+    w, h = 240 * scale, 300 * scale
     img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     d = ImageDraw.Draw(img)
     for i, color in enumerate(["#e5e5e5", "#cfd8dc", "#b0bec5"]):
         off = i * 40
-        d.polygon([(0, h), (60 + off, 120 + off // 2), (140 + off, h)], fill=color)
-    d.ellipse((150, 30, 210, 90), fill="#fca311")
+        peak = [(0, 300), (60 + off, 120 + off // 2), (140 + off, 300)]
+        d.polygon([(x * scale, y * scale) for x, y in peak], fill=color)
+    d.ellipse((150 * scale, 30 * scale, 210 * scale, 90 * scale), fill="#fca311")
     img.save(path, optimize=True)
 
 

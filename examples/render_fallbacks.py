@@ -33,7 +33,8 @@ def main() -> int:
         for creative in raw["creatives"].values():  # placeholders so the pack can load the first time
             target = pack_dir / creative["fallback"]
             if not target.exists():
-                Image.new("RGB", tuple(creative["size"]), "#ffffff").save(target)
+                size = creative.get("size") or [int(n) for n in str(creative["sizes"][0]).split("x")]
+                Image.new("RGB", tuple(size), "#ffffff").save(target)
         pack = load_pack(pack_dir, checks=PACK_CHECKS)
         for cid, creative in pack.model.creatives.items():
             ctx = resolve({}, {}, WHEN, context_options(pack.model, cid))

@@ -117,7 +117,10 @@ def test_an_undeclared_size_is_a_404_naming_the_sizes(handler: Any) -> None:
     doc = json.loads(body(result))
     assert doc["title"] == "Unknown size"
     assert "250x250" in doc["detail"]
-    assert doc["sizes"] == ["600x300", "300x250", "728x90", "160x600", "320x50", "970x250", "300x600"]
+    assert doc["sizes"] == [
+        "600x300", "300x250", "728x90", "160x600", "320x50", "970x250", "300x600", "1080x1080", "1200x628", "1080x1920",
+        "600x200",
+    ]
 
 
 def test_an_undeclared_size_gives_an_email_proxy_the_fallback(handler: Any) -> None:

@@ -276,7 +276,7 @@ def test_variants_list_each_design_with_an_example(studio: Studio) -> None:
     assert body["size"] == first and body["count"] == per
     assert {v["size"] for v in body["variants"]} == {first}
     assert sum(v["contexts"] for v in body["variants"]) == body["combinations"]
-    assert body["all_count"] == sum(body["sizes"].values()) > body["count"] and len(body["sizes"]) == 7
+    assert body["all_count"] == sum(body["sizes"].values()) > body["count"] and len(body["sizes"]) == 11
     # AND asking again answers the same (cached per pack version)
     assert studio.get("/studio/variants", WINTER).json() == body
     # AND at another size, that size's designs (each context cell once again)

@@ -13,8 +13,10 @@ to review with `git diff` before committing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -198,20 +200,37 @@ def _card(headline: str, cta: str, font: str) -> ContainerLayer:
     )  # fmt: skip
 
 
-def _sized_image(size: tuple[int, int], country: str = "US", lang: str = "en") -> Image.Image:
-    """acme/winter-sale decided at one of its sizes (an afternoon, a weekday) and drawn at 1x with the
-    copy defaults: the boxes and visibility `by_size` gives that size."""
+GOLDEN_PIXELS = 80_000
+"""Largest golden (400x200 px worth): bigger sizes are drawn at 1x, then stored reduced to fit."""
+COUNTRIES = {"en": "US", "de": "DE", "ar": "AE"}
+"""The viewer's country per locale: acme's rules set the language from the country (dach, gulf)."""
+
+
+def golden_scale(size: tuple[int, int]) -> float:
+    """1, or the largest scale (in hundredths) that keeps a golden of `size` within GOLDEN_PIXELS."""
+    return min(1.0, math.floor(math.sqrt(GOLDEN_PIXELS / (size[0] * size[1])) * 100) / 100)
+
+
+def _sized_image(creative: str, size: tuple[int, int], lang: str = "en", device: str = "desktop") -> Image.Image:
+    """An acme creative decided at one of its sizes (an afternoon, a weekday, in the country whose rule
+    gives `lang`) and drawn at 1x with the copy defaults: the container layout, mirrored in Arabic, with
+    what `by_size` sets at that size. Sizes over GOLDEN_PIXELS are then reduced (Lanczos, exact for a
+    given Pillow) to stay small; drawing at a smaller scale instead would test `w=`, not the size."""
     from versa.decide.rules import decide
     from versa.decide.variants import SyntheticContext
 
     now = datetime(2026, 12, 1, 19, 0, tzinfo=UTC)  # Tue 14:00 in New York: afternoon
-    values = {"country": country, "daypart": "afternoon", "weekend": False, "device": "desktop", "lang": lang}
-    decision = decide(ACME.model, "winter-sale", SyntheticContext(values, now, "America/New_York", lang), size=size)
+    values = {"country": COUNTRIES[lang], "daypart": "afternoon", "weekend": False, "device": device, "lang": lang}
+    decision = decide(ACME.model, creative, SyntheticContext(values, now, "America/New_York", lang), size=size)
     texts = {slot: ref.default for slot, ref in decision.copy.items()}
     scene = Scene(ACME, decision, texts, {}, 1.0, BOOK)
     image = canvas(size)
     for layer in decision.layers:
         draw_layer(image, layer, scene)
+    scale = golden_scale(size)
+    if scale < 1:
+        out = max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
+        image = image.convert("RGB").resize(out, Image.Resampling.LANCZOS)
     return image
 
 
@@ -256,6 +275,23 @@ def _script_image(lang: str) -> Image.Image:
     return image
 
 
+def _sized_cases() -> dict[str, DrawnCase]:
+    """acme's banner at every size it declares in English and Arabic, in German at three sizes whose
+    long words test the fit, on a phone once; its leaderboard in English and Arabic."""
+    wanted = [(size, lang) for size in ACME.model.creative("winter-sale").all_sizes for lang in ("en", "ar")]
+    wanted += [((300, 250), "de"), ((728, 90), "de"), ((160, 600), "de")]
+    cases = {
+        f"winter-sale-{size[0]}x{size[1]}-{lang}": DrawnCase(functools.partial(_sized_image, "winter-sale", size, lang))
+        for size, lang in wanted
+    }
+    cases["winter-sale-600x300-en-mobile"] = DrawnCase(
+        functools.partial(_sized_image, "winter-sale", (600, 300), "en", "mobile")
+    )
+    for lang in ("en", "ar"):
+        cases[f"leaderboard-728x90-{lang}"] = DrawnCase(functools.partial(_sized_image, "leaderboard", (728, 90), lang))
+    return cases
+
+
 CASES: dict[str, LayerCase | DrawnCase] = {
     "northwind-countdown-en": DrawnCase(lambda: _northwind_countdown("US")),
     "northwind-countdown-ar": DrawnCase(lambda: _northwind_countdown("AE")),
@@ -264,10 +300,7 @@ CASES: dict[str, LayerCase | DrawnCase] = {
     "script-zh-hant": DrawnCase(lambda: _script_image("zh-Hant")),
     "script-ko": DrawnCase(lambda: _script_image("ko")),
     "script-th": DrawnCase(lambda: _script_image("th")),
-    "size-300x250": DrawnCase(lambda: _sized_image((300, 250))),
-    "size-728x90": DrawnCase(lambda: _sized_image((728, 90))),
-    "size-320x50": DrawnCase(lambda: _sized_image((320, 50))),
-    "size-728x90-ar": DrawnCase(lambda: _sized_image((728, 90), "AE", "ar")),
+    **_sized_cases(),
     "background-fill": LayerCase((BackgroundLayer(type="background", fill="#0f766e"),)),
     "background-gradient": LayerCase(
         (
@@ -460,7 +493,7 @@ def redraw() -> list[str]:
     lines = []
     for name, case in sorted(CASES.items()):
         image = case.draw().convert("RGB")
-        assert image.width * image.height <= 80_000, f"{name}: keep goldens small (at most 400x200 px worth)"
+        assert image.width * image.height <= GOLDEN_PIXELS, f"{name}: keep goldens small (at most 400x200 px worth)"
         path = GOLDEN / f"{name}.png"
         before = stored(name) if path.exists() else None
         if before is None or mismatch(image, before) is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from packdata import find_layer
 
 from versa.cli.main import build_parser, main
 from versa.decide.variants import enumerate_variants
@@ -98,7 +99,7 @@ def test_unknown_creative(capsys: pytest.CaptureFixture[str]) -> None:
 def test_broken_pack_prints_every_error(example_copy: Callable[..., Path], capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN a pack with two mistakes
     def break_it(data: dict[str, Any]) -> None:
-        data["creatives"]["winter-sale"]["layers"][3]["font"] = "dispaly"
+        find_layer(data, "winter-sale", "headline")[0]["font"] = "dispaly"
         data["creatives"]["leaderboard"]["layers"][0]["fill"] = "inkk"
 
     root = example_copy("acme", break_it)
@@ -109,7 +110,7 @@ def test_broken_pack_prints_every_error(example_copy: Callable[..., Path], capsy
 
         # THEN each command prints both, located, with no traceback
         assert err.startswith("versa: error: pack 'acme' is invalid (2 error(s)):")
-        assert "pack.yaml: creatives.winter-sale.layers[3].font: unknown font 'dispaly' (known: body, display)" in err
+        assert "pack.yaml: creatives.winter-sale.layers[1].children[0].children[1].font: unknown font 'dispaly' (known: body, display)" in err
         assert "pack.yaml: creatives.leaderboard.layers[0].fill: unknown colour token 'inkk'" in err
 
 
@@ -148,7 +149,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_errors_in_a_real_process_have_no_traceback(example_copy: Callable[..., Path]) -> None:
     # GIVEN a broken pack
-    root = example_copy("acme", lambda d: d["creatives"]["winter-sale"]["layers"][3].update(font="dispaly"))
+    root = example_copy("acme", lambda d: find_layer(d, "winter-sale", "headline")[0].update(font="dispaly"))
 
     # WHEN the real command runs in its own process, for a broken pack and a bad flag
     broken = run("validate", str(root))
@@ -367,4 +368,4 @@ def test_variants_first_line_counts_designs_times_sizes(capsys: pytest.CaptureFi
     assert "× 1 size(s) (728x90)" in first
     assert main(["variants", ACME, "winter-sale", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)[0]
-    assert data["count"] == sum(data["sizes"].values()) and len(data["sizes"]) == 7
+    assert data["count"] == sum(data["sizes"].values()) and len(data["sizes"]) == 11

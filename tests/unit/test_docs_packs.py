@@ -179,3 +179,20 @@ def test_loader_refuses_every_attribute_name_the_guide_lists(refused_names: set[
     assert {"country", "daypart", "region", "os", "theme"} <= attributes
     assert attributes <= refused_names
     assert "first_name" not in refused_names  # an ordinary name is fine
+
+
+def test_the_guides_pictures_exist_are_linked_and_are_drawn_by_the_script() -> None:
+    import importlib.util
+
+    # GIVEN the script that draws the guide's pictures from the example pack
+    spec = importlib.util.spec_from_file_location("docs_images", ROOT / "scripts" / "docs_images.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    drawn = {f"img/{name}" for name in module.IMAGES}
+    # WHEN the guide's image links are read
+    linked = set(re.findall(r"!\[[^\]]+\]\(([^)]+)\)", GUIDE.read_text(encoding="utf-8")))
+    # THEN each is a relative link to a picture the script draws, and the file is there
+    assert linked == drawn
+    for link in linked:
+        assert (GUIDE.parent / link).is_file(), f"{link} is missing: run scripts/docs_images.py"

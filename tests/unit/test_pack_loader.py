@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 import yaml
+from packdata import find_layer, layer_path
 from PIL import Image
 
 from versa.context.model import RESERVED_QUERY_NAMES
@@ -96,36 +97,29 @@ def test_content_version_follows_the_files(example_copy: Callable[..., Path]) ->
 def test_broken_pack_reports_every_error_at_once_with_file_field_and_value(
     example_copy: Callable[..., Path],
 ) -> None:
-    # GIVEN the acme pack with five unrelated mistakes in one creative
+    # GIVEN the acme pack with five unrelated mistakes in one creative (four inside its container)
     def break_it(data: dict[str, Any]) -> None:
-        sale = data["creatives"]["winter-sale"]
-        sale["layers"][layer_index(data, "winter-sale", "headline")]["font"] = "dispaly"
-        sale["layers"][layer_index(data, "winter-sale", "cta")]["fill"] = "acent"
-        sale["layers"][layer_index(data, "winter-sale", "subline")]["slot"] = "sublime"
-        sale["layers"][layer_index(data, "winter-sale", "logo")]["asset"] = "assets/logo-missing.png"
+        find_layer(data, "winter-sale", "headline")[0]["font"] = "dispaly"
+        find_layer(data, "winter-sale", "cta")[0]["fill"] = "acent"
+        find_layer(data, "winter-sale", "subline")[0]["slot"] = "sublime"
+        find_layer(data, "winter-sale", "logo")[0]["asset"] = "assets/logo-missing.png"
         rule(data, "winter-sale", "gulf")["set"]["layers.hedline.align"] = "start"
 
     root = example_copy("acme", break_it)
+    data = yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8"))
+    path = {name: layer_path(data, "winter-sale", name) for name in ("headline", "cta", "subline", "logo")}
+    gulf = next(i for i, r in enumerate(data["creatives"]["winter-sale"]["rules"]) if r["id"] == "gulf")
 
     # WHEN it is loaded
     found = problems(root)
 
     # THEN each mistake is reported, naming the file, the field path and the offending value
-    assert "pack.yaml: creatives.winter-sale.layers[3].font: unknown font 'dispaly' (known: body, display)" in found
+    assert f"pack.yaml: {path['headline']}.font: unknown font 'dispaly' (known: body, display)" in found
+    assert any(line.startswith(f"pack.yaml: {path['cta']}.fill: unknown colour token 'acent'") for line in found)
+    assert f"pack.yaml: {path['subline']}.slot: unknown copy slot 'sublime' (known: cta, headline, subline)" in found
+    assert f"pack.yaml: {path['logo']}.asset: 'assets/logo-missing.png' does not exist in the pack" in found
     assert any(
-        line.startswith("pack.yaml: creatives.winter-sale.layers[5].fill: unknown colour token 'acent'")
-        for line in found
-    )
-    assert (
-        "pack.yaml: creatives.winter-sale.layers[4].slot: unknown copy slot 'sublime' "
-        "(known: cta, headline, subline)" in found
-    )
-    assert (
-        "pack.yaml: creatives.winter-sale.layers[2].asset: 'assets/logo-missing.png' does not exist in the pack"
-        in found
-    )
-    assert any(
-        line.startswith("pack.yaml: creatives.winter-sale.rules[4].set.layers.hedline.align: no layer with id 'hedline'")
+        line.startswith(f"pack.yaml: creatives.winter-sale.rules[{gulf}].set.layers.hedline.align: no layer with id")
         for line in found
     )
     assert len(found) == 5
@@ -134,10 +128,11 @@ def test_broken_pack_reports_every_error_at_once_with_file_field_and_value(
 def test_pack_error_message_lists_every_issue(example_copy: Callable[..., Path]) -> None:
     # GIVEN a pack with two mistakes in two creatives
     def break_it(data: dict[str, Any]) -> None:
-        data["creatives"]["winter-sale"]["layers"][3]["font"] = "dispaly"
+        find_layer(data, "winter-sale", "headline")[0]["font"] = "dispaly"
         data["creatives"]["leaderboard"]["layers"][0]["fill"] = "inkk"
 
     root = example_copy("acme", break_it)
+    headline = layer_path(yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8")), "winter-sale", "headline")
 
     # WHEN loading fails
     with pytest.raises(PackError) as caught:
@@ -146,7 +141,7 @@ def test_pack_error_message_lists_every_issue(example_copy: Callable[..., Path])
     # THEN the exception text names the pack and carries both, one per line
     text = str(caught.value)
     assert text.startswith("pack 'acme' is invalid (2 error(s)):")
-    assert "creatives.winter-sale.layers[3].font: unknown font 'dispaly'" in text
+    assert f"{headline}.font: unknown font 'dispaly'" in text
     assert "creatives.leaderboard.layers[0].fill: unknown colour token 'inkk'" in text
 
 
@@ -165,8 +160,8 @@ def test_pack_error_message_lists_every_issue(example_copy: Callable[..., Path])
         ),
         (
             "layer",
-            lambda d: d["creatives"]["winter-sale"]["layers"][4].update(colr="ink"),
-            "pack.yaml: creatives.winter-sale.layers[4].colr: unknown field (got 'ink')",
+            lambda d: find_layer(d, "winter-sale", "bg")[0].update(colr="ink"),
+            "pack.yaml: creatives.winter-sale.layers[0].colr: unknown field (got 'ink')",
         ),
         (
             "copy brief",
@@ -186,16 +181,17 @@ def test_unknown_fields_are_errors_and_do_not_hide_other_errors(
     # GIVEN a pack with an unknown field somewhere, and an unrelated bad font reference in the same creative
     def break_it(data: dict[str, Any]) -> None:
         edit(data)
-        data["creatives"]["winter-sale"]["layers"][5]["font"] = "dispaly"
+        find_layer(data, "winter-sale", "cta")[0]["font"] = "dispaly"
 
     root = example_copy("acme", break_it)
+    cta = layer_path(yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8")), "winter-sale", "cta")
 
     # WHEN it is loaded
     found = problems(root)
 
     # THEN the unknown field is reported where it is, and the other mistake is reported too
     assert expected in found, where
-    assert any("creatives.winter-sale.layers[5].font: unknown font 'dispaly'" in line for line in found), found
+    assert any(f"{cta}.font: unknown font 'dispaly'" in line for line in found), found
 
 
 def test_invalid_field_values_do_not_hide_reference_errors(example_copy: Callable[..., Path]) -> None:
@@ -238,7 +234,7 @@ def test_invalid_colour_token_value_does_not_hide_references(example_copy: Calla
 
 def test_a_pack_with_errors_never_partly_loads(example_copy: Callable[..., Path]) -> None:
     # GIVEN a pack whose second creative is broken while the first is fine
-    root = example_copy("acme", lambda d: d["creatives"]["leaderboard"]["layers"][2].update(font="nope"))
+    root = example_copy("acme", lambda d: find_layer(d, "leaderboard", "headline")[0].update(font="nope"))
 
     # WHEN it is loaded
     with pytest.raises(PackError) as caught:
@@ -314,7 +310,7 @@ def test_missing_asset(example_copy: Callable[..., Path]) -> None:
     found = problems(root)
 
     # THEN the layer's asset field is blamed with the reference
-    assert found == ["pack.yaml: creatives.winter-sale.layers[1].asset: 'assets/peak.png' does not exist in the pack"]
+    assert found == ["pack.yaml: creatives.winter-sale.layers[1].children[1].asset: 'assets/peak.png' does not exist in the pack"]
 
 
 @pytest.mark.parametrize(
@@ -332,14 +328,14 @@ def test_missing_asset(example_copy: Callable[..., Path]) -> None:
 )
 def test_asset_paths_cannot_leave_the_pack(example_copy: Callable[..., Path], ref: str) -> None:
     # GIVEN an image layer whose asset path tries to leave the pack (plain, encoded or absolute)
-    root = example_copy("acme", lambda d: d["creatives"]["winter-sale"]["layers"][1].update(asset=ref))
+    root = example_copy("acme", lambda d: find_layer(d, "winter-sale", "art")[0].update(asset=ref))
 
     # WHEN loaded
     found = problems(root)
 
     # THEN it is refused as leaving the pack, at the field that holds it
     assert len(found) == 1
-    assert found[0].startswith(f"pack.yaml: creatives.winter-sale.layers[1].asset: {ref!r}")
+    assert found[0].startswith(f"pack.yaml: creatives.winter-sale.layers[1].children[1].asset: {ref!r}")
     assert "leaves the pack" in found[0] or "not a pack-relative path" in found[0]
 
 
@@ -387,7 +383,7 @@ def test_a_file_that_is_not_an_image(example_copy: Callable[..., Path]) -> None:
 
     # THEN it is named as not a readable image
     assert len(found) == 1
-    assert found[0].startswith("pack.yaml: creatives.winter-sale.layers[1].asset: not a readable PNG/JPEG")
+    assert found[0].startswith("pack.yaml: creatives.winter-sale.layers[1].children[1].asset: not a readable PNG/JPEG")
 
 
 def test_a_decompression_bomb_is_refused(example_copy: Callable[..., Path]) -> None:
@@ -402,7 +398,7 @@ def test_a_decompression_bomb_is_refused(example_copy: Callable[..., Path]) -> N
 
     # THEN it is refused before decoding
     assert len(found) == 1
-    assert found[0].startswith("pack.yaml: creatives.winter-sale.layers[1].asset:")
+    assert found[0].startswith("pack.yaml: creatives.winter-sale.layers[1].children[1].asset:")
     assert "5000" in found[0] or "25000000" in found[0]
 
 
@@ -446,8 +442,8 @@ def test_unknown_default_font_family(example_copy: Callable[..., Path]) -> None:
     ("edit", "expected"),
     [
         (
-            lambda d: d["creatives"]["winter-sale"]["layers"][3].update(color="inky"),
-            "pack.yaml: creatives.winter-sale.layers[3].color: unknown colour token 'inky'",
+            lambda d: find_layer(d, "winter-sale", "headline")[0].update(color="inky"),
+            "pack.yaml: creatives.winter-sale.layers[1].children[0].children[1].color: unknown colour token 'inky'",
         ),
         (
             lambda d: d["creatives"]["winter-sale"]["layers"][0]["gradient"].update(
@@ -456,8 +452,8 @@ def test_unknown_default_font_family(example_copy: Callable[..., Path]) -> None:
             "pack.yaml: creatives.winter-sale.layers[0].gradient.stops[0].color: unknown colour token 'sky_tpo'",
         ),
         (
-            lambda d: d["creatives"]["leaderboard"]["layers"][3].update(fill="{{ tokens.colors.acent }}"),
-            "pack.yaml: creatives.leaderboard.layers[3].fill: unknown colour token 'acent'",
+            lambda d: find_layer(d, "leaderboard", "cta")[0].update(fill="{{ tokens.colors.acent }}"),
+            "pack.yaml: creatives.leaderboard.layers[1].children[2].fill: unknown colour token 'acent'",
         ),
     ],
 )
@@ -518,7 +514,7 @@ def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Cal
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("layers.hedline.align", "start", "no layer with id 'hedline' (ids: art, bg, cta, headline, logo, subline)"),
+        ("layers.hedline.align", "start", "no layer with id 'hedline' (ids: art, bg, copy, cta, frame, headline, logo, subline)"),
         ("layers.cta.colour", "#000", "button layers have no field 'colour'"),
         ("layers.cta.radius", -4, "greater than or equal to 0"),
         ("layers.cta.type", "text", "button layers have no field 'type'"),
@@ -694,7 +690,7 @@ def test_schema_rejects_an_unknown_field(pack_schema: dict[str, Any]) -> None:
 
     # GIVEN an example pack with a misspelt layer field
     data = _json_ready(yaml.safe_load((EXAMPLES / "acme" / "pack.yaml").read_text(encoding="utf-8")))
-    data["creatives"]["winter-sale"]["layers"][3]["colr"] = "ink"
+    find_layer(data, "winter-sale", "headline")[0]["colr"] = "ink"
 
     # WHEN it is validated against the schema
     errors = list(jsonschema.Draft202012Validator(pack_schema).iter_errors(data))

@@ -276,3 +276,96 @@ def test_text_ink_stays_inside_its_box(
     ink = image.getbbox()
     if ink is not None:
         assert x <= ink[0] and y <= ink[1] and ink[2] <= x + box[0] and ink[3] <= y + box[1], (ink, layer.box)
+
+
+# ------------------------------------------------------------------------------------- image focus
+
+
+def _dot_pack(make_pack: Any, small_pack: Any, at: tuple[float, float]) -> Any:
+    """A pack whose `assets/dot.png` is a 200x200 blue square with a red 6x6 dot centred at `at`."""
+    from versa.pack.loader import load_pack
+    from versa.render.checks import PACK_CHECKS
+
+    data = small_pack()
+    data["creatives"] = {"winter-sale": data["creatives"]["promo"]}  # the creative `make_scene` draws
+    root = make_pack(data)
+    image = Image.new("RGB", (200, 200), "#0000ff")
+    cx, cy = round(at[0] * 200), round(at[1] * 200)
+    image.paste((255, 0, 0), (cx - 3, cy - 3, cx + 3, cy + 3))
+    image.save(root / "assets" / "dot.png")
+    return load_pack(root, checks=PACK_CHECKS)
+
+
+def _red_centre(image: Image.Image) -> tuple[float, float] | None:
+    """The centre of the red pixels' bounding box, or None when none is in view."""
+    red = image.convert("RGB").point(lambda v: 255 if v > 200 else 0).split()[0]
+    blue = image.convert("RGB").split()[2].point(lambda v: 255 if v < 60 else 0)
+    box = Image.composite(red, Image.new("L", red.size, 0), blue).getbbox()
+    return None if box is None else ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2)
+
+
+@pytest.mark.parametrize("box", [(300, 60), (60, 300), (150, 100)])
+def test_cover_crop_keeps_the_focus_in_view(make_pack: Any, small_pack: Any, box: tuple[int, int]) -> None:
+    # GIVEN an image whose subject (a red dot) sits far from its centre, and a focus on it
+    focus = (0.2, 0.8)
+    pack = _dot_pack(make_pack, small_pack, focus)
+    layer = ImageLayer(type="image", asset="assets/dot.png", box=(0, 0, *box), fit="cover", focus=focus)
+    # WHEN it covers boxes of other shapes than its own
+    image = draw([layer], make_scene(pack=pack), size=box)
+    # THEN the dot is in view, as near the box's centre as the image's edges allow
+    found = _red_centre(image)
+    assert found is not None, f"the crop at {box} lost the focal point"
+    resized = 200 * max(box[0] / 200, box[1] / 200)  # the image's side once it covers the box
+    for axis in (0, 1):
+        dot = focus[axis] * resized  # where the dot is in the resized image
+        crop = min(max(0.0, dot - box[axis] / 2), resized - box[axis])  # centred, kept inside the image
+        assert abs(found[axis] - (dot - crop)) <= 1.5, f"axis {axis}: dot at {found[axis]} in {box}"
+
+
+def test_focus_is_set_per_size_and_validated(make_pack: Any, small_pack: Any) -> None:
+    from pydantic import ValidationError
+
+    # a focus outside the image is refused with the value and what is allowed
+    with pytest.raises(ValidationError, match=r"focus \[1\.5, 0\.5\].*0\.\.1"):
+        ImageLayer(type="image", asset="assets/dot.png", box=(0, 0, 10, 10), focus=(1.5, 0.5))
+    # the centre is the default and stays out of dumps (design keys of images without a focus keep)
+    plain = ImageLayer(type="image", asset="assets/dot.png", box=(0, 0, 10, 10))
+    assert plain.focus == (0.5, 0.5) and "focus" not in plain.model_dump()
+    assert ImageLayer(type="image", asset="a.png", box=(0, 0, 9, 9), focus=(0, 1)).model_dump()["focus"] == (0, 1)
+
+
+def test_a_size_override_moves_the_focus(make_pack: Any, small_pack: Any) -> None:
+    from datetime import UTC, datetime
+
+    from versa.decide.rules import decide
+    from versa.decide.variants import SyntheticContext
+    from versa.pack.loader import load_pack
+    from versa.render.checks import PACK_CHECKS
+
+    # GIVEN a creative in two sizes whose art's focus is set for the tall one only
+    data = small_pack(
+        layers=[{"id": "art", "type": "image", "asset": "assets/fallback.png", "box": [0, 0, 300, 100],
+                 "fit": "cover", "focus": [0.2, 0.5]}]
+    )  # fmt: skip
+    creative = data["creatives"]["promo"]
+    creative["sizes"] = ["300x100", "100x300"]
+    creative["by_size"] = [{"when": {"aspect": [0.1, 1]}, "set": {"layers.art.focus": [0.9, 0.1]}}]
+    pack = load_pack(make_pack(data), checks=PACK_CHECKS)
+    ctx = SyntheticContext({"country": "US", "lang": "en"}, datetime(2026, 12, 1, tzinfo=UTC), "UTC", "en")
+    # WHEN it is decided at each size, THEN the art has the focus of that size
+    focus = {size: decide(pack.model, "promo", ctx, size=size).layers[0].focus for size in ((300, 100), (100, 300))}
+    assert focus == {(300, 100): (0.2, 0.5), (100, 300): (0.9, 0.1)}
+
+
+def test_a_size_override_with_a_bad_focus_is_named(make_pack: Any, small_pack: Any) -> None:
+    from versa.errors import PackError
+    from versa.pack.loader import load_pack
+    from versa.render.checks import PACK_CHECKS
+
+    data = small_pack(
+        layers=[{"id": "art", "type": "image", "asset": "assets/fallback.png", "box": [0, 0, 300, 100]}]
+    )
+    data["creatives"]["promo"]["sizes"] = ["300x100", "100x300"]
+    data["creatives"]["promo"]["by_size"] = [{"when": {"size": "100x300"}, "set": {"layers.art.focus": [2, 0]}}]
+    with pytest.raises(PackError, match=r"by_size\[0\]\.set\.layers\.art\.focus: focus \[2\.0, 0\.0\]"):
+        load_pack(make_pack(data), checks=PACK_CHECKS)

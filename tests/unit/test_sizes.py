@@ -261,3 +261,26 @@ def test_a_cover_image_is_cropped_around_its_focus_at_each_size(
     # the first size sees the whole image, both halves
     assert pixel((160, 600), 2) == pixel((160, 600), 157) == colour
     assert (pixel((300, 100), 10), pixel((300, 100), 290)) == ((255, 0, 0), (0, 0, 255))
+
+
+def test_keys_set_together_give_what_they_give_one_by_one() -> None:
+    from versa.pack.overrides import Resolved, apply_set
+
+    # GIVEN acme's banner, whose size overrides set a dozen fields of layers nested in containers, and
+    # whose rules set some of the same fields
+    pack = load_pack(Path(__file__).resolve().parents[2] / "examples" / "packs" / "acme", checks=PACK_CHECKS)
+    creative = pack.model.creative("winter-sale")
+    keys = [k for entry in creative.by_size for k in entry.set_keys] + [k for r in creative.rules for k in r.set_keys]
+
+    def state() -> Resolved:
+        return Resolved({}, {}, {}, list(creative.layers), {}, None, None)
+
+    # WHEN they are applied in one call (grouped per layer) and one key per call
+    together, one_by_one = state(), state()
+    apply_set(together, creative, keys)
+    for key in keys:
+        apply_set(one_by_one, creative, [key])
+
+    # THEN the layers are the same (later keys win either way), and they did change
+    assert together.layers == one_by_one.layers
+    assert together.layers != list(creative.layers)

@@ -177,6 +177,7 @@ def _malformed(model: PackModel, creative: Creative, item: MalformedKey) -> str:
 def apply_set(state: Resolved, creative: Creative, keys: Iterable[SetKey]) -> None:
     """Apply a checked rule's typed `set:` keys to the working state (later rules call this again and win)."""
     ids = _layer_ids(creative)
+    fields: dict[str, dict[str, Any]] = {}  # layer id -> field -> value (later keys win), set at once below
     for item in keys:
         value = item.value
         if isinstance(item, SetLang):
@@ -186,12 +187,12 @@ def apply_set(state: Resolved, creative: Creative, keys: Iterable[SetKey]) -> No
         elif isinstance(item, SetToken):
             getattr(state, item.table)[item.name] = value
         elif isinstance(item, SetLayerField):
-            field = item.field
-
-            def updated(layer: Any, field: str = field, value: Any = value) -> Any:
-                return layer.model_copy(update={field: _coerce_field(layer, field, value)})
-
-            state.layers = _replaced(state.layers, ids[item.layer], updated)
+            if item.field == "children":  # replaces layers other keys may address: keep the written order
+                _set_fields(state, ids, fields)
+                fields = {}
+                _set_fields(state, ids, {item.layer: {"children": value}})
+            else:
+                fields.setdefault(item.layer, {})[item.field] = value
         elif isinstance(item, SetCopy):
             slot = state.copy_defaults.setdefault(item.slot, {})
             if item.locale is not None:
@@ -200,9 +201,18 @@ def apply_set(state: Resolved, creative: Creative, keys: Iterable[SetKey]) -> No
                 state.copy_defaults[item.slot] = {"*": value}
             else:
                 slot.update(value)
+    _set_fields(state, ids, fields)
 
 
-def _coerce_field(layer: Any, name: str, value: Any) -> Any:
-    """The field value as the model would hold it (tuples for boxes, nested models…)."""
-    validated = _LAYER_ADAPTER.validate_python({**layer.model_dump(), name: value})
-    return getattr(validated, name)
+def _set_fields(state: Resolved, ids: dict[str, tuple[int, ...]], fields: dict[str, dict[str, Any]]) -> None:
+    """Set each layer's fields at once: one validation and one copy of its containers per layer, not
+    per key (a size override sets a dozen). Fields of different layers commute (a container's copy
+    keeps its children), so the result is that of applying the keys one by one."""
+    for layer_id, update in fields.items():
+
+        def updated(layer: Any, update: dict[str, Any] = update) -> Any:
+            # Each value as the model would hold it (tuples for boxes, nested models…).
+            validated = _LAYER_ADAPTER.validate_python({**layer.model_dump(), **update})
+            return layer.model_copy(update={name: getattr(validated, name) for name in update})
+
+        state.layers = _replaced(state.layers, ids[layer_id], updated)

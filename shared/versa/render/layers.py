@@ -158,7 +158,8 @@ def draw_background(canvas: Image.Image, layer: BackgroundLayer, scene: Scene) -
 
 
 def draw_image(canvas: Image.Image, layer: ImageLayer, scene: Scene) -> None:
-    """A pack image fitted into its box, with rounded corners and opacity."""
+    """A pack image fitted into its box (`cover` crops around its `focus`), with rounded corners and
+    opacity."""
     x, y, w, h = scale_box(layer.box, scene.scale)
     radius = round(layer.radius * scene.scale)
     key = (
@@ -168,12 +169,13 @@ def draw_image(canvas: Image.Image, layer: ImageLayer, scene: Scene) -> None:
         layer.asset,
         (w, h),
         layer.fit,
+        layer.focus,
         radius,
         layer.opacity,
     )
     hit = _PATCHES.get(key)
     if hit is None:
-        patch, dx, dy = fitted(scene.pack, layer.asset, (w, h), layer.fit)
+        patch, dx, dy = fitted(scene.pack, layer.asset, (w, h), layer.fit, layer.focus)
         if radius > 0 or layer.opacity < 1:
             alpha = patch.getchannel("A")
             if radius > 0:
