@@ -36,24 +36,6 @@ def layer_index(data: dict[str, Any], creative: str, layer_id: str) -> int:
     return next(i for i, layer in enumerate(layers) if layer.get("id") == layer_id)
 
 
-def find_layer(data: dict[str, Any], creative: str, layer_id: str) -> tuple[str, dict[str, Any]]:
-    """The layer with `layer_id` (inside containers too) and its field path, e.g. `layers[2].children[0]`."""
-
-    def walk(layers: list[dict[str, Any]], path: str) -> Any:
-        for i, layer in enumerate(layers):
-            here = f"{path}[{i}]"
-            if layer.get("id") == layer_id:
-                return here, layer
-            found = walk(layer.get("children", []), f"{here}.children")
-            if found:
-                return found
-        return None
-
-    found = walk(data["creatives"][creative]["layers"], "layers")
-    assert found is not None, layer_id
-    return found  # type: ignore[no-any-return]
-
-
 def rule(data: dict[str, Any], creative: str, rule_id: str) -> dict[str, Any]:
     return next(r for r in data["creatives"][creative]["rules"] if r["id"] == rule_id)
 
@@ -201,7 +183,7 @@ def test_invalid_field_values_do_not_hide_reference_errors(example_copy: Callabl
         week = data["creatives"]["cyber-week"]
         week["size"] = [600, 3]
         week["params"]["tier"]["values"] = []
-        find_layer(data, "cyber-week", "note")[1]["font"] = "bdy"
+        find_layer(data, "cyber-week", "note")[0]["font"] = "bdy"
 
     root = example_copy("northwind", break_it)
 
@@ -211,7 +193,7 @@ def test_invalid_field_values_do_not_hide_reference_errors(example_copy: Callabl
     # THEN all three are reported in one go
     assert any(line.startswith("pack.yaml: creatives.cyber-week.size: size [600, 3]") for line in found)
     assert any(line.startswith("pack.yaml: creatives.cyber-week.params.tier:") for line in found)
-    note, _ = find_layer(yaml.safe_load((root / "pack.yaml").read_text()), "cyber-week", "note")
+    _, note = find_layer(yaml.safe_load((root / "pack.yaml").read_text()), "cyber-week", "note")
     assert any(f"creatives.cyber-week.{note}.font: unknown font 'bdy'" in line for line in found), found
 
 
@@ -477,7 +459,7 @@ def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Cal
     where: dict[str, str] = {}
 
     def break_it(data: dict[str, Any]) -> None:
-        (where["cta"], cta), (where["note"], note), (where["greeting"], greeting), (where["hello"], hello) = (
+        (cta, where["cta"]), (note, where["note"]), (greeting, where["greeting"]), (hello, where["hello"]) = (
             find_layer(data, "cyber-week", "cta"),
             find_layer(data, "cyber-week", "note"),
             find_layer(data, "cyber-week", "greeting"),
