@@ -401,6 +401,25 @@ def test_short_lived_signature_caps_every_cache_lifetime(svc: RenderService, sec
         assert lifetime(result.headers["cache-control"]) <= seconds + 1, result.headers["cache-control"]
 
 
+@pytest.mark.parametrize("exp", ["%C2%B9", "%D9%A1%D9%A2", "%E2%91%A0"])
+@pytest.mark.parametrize("ua", [CHROME, GMAIL])
+def test_non_ascii_digit_expiry_is_refused_not_a_500(svc: RenderService, exp: str, ua: str) -> None:
+    """`exp` of Unicode digits ('¹', Arabic-Indic, '①': isdigit() but not unix seconds) → the unsigned-request answer, never a 500."""
+    # GIVEN an image URL whose exp is made of characters Python calls digits but int() may refuse
+    # WHEN a browser and an email proxy fetch it, with and without a signature made for another exp
+    forged = call(f"{WINTER}?at={AT}&exp={exp}", ua)
+    now = datetime.now(UTC).replace(microsecond=0)
+    resigned = call(signed(WINTER, {"at": AT}, expires=now + timedelta(hours=1)).replace("exp=", f"exp={exp}"), ua)
+    # THEN both are refused as any bad signature is: a problem for the browser, an image for the proxy
+    for result in (forged, resigned):
+        assert result.status != 500
+        if ua == CHROME:
+            assert_clean_problem(result, result.status)
+            assert 400 <= result.status < 500
+        else:
+            assert result.headers["content-type"].startswith("image/")
+
+
 def test_cap_lifetime_bounds_every_directive() -> None:
     """Cache-Control from any path (fresh, stale-while-revalidate, stale-if-error) vs remaining lifetime → each sum fits, nothing negative."""
     header = "public, max-age=86400, s-maxage=86400, stale-while-revalidate=3600, stale-if-error=86400"

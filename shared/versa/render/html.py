@@ -91,7 +91,7 @@ def page_expiry(request: Any) -> datetime | None:
     """The page URL's own expiry (`exp`, unix seconds), which every URL the page derives carries too,
     so no image or click link outlives the page that holds it; None when the page does not expire."""
     exp = str(request.query.get("exp", ""))
-    if not exp.isdigit() or len(exp) > 12:
+    if not (exp.isascii() and exp.isdigit()) or len(exp) > 12:
         return None
     return datetime.fromtimestamp(int(exp), tz=UTC)
 

@@ -122,7 +122,7 @@ def _within_expiry(resp: HttpResponse) -> HttpResponse:
     their lifetime."""
     exp = (app.current_event.query_string_parameters or {}).get("exp", "")
     cache = resp.headers.get("Cache-Control")
-    if (not exp.isdigit() or len(exp) > 12 or cache is None or resp.status == 410
+    if (not (exp.isascii() and exp.isdigit()) or len(exp) > 12 or cache is None or resp.status == 410
             or resp.headers.get("X-Versa-Fallback") == "expired"):
         return resp
     remaining = int(exp) - int(datetime.now(UTC).timestamp())

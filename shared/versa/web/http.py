@@ -217,9 +217,9 @@ def cap_lifetime(cache_control: str, remaining: int) -> str:
     for part in (p.strip() for p in cache_control.split(",")):
         name, _, value = part.partition("=")
         name = name.strip().lower()
-        if name in ("max-age", "s-maxage") and value.strip().isdigit():
+        if name in ("max-age", "s-maxage") and value.strip().isascii() and value.strip().isdigit():
             part = f"{name}={min(int(value), remaining)}"
-        elif name in ("stale-while-revalidate", "stale-if-error") and value.strip().isdigit():
+        elif name in ("stale-while-revalidate", "stale-if-error") and value.strip().isascii() and value.strip().isdigit():
             allowed = min(int(value), left)
             if allowed <= 0:
                 continue

@@ -397,7 +397,7 @@ class RenderService:
         already expired link (the `expired` fallback) is exempt: it is what stays true after `exp`."""
         exp = req.query.get("exp", "")
         cache = resp.headers.get("Cache-Control")
-        if not exp.isdigit() or len(exp) > 12 or cache is None or resp.headers.get("X-Versa-Fallback") == "expired":
+        if not (exp.isascii() and exp.isdigit()) or len(exp) > 12 or cache is None or resp.headers.get("X-Versa-Fallback") == "expired":
             return resp
         remaining = int(exp) - math.floor(req.now.timestamp())
         return resp.with_headers(**{"Cache-Control": cap_lifetime(cache, remaining)})
