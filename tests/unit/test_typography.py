@@ -306,6 +306,27 @@ def test_the_step_follows_the_ink_not_the_declared_line_gap() -> None:
     assert step_of("Winter sale: thirty percent off everything this week only", "sans", "en") == 1.2
 
 
+@pytest.mark.parametrize("max_lines", [None, 2])
+def test_autofit_and_ellipsis_measure_the_block_with_the_step_it_is_drawn_with(max_lines: int | None) -> None:
+    # GIVEN fully vowelled Arabic, whose marks widen the step, in boxes of many heights
+    text, family, lang = LINE_TEXTS["arabic"]
+    stack = font_stack(family, lang=lang)
+    kinds = set()
+    for height in range(40, 260, 17):
+        # WHEN it is fitted between 14 and 40 px (cut with an ellipsis when even 14 px is too big)
+        layout = layout_text(text, stack, size=(14, 40), box=(220, height), max_lines=max_lines, lang=lang)
+        kinds.add((layout.fits, layout.truncated))
+        # THEN the block it reports, and the ink drawn, stay inside the box
+        assert layout.height <= height or len(layout.lines) == 1
+        empty = empty_rows(layout, 220)
+        inked = [y - 10 for y, blank in enumerate(empty) if not blank]
+        assert inked and inked[0] >= 0 and inked[-1] < layout.height
+        # AND no two lines touch
+        for a, b in itertools.pairwise(layout.lines):
+            assert any(empty[10 + a.baseline : 10 + b.baseline]), (height, a.text, b.text)
+    assert {(True, False), (False, True)} <= kinds
+
+
 def test_single_line_blocks_keep_their_height() -> None:
     # A single line has no line above to keep clear: its height comes from the pitch and its ink alone.
     stack = font_stack("arabic", lang="ar")

@@ -4,6 +4,8 @@
 the text into grapheme clusters, gives each cluster a face from the stack and a bidi level, breaks
 lines by shaped width and picks the largest font size that fits the box. `draw_text` paints a layout
 with raqm, one run (same face, same direction) at a time on a shared baseline, and never outside the box.
+The baselines of a block sit on one even grid, as far apart as `line_height` asks or as the ink of
+adjacent lines needs to keep clear of each other, whichever is more.
 """
 
 from __future__ import annotations
@@ -743,11 +745,16 @@ def _truncate(
         keep -= 1
     if keep == len(a.drafts) and not a.more:
         return a
-    para, start, end = a.ranges[keep - 1]
-    last = _ellipsis_line(para, start, end, stack, direction, size, box[0], m, _strut(stack, size, pitch))
-    drafts = [*a.drafts[: keep - 1], last]
-    baselines, height = _stack_lines(drafts, pitch, size)
-    return _Attempt(drafts, a.ranges[:keep], True, baselines, height)
+    strut = _strut(stack, size, pitch)
+    while True:
+        para, start, end = a.ranges[keep - 1]
+        last = _ellipsis_line(para, start, end, stack, direction, size, box[0], m, strut)
+        drafts = [*a.drafts[: keep - 1], last]
+        baselines, height = _stack_lines(drafts, pitch, size)
+        # The cut line's ink (its ellipsis, a prefix shaped anew) can widen the step: drop a line then.
+        if height <= box[1] or keep == 1:
+            return _Attempt(drafts, a.ranges[:keep], True, baselines, height)
+        keep -= 1
 
 
 def layout_text(
@@ -763,10 +770,13 @@ def layout_text(
     """Lay `text` out in a `box` (w, h px) at the largest integer font size in `size` (min, max) that fits.
 
     Fitting means: at most `max_lines` lines, every line (advance and ink) no wider than the box, and
-    the block no taller. Each line is `line_height` × size tall (baseline placed by half-leading from
-    the primary face's ascent and descent, as CSS does), grown by any ink that reaches beyond; the
-    baselines of a block are one even step apart, `line_height` × size or, when larger, the tallest
-    ascent plus the deepest descent of the faces drawing it, so no line's ink touches the next.
+    the block no taller (the fit test measures the block with the step it is drawn with). Each line is
+    `line_height` × size tall (baseline placed by half-leading from the primary face's ascent and
+    descent, as CSS does), grown by any ink that reaches beyond; the baselines of a block are one even
+    step apart, whichever fallback faces draw its lines: `line_height` × size or, when larger, the
+    least whole-pixel step that leaves `CLEARANCE_EM` (at least one pixel) between the ink below any
+    line and the ink above the next (shaped ink boxes, not the faces' declared ascent and descent,
+    which overstate Arabic and understate Devanagari). A single line is never made taller.
     Lines break at spaces, after dashes, and between CJK or Thai characters: at phrase ends only
     (BudouX) for Japanese, Chinese and Thai, never inside a Korean word; kinsoku rules always hold
     (`versa.render.linebreak`); "\\n" forces a break. A word or phrase is broken between grapheme
