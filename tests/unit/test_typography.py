@@ -1,5 +1,5 @@
 """Typography for every script: CJK faces per locale and weight, phrase line breaks (BudouX), kinsoku,
-Korean keep-all, and a line grid from the faces' real ascent and descent (checked on rendered pixels)."""
+Korean keep-all, and a line grid from the ink of adjacent lines (checked on rendered pixels)."""
 
 from __future__ import annotations
 
@@ -240,40 +240,91 @@ def test_korean_breaks_at_spaces_only() -> None:
 # ---------------------------------------------------------------- line height
 
 
-def metrics_of(layout: TextLayout) -> tuple[int, int]:
-    faces = {run.face for line in layout.lines for run in line.runs if run.text.strip()}
-    ascents, descents = zip(*(get_font(face, layout.size).getmetrics() for face in faces), strict=True)
-    return max(ascents), max(descents)
+LINE_TEXTS = {
+    # Arabic: kasra under, hamza above and below, shadda with fatha, tanwin, madda
+    "arabic": ("إِنَّ أَكْبَرَ خَصْمٍ فِي آخِرِ الْأُسْبُوعِ لِلْجَمِيعِ ؤ ئ إِ شَدَّ", "arabic", "ar"),
+    # Devanagari: the i and ii matras above, u and uu below, conjuncts with virama and reph
+    "devanagari": ("सर्दियों की सेल: सभी सामान पर तीस प्रतिशत की छूट मिलेगी क्षत्रिय द्वार श्री", "devanagari", "hi"),
+    # Thai: tone marks stacked over upper vowels, vowels below
+    "thai": ("ปี่ที่นี่ ผู้ซื้อทุกคนจะได้รับส่วนลดพิเศษ กู้ปู่ น้ำ ฤดูหนาว", "thai", "th"),
+    # Vietnamese: stacked diacritics on Latin capitals and dots below
+    "vietnamese": ("ẤN TƯỢNG Ấ Ẫ Ỗ Ặ giảm giá mùa đông cho mọi người ở Việt Nam ỵ ự", "sans", "vi"),
+    # One block mixing faces
+    "mixed": ("Sale ग्रीष्म सेल إِنَّ خَصْمٍ 冬季大促销 ลดราคา Ångström Ấ", "sans", "en"),
+}
 
 
-@pytest.mark.parametrize(
-    ("text", "family", "lang"),
-    [
-        ("إِنَّ أَكْبَرَ خَصْمٍ فِي آخِرِ الْأُسْبُوعِ لِلْجَمِيعِ ؤ ئ إ", "arabic", "ar"),
-        ("सर्दियों की सेल: सभी सामान पर तीस प्रतिशत की छूट मिलेगी", "devanagari", "hi"),
-        ("Sale ग्रीष्म सेल إِنَّ خَصْمٍ 冬季大促销 ลดราคา Ångström", "sans", "en"),
-    ],
-)
-@pytest.mark.parametrize("line_height", [0.9, 1.2])
-def test_baselines_are_an_even_grid_at_least_ascent_plus_descent_apart_and_lines_never_touch(
-    text: str, family: str, lang: str, line_height: float
-) -> None:
-    # GIVEN text with marks above and below (Arabic harakat and hamza, Devanagari matras, mixed faces)
-    stack = font_stack(family, lang=lang)
-    layout = layout_text(text, stack, size=(28, 28), box=(180, 4000), line_height=line_height, lang=lang)
-    assert len(layout.lines) >= 3
-    # THEN the baselines are evenly spaced, at least the tallest ascent plus the deepest descent apart
-    ascent, descent = metrics_of(layout)
-    steps = {b.baseline - a.baseline for a, b in zip(layout.lines, layout.lines[1:], strict=False)}
-    assert len(steps) == 1
-    assert steps.pop() >= ascent + descent
-    # AND on the rendered pixels, some empty row separates every line from the next
-    canvas = Image.new("RGBA", (200, layout.height + 20), (0, 0, 0, 0))
-    draw_text(canvas, layout, box=(10, 10, 180, layout.height), color=(0, 0, 0, 255))
+def empty_rows(layout: TextLayout, width: int) -> list[bool]:
+    """Draws `layout` 10 px inside a transparent canvas; True for each pixel row holding no ink."""
+    canvas = Image.new("RGBA", (width + 20, layout.height + 20), (0, 0, 0, 0))
+    draw_text(canvas, layout, box=(10, 10, width, layout.height), color=(0, 0, 0, 255))
     alpha = canvas.getchannel("A")
-    empty = [alpha.crop((0, y, alpha.width, y + 1)).getbbox() is None for y in range(alpha.height)]
-    for a, b in zip(layout.lines, layout.lines[1:], strict=False):
-        assert any(empty[10 + a.baseline : 10 + b.baseline]), "two lines touch"
+    return [alpha.crop((0, y, alpha.width, y + 1)).getbbox() is None for y in range(alpha.height)]
+
+
+@pytest.mark.parametrize("case", sorted(LINE_TEXTS))
+@pytest.mark.parametrize(("size", "line_height"), [(28, 0.9), (28, 1.2), (15, 1.0), (41, 1.2)])
+def test_baselines_are_an_even_grid_and_lines_never_touch(case: str, size: int, line_height: float) -> None:
+    # GIVEN text with marks above and below, laid out at a fixed size in a narrow box
+    text, family, lang = LINE_TEXTS[case]
+    stack = font_stack(family, lang=lang)
+    width = 7 * size
+    layout = layout_text(
+        text, stack, size=(size, size), box=(width, 4000), line_height=line_height, lang=lang
+    )
+    assert len(layout.lines) >= 3
+    # THEN the baselines are evenly spaced, never closer than line_height x size
+    steps = {b.baseline - a.baseline for a, b in itertools.pairwise(layout.lines)}
+    assert len(steps) == 1
+    assert steps.pop() >= round(size * line_height)
+    # AND on the rendered pixels, an empty row separates every line from the next
+    empty = empty_rows(layout, width)
+    for a, b in itertools.pairwise(layout.lines):
+        gap = empty[10 + a.baseline : 10 + b.baseline]
+        assert any(gap), f"lines {a.text!r} and {b.text!r} touch"
+
+
+def step_of(text: str, family: str, lang: str, size: int = 40) -> float:
+    """The baseline step, in em, of `text` in a box that makes it several lines, at line_height 1.2."""
+    layout = layout_text(
+        text, font_stack(family, lang=lang), size=(size, size), box=(7 * size, 4000), lang=lang
+    )
+    assert len(layout.lines) >= 3
+    return (layout.lines[1].baseline - layout.lines[0].baseline) / size
+
+
+def test_the_step_follows_the_ink_not_the_declared_line_gap() -> None:
+    # GIVEN Noto Sans Arabic, which declares ascent + descent of 2.11 em
+    ascent, descent = get_font(font_stack("arabic", lang="ar").primary, 1000).getmetrics()
+    assert ascent + descent > 2000
+    # THEN ordinary Arabic (no harakat) is set near line_height, far under the declared 2.11 em
+    plain = "خصم كبير على كل المنتجات هذا الأسبوع فقط لجميع العملاء الكرام في كل المدن"
+    assert step_of(plain, "arabic", "ar") < 1.4
+    # AND fully vowelled Arabic moves apart only as far as its marks need
+    assert 1.2 < step_of(LINE_TEXTS["arabic"][0], "arabic", "ar") < 1.9
+    # AND Latin, whose ink sits well inside 1.2 em, stays at line_height
+    assert step_of("Winter sale: thirty percent off everything this week only", "sans", "en") == 1.2
+
+
+@pytest.mark.parametrize("max_lines", [None, 2])
+def test_autofit_and_ellipsis_measure_the_block_with_the_step_it_is_drawn_with(max_lines: int | None) -> None:
+    # GIVEN fully vowelled Arabic, whose marks widen the step, in boxes of many heights
+    text, family, lang = LINE_TEXTS["arabic"]
+    stack = font_stack(family, lang=lang)
+    kinds = set()
+    for height in range(40, 260, 17):
+        # WHEN it is fitted between 14 and 40 px (cut with an ellipsis when even 14 px is too big)
+        layout = layout_text(text, stack, size=(14, 40), box=(220, height), max_lines=max_lines, lang=lang)
+        kinds.add((layout.fits, layout.truncated))
+        # THEN the block it reports, and the ink drawn, stay inside the box
+        assert layout.height <= height or len(layout.lines) == 1
+        empty = empty_rows(layout, 220)
+        inked = [y - 10 for y, blank in enumerate(empty) if not blank]
+        assert inked and inked[0] >= 0 and inked[-1] < layout.height
+        # AND no two lines touch
+        for a, b in itertools.pairwise(layout.lines):
+            assert any(empty[10 + a.baseline : 10 + b.baseline]), (height, a.text, b.text)
+    assert {(True, False), (False, True)} <= kinds
 
 
 def test_single_line_blocks_keep_their_height() -> None:

@@ -4,12 +4,15 @@
 the text into grapheme clusters, gives each cluster a face from the stack and a bidi level, breaks
 lines by shaped width and picks the largest font size that fits the box. `draw_text` paints a layout
 with raqm, one run (same face, same direction) at a time on a shared baseline, and never outside the box.
+The baselines of a block sit on one even grid, as far apart as `line_height` asks or as the ink of
+adjacent lines needs to keep clear of each other, whichever is more.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import math
 import re
 import unicodedata
@@ -461,8 +464,8 @@ class _Draft:
     descent: int
     ink_left: int
     ink_right: int
-    face_ascent: int = 0  # the largest ascent (font metrics) of the faces drawing the line's ink
-    face_descent: int = 0
+    ink_above: int = 0  # how far the line's ink reaches above its baseline (0 when it has none)
+    ink_below: int = 0  # and below it
 
     @property
     def footprint(self) -> int:
@@ -474,8 +477,7 @@ def _draft(para: _Para, start: int, end: int, size: int, m: _Measure, strut: tup
     logical = _logical_runs(para, start, end)
     runs: list[Run] = []
     cursor = 0.0
-    ascent, descent = strut
-    face_ascent = face_descent = 0
+    ink_above = ink_below = 0
     ink_left, ink_right = 0, 0
     for text, face, level in visual_order([(run, run[2]) for run in logical]):
         direction = direction_of(level)
@@ -483,26 +485,24 @@ def _draft(para: _Para, start: int, end: int, size: int, m: _Measure, strut: tup
         x = round(cursor)
         runs.append(Run(text, face, direction, x, width))
         if text.strip():
-            above, below = _metrics(face.path, face.index, size)
-            face_ascent, face_descent = max(face_ascent, above), max(face_descent, below)
             left, top, right, bottom = m.bbox(face, size, text, direction)
             if right > left:
                 if ink_right <= ink_left:
                     ink_left, ink_right = x + left, x + right
                 else:
                     ink_left, ink_right = min(ink_left, x + left), max(ink_right, x + right)
-            ascent, descent = max(ascent, -top), max(descent, bottom)
+            ink_above, ink_below = max(ink_above, -top), max(ink_below, bottom)
         cursor += width
     return _Draft(
         para.text[para.bounds[start] : para.bounds[end]],
         tuple(runs),
         cursor,
-        ascent,
-        descent,
+        max(strut[0], ink_above),
+        max(strut[1], ink_below),
         ink_left,
         ink_right,
-        face_ascent,
-        face_descent,
+        ink_above,
+        ink_below,
     )
 
 
@@ -621,18 +621,29 @@ class _Attempt:
         )
 
 
-def _stack_lines(drafts: list[_Draft], pitch: int, floor: tuple[int, int]) -> tuple[list[int], int]:
+CLEARANCE_EM = 0.06
+"""The least gap, in em, between the ink of one line and the ink of the next (at least one pixel)."""
+
+
+def _step(drafts: list[_Draft], pitch: int, size: int) -> int:
+    """The distance between the baselines of a block: `pitch`, or, when the ink of two adjacent lines
+    (the marks below one, the marks above the next) would come closer than the clearance, the least
+    whole-pixel step that keeps every pair that far apart. A single line has no neighbour."""
+    if len(drafts) < 2:
+        return pitch
+    reach = max(a.ink_below + b.ink_above for a, b in itertools.pairwise(drafts))
+    return max(pitch, reach + max(1, math.ceil(CLEARANCE_EM * size)))
+
+
+def _stack_lines(drafts: list[_Draft], pitch: int, size: int) -> tuple[list[int], int]:
     """Baselines (from the block top) on one even grid, and the block height.
 
-    Baselines are the larger of `pitch` and the tallest ascent plus the deepest descent (font metrics)
-    of every face drawing ink in the block (and of the primary face, `floor`) apart, so the marks one
-    face reaches up to never touch the line above, whichever fallback face draws either line. The first
-    line's top and the last line's bottom are its strut or its ink, whichever reaches further."""
+    Every baseline is one `_step` below the one before, whichever faces draw the lines, so a block
+    mixing fallback faces keeps an even grid. The first line's top and the last line's bottom are its
+    strut or its ink, whichever reaches further."""
     if not drafts:
         return [], 0
-    above = max(floor[0], *(d.face_ascent for d in drafts))
-    below = max(floor[1], *(d.face_descent for d in drafts))
-    step = max(pitch, above + below) if len(drafts) > 1 else pitch
+    step = _step(drafts, pitch, size)
     baselines = [drafts[0].ascent + i * step for i in range(len(drafts))]
     top = min(b - d.ascent for b, d in zip(baselines, drafts, strict=True))
     baselines = [b - top for b in baselines]
@@ -670,7 +681,7 @@ def _attempt(
         if rest:
             more = True
             break
-    baselines, height = _stack_lines(drafts, pitch, _metrics(stack.primary.path, stack.primary.index, size))
+    baselines, height = _stack_lines(drafts, pitch, size)
     return _Attempt(drafts, ranges, more, baselines, height, split)
 
 
@@ -729,17 +740,21 @@ def _truncate(
 ) -> _Attempt:
     cap = max_lines if max_lines is not None else max(1, box[1] // pitch + 1)
     a = _attempt(paras, stack, size, box[0], pitch, m, cap)
-    floor = _metrics(stack.primary.path, stack.primary.index, size)
     keep = len(a.drafts)
-    while keep > 1 and _stack_lines(a.drafts[:keep], pitch, floor)[1] > box[1]:
+    while keep > 1 and _stack_lines(a.drafts[:keep], pitch, size)[1] > box[1]:
         keep -= 1
     if keep == len(a.drafts) and not a.more:
         return a
-    para, start, end = a.ranges[keep - 1]
-    last = _ellipsis_line(para, start, end, stack, direction, size, box[0], m, _strut(stack, size, pitch))
-    drafts = [*a.drafts[: keep - 1], last]
-    baselines, height = _stack_lines(drafts, pitch, floor)
-    return _Attempt(drafts, a.ranges[:keep], True, baselines, height)
+    strut = _strut(stack, size, pitch)
+    while True:
+        para, start, end = a.ranges[keep - 1]
+        last = _ellipsis_line(para, start, end, stack, direction, size, box[0], m, strut)
+        drafts = [*a.drafts[: keep - 1], last]
+        baselines, height = _stack_lines(drafts, pitch, size)
+        # The cut line's ink (its ellipsis, a prefix shaped anew) can widen the step: drop a line then.
+        if height <= box[1] or keep == 1:
+            return _Attempt(drafts, a.ranges[:keep], True, baselines, height)
+        keep -= 1
 
 
 def layout_text(
@@ -755,10 +770,13 @@ def layout_text(
     """Lay `text` out in a `box` (w, h px) at the largest integer font size in `size` (min, max) that fits.
 
     Fitting means: at most `max_lines` lines, every line (advance and ink) no wider than the box, and
-    the block no taller. Each line is `line_height` × size tall (baseline placed by half-leading from
-    the primary face's ascent and descent, as CSS does), grown by any ink that reaches beyond; the
-    baselines of a block are one even step apart, `line_height` × size or, when larger, the tallest
-    ascent plus the deepest descent of the faces drawing it, so no line's ink touches the next.
+    the block no taller (the fit test measures the block with the step it is drawn with). Each line is
+    `line_height` × size tall (baseline placed by half-leading from the primary face's ascent and
+    descent, as CSS does), grown by any ink that reaches beyond; the baselines of a block are one even
+    step apart, whichever fallback faces draw its lines: `line_height` × size or, when larger, the
+    least whole-pixel step that leaves `CLEARANCE_EM` (at least one pixel) between the ink below any
+    line and the ink above the next (shaped ink boxes, not the faces' declared ascent and descent,
+    which overstate Arabic and understate Devanagari). A single line is never made taller.
     Lines break at spaces, after dashes, and between CJK or Thai characters: at phrase ends only
     (BudouX) for Japanese, Chinese and Thai, never inside a Korean word; kinsoku rules always hold
     (`versa.render.linebreak`); "\\n" forces a break. A word or phrase is broken between grapheme
