@@ -2,6 +2,9 @@
 
 Metrics: `metrics` is a fresh `services.RecordingMetrics`, the sink a service built by a test records to.
 
+Hypothesis: no per-example deadline for any property test (its default, 200 ms, is a timed assertion that
+fails on a loaded machine; speed is measured in bench/). Each test still bounds its examples by count.
+
 AWS: each test that builds a boto3 client gets dummy credentials, a region and no instance-metadata
 lookups (`aws_env`), and talks only to loopback endpoints: moto's standalone server, started once per
 session on a free port (`moto_endpoint`), or a fault server a test starts itself (`aws_client`).
@@ -15,6 +18,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("versa", deadline=None)
+settings.load_profile("versa")
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -3,6 +3,11 @@ corrupt pack; DynamoDB throttled, slow or unreachable; publishes that fail midwa
 
 Faults come from small HTTP servers on free loopback ports: a proxy in front of moto that can stall,
 fail chosen requests or stop listening, and a DynamoDB stand-in that answers the JSON protocol.
+
+"Bounded" is checked by behaviour, never by a stopwatch (a loaded machine makes any time bound flaky):
+the attempts each client sent (counted as botocore sends them, and as the fault servers receive them),
+the error that ended the call (a read timeout, a refused connection), the timeouts and retry settings
+the adapters' clients are made with, and the pauses the adapter itself asks for.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 from botocore.config import Config
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from versa.adapters import dynamo_copy, s3_packs
 from versa.adapters.dynamo_copy import DynamoCopyStore
@@ -43,16 +49,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
 NOW = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
 FAST = Config(connect_timeout=0.3, read_timeout=0.3, retries={"mode": "standard", "total_max_attempts": 2})
 """S3 timeouts for the slow-S3 test, so it stays quick (the defaults are checked separately)."""
-BACKOFF = 1.0
-"""botocore's standard mode sleeps up to 1 s before its one retry."""
-SLACK = 0.5
-"""Scheduling slack on a loaded machine."""
-
-
-def bound(config: Config) -> float:
-    """The longest a call may take under `config` when every attempt times out."""
-    attempts: int = config.retries["total_max_attempts"]
-    return attempts * (config.connect_timeout + config.read_timeout) + (attempts - 1) * BACKOFF + SLACK
+ATTEMPTS = 2
+"""Every AWS call the adapters make is tried at most twice (botocore standard mode, one retry)."""
 
 
 # ------------------------------------------------------------------------------------ fault servers
@@ -171,6 +169,27 @@ def dynamo_error(code: str, status: int = 400) -> Reply:
     return status, {"content-type": "application/x-amz-json-1.0"}, json.dumps(body).encode()
 
 
+@dataclass
+class Attempts:
+    """Every HTTP request a botocore client sends, retries included, recorded as it is sent: a count
+    that works where no server sees the request (a closed port) or sees it late (a timeout)."""
+
+    urls: list[str] = field(default_factory=list)
+
+    def __call__(self, request: Any, **_: Any) -> None:
+        self.urls.append(request.url)
+
+    def __len__(self) -> int:
+        return len(self.urls)
+
+
+def attempts(client: Any) -> Attempts:
+    """Start counting the requests `client` sends."""
+    sent = Attempts()
+    client.meta.events.register("before-send", sent)
+    return sent
+
+
 def closed_port() -> str:
     """A loopback URL nothing listens on."""
     with socket.socket() as sock:
@@ -267,58 +286,78 @@ def proxied(
 # ------------------------------------------------------------------------------------- S3 reads
 
 
-def test_default_timeouts_are_bounded() -> None:
+def test_default_timeouts_are_bounded(aws_env: None, tmp_path: Path) -> None:
+    """Every S3 and DynamoDB call on the request path is bounded: the clients the stores make for
+    themselves have short connect and read timeouts and one retry (what the fault tests below rely on)."""
+    import boto3
+
     for config in (s3_packs.DEFAULT_CONFIG, dynamo_copy.DEFAULT_CONFIG):
         assert config.connect_timeout <= 1 and config.read_timeout <= 1
-        assert config.retries == {"mode": "standard", "total_max_attempts": 2}
+        assert config.retries == {"mode": "standard", "total_max_attempts": ATTEMPTS}
+    session = boto3.session.Session()
+    made = {
+        "s3": S3PackStore("b", checks=PACK_CHECKS, cache_dir=tmp_path, session=session).client.meta.config,
+        "dynamodb": DynamoCopyStore("copy", session=session).client.meta.config,
+    }
+    expected = {"s3": s3_packs.DEFAULT_CONFIG, "dynamodb": dynamo_copy.DEFAULT_CONFIG}
+    for service, config in made.items():
+        wanted = expected[service]
+        assert (config.connect_timeout, config.read_timeout) == (wanted.connect_timeout, wanted.read_timeout)
+        assert config.retries == wanted.retries
 
 
 def test_s3_unreachable_serves_the_last_good_pack(
     proxied: Callable[..., tuple[LoopbackHTTP, Any]], s3_bucket: str, acme_v1: str, tmp_path: Path
 ) -> None:
+    """S3 unreachable: the last good pack is served after one refused request and its one retry; until
+    the next revalidation interval S3 is not asked again; a brand never loaded is unavailable (not
+    unknown), and asking again at once is answered from memory, without a request."""
     # GIVEN a store that loaded acme through a proxy
     proxy, client = proxied()
     clock, events = Clock(), Events()
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
     good = store.current("acme")
+    sent = attempts(client)
     # WHEN S3 stops answering (the port closes) and the pointer is due for revalidation
     proxy.stop()
     clock.advance(31)
-    started = time.monotonic()
     served = store.current("acme")
-    # THEN the last good pack is served, quickly, and the staleness is recorded
+    # THEN the last good pack is served after the bounded attempts, and the staleness is recorded
     assert served is good
-    assert time.monotonic() - started < BACKOFF + SLACK  # refused at once, retried once
+    assert len(sent) == ATTEMPTS and all(u.endswith("/packs/acme/current.json") for u in sent.urls), sent
     assert events.named("pack_stale") == [{"brand": "acme", "reason": "unreachable", "serving": acme_v1}]
     # AND until the next interval the store does not try S3 again
-    seen = len(proxy.seen)
-    assert store.current("acme") is good and len(proxy.seen) == seen
-    # AND a brand it never loaded is unavailable, not unknown; a retry soon after is answered at once
+    assert store.current("acme") is good and len(sent) == ATTEMPTS
+    # AND a brand it never loaded is unavailable, not unknown; a retry soon after sends nothing
+    with pytest.raises(StoreUnavailable) as first:
+        store.current("northwind")
+    assert isinstance(first.value.__cause__, StoreUnavailable)
+    assert isinstance(first.value.__cause__.__cause__, EndpointConnectionError)
+    assert len(sent) == 2 * ATTEMPTS
     with pytest.raises(StoreUnavailable):
         store.current("northwind")
-    started = time.monotonic()
-    with pytest.raises(StoreUnavailable):
-        store.current("northwind")
-    assert time.monotonic() - started < 0.05
+    assert len(sent) == 2 * ATTEMPTS
 
 
 def test_s3_slower_than_the_timeout_serves_the_last_good_pack(
     proxied: Callable[..., tuple[LoopbackHTTP, Any]], s3_bucket: str, acme_v1: str, tmp_path: Path
 ) -> None:
+    """S3 slower than the client's read timeout: each attempt is cut off by the timeout (the answer
+    would have been a 304 had the client waited), the store gives up after the bounded attempts and
+    serves the last good pack, recording the timeout."""
     # GIVEN a store with 0.3 s timeouts that loaded acme
     proxy, client = proxied(FAST)
     clock, events = Clock(), Events()
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
     good = store.current("acme")
+    sent = attempts(client)
     # WHEN S3 takes longer than the read timeout to answer
     proxy.delay = 1.0
     clock.advance(31)
-    started = time.monotonic()
     served = store.current("acme")
-    elapsed = time.monotonic() - started
-    # THEN the last good pack is served within the bounded time (two attempts), the timeout recorded
+    # THEN the last good pack is served after two attempts at the pointer, the timeout recorded
     assert served is good
-    assert elapsed < bound(FAST), elapsed
+    assert len(sent) == ATTEMPTS and all(u.endswith("/packs/acme/current.json") for u in sent.urls), sent
     assert [e["reason"] for e in events.named("pack_stale")] == ["timeout"]
 
 
@@ -502,43 +541,47 @@ def dynamo_store(aws_client: Callable[..., Any], endpoint: str) -> DynamoCopySto
 def test_dynamodb_throttled_raises_store_unavailable_quickly(
     code: str, servers: list[LoopbackHTTP], aws_client: Callable[..., Any]
 ) -> None:
+    """DynamoDB throttling: a read and a lease each give up after the bounded attempts (one retry, no
+    retry loop of the adapter's own) and raise StoreUnavailable naming the throttling."""
     # GIVEN DynamoDB answering every request with a throttling error
     stub = LoopbackHTTP(lambda *_: dynamo_error(code))
     servers.append(stub)
     store = dynamo_store(aws_client, stub.url)
     # WHEN copy is read, and a lease attempted
-    started = time.monotonic()
     with pytest.raises(StoreUnavailable, match="throttled"):
         store.get_many(["a", "b"], now=NOW)
-    elapsed = time.monotonic() - started
-    with pytest.raises(StoreUnavailable):
+    reads = len(stub.seen)
+    with pytest.raises(StoreUnavailable, match="throttled"):
         store.lease("a", now=NOW, ttl=timedelta(seconds=30))
-    # THEN each gave up after two attempts, within the bounded time
-    assert len(stub.seen) == 4
-    assert elapsed < BACKOFF + SLACK, elapsed
+    # THEN each gave up after two attempts
+    assert reads == ATTEMPTS and len(stub.seen) == 2 * ATTEMPTS
+    assert [s.headers["X-Amz-Target"].split(".")[-1] for s in stub.seen] == ["BatchGetItem"] * 2 + ["UpdateItem"] * 2
 
 
 def test_dynamodb_unreachable_raises_store_unavailable_quickly(aws_client: Callable[..., Any]) -> None:
+    """DynamoDB unreachable (nothing listens): the refused connection is tried once more, then the read
+    raises StoreUnavailable caused by the connection error."""
     store = dynamo_store(aws_client, closed_port())
-    started = time.monotonic()
+    sent = attempts(store.client)
     with pytest.raises(StoreUnavailable) as caught:
         store.get_many(["a"], now=NOW)
-    assert time.monotonic() - started < BACKOFF + SLACK
-    assert caught.value.__cause__ is not None
+    assert isinstance(caught.value.__cause__, EndpointConnectionError)
+    assert len(sent) == ATTEMPTS
 
 
 def test_dynamodb_slower_than_the_timeout_raises_store_unavailable(
     servers: list[LoopbackHTTP], aws_client: Callable[..., Any]
 ) -> None:
+    """DynamoDB slower than the production read timeout (0.5 s; the stub answers after 1.5 s): each of
+    the bounded attempts is cut off by the read timeout, and the read raises StoreUnavailable."""
     stub = LoopbackHTTP(lambda *_: (200, {}, b'{"Responses": {}}'), delay=1.5)
     servers.append(stub)
     store = dynamo_store(aws_client, stub.url)
-    started = time.monotonic()
-    with pytest.raises(StoreUnavailable):
+    sent = attempts(store.client)
+    with pytest.raises(StoreUnavailable) as caught:
         store.get_many(["a"], now=NOW)
-    elapsed = time.monotonic() - started
-    # two attempts of a 0.5 s read timeout, and the retry's backoff
-    assert 2 * 0.5 <= elapsed < bound(dynamo_copy.DEFAULT_CONFIG), elapsed
+    assert isinstance(caught.value.__cause__, ReadTimeoutError)
+    assert len(sent) == ATTEMPTS
 
 
 def _batch_reply(found: list[str], unprocessed: list[str]) -> Reply:
@@ -569,17 +612,24 @@ def test_unprocessed_keys_are_retried(servers: list[LoopbackHTTP], aws_client: C
 def test_keys_that_stay_unprocessed_make_the_store_unavailable(
     servers: list[LoopbackHTTP], aws_client: Callable[..., Any]
 ) -> None:
+    """Keys DynamoDB never processes: the read re-asks once per pause of UNPROCESSED_BACKOFF, each
+    pause jittered to between half and all of its step (so the whole wait is bounded by their sum),
+    then raises StoreUnavailable."""
     stub = LoopbackHTTP(
         lambda m, p, h, body: _batch_reply(
             [], [k["pk"]["S"] for k in json.loads(body)["RequestItems"]["copy"]["Keys"]]
         )
     )
     servers.append(stub)
-    started = time.monotonic()
+    pauses: list[float] = []
+    client = aws_client("dynamodb", stub.url, dynamo_copy.DEFAULT_CONFIG)
+    store = DynamoCopyStore("copy", client=client, sleep=pauses.append)
     with pytest.raises(StoreUnavailable, match="unprocessed"):
-        dynamo_store(aws_client, stub.url).get_many(["a"], now=NOW)
+        store.get_many(["a"], now=NOW)
     assert len(stub.seen) == 1 + len(dynamo_copy.UNPROCESSED_BACKOFF)
-    assert time.monotonic() - started < sum(dynamo_copy.UNPROCESSED_BACKOFF) + 2 * SLACK
+    assert len(pauses) == len(dynamo_copy.UNPROCESSED_BACKOFF), pauses
+    for pause, step in zip(pauses, dynamo_copy.UNPROCESSED_BACKOFF, strict=True):
+        assert step / 2 <= pause <= step, (pauses, dynamo_copy.UNPROCESSED_BACKOFF)
 
 
 # -------------------------------------------------------------------------------------- publishing

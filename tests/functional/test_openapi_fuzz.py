@@ -10,14 +10,14 @@ the server itself serves (`/openapi.json`):
 
 Both positive and negative cases are generated; about half name a brand and creative the server
 really serves (otherwise nearly every case would be a 404). Checks: no 5xx, and every status,
-content type, documented header and JSON body conforms to the document. The runs are bounded: a
-fixed number of examples per operation, no shrinking, and a wall-clock budget per run after which
-no further request is sent. Generation is derandomized, so a run is repeatable.
+content type, documented header and JSON body conforms to the document. The runs are bounded by
+count, not by time: a fixed number of examples per operation and no shrinking, and every generated
+case is sent (a wall-clock budget would leave cases untested on a loaded machine). Generation is
+derandomized, so a run is repeatable.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,8 +44,6 @@ EXTS = ("png", "jpg", "webp", "gif", "auto", "html")
 MAX_EXAMPLES = {"/v1/{brand}/{file}": 80, "/healthz": 3, "/openapi.json": 3}
 """Generated cases per operation (others: DEFAULT_EXAMPLES): most go where the work is, the creative route."""
 DEFAULT_EXAMPLES = 30
-RUN_BUDGET_S = 20.0
-"""After this many seconds of a run no further request is sent (the remaining cases pass untested)."""
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance")
 """Not run: `positive_data_acceptance` and `negative_data_rejection`. What a creative accepts depends on
@@ -60,10 +58,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 class Served:
     url: str
     keyring: Keyring
-    started: float
-
-    def over_budget(self) -> bool:
-        return time.monotonic() - self.started > RUN_BUDGET_S
 
 
 def _serve(tmp: Path, *extra: str) -> Iterator[Served]:
@@ -71,7 +65,7 @@ def _serve(tmp: Path, *extra: str) -> Iterator[Served]:
     state = tmp / "state"
     keyring = load_or_create_dev_keyring(state)
     with running_versa(EXAMPLES, state_dir=state, extra_args=extra) as server:
-        yield Served(server.url, keyring, time.monotonic())
+        yield Served(server.url, keyring)
 
 
 def _as_text(value: Any) -> list[str]:
@@ -158,8 +152,6 @@ def fuzz(served: Served, path: str, *, signed: bool) -> Counter[int]:
     @settings(SETTINGS, max_examples=MAX_EXAMPLES.get(path, DEFAULT_EXAMPLES))
     @given(case=_cases(operation))
     def run(case: Any) -> None:
-        if served.over_budget():
-            return
         if signed:
             sign_case(case, served.keyring)
         response = case.call(timeout=30)
@@ -167,6 +159,7 @@ def fuzz(served: Served, path: str, *, signed: bool) -> Counter[int]:
         case.validate_response(response, checks=checks)  # raises with a curl command that reproduces it
 
     run()
+    assert statuses, f"no case of {path} was sent"
     return statuses
 
 

@@ -5,9 +5,10 @@ GIF at dpr 2.8 it declares 941 million pixels x frames, far over the work bound,
 before drawing) and `wide` (600x400, a 60-frame loop: at dpr 1.0-1.8 it declares 14-47 million, just
 under the default bound of 48 million, so it really renders). Client threads fire a fixed number of
 requests for distinct renders (each with its own `at`, signatures being off, so the memo never answers) from a
-browser and from Gmail's proxy, within a time limit. The server's peak resident memory (VmHWM) must
-stay under `RSS_BOUND_MB`, every answer must be an image or a problem document (no 500), and the
-server must still answer afterwards.
+browser and from Gmail's proxy; every one of them is sent and answered (the burst is bounded by its count,
+not by a clock, so a loaded machine cannot make it skip requests). The server's peak resident memory
+(VmHWM) must stay under `RSS_BOUND_MB`, every answer must be an image or a problem document (no 500),
+and the server must still answer afterwards.
 
 Measured figures are under RSS_BOUND_MB.
 """
@@ -37,8 +38,9 @@ CHROME = (
 )
 REQUESTS = 32
 CONCURRENCY = 8
-TIME_LIMIT = 25.0
-"""Seconds the burst may take; requests not sent by then are skipped (the count is the other limit)."""
+HANG_GUARD_S = 120.0
+"""Socket timeout of each request: a server that stops answering fails the test instead of hanging it.
+Not a speed bound: the server answers within its render budget (2 s) plus its queue, far below this."""
 RSS_BOUND_MB = 400
 """Peak resident memory allowed. Measured on this burst (2-core machine): idle 87 MB, peak 168-231 MB
 with the work bound, deadline checks and shedding, 90 MB after; the code before them peaked at 2.6 GB (its abandoned
@@ -127,7 +129,6 @@ def stress_targets(n: int) -> list[tuple[str, str]]:
 class Burst:
     before: tuple[float, float]
     after: tuple[float, float]
-    elapsed: float
     statuses: Counter[tuple[str, int, str]] = field(default_factory=Counter)
     """(client, status, X-Versa-Fallback reason or Content-Type) -> count; client is proxy|browser."""
     errors: list[str] = field(default_factory=list)
@@ -137,23 +138,21 @@ class Burst:
         return self.after[1]
 
 
-def burst(server: Server, *, requests: int = REQUESTS, concurrency: int = CONCURRENCY,
-          time_limit: float = TIME_LIMIT) -> Burst:
-    """Fire the stress targets at `concurrency`, stopping at `requests` or `time_limit`."""
+def burst(server: Server, *, requests: int = REQUESTS, concurrency: int = CONCURRENCY) -> Burst:
+    """Fire all `requests` stress targets, `concurrency` at a time."""
     before = memory_mb(server.process.pid)
     todo = iter(stress_targets(requests))
     lock = threading.Lock()
-    result = Burst(before, before, 0.0)
-    started = time.monotonic()
+    result = Burst(before, before)
 
     def worker() -> None:
-        while time.monotonic() - started < time_limit:
+        while True:
             with lock:
                 item = next(todo, None)
             if item is None:
                 return
             try:
-                status, headers, _ = get(server.port, *item, timeout=time_limit)
+                status, headers, _ = get(server.port, *item, timeout=HANG_GUARD_S)
                 outcome = headers.get("x-versa-fallback") or headers.get("content-type", "")
             except OSError as exc:
                 with lock:
@@ -167,7 +166,6 @@ def burst(server: Server, *, requests: int = REQUESTS, concurrency: int = CONCUR
         t.start()
     for t in threads:
         t.join()
-    result.elapsed = time.monotonic() - started
     time.sleep(0.5)  # renders the service gave up on stop at their next frame
     result.after = memory_mb(server.process.pid)
     return result
@@ -184,10 +182,11 @@ def test_large_animated_renders_at_concurrency_keep_memory_bounded(tmp_path: Pat
         assert get(server.port, "/v1/stress/wide.png", CHROME)[0] == 200
         # WHEN the burst is fired
         result = burst(server)
-        # THEN nothing failed at the socket, the proxy always got an image (200), a browser an image,
-        # a 400 (over the work bound) or a 503 (shed), some renders really ran, and memory stayed bounded
+        # THEN every request was answered (none failed at the socket), the proxy always got an image
+        # (200), a browser an image, a 400 (over the work bound) or a 503 (shed), some renders really
+        # ran, and memory stayed bounded
         assert not result.errors, result.errors
-        assert sum(result.statuses.values()) >= REQUESTS // 2, result.statuses
+        assert sum(result.statuses.values()) == REQUESTS, result.statuses
         for (client, status, outcome), _ in result.statuses.items():
             allowed = {200} if client == "proxy" else {200, 400, 503}
             assert status in allowed, result.statuses

@@ -100,7 +100,7 @@ class DynamoCopyStore(CopyStore):
     The client is `client` if given (tests pass one pointed at moto), else made on first use by
     `client_factory`, else on first use from `session` (default: a new boto3 session) with `config`
     (default: DEFAULT_CONFIG). Reads are eventually consistent. A lease over an expired item replaces
-    it and increments its version.
+    it and increments its version. `sleep` takes the pauses between re-asks for unprocessed keys.
     """
 
     def __init__(
@@ -111,8 +111,10 @@ class DynamoCopyStore(CopyStore):
         client_factory: Callable[[], DynamoDBClient] | None = None,
         session: boto3.session.Session | None = None,
         config: Config | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.table_name = table_name
+        self._sleep = sleep
         self._client: LazyClient[DynamoDBClient] = LazyClient(
             "dynamodb", client=client, factory=client_factory, session=session,
             config=config or DEFAULT_CONFIG,
@@ -151,7 +153,7 @@ class DynamoCopyStore(CopyStore):
         ]
         for attempt in range(len(UNPROCESSED_BACKOFF) + 1):
             if attempt:
-                time.sleep(UNPROCESSED_BACKOFF[attempt - 1] * random.uniform(0.5, 1.0))
+                self._sleep(UNPROCESSED_BACKOFF[attempt - 1] * random.uniform(0.5, 1.0))
             response = self._batch_get(pending)
             for raw in response.get("Responses", {}).get(self.table_name, []):
                 key = raw.get("pk", {}).get("S")
