@@ -221,3 +221,27 @@ def test_a_long_default_overflowing_is_reported_even_when_max_chars_is_small(
     assert len(found) == 1, found
     assert found[0].message.startswith("de text does not fit")
     assert "copy: the default" in found[0].message and "Winterschluss" in found[0].message
+
+
+def test_glyphs_are_checked_when_there_are_too_many_variants_to_enumerate(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a Japanese headline holding cuneiform, in a container, and no variant report (the creative
+    # had too many variants to enumerate)
+    from versa.authoring.lint import _glyphs
+
+    layers = [
+        {"id": "bg", "type": "background", "fill": "paper"},
+        {
+            "id": "col",
+            "type": "container",
+            "box": [0, 0, 300, 100],
+            "children": [{"id": "headline", "type": "text", "slot": "title", "font": "display", "size": 16}],
+        },
+    ]
+    copy = {"title": {"default": {"en": "Sale", "ja": "セール \U00012000"}}, "cta": {"default": "Go"}}
+    pack = _pack(small_pack, make_pack, layers=layers, copy=copy)
+    # WHEN its glyphs are checked
+    found = list(_glyphs(pack, pack.model.creatives["promo"], "creatives.promo", (), None))
+    # THEN each locale's design is still checked
+    assert [(i.severity, i.path) for i in found] == [("error", "creatives.promo.layers[1].children[0].font")]

@@ -2,9 +2,11 @@
 
 Errors: attributes the CDN does not key on, values an attribute can never take, rules that can never
 match, `vary_by` over an open-ended attribute, copy without a default for a declared locale, fonts
-lacking glyphs a locale needs. Warnings: countdown labels missing a plural category their locale's
-counts take (`_plural_labels`), rules whose every effect is always overridden by later rules
-(shadowed), and what laying out every variant at every size with the longest copy finds (cut text,
+lacking glyphs for a text some variant draws (`versa.authoring.glyphs`). Warnings: characters drawn
+in a face of another weight than their font token's (`weight-fallback`), countdown labels missing a
+plural category their locale's counts take (`_plural_labels`), rules whose every effect is always
+overridden by later rules (shadowed), and what laying out every variant at every size with its
+default copy and with each slot's `max_chars` probe finds (cut text,
 text outside its container, layers colliding at a size, text failing WCAG AA contrast over fills,
 images and gradients, images enlarged beyond their pixels, layers off the canvas: `_overflow`, with
 the drawn checks in `versa.authoring.pixels`).
@@ -14,13 +16,20 @@ Overlap between rules is how a cascade works and is not reported.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from versa.authoring.contrast import aa_minimum, contrast_ratio, over
 from versa.context.attributes import DEFAULT_KEYABLE, finite_values
 from versa.context.locale import PLURAL_CATEGORIES, counted_categories
 from versa.decide.rules import decide
-from versa.decide.variants import TooManyVariants, VariantReport, enumerate_variants, iter_contexts
+from versa.decide.variants import (
+    SyntheticContext,
+    TooManyVariants,
+    VariantReport,
+    enumerate_variants,
+    iter_contexts,
+)
 from versa.errors import Issue
 from versa.pack.conditions import Compare
 from versa.pack.loader import PACK_FILE
@@ -162,10 +171,6 @@ def _layer_paths_of(creative: Creative, base: str) -> Iterator[tuple[str, Any]]:
         yield from ((f"{base}.{rel}", child) for rel, child in walk_children(top, f"layers[{i}]"))
 
 
-def ref_is_file(ref: str) -> bool:
-    return ref.lower().endswith((".ttf", ".otf", ".ttc"))
-
-
 def _variants(model: PackModel, cid: str) -> VariantReport | None:
     try:
         return enumerate_variants(model, cid)
@@ -186,10 +191,9 @@ def _glyphs(
     pack: Pack, creative: Creative, base: str, font_dirs: tuple[str, ...], report: VariantReport | None
 ) -> Iterator[Issue]:
     """Glyph coverage and `weight-fallback` of every text every variant draws (see
-    `versa.authoring.glyphs`); nothing when the creative has too many variants to enumerate (the
-    reachability check says so)."""
-    if report is None:
-        return
+    `versa.authoring.glyphs`). When the creative has too many variants to enumerate (the
+    reachability check says so), each locale at each size as decided for a context holding only
+    the locale."""
     from versa.authoring.glyphs import GlyphCheck
     from versa.render.layers import FontBook  # the same stacks rendering uses
 
@@ -197,8 +201,19 @@ def _glyphs(
     check = GlyphCheck(
         pack, creative, base, FontBook(font_dirs), lambda layer: _path(layer, paths, base), _params(creative)
     )
-    for variant in report.variants:
-        yield from check.variant(variant.decision)
+    if report is not None:
+        decisions = [variant.decision for variant in report.variants]
+    else:
+        model, cid = pack.model, base.split(".", 1)[1]
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        decisions = [
+            decide(model, cid, SyntheticContext({"lang": loc}, now, model.default_tz, loc), size=size,
+                   with_valid_until=False)
+            for loc in model.locales
+            for size in creative.all_sizes
+        ]
+    for decision in decisions:
+        yield from check.variant(decision)
 
 
 def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> Iterator[Issue]:
