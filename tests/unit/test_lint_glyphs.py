@@ -82,8 +82,9 @@ def _weight(issues: list[Issue]) -> list[Issue]:
 def test_a_bold_japanese_headline_with_a_bold_cjk_face_has_no_weight_warning(
     small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
 ) -> None:
-    # GIVEN two bold headlines in a container: `headline` under sans-bold (its CJK fallback is Noto
-    # Sans CJK JP Bold), `other` under a bold token that a rule gives Japanese viewers a regular-only font
+    # GIVEN three headlines in a container: `headline` under sans-bold (its CJK fallback is Noto Sans
+    # CJK JP Bold), `other` under a bold token that a rule gives Japanese viewers a regular-only font,
+    # and `own`, which a rule gives the regular Japanese font's own token for ja
     layers = [
         {"id": "bg", "type": "background", "fill": "paper"},
         {
@@ -94,15 +95,20 @@ def test_a_bold_japanese_headline_with_a_bold_cjk_face_has_no_weight_warning(
             "children": [
                 {"id": "headline", "type": "text", "slot": "title", "font": "display", "size": 16},
                 {"id": "other", "type": "text", "slot": "title", "font": "display2", "size": 16},
+                {"id": "own", "type": "text", "slot": "title", "font": "display", "size": 16},
             ],
         },
     ]
-    rules = [{"id": "ja-font", "when": {"lang": "ja"}, "set": {"tokens.fonts.display2": "assets/JP-Regular.otf"}}]
-    fonts = {"display2": "sans-bold", "jp": "assets/JP-Regular.otf"}
+    rules = [
+        {"id": "ja-font", "when": {"lang": "ja"}, "set": {"tokens.fonts.display2": "assets/JP-Regular.otf"}},
+        {"id": "ja-own", "when": {"lang": "ja"}, "set": {"layers.own.font": "display_ja"}},
+    ]
+    fonts = {"display2": "sans-bold", "display_ja": "assets/JP-Regular.otf"}
     pack = _pack(small_pack, make_pack, layers=layers, copy=COPY_JA, rules=rules, fonts=fonts, extra_font=True)
     # WHEN linted
     found = _weight(lint(pack))
-    # THEN only `other` is warned about: every character of `headline` is drawn in a bold face
+    # THEN only `other` is warned about: every character of `headline` is drawn in a bold face, and
+    # `own` gets the weight its token declares
     assert [i.path for i in found] == ["creatives.promo.layers[1].children[1].font"], found
     assert all("layer 'headline'" not in i.message for i in lint(pack))
 
@@ -245,3 +251,4 @@ def test_glyphs_are_checked_when_there_are_too_many_variants_to_enumerate(
     found = list(_glyphs(pack, pack.model.creatives["promo"], "creatives.promo", (), None))
     # THEN each locale's design is still checked
     assert [(i.severity, i.path) for i in found] == [("error", "creatives.promo.layers[1].children[0].font")]
+
