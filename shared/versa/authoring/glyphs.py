@@ -38,7 +38,7 @@ from versa.pack.model import (
     TextLayer,
     walk_children,
 )
-from versa.render.countdown import deadline_of, label_forms, robust_text
+from versa.render.countdown import deadline_of, label_forms, localized, robust_text
 from versa.render.fonts import LOCALE_SAMPLES, FontFace, FontStack, is_bold, missing_glyphs
 from versa.render.layer_text import layer_text
 from versa.render.scene import FontBook, Scene
@@ -55,14 +55,6 @@ def _weight(bold: bool) -> str:
 def _face_name(face: FontFace) -> str:
     name = Path(face.path).name
     return f"{name} (face {face.index})" if name.lower().endswith(".ttc") else name
-
-
-def _localized(values: Mapping[str, Any], locale: str, fallback: Any) -> Any:
-    """What a countdown shows for `locale` (`versa.render.countdown`'s rule: the locale's entry, else
-    the first)."""
-    if locale in values:
-        return values[locale]
-    return next(iter(values.values()), fallback)
 
 
 def _walk(layers: Iterable[Any]) -> Iterator[Any]:
@@ -100,14 +92,14 @@ class GlyphCheck:
         if isinstance(layer, TextLayer | ButtonLayer):
             what = f"copy slot {layer.slot!r}" if layer.slot else f"parameter {layer.param!r}" if layer.param else "text"
             return [(what, layer_text(layer, scene))]
-        labels: CountdownLabels = _localized(layer.labels, loc, CountdownLabels())
+        labels: CountdownLabels = localized(layer.labels, loc, CountdownLabels())
         digits = scene.digits(layer.digits)
         out = [(f"label {unit}", form) for unit in layer.units for form in label_forms(labels, unit)]
         out.append(("digits", to_digits("0123456789", loc, digits)))
-        ended = _localized(layer.ended, loc, "")
+        ended = localized(layer.ended, loc, "")
         if ended:
             out.append(("ended text", ended))
-        template = _localized(layer.robust, loc, "")
+        template = localized(layer.robust, loc, "")
         if template:
             deadline = deadline_of(layer, scene.params) or _ROBUST_SAMPLE
             tz = self.pack.model.default_tz
