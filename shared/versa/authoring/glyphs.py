@@ -33,7 +33,6 @@ from versa.pack.model import (
     ButtonLayer,
     CountdownLabels,
     CountdownLayer,
-    Creative,
     Pack,
     TextLayer,
     walk_children,
@@ -69,7 +68,6 @@ class GlyphCheck:
     (one per layer, locale and kind), and each (stack, text) pair is examined once."""
 
     pack: Pack
-    creative: Creative
     base: str
     book: FontBook
     path_of: Callable[[Any], str]

@@ -199,7 +199,7 @@ def _glyphs(
 
     paths = _layer_paths(creative, base)
     check = GlyphCheck(
-        pack, creative, base, FontBook(font_dirs), lambda layer: _path(layer, paths, base), _params(creative)
+        pack, base, FontBook(font_dirs), lambda layer: _path(layer, paths, base), _params(creative)
     )
     if report is not None:
         decisions = [variant.decision for variant in report.variants]
