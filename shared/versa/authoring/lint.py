@@ -2,9 +2,11 @@
 
 Errors: attributes the CDN does not key on, values an attribute can never take, rules that can never
 match, `vary_by` over an open-ended attribute, copy without a default for a declared locale, fonts
-lacking glyphs a locale needs. Warnings: countdown labels missing a plural category their locale's
-counts take (`_plural_labels`), rules whose every effect is always overridden by later rules
-(shadowed), and what laying out every variant at every size with the longest copy finds (cut text,
+lacking glyphs for a text some variant draws (`versa.authoring.glyphs`). Warnings: characters drawn
+in a face of another weight than their font token's (`weight-fallback`), countdown labels missing a
+plural category their locale's counts take (`_plural_labels`), rules whose every effect is always
+overridden by later rules (shadowed), and what laying out every variant at every size with its
+default copy and with each slot's `max_chars` probe finds (cut text,
 text outside its container, layers colliding at a size, text failing WCAG AA contrast over fills,
 images and gradients, images enlarged beyond their pixels, layers off the canvas: `_overflow`, with
 the drawn checks in `versa.authoring.pixels`).
@@ -14,13 +16,20 @@ Overlap between rules is how a cascade works and is not reported.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from versa.authoring.contrast import aa_minimum, contrast_ratio, over
 from versa.context.attributes import DEFAULT_KEYABLE, finite_values
 from versa.context.locale import PLURAL_CATEGORIES, counted_categories
 from versa.decide.rules import decide
-from versa.decide.variants import TooManyVariants, enumerate_variants, iter_contexts
+from versa.decide.variants import (
+    SyntheticContext,
+    TooManyVariants,
+    VariantReport,
+    enumerate_variants,
+    iter_contexts,
+)
 from versa.errors import Issue
 from versa.pack.conditions import Compare
 from versa.pack.loader import PACK_FILE
@@ -50,9 +59,10 @@ def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Ite
         issues += _vary_by(model, creative, base)
         issues += _copy_locales(model, creative, base)
         issues += _plural_labels(creative, base)
-        issues += _glyphs(pack, creative, base, tuple(font_dirs))
+        report = _variants(model, cid)
+        issues += _glyphs(pack, creative, base, tuple(font_dirs), report)
         issues += _reachability(model, cid, creative, base)
-        issues += _overflow(pack, cid, creative, base, tuple(font_dirs))
+        issues += _overflow(pack, cid, creative, base, tuple(font_dirs), report)
     return sorted(issues, key=lambda i: (i.severity != "error", i.path))
 
 
@@ -161,44 +171,49 @@ def _layer_paths_of(creative: Creative, base: str) -> Iterator[tuple[str, Any]]:
         yield from ((f"{base}.{rel}", child) for rel, child in walk_children(top, f"layers[{i}]"))
 
 
-def ref_is_file(ref: str) -> bool:
-    return ref.lower().endswith((".ttf", ".otf", ".ttc"))
+def _variants(model: PackModel, cid: str) -> VariantReport | None:
+    try:
+        return enumerate_variants(model, cid)
+    except TooManyVariants:
+        return None
 
 
-def _glyphs(pack: Pack, creative: Creative, base: str, font_dirs: tuple[str, ...]) -> Iterator[Issue]:
-    model = pack.model
-    from versa.render.fonts import LOCALE_SAMPLES, FontStack, missing_glyphs
+def _params(creative: Creative) -> dict[str, Any]:
+    """Declared parameters at their longest sample (else their default), to catch long merge values."""
+    return {
+        name: max((str(v) for v in spec.samples), key=len) if spec.samples else spec.default
+        for name, spec in creative.params.items()
+        if spec.samples or spec.default is not None
+    }
+
+
+def _glyphs(
+    pack: Pack, creative: Creative, base: str, font_dirs: tuple[str, ...], report: VariantReport | None
+) -> Iterator[Issue]:
+    """Glyph coverage and `weight-fallback` of every text every variant draws (see
+    `versa.authoring.glyphs`). When the creative has too many variants to enumerate (the
+    reachability check says so), each locale at each size as decided for a context holding only
+    the locale."""
+    from versa.authoring.glyphs import GlyphCheck
     from versa.render.layers import FontBook  # the same stacks rendering uses
 
-    book = FontBook(font_dirs)
-
-    for i, layer in enumerate(creative.layers):
-        if not isinstance(layer, TextLayer | ButtonLayer | CountdownLayer):
-            continue
-        stack = book.stack(pack, model.tokens.fonts[layer.font])
-        for loc in model.locales:
-            texts = [LOCALE_SAMPLES.get(loc.split("-")[0], "")]
-            slot = getattr(layer, "slot", None)
-            if slot:
-                texts.append(creative.copy_slots[slot].default.get(loc, ""))
-            missing = sorted(set().union(*(missing_glyphs(stack, t) for t in texts if t)))
-            if missing:
-                yield Issue(
-                    PACK_FILE,
-                    f"{base}.layers[{i}].font",
-                    f"font {layer.font!r} and its fallbacks lack glyphs for locale {loc!r}: {''.join(missing)[:40]}",
-                )
-            elif ref_is_file(model.tokens.fonts[layer.font]):
-                primary = FontStack((stack.primary,))
-                lacking = sorted(missing_glyphs(primary, texts[0]))
-                if lacking:
-                    yield Issue(
-                        PACK_FILE,
-                        f"{base}.layers[{i}].font",
-                        f"font {layer.font!r} has no glyphs for locale {loc!r} ({''.join(lacking)[:20]}…); "
-                        "a default family stands in for them",
-                        "warning",
-                    )
+    paths = _layer_paths(creative, base)
+    check = GlyphCheck(
+        pack, base, FontBook(font_dirs), lambda layer: _path(layer, paths, base), _params(creative)
+    )
+    if report is not None:
+        decisions = [variant.decision for variant in report.variants]
+    else:
+        model, cid = pack.model, base.split(".", 1)[1]
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        decisions = [
+            decide(model, cid, SyntheticContext({"lang": loc}, now, model.default_tz, loc), size=size,
+                   with_valid_until=False)
+            for loc in model.locales
+            for size in creative.all_sizes
+        ]
+    for decision in decisions:
+        yield from check.variant(decision)
 
 
 def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> Iterator[Issue]:
@@ -247,10 +262,14 @@ def _overridden(key: str, value: Any, later: list[tuple[str, Any]]) -> bool:
     return False
 
 
-def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tuple[str, ...]) -> Iterator[Issue]:
+def _overflow(
+    pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tuple[str, ...], report: VariantReport | None
+) -> Iterator[Issue]:
     """Lay out every variant (each design key, so every size and locale) with the longest copy each
-    slot can hold: `max_chars` wide glyphs ('W') when its `generate` sets `max_chars`, else the
-    variant's default. Declared parameters use their longest sample, to catch long merge values.
+    slot can hold: the variant's default (each locale's own, rule overrides applied) and, where a
+    slot's `generate` sets `max_chars`, a second layout with that many wide glyphs ('W') in its place;
+    a warning says which of the two overflowed. Declared parameters use their longest sample, to
+    catch long merge values.
     Containers are laid out as the renderer lays them out (`versa.render.layers.placed`).
 
     Warns where text is cut (max_lines, ellipsis) or overflows its box or container (`text-overflow`),
@@ -267,20 +286,14 @@ def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tu
     an ellipse, a translucent fill, a shape covering only part of the text) is sampled from the
     layers drawn beneath it: `versa.authoring.pixels.Sampler` renders them and compares the text
     colour with the worst region under its ink."""
-    from versa.authoring.pixels import AssetSizes, Sampler, off_canvas, upscaled
+    from versa.authoring.pixels import AssetSizes, Sampler
     from versa.render.layers import FontBook
     from versa.render.scene import Scene
 
-    try:
-        report = enumerate_variants(pack.model, cid)
-    except TooManyVariants:
+    if report is None:
         return
     book = FontBook(font_dirs)
-    params = {
-        name: max((str(v) for v in spec.samples), key=len) if spec.samples else spec.default
-        for name, spec in creative.params.items()
-        if spec.samples or spec.default is not None
-    }
+    params = _params(creative)
     paths = _layer_paths(creative, base)
     first = creative.all_sizes[0]
     seen: set[tuple[str, ...]] = set()
@@ -290,33 +303,17 @@ def _overflow(pack: Pack, cid: str, creative: Creative, base: str, font_dirs: tu
     later: list[tuple[Any, set[tuple[str, str]]]] = []
     for variant in report.variants:
         decision = variant.decision
-        texts = {name: _longest(creative, name, ref.default) for name, ref in decision.copy.items()}
-        scene = Scene(pack, decision, texts, params, 1.0, book)
-        where = f"{decision.size[0]}x{decision.size[1]} {decision.locale}"
-        rules = ", ".join(variant.matched) or "no rules"
-        boxes = list(_boxes(decision.layers, scene, paths, base))
-        for issue in _fits(boxes, scene, where, rules, decision.design_key):
-            key = (issue.path, issue.message.split("variant ")[0])
-            if key not in seen:
-                seen.add(key)
-                yield issue
-        for issue in _contrast(boxes, scene, where, sampler):
-            key = (issue.path, issue.message)
-            if key not in seen:
-                seen.add(key)
-                yield issue
-        for found_key, issue in (
-            *upscaled(boxes, creative, decision.size, assets),
-            *off_canvas(boxes, decision.size, where),
-        ):
-            if found_key not in found:
-                found.add(found_key)
-                yield issue
-        pairs = _collisions(boxes)
-        if decision.size == first:
-            collide_first |= pairs
-        else:
-            later.append((variant, pairs))
+        for copy, texts in _copy_probes(creative, decision):
+            scene = Scene(pack, decision, texts, params, 1.0, book)
+            where = f"{decision.size[0]}x{decision.size[1]} {decision.locale}"
+            rules = ", ".join(variant.matched) or "no rules"
+            boxes = list(_boxes(decision.layers, scene, paths, base))
+            yield from _drawn_checks(boxes, scene, where, rules, copy, (seen, found), (sampler, assets))
+            pairs = _collisions(boxes)
+            if decision.size == first:
+                collide_first |= pairs
+            else:
+                later.append((variant, pairs))
     for variant, pairs in later:
         decision = variant.decision
         for a, b in sorted(pairs - collide_first):
@@ -357,12 +354,57 @@ def _path(layer: Any, paths: dict[str, str], base: str) -> str:
     return paths.get(key, f"{base}.layers")
 
 
-def _longest(creative: Creative, name: str, default: str) -> str:
-    slot = creative.copy_slots.get(name)
-    gen = slot.generate if slot else None
-    if gen is not None and gen.max_chars:
-        return "W" * gen.max_chars
-    return default
+def _copy_probes(creative: Creative, decision: Any) -> list[tuple[str, dict[str, str]]]:
+    """(what, copy texts) to lay a variant out with: its defaults, then (when a slot's `generate`
+    sets `max_chars`) the same with that many 'W's in each such slot."""
+    defaults = {name: ref.default for name, ref in decision.copy.items()}
+    probes = dict(defaults)
+    named = []
+    for name in defaults:
+        slot = creative.copy_slots.get(name)
+        gen = slot.generate if slot else None
+        if gen is not None and gen.max_chars:
+            probes[name] = "W" * gen.max_chars
+            named.append(f"{name}: {gen.max_chars}×W")
+    out = [("copy: the default", defaults)]
+    if named:
+        out.append((f"copy: the max_chars probe ({', '.join(named)})", probes))
+    return out
+
+
+def _drawn_checks(
+    boxes: list[_Placed],
+    scene: Any,
+    where: str,
+    rules: str,
+    copy: str,
+    seen: tuple[set[Any], set[Any]],
+    tools: tuple[Any, Any],
+) -> Iterator[Issue]:
+    """The checks of one variant laid out with one set of copy texts, each finding once per lint run."""
+    from versa.authoring.pixels import off_canvas, upscaled
+
+    by_message, by_key = seen
+    sampler, assets = tools
+    decision = scene.decision
+    creative = scene.pack.model.creatives[decision.creative]
+    for issue in _fits(boxes, scene, where, rules, decision.design_key, copy):
+        key = (issue.path, issue.message.split("variant ")[0])
+        if key not in by_message:
+            by_message.add(key)
+            yield issue
+    for issue in _contrast(boxes, scene, where, sampler):
+        key = (issue.path, issue.message)
+        if key not in by_message:
+            by_message.add(key)
+            yield issue
+    for found_key, issue in (
+        *upscaled(boxes, creative, decision.size, assets),
+        *off_canvas(boxes, decision.size, where),
+    ):
+        if found_key not in by_key:
+            by_key.add(found_key)
+            yield issue
 
 
 def _boxes(layers: Iterable[Any], scene: Any, paths: dict[str, str], base: str) -> Iterator[_Placed]:
@@ -374,7 +416,7 @@ def _boxes(layers: Iterable[Any], scene: Any, paths: dict[str, str], base: str) 
         yield layer, box, _path(layer, paths, base), container
 
 
-def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str) -> Iterator[Issue]:
+def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str, copy: str) -> Iterator[Issue]:
     from versa.render.layer_text import text_layout
 
     for layer, box, path, container in boxes:
@@ -388,7 +430,7 @@ def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str) ->
                 PACK_FILE,
                 path,
                 f"{scene.decision.locale} text does not fit at {layer.size[0]}px and is cut to {text!r} "
-                f"({name} at {where}; variant {key}: {rules})",
+                f"({name} at {where}, {copy}; variant {key}: {rules})",
                 "warning",
             )
         if container is not None:
@@ -399,7 +441,7 @@ def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str) ->
                     PACK_FILE,
                     path,
                     f"text-overflow: at {where} {name} ({layer_text_of(layer, scene)!r}) lies at {list(box)}, "
-                    f"outside its container {list(container)} (variant {key}: {rules})",
+                    f"outside its container {list(container)} ({copy}; variant {key}: {rules})",
                     "warning",
                 )
 

@@ -119,7 +119,9 @@ def unit_label(labels: CountdownLabels, unit: str, count: int, locale: str) -> s
     return one if one and count == 1 else forms
 
 
-def _localized(values: Mapping[str, Any], locale: str, fallback: Any) -> Any:
+def localized(values: Mapping[str, Any], locale: str, fallback: Any) -> Any:
+    """A countdown's per-locale value (labels, ended, robust) for `locale`: its own, else the first
+    written, else `fallback`."""
     if locale in values:
         return values[locale]
     return next(iter(values.values()), fallback)
@@ -168,7 +170,7 @@ def countdown_size(
     free = (10 * hi, 10 * hi)
     digits = layout("88", stack, (hi, hi), free, lang, max_lines=1)
     label_hi = max(1, round(hi * LABEL_SCALE))
-    labels: CountdownLabels = _localized(layer.labels, lang, CountdownLabels())
+    labels: CountdownLabels = localized(layer.labels, lang, CountdownLabels())
     texts = [form for u in layer.units for form in label_forms(labels, u)]
     label_lays = [layout(t, stack, (label_hi, label_hi), (20 * hi, 10 * hi), lang, max_lines=1) for t in texts]
     cell = max([digits.width] + [lay.width for lay in label_lays]) + hi // 2
@@ -192,12 +194,12 @@ class CountdownPainter:
         self.ended = self.deadline is not None and now >= self.deadline
         self.message: str | None = None
         if self.deadline is not None and self.ended:
-            self.message = _localized(layer.ended, scene.lang, "")
+            self.message = localized(layer.ended, scene.lang, "")
         elif self.deadline is not None and robust and layer.robust:
-            template = _localized(layer.robust, scene.lang, "")
+            template = localized(layer.robust, scene.lang, "")
             self.message = robust_text(template, self.deadline, tz, scene.lang, scene.digits(layer.digits))
         self.digits = scene.digits(layer.digits)
-        self.labels: CountdownLabels = _localized(layer.labels, scene.lang, CountdownLabels())
+        self.labels: CountdownLabels = localized(layer.labels, scene.lang, CountdownLabels())
         self.ticking_labels = {  # plural forms that differ may change between frames: drawn with the digits
             u
             for u in layer.units
@@ -469,6 +471,7 @@ __all__ = [
     "draw_countdown",
     "drop_local_tables",
     "label_forms",
+    "localized",
     "mirrors",
     "reflect_cells",
     "robust_text",

@@ -307,16 +307,37 @@ def _break_after(
     return breaks, soft
 
 
-def _analyse(text: str, stack: FontStack, direction: Direction, lang: str | None = None) -> _Para:
+def _clusters(
+    text: str, stack: FontStack, direction: Direction
+) -> tuple[list[int], bool, list[str], list[int], list[FontFace], bool]:
+    """(bounds, simple, clusters, levels, faces, one_face) of one paragraph: its grapheme clusters,
+    their bidi levels and the face drawing each."""
     bounds = _cluster_bounds(text)
     simple = len(bounds) == len(text) + 1  # every character is a cluster of its own
     clusters = list(text) if simple else [text[bounds[k] : bounds[k + 1]] for k in range(len(bounds) - 1)]
     char_levels = embedding_levels(text, direction)
     levels = char_levels if simple else [char_levels[bounds[k]] for k in range(len(clusters))]
-    spaces = [cl[0] in _SPACES for cl in clusters]
     # When the primary face draws every character, `_assign_faces` gives it to every cluster.
     one_face = stack.primary_draws_all(text)
     faces = [stack.primary] * len(clusters) if one_face else _assign_faces(clusters, levels, stack)
+    return bounds, simple, clusters, levels, faces, one_face
+
+
+def cluster_faces(text: str, stack: FontStack) -> list[tuple[str, FontFace]]:
+    """Every grapheme cluster of `text` with the face `layout_text` draws it in (the same paragraphs,
+    bidi levels and face assignment), in logical order; line breaks and dropped controls left out."""
+    direction = base_direction(text)
+    out: list[tuple[str, FontFace]] = []
+    for para in _paragraphs(text):
+        if para:
+            _, _, clusters, _, faces, _ = _clusters(para, stack, direction)
+            out += zip(clusters, faces, strict=True)
+    return out
+
+
+def _analyse(text: str, stack: FontStack, direction: Direction, lang: str | None = None) -> _Para:
+    bounds, simple, clusters, levels, faces, one_face = _clusters(text, stack, direction)
+    spaces = [cl[0] in _SPACES for cl in clusters]
     model = phrase_model(lang, text)
     phrases = phrase_boundaries(text, model) if model is not None else None
     breaks, soft = _break_after(
@@ -997,6 +1018,7 @@ __all__ = [
     "TextLayout",
     "VAlign",
     "clear_shaping_cache",
+    "cluster_faces",
     "draw_text",
     "layout_text",
 ]
