@@ -114,7 +114,7 @@ def upscaled(
         if rw <= source[0] and rh <= source[1]:
             continue
         yield (
-            (path, size, ref, box[2:]),
+            (path, size, ref),  # once per layer, size and image: boxes differ with each variant's copy
             Issue(
                 PACK_FILE,
                 path,
