@@ -176,9 +176,13 @@ class Worker:
 def worker_main(packs_dir: Path) -> int:
     packs = {script: packs_dir / f"card-{script}" for script in SCRIPTS}
     worker = Worker(packs)
-    sizes = {case: len(worker.run(case, 0)) for case in ("baseline", *SCRIPTS)}
+    sizes, first = {}, {}
+    for case in ("baseline", *SCRIPTS):  # each script's first render in this process, in CPU time
+        cpu = time.process_time_ns()
+        sizes[case] = len(worker.run(case, 0))
+        first[case] = (time.process_time_ns() - cpu) / 1e6
     out = sys.stdout
-    out.write(json.dumps({"versa": worker.versa_file, "bytes": sizes}) + "\n")
+    out.write(json.dumps({"versa": worker.versa_file, "bytes": sizes, "first": first}) + "\n")
     out.flush()
     import gc
 
@@ -275,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", metavar="REV", help="also run the cases against this commit's shared/")
     parser.add_argument("--before-tree", metavar="DIR", type=Path, help="or against this checkout's shared/")
     parser.add_argument("--rounds", type=int, default=150, help="interleaved rounds (150)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 8 rounds")
+    parser.add_argument("--cold", type=int, default=6, help="processes per tree timing first renders (6)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 8 rounds, 2 processes per tree")
     parser.add_argument(
         "--profile", metavar="SCRIPT", choices=SCRIPTS, help="cProfile 40 renders of SCRIPT per tree"
     )
@@ -284,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.worker:
         return worker_main(args.worker)
     rounds = 8 if args.quick else args.rounds
+    if args.quick:
+        args.cold = 2
 
     with tempfile.TemporaryDirectory(prefix="versa-bench-scripts-") as tmp_name:
         tmp = Path(tmp_name)
@@ -294,15 +301,23 @@ def main(argv: list[str] | None = None) -> int:
         elif args.before:
             (tmp / "before").mkdir()
             trees["before"] = export_tree(args.before, tmp / "before")
+        firsts: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
+        for _ in range(args.cold - 1):  # fresh processes for the first renders, trees alternating
+            for label, shared in sorted(trees.items()):
+                extra_proc = Proc(label, shared, tmp / "packs")
+                firsts[label].append(extra_proc.hello["first"])
+                extra_proc.close()
         procs = {label: Proc(label, shared, tmp / "packs") for label, shared in sorted(trees.items())}
+        for label, p in procs.items():
+            firsts[label].append(p.hello["first"])
         try:
-            return run(procs, rounds, args)
+            return run(procs, rounds, args, firsts)
         finally:
             for p in procs.values():
                 p.close()
 
 
-def run(procs: dict[str, Proc], rounds: int, args: argparse.Namespace) -> int:
+def run(procs: dict[str, Proc], rounds: int, args: argparse.Namespace, firsts: dict[str, Any]) -> int:
     from harness import RESULTS_DIR, Results, Stats
 
     labels = list(procs)
@@ -374,11 +389,18 @@ def run(procs: dict[str, Proc], rounds: int, args: argparse.Namespace) -> int:
     extra["spread_ms"] = {f"{label}/{c}": {"cpu": spread(cpu(label, c)), "wall": spread(wall(label, c))}
                           for label in labels for c in cases}  # fmt: skip
 
+    extra["first_render_ms"] = {
+        f"{label}/{case}": spread([f[case] for f in per]) for label, per in firsts.items() for case in cases
+    }
+
     print(f"== {results.name} (CPU time) ==")
     print(results.table())
     print("per-round ratios in CPU time, median [quartiles]:")
     for key, value in extra["paired"].items():
         print(f"  {key:22} {fmt(value['cpu'])}   wall {fmt(value['wall'])}")
+    print("first render in a fresh process (baseline, en, ja, zh in that order), CPU ms, median [quartiles]:")
+    for key, value in extra["first_render_ms"].items():
+        print(f"  {key:22} {value['median']:.1f} [{value['q1']:.1f}, {value['q3']:.1f}]")
     data = results.to_dict()
     data["groups"] = extra
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
