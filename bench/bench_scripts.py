@@ -25,6 +25,9 @@ time is the figure to read. Rows (milliseconds, CPU time medians; wall medians i
 - `<tree>/baseline/png`  plain Pillow (both workers run it: their ratio shows process drift).
 - `<tree>/{en,ja,zh}/png`  Versa, memo off. Ratio vs the same tree's `en`.
 
+- first renders: each script's first render in a fresh worker (`--cold` processes per tree, 6;
+  baseline, en, ja, zh in that order), CPU time: what the first request in a locale pays.
+
 Notes give the per-round paired ratios as median [first quartile, third quartile]: `ja/en` and
 `zh/en` within a tree, and `after/before` per script (rounds pair up across the two workers).
 Results go to `bench/results/scripts.json`.
