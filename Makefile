@@ -60,6 +60,7 @@ bench: system-deps venv
 	$(BIN)/python bench/bench_pack_load.py
 	$(BIN)/python bench/bench_render.py
 	$(BIN)/python bench/bench_layout.py
+	$(BIN)/python bench/bench_scripts.py --before 40e27cc
 	$(BIN)/python bench/bench_handler.py
 	$(BIN)/python bench/bench_coldstart.py
 
