@@ -202,8 +202,9 @@ def _card(headline: str, cta: str, font: str) -> ContainerLayer:
 
 GOLDEN_PIXELS = 80_000
 """Largest golden (400x200 px worth): bigger sizes are drawn at 1x, then stored reduced to fit."""
-COUNTRIES = {"en": "US", "de": "DE", "ar": "AE"}
-"""The viewer's country per locale: acme's rules set the language from the country (dach, gulf)."""
+COUNTRIES = {"en": "US", "de": "DE", "ar": "AE", "ja": "JP", "zh": "CN"}
+"""The viewer's country per locale: acme's rules set the language from the country (dach, gulf, japan,
+chinese)."""
 
 
 def golden_scale(size: tuple[int, int]) -> float:
@@ -240,7 +241,8 @@ NORTHWIND = load_pack(ROOT / "examples" / "packs" / "northwind", checks=PACK_CHE
 def _northwind_countdown(country: str) -> Image.Image:
     """northwind/cyber-week as the renderer serves it (PNG, 1x) to a reader in `country` at a fixed
     instant, cropped to its countdown row (the timer in its container beside the button): English
-    reads days first from the left, Arabic from the right, with the row mirrored."""
+    reads days first from the left, Arabic from the right, with the row mirrored; Polish labels take
+    their plural forms (2 dni, 14 godzin, 58 minut, 53 sekundy)."""
     import io
 
     from versa.composition import build_renderer
@@ -276,9 +278,11 @@ def _script_image(lang: str) -> Image.Image:
 
 
 def _sized_cases() -> dict[str, DrawnCase]:
-    """acme's banner at every size it declares in English and Arabic, in German at three sizes whose
-    long words test the fit, on a phone once; its leaderboard in English and Arabic."""
-    wanted = [(size, lang) for size in ACME.model.creative("winter-sale").all_sizes for lang in ("en", "ar")]
+    """acme's banner at every size it declares in English, Arabic, Japanese and Simplified Chinese, in
+    German at three sizes whose long words test the fit, on a phone once; its leaderboard in each of
+    those four languages."""
+    langs = ("en", "ar", "ja", "zh")
+    wanted = [(size, lang) for size in ACME.model.creative("winter-sale").all_sizes for lang in langs]
     wanted += [((300, 250), "de"), ((728, 90), "de"), ((160, 600), "de")]
     cases = {
         f"winter-sale-{size[0]}x{size[1]}-{lang}": DrawnCase(functools.partial(_sized_image, "winter-sale", size, lang))
@@ -287,7 +291,7 @@ def _sized_cases() -> dict[str, DrawnCase]:
     cases["winter-sale-600x300-en-mobile"] = DrawnCase(
         functools.partial(_sized_image, "winter-sale", (600, 300), "en", "mobile")
     )
-    for lang in ("en", "ar"):
+    for lang in langs:
         cases[f"leaderboard-728x90-{lang}"] = DrawnCase(functools.partial(_sized_image, "leaderboard", (728, 90), lang))
     return cases
 
@@ -295,6 +299,7 @@ def _sized_cases() -> dict[str, DrawnCase]:
 CASES: dict[str, LayerCase | DrawnCase] = {
     "northwind-countdown-en": DrawnCase(lambda: _northwind_countdown("US")),
     "northwind-countdown-ar": DrawnCase(lambda: _northwind_countdown("AE")),
+    "northwind-countdown-pl": DrawnCase(lambda: _northwind_countdown("PL")),
     "script-ja": DrawnCase(lambda: _script_image("ja")),
     "script-zh": DrawnCase(lambda: _script_image("zh")),
     "script-zh-hant": DrawnCase(lambda: _script_image("zh-Hant")),

@@ -465,11 +465,15 @@ def test_copy_key_follows_the_vary_by_bucket() -> None:
     assert headline_key(ACME, country="DE", tz="Europe/Berlin", at=evening) != headline_key(
         ACME, country="DE", tz="Europe/Berlin", at=night
     )
-    assert headline_key(ACME, country="JP", tz="Europe/Berlin", at=evening) == headline_key(
+    assert headline_key(ACME, country="KR", tz="Europe/Berlin", at=evening) == headline_key(
         ACME, country="BR", tz="Europe/Berlin", at=evening
     )
     assert headline_key(ACME, country="US", tz="Europe/Berlin", at=evening) != headline_key(
-        ACME, country="JP", tz="Europe/Berlin", at=evening
+        ACME, country="KR", tz="Europe/Berlin", at=evening
+    )
+    # ... and the language is part of the key: JP is in the "other" bucket too, but reads Japanese
+    assert headline_key(ACME, country="JP", tz="Europe/Berlin", at=evening) != headline_key(
+        ACME, country="BR", tz="Europe/Berlin", at=evening
     )
 
 

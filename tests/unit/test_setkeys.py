@@ -67,7 +67,7 @@ def test_a_rule_parses_its_set_once_when_it_validates() -> None:
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("lang.de", "de", "'de' is not a declared locale (known: en, de, fr, ar)"),
+        ("lang.de", "de", "'de' is not a declared locale (known: en, de, fr, ar, ja, zh)"),
         ("link.de", "https://acme.example/de", "'https://acme.example/de' is not an http(s) URL"),
         ("tokens", "#000", "use tokens.colors.NAME, tokens.fonts.NAME or tokens.spacing.NAME"),
         ("layers", "#000", "use layers.LAYER_ID.FIELD (give the layer an id)"),
