@@ -242,7 +242,7 @@ def test_studio_switches_creative_keeping_the_viewer(server: Server, page: Any) 
     # THEN the page reloads for it with the same simulated viewer, and its own rules decide
     assert (leaderboard["naturalWidth"], leaderboard["naturalHeight"]) == (728, 90)
     assert page.input_value("#f-country") == "DE" and page.input_value("#f-tz") == "Europe/Berlin"
-    assert leaderboard["trace"] == {"dach": "✓", "gulf": "·"}
+    assert leaderboard["trace"] == {"dach": "✓", "gulf": "·", "japan": "·", "chinese": "·"}
 
 
 def test_studio_size_picker_changes_the_preview_and_the_list(server: Server, page: Any) -> None:
