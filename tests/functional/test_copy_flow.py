@@ -147,3 +147,99 @@ def _headline_key(service: RenderService, model: str | None) -> str:
     ref = decide(pack.model, "winter-sale", ctx).copy["headline"]
     assert ref.key is not None
     return generation_key(ref.key, model)
+
+
+def model_service(tmp_path: Path, fake: FakeOpenAI, metrics: Recorder, **given: Any) -> RenderService:
+    """The composition with the local OpenAI-compatible server as the model."""
+    return build_service(
+        settings(tmp_path, copy_model=MODEL, openai_base_url=fake.base_url, openai_api_key="test-key",
+                 copy_attempts=1, **given),
+        metrics=metrics,
+    )
+
+
+def test_the_model_writes_the_copy_and_the_next_request_gets_it_with_a_new_etag(
+    tmp_path: Path, fake: FakeOpenAI
+) -> None:
+    # GIVEN a model whose first candidate breaks a guardrail (banned word) and whose second passes
+    fake.script(MODEL, {"candidates": ["Cheap winter gear, 30 % off", "30 % auf Winterjacken"]})
+    metrics = Recorder()
+    service = model_service(tmp_path, fake, metrics)
+    assert MODEL in writer_line(settings(tmp_path, copy_model=MODEL, openai_base_url=fake.base_url))
+    # WHEN a first request misses and the worker runs
+    first = service.image(request(NOW))
+    assert queue_of(service).drain()
+    second = service.image(request(NOW + timedelta(seconds=1)))
+    # THEN the first got the default with a short TTL; the second the generated copy, a full TTL and a new ETag
+    assert first.headers.get("X-Versa-Copy") == "default" and "max-age=300," in first.headers["Cache-Control"]
+    assert "X-Versa-Copy" not in second.headers and "max-age=300," not in second.headers["Cache-Control"]
+    assert second.headers["ETag"] != first.headers["ETag"]
+    # AND the copy is stored under the generation key of that model, with what came of the generation
+    assert service.copy.get(_headline_key(service, None)) is None
+    item = service.copy.get(_headline_key(service, MODEL))
+    assert item is not None and item.status is CopyStatus.generated and item.text == "30 % auf Winterjacken"
+    assert item.meta["generated"] is True and item.meta["model"] == MODEL and item.meta["tokens"] > 0
+    assert [r["check"] for r in item.meta["rejections"]] == ["banned"]
+    assert len(fake.requests()) == 1 and len(metrics.named("CopyGenerated")) == 1
+
+
+def test_no_passing_candidate_keeps_the_default_and_records_why(tmp_path: Path, fake: FakeOpenAI) -> None:
+    # GIVEN a model whose only candidate lacks the required "30"
+    fake.script(MODEL, {"candidates": ["Warm durch den Winter"]})
+    metrics = Recorder()
+    service = model_service(tmp_path, fake, metrics)
+    # WHEN a request misses and the worker runs
+    service.image(request(NOW))
+    assert queue_of(service).drain()
+    again = service.image(request(NOW + timedelta(seconds=1)))
+    # THEN the default keeps serving (short TTL), the failure is stored, logged as a metric, not retried at once
+    assert again.headers.get("X-Versa-Copy") == "default"
+    item = service.copy.get(_headline_key(service, MODEL))
+    assert item is not None and item.status is CopyStatus.rejected and "guardrails" in (item.reason or "")
+    assert len(metrics.named("CopyGenerationFailed")) == 1 and len(fake.requests()) == 1
+
+
+def test_the_kill_switch_stops_generation_and_serving_continues(tmp_path: Path, fake: FakeOpenAI) -> None:
+    # GIVEN a model configured but the kill switch on
+    fake.script(MODEL, {"candidates": ["30 % auf Winterjacken"]})
+    metrics = Recorder()
+    service = model_service(tmp_path, fake, metrics, copy_kill_switch=True)
+    assert "stopped" in writer_line(settings(tmp_path, copy_kill_switch=True))
+    # WHEN requests miss and the worker runs
+    first = service.image(request(NOW))
+    assert queue_of(service).drain()
+    second = service.image(request(NOW + timedelta(seconds=1)))
+    # THEN nothing asked the model, the stop was counted, and both requests rendered the default
+    assert fake.requests() == []
+    assert [p["bound"] for p in metrics.named("CopyGenerationStopped")] == ["kill-switch"]
+    assert all(r.status == 200 and r.headers.get("X-Versa-Copy") == "default" for r in (first, second))
+
+
+def test_the_daily_budget_stops_a_brand_after_its_tokens_are_spent(tmp_path: Path, fake: FakeOpenAI) -> None:
+    # GIVEN a budget of one token a day: the first generation spends more than that
+    fake.script(MODEL, {"candidates": ["30 % auf Winterjacken"]})
+    metrics = Recorder()
+    service = model_service(tmp_path, fake, metrics, copy_daily_tokens=1)
+    # WHEN two contexts with different copy keys miss in turn
+    service.image(request(NOW, "DE"))
+    assert queue_of(service).drain()
+    us = service.image(request(NOW, "US"))
+    assert queue_of(service).drain()
+    # THEN only the first reached the model; the second was stopped by the budget and served the default
+    assert len(fake.requests()) == 1
+    assert [p["bound"] for p in metrics.named("CopyGenerationStopped")] == ["budget"]
+    assert us.status == 200 and us.headers.get("X-Versa-Copy") == "default"
+
+
+def test_the_rate_limit_stops_generations_beyond_it(tmp_path: Path, fake: FakeOpenAI) -> None:
+    # GIVEN one generation per minute
+    fake.script(MODEL, {"candidates": ["30 % auf Winterjacken"]})
+    metrics = Recorder()
+    service = model_service(tmp_path, fake, metrics, copy_per_minute=1)
+    # WHEN two contexts with different copy keys miss at once
+    service.image(request(NOW, "DE"))
+    service.image(request(NOW, "US"))
+    assert queue_of(service).drain()
+    # THEN one generation ran and the other was stopped by the rate
+    assert len(fake.requests()) == 1
+    assert [p["bound"] for p in metrics.named("CopyGenerationStopped")] == ["rate"]
