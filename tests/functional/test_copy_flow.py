@@ -243,3 +243,37 @@ def test_the_rate_limit_stops_generations_beyond_it(tmp_path: Path, fake: FakeOp
     # THEN one generation ran and the other was stopped by the rate
     assert len(fake.requests()) == 1
     assert [p["bound"] for p in metrics.named("CopyGenerationStopped")] == ["rate"]
+
+
+def _get(url: str) -> tuple[int, dict[str, str]]:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=10) as response:
+        response.read()
+        return response.status, dict(response.headers)
+
+
+def test_versa_serve_with_a_model_says_so_and_generates_for_real(tmp_path: Path, fake: FakeOpenAI) -> None:
+    import time
+
+    from servers import running_versa
+
+    # GIVEN `versa serve` with the local OpenAI-compatible server as its model
+    fake.script(MODEL, {"candidates": ["30 % auf Winterjacken"]})
+    env = {"VERSA_COPY_MODEL": MODEL, "OPENAI_BASE_URL": fake.base_url, "OPENAI_API_KEY": "test-key"}
+    with running_versa(PACKS, state_dir=tmp_path / "state", extra_args=["--no-signatures"], env=env) as served:
+        # THEN it said at start which writer it uses
+        assert f"copy writer      model {MODEL} at {fake.base_url}" in served.log_text()
+        # WHEN a context is requested, and again until the worker has written its copy
+        url = f"{served.url}/v1/acme/winter-sale.png?country=DE"
+        status, first = _get(url)
+        assert status == 200 and first.get("X-Versa-Copy") == "default"
+        deadline = time.monotonic() + 30
+        later = first
+        while "X-Versa-Copy" in later and time.monotonic() < deadline:
+            time.sleep(0.1)
+            _, later = _get(url)
+    # THEN the generated copy came with a full TTL and a new ETag, after one call to the model
+    assert "X-Versa-Copy" not in later and later["ETag"] != first["ETag"]
+    assert "max-age=300," not in later["Cache-Control"]
+    assert len(fake.requests()) == 1
