@@ -18,6 +18,7 @@ from versa.web.service import Metrics, RenderService, ServiceConfig
 
 if TYPE_CHECKING:
     from versa.render.engine import Renderer
+    from versa.render.scene import FontBook
 
 
 def boto_client(service: str, settings: Settings) -> Any:
@@ -73,14 +74,43 @@ def build_copy(settings: Settings) -> CopyStore:
     return SQLiteCopyStore(settings.copy_db)
 
 
-def build_queue(settings: Settings, copy: CopyStore) -> GenerationQueue:
+def build_queue(
+    settings: Settings,
+    copy: CopyStore,
+    packs: PackStore | None = None,
+    fonts: FontBook | None = None,
+    *,
+    metrics: Metrics | None = None,
+    log: Callable[..., None] | None = None,
+) -> GenerationQueue:
+    """SQS when a queue is configured; else the in-process queue, whose worker thread runs the writer
+    the settings name within the spending bounds (`versa.generate.worker`)."""
     if settings.generation_queue:
         from versa.adapters.sqs_queue import SqsQueue
 
         return SqsQueue(settings.generation_queue, client_factory=lambda: boto_client("sqs", settings))
-    from versa.adapters.local_queue import InProcessQueue, OfflineWriter
+    from versa.adapters.local_queue import InProcessQueue
+    from versa.generate.worker import GenerationWorker, Limits
+    from versa.render.scene import FontBook
 
-    return InProcessQueue(copy, OfflineWriter())
+    worker = GenerationWorker(
+        packs or build_packs(settings, metrics), copy, build_writer(settings), fonts or FontBook(settings.font_dirs),
+        limits=Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute),
+        metrics=metrics, log=log,
+    )
+    return InProcessQueue(worker.run)
+
+
+def writer_line(settings: Settings) -> str:
+    """One line saying which writer generates copy in this process (printed by `versa serve`)."""
+    if settings.generation_queue:
+        return "copy writer      the generation queue's consumer (SQS)"
+    if settings.copy_kill_switch:
+        return "copy writer      stopped (VERSA_COPY_KILL_SWITCH): slots keep their defaults"
+    if settings.copy_model:
+        where = settings.openai_base_url or "OpenAI"
+        return f"copy writer      model {settings.copy_model} at {where}"
+    return "copy writer      offline (VERSA_COPY_MODEL unset): slots keep their defaults"
 
 
 def build_writer(settings: Settings) -> CopyWriter:
@@ -159,11 +189,14 @@ def build_service(
     settings = settings or Settings()
     copy = build_copy(settings)
     keyring = build_keyring(settings)
-    return RenderService(
-        build_packs(settings, metrics),
+    packs = build_packs(settings, metrics)
+    renderer = build_renderer(settings)
+    queue = build_queue(settings, copy, packs, renderer.fonts, metrics=metrics, log=log)
+    service = RenderService(
+        packs,
         copy,
-        build_queue(settings, copy),
-        build_renderer(settings),
+        queue,
+        renderer,
         keyring,
         config=ServiceConfig.from_settings(settings),
         metrics=metrics,
@@ -171,3 +204,8 @@ def build_service(
         origin=build_origin(settings, metrics),
         log=log,
     )
+    from versa.adapters.local_queue import InProcessQueue
+
+    if isinstance(queue, InProcessQueue):
+        queue.on_done = service.copy_written  # a written key is read again at once
+    return service

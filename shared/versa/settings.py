@@ -46,6 +46,15 @@ class Settings(BaseSettings):
     )
     copy_timeout: float = Field(30.0, gt=0, le=300, description="Seconds one copy-writing call may take.")
     copy_attempts: int = Field(3, ge=1, le=6, description="Attempts per copy-writing call on 429, 5xx or a timeout.")
+    copy_kill_switch: bool = Field(
+        False, description="Stop every copy generation at once (serving continues with the slots' defaults)."
+    )
+    copy_daily_tokens: int = Field(
+        200_000, ge=0, description="Tokens one brand may spend on copy per UTC day; then its slots keep their defaults."
+    )
+    copy_per_minute: int = Field(
+        30, ge=0, description="Copy generations this process starts per minute at most; the rest wait for a later miss."
+    )
 
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")

@@ -190,12 +190,12 @@ def serve_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[RenderS
 
 def wire(packs: PackStore, copy: CopyStore) -> RenderService:
     """The local wiring of versa.composition, with the given stores and the test keyring."""
-    from versa.adapters.local_queue import InProcessQueue, OfflineWriter
-    from versa.composition import build_renderer
+    from versa.composition import build_queue, build_renderer
     from versa.render.html import HtmlPages
 
+    renderer = build_renderer(Settings())
     return RenderService(
-        packs, copy, InProcessQueue(copy, OfflineWriter()), build_renderer(Settings()), KEYRING,
+        packs, copy, build_queue(Settings(), copy, packs, renderer.fonts), renderer, KEYRING,
         config=ServiceConfig.from_settings(Settings(require_signature=True)), html=HtmlPages(KEYRING),
     )
 

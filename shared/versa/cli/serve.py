@@ -55,6 +55,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Versa is serving {packs} at {server.url}")
     if studio is not None:
         print(f"  preview studio   {server.url}/")
+    from versa.composition import writer_line
+
+    print(f"  {writer_line(settings)}", flush=True)
     from versa.signing.urls import creative_path
 
     for brand in service.brands():

@@ -30,7 +30,8 @@ from versa.budget import release_memory, run_with_deadline
 from versa.context.clients import EmailClient, classify_client, is_proxy
 from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
 from versa.context.resolve import ContextOptions, RequestContext, resolve
-from versa.decide.rules import Decision, context_options, decide
+from versa.decide.keys import generation_key
+from versa.decide.rules import CopyRef, Decision, context_options, decide
 from versa.errors import (
     OutputTooLarge,
     Overloaded,
@@ -47,6 +48,7 @@ from versa.pack.links import link_problem
 from versa.pack.model import SLUG, CacheSettings, Creative, Pack, countdown_layers
 from versa.pack.sizes import size_of
 from versa.ports import (
+    CopyItem,
     CopyStore,
     GenerationQueue,
     GenerationRequest,
@@ -159,6 +161,8 @@ class ServiceConfig:
     copy_lease_seconds: int
     unknown_brand_seconds: float
     render_queue: int
+    copy_model: str | None
+    """The model that writes copy (None: the offline writer): copy is stored under its generation key."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -200,7 +204,8 @@ class RenderService:
         self._flight_lock = threading.Lock()
         self._unknown: OrderedDict[str, tuple[float, tuple[str, ...]]] = OrderedDict()
         self._unknown_lock = threading.Lock()
-        self._leases: OrderedDict[str, datetime] = OrderedDict()
+        self._leases: OrderedDict[str, datetime] = OrderedDict()  # pending generation keys, until when
+        self._leases_lock = threading.Lock()
         self._options: dict[tuple[str, str, str, frozenset[str]], ContextOptions] = {}
 
     # ------------------------------------------------- the studio's facade (and `versa serve`'s)
@@ -278,50 +283,65 @@ class RenderService:
     # ------------------------------------------------------------------------------------ copy
 
     def _texts(self, pack: Pack, creative: Creative, decision: Decision, now: datetime) -> tuple[dict[str, str], bool]:
-        """Copy to show per slot, and whether any generating slot fell back to its default."""
-        refs = [ref for ref in decision.copy.values() if ref.key]
+        """Copy to show per slot, and whether any generating slot fell back to its default. Copy is
+        looked up under its generation key (the copy key with the configured model); a key this process
+        knows is pending (leased, not yet written) costs no store read until its lease or the short
+        default-copy TTL runs out, or the in-process worker says it was written."""
+        model = self.config.copy_model
+        refs = [(ref, generation_key(ref.key, model)) for ref in decision.copy.values() if ref.key]
         texts = {name: ref.default for name, ref in decision.copy.items()}
         if not refs:
             return texts, False
+        pending = {key for _, key in refs if self._pending(key, now)}
+        wanted = [key for _, key in refs if key not in pending]
         malformed: list[str] = []
-        try:
-            found = self.copy.get_many([r.key for r in refs if r.key], now=now, malformed=malformed)
-        except Exception as exc:  # any copy store failure renders the defaults
-            self.metrics.count("CopyStoreErrors", brand=pack.brand, reason=repr(exc))
-            return texts, True
+        found: dict[str, CopyItem] = {}
+        if wanted:
+            try:
+                found = self.copy.get_many(wanted, now=now, malformed=malformed)
+            except Exception as exc:  # any copy store failure renders the defaults
+                self.metrics.count("CopyStoreErrors", brand=pack.brand, reason=repr(exc))
+                return texts, True
         if malformed:
             self.metrics.count("CopyMalformed", len(malformed), brand=pack.brand, keys=malformed)
         missing = []
-        for ref in refs:
-            item = found.get(ref.key or "")
+        for ref, key in refs:
+            item = found.get(key)
             if item is not None and item.text:
                 texts[ref.slot] = item.text
             else:
-                missing.append(ref)
+                missing.append((ref, key))
         if missing:
             self.metrics.count("CopyMisses", len(missing), brand=pack.brand, creative=decision.creative)
-            self._enqueue(pack, creative, decision, missing, now)
+            if pending:
+                self.metrics.count("CopyPendingRemembered", len(pending), brand=pack.brand)
+            fresh = [(ref, key) for ref, key in missing if key not in pending]
+            if fresh:
+                hold = min(self.config.copy_lease_seconds, _cache_settings(pack, creative).default_copy_ttl)
+                self._enqueue(pack, creative, decision, fresh, now, hold=timedelta(seconds=hold))
         return texts, bool(missing)
 
-    def _enqueue(self, pack: Pack, creative: Creative, decision: Decision, refs: list[Any], now: datetime) -> None:
+    def _enqueue(
+        self, pack: Pack, creative: Creative, decision: Decision, refs: list[tuple[CopyRef, str]], now: datetime,
+        *, hold: timedelta,
+    ) -> None:
+        """Take the store's lease for each missing key; only the keys whose lease this request won are
+        queued. Each key is remembered as pending for `hold` either way."""
         lease = timedelta(seconds=self.config.copy_lease_seconds)
         requests = []
-        for ref in refs:
-            held = self._leases.get(ref.key)
-            if held is not None and held > now:
-                continue  # this container already tried within the lease: no second write per request
+        for ref, key in refs:
             try:
-                won = self.copy.lease(ref.key, now=now, ttl=lease)
+                won = self.copy.lease(key, now=now, ttl=lease)
             except Exception:  # StoreUnavailable or worse: generation waits for a later request
                 return
-            self._remember_lease(ref.key, now + lease)
+            self._remember_pending(key, now + hold)
             if not won:
                 continue
             gen = creative.copy_slots[ref.slot].generate
             assert gen is not None
             requests.append(
                 GenerationRequest(
-                    key=ref.key, brand=pack.brand, creative=decision.creative, slot=ref.slot,
+                    key=key, brand=pack.brand, creative=decision.creative, slot=ref.slot,
                     locale=decision.locale, brief=gen.brief,
                     constraints=gen.model_dump(mode="json", exclude={"brief", "vary_by"}),
                     vary=dict(ref.vary), default=ref.default,
@@ -333,11 +353,27 @@ class RenderService:
             except Exception as exc:  # the queue is best effort; the lease expires and retries
                 self.metrics.count("QueueErrors", reason=str(exc))
 
-    def _remember_lease(self, key: str, until: datetime) -> None:
-        self._leases[key] = until
-        self._leases.move_to_end(key)
-        while len(self._leases) > MAX_REMEMBERED_LEASES:
-            self._leases.popitem(last=False)
+    def _pending(self, key: str, now: datetime) -> bool:
+        with self._leases_lock:
+            until = self._leases.get(key)
+            if until is None:
+                return False
+            if until > now:
+                return True
+            del self._leases[key]
+            return False
+
+    def _remember_pending(self, key: str, until: datetime) -> None:
+        with self._leases_lock:
+            self._leases[key] = until
+            self._leases.move_to_end(key)
+            while len(self._leases) > MAX_REMEMBERED_LEASES:
+                self._leases.popitem(last=False)
+
+    def copy_written(self, key: str) -> None:
+        """The in-process worker wrote (or gave up on) `key`: the next request reads the store again."""
+        with self._leases_lock:
+            self._leases.pop(key, None)
 
     # ---------------------------------------------------------------------------------- routes
 

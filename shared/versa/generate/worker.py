@@ -1,0 +1,178 @@
+"""The generation worker: what runs one queued `GenerationRequest` to stored copy, within the spending
+bounds. The in-process queue (`versa.adapters.local_queue`) calls `GenerationWorker.run` on its own
+thread; nothing here runs on the request path.
+
+For each request: the kill switch, the brand's daily token budget and the rate limit are checked first
+(a stop is logged, counted and leaves the lease to expire, so the slot keeps its default and a later
+miss asks again); then the lease is read back, the brand's current pack loaded, `generate_copy` run
+with the configured writer, and its outcome written over the lease with a conditional write (the
+lease's version), so a generator whose lease was replaced cannot overwrite its successor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from versa.generate.write import Outcome, generate_copy
+from versa.ports import (
+    CopyItem,
+    CopyStatus,
+    CopyStore,
+    CopyWriter,
+    GenerationRequest,
+    PackStore,
+    WriterUnavailable,
+)
+from versa.render.scene import FontBook
+
+COPY_TTL = timedelta(days=7)
+"""How long written copy serves before it is written again."""
+FAILURE_TTL = timedelta(hours=1)
+"""How long a failed generation (no candidate passed, the writer failed) keeps the slot on its default
+before a miss asks again."""
+
+
+class Counter(Protocol):
+    def count(self, name: str, value: float = 1, /, **props: Any) -> None: ...
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The spending bounds (`VERSA_COPY_KILL_SWITCH`, `VERSA_COPY_DAILY_TOKENS`, `VERSA_COPY_PER_MINUTE`)."""
+
+    kill_switch: bool = False
+    daily_tokens: int = 200_000
+    per_minute: int = 30
+
+
+class Spending:
+    """Per-brand tokens spent today (UTC) and the generations started in the last minute, in this
+    process. Thread-safe."""
+
+    def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._day: date | None = None
+        self._spent: dict[str, int] = {}
+        self._starts: deque[float] = deque()
+
+    def admit(self, brand: str, today: date) -> str | None:
+        """None when a generation for `brand` may start now (and counts it against the rate), else the
+        bound that stops it: "kill-switch", "budget" or "rate"."""
+        if self.limits.kill_switch:
+            return "kill-switch"
+        with self._lock:
+            if self._day != today:
+                self._day, self._spent = today, {}
+            if self._spent.get(brand, 0) >= self.limits.daily_tokens:
+                return "budget"
+            now = self._clock()
+            while self._starts and self._starts[0] <= now - 60:
+                self._starts.popleft()
+            if len(self._starts) >= self.limits.per_minute:
+                return "rate"
+            self._starts.append(now)
+            return None
+
+    def spend(self, brand: str, today: date, tokens: int) -> None:
+        with self._lock:
+            if self._day != today:
+                self._day, self._spent = today, {}
+            self._spent[brand] = self._spent.get(brand, 0) + tokens
+
+    def spent(self, brand: str) -> int:
+        with self._lock:
+            return self._spent.get(brand, 0)
+
+
+class GenerationWorker:
+    """Runs generation requests to stored copy (see the module doc)."""
+
+    def __init__(
+        self,
+        packs: PackStore,
+        store: CopyStore,
+        writer: CopyWriter,
+        fonts: FontBook,
+        *,
+        limits: Limits | None = None,
+        metrics: Counter | None = None,
+        log: Callable[..., None] | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.packs = packs
+        self.store = store
+        self.writer = writer
+        self.fonts = fonts
+        self.spending = Spending(limits or Limits())
+        self.metrics = metrics
+        self.log = log or (lambda *a, **k: None)
+        self.now = now
+
+    def _count(self, name: str, value: float = 1, **props: Any) -> None:
+        if self.metrics is not None:
+            self.metrics.count(name, value, **props)
+
+    def run(self, request: GenerationRequest) -> bool:
+        """Generate and store the copy for `request`; True when something was written under its key
+        (copy, or a failure that keeps the default). Never raises."""
+        try:
+            return self._run(request)
+        except Exception as exc:  # a worker thread must survive anything one request does
+            self._count("CopyGenerationErrors", brand=request.brand, reason=repr(exc))
+            self.log("copy generation crashed", key=request.key, error=repr(exc))
+            return False
+
+    def _run(self, request: GenerationRequest) -> bool:
+        now = self.now()
+        stop = self.spending.admit(request.brand, now.date())
+        if stop is not None:
+            self._count("CopyGenerationStopped", brand=request.brand, bound=stop)
+            self.log("copy generation stopped", bound=stop, brand=request.brand, key=request.key,
+                     spent=self.spending.spent(request.brand))
+            return False
+        lease = self.store.get(request.key)
+        if lease is None or lease.status is not CopyStatus.pending:
+            return False  # written meanwhile, or never leased: nothing to do
+        pack = self.packs.current(request.brand)
+        try:
+            outcome = generate_copy(pack, request, self.writer, fonts=self.fonts)
+        except WriterUnavailable as exc:
+            self._count("CopyWriterUnavailable", brand=request.brand)
+            self.log("copy writer unavailable", error=str(exc))
+            return False
+        self.spending.spend(request.brand, now.date(), outcome.tokens)
+        if outcome.tokens:
+            self._count("CopyTokens", outcome.tokens, brand=request.brand, model=self.writer.model)
+        written = self.store.put_result(self._item(request, outcome, lease.version), expected_version=lease.version)
+        if not written:
+            self._count("CopyWriteLost", brand=request.brand, key=request.key)
+            return False
+        if outcome.passed:
+            self._count("CopyGenerated" if outcome.generated else "CopyDefaulted", brand=request.brand,
+                        slot=request.slot)
+        else:
+            self._count("CopyGenerationFailed", brand=request.brand, slot=request.slot, failure=outcome.failure)
+            self.log("copy generation failed", key=request.key, failure=outcome.failure,
+                     rejections=[r.to_json() for r in outcome.rejections])
+        return True
+
+    def _item(self, request: GenerationRequest, outcome: Outcome, version: int) -> CopyItem:
+        now = self.now()
+        meta = {**outcome.meta(), "writer": type(self.writer).__name__, "slot": request.slot,
+                "tokens": outcome.tokens}
+        if outcome.passed:
+            return CopyItem(request.key, CopyStatus.generated, text=outcome.text, version=version + 1,
+                            expires_at=now + COPY_TTL, meta=meta)
+        return CopyItem(request.key, CopyStatus.rejected, text=None, version=version + 1,
+                        expires_at=now + FAILURE_TTL, reason=outcome.failure or "generation failed", meta=meta)
+
+
+__all__ = ["COPY_TTL", "FAILURE_TTL", "GenerationWorker", "Limits", "Spending"]
