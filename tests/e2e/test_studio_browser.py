@@ -44,9 +44,12 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`versa serve` on the example packs, on a free loopback port, state in a temporary directory."""
+    """`versa serve` on the example packs, on a free loopback port, state in a temporary directory. The
+    render budget is generous: these tests are about the studio, and a first render on a busy machine
+    (fonts, locale data) must not turn into the fallback the budget would serve."""
     state = tmp_path_factory.mktemp("versa-state")
-    with running_versa(ROOT / "examples" / "packs", state_dir=state) as served:
+    budget = {"VERSA_RENDER_BUDGET_MS": "30000"}
+    with running_versa(ROOT / "examples" / "packs", state_dir=state, env=budget) as served:
         yield Server(served.url, state)
 
 

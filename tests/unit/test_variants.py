@@ -164,7 +164,7 @@ def brute_force(pack: Pack, creative_id: str) -> tuple[set[str], int]:
 def enumerated(pack: Pack, creative_id: str) -> set[str]:
     """The design keys enumerated at the creative's first size (what a request without a size gets)."""
     first = pack.model.creative(creative_id).size
-    return {v.design_key for v in enumerate_variants(pack.model, creative_id).variants if v.decision.size == first}
+    return {v.design_key for v in enumerate_variants(pack.model, creative_id, sizes=[first]).variants}
 
 
 EXAMPLE_CREATIVES = [(brand, cid) for brand, pack in PACKS.items() for cid in pack.model.creatives]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -458,15 +458,22 @@ def iter_contexts(pack: PackModel, creative_id: str, *, limit: int = MAX_COMBINA
     return total, sorted(read), generate()
 
 
-def enumerate_variants(pack: PackModel, creative_id: str, *, limit: int = MAX_COMBINATIONS) -> VariantReport:
-    """Every distinct design key of the creative at each of its sizes, with one representative
-    context each (sorted by size, then most contexts first)."""
+def enumerate_variants(
+    pack: PackModel,
+    creative_id: str,
+    *,
+    limit: int = MAX_COMBINATIONS,
+    sizes: Sequence[tuple[int, int]] | None = None,
+) -> VariantReport:
+    """Every distinct design key of the creative at each of its sizes (or at `sizes`, some of its
+    declared ones), with one representative context each (sorted by size, then most contexts first)."""
     total, read, contexts = iter_contexts(pack, creative_id, limit=limit)
-    sizes = pack.creative(creative_id).all_sizes
-    report = VariantReport(creative_id, read, total, sizes=[f"{w}x{h}" for w, h in sizes])
+    declared = pack.creative(creative_id).all_sizes
+    chosen = declared if sizes is None else [s for s in declared if s in set(sizes)]
+    report = VariantReport(creative_id, read, total, sizes=[f"{w}x{h}" for w, h in chosen])
     by_key: dict[str, Variant] = {}
     for ctx in contexts:
-        for size in sizes:
+        for size in chosen:
             decision = decide(pack, creative_id, ctx, size=size, with_valid_until=False)
             variant = by_key.get(decision.design_key)
             if variant is None:
@@ -475,7 +482,7 @@ def enumerate_variants(pack: PackModel, creative_id: str, *, limit: int = MAX_CO
                 )
             else:
                 variant.count += 1
-    order = {size: i for i, size in enumerate(sizes)}
+    order = {size: i for i, size in enumerate(chosen)}
     report.variants = sorted(by_key.values(), key=lambda v: (order[v.decision.size], -v.count, v.design_key))
     return report
 
