@@ -203,7 +203,9 @@ def test_malformed_dynamodb_copy_items_count_as_missing(
                                 metrics=metrics), monkeypatch)
     assert isinstance(svc.copy, DynamoCopyStore)
     assert call(signed(WINTER, {"at": AT})).status == 200
+    assert isinstance(svc.queue, InProcessQueue) and svc.queue.drain()  # the worker wrote the copy
     (stored,) = dynamodb_client.scan(TableName=table)["Items"]
+    assert stored["status"]["S"] != "pending"
     real = stored["pk"]["S"]
     damages = [
         {"status": {"S": "hacked"}},

@@ -46,10 +46,28 @@ from versa.pack.model import (
     walk_children,
 )
 
+_LINTED: dict[tuple[str, frozenset[str], tuple[str, ...]], tuple[Issue, ...]] = {}
+"""The findings of the last few packs linted in this process, by content version (a hash of every file
+of the pack), keyable attributes and font directories: linting is a pure function of those (and of this
+code), and publishing lints the pack it was just asked to check."""
+_LINTED_KEPT = 8
+
 
 def lint(pack: Pack, *, keyable: Iterable[str] = DEFAULT_KEYABLE, font_dirs: Iterable[str] = ()) -> list[Issue]:
     """Every lint finding for the pack, errors first."""
     keyable = frozenset(keyable)
+    font_dirs = tuple(font_dirs)
+    key = (pack.version, keyable, font_dirs)
+    found = _LINTED.get(key)
+    if found is None:
+        found = tuple(_lint(pack, keyable, font_dirs))
+        while len(_LINTED) >= _LINTED_KEPT:
+            del _LINTED[next(iter(_LINTED))]
+        _LINTED[key] = found
+    return list(found)
+
+
+def _lint(pack: Pack, keyable: frozenset[str], font_dirs: tuple[str, ...]) -> list[Issue]:
     model = pack.model
     issues: list[Issue] = []
     for cid, creative in model.creatives.items():
