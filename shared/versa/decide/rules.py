@@ -14,7 +14,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -213,6 +213,35 @@ def decide(
     creative = pack.creative(creative_id)
     size = size_of(pack.brand, creative_id, creative, size)
     lookup = lookup_for(ctx)
+    state, trace = _apply_rules(pack, creative, lookup)
+    return _at_size(
+        pack, creative_id, creative, state, trace, size, ctx, lookup,
+        valid=valid_until(pack, creative, ctx) if with_valid_until else None,
+    )
+
+
+def decide_sizes(pack: PackModel, creative_id: str, ctx: Context, sizes: Iterable[Size]) -> list[Decision]:
+    """`decide(pack, creative_id, ctx, size=s, with_valid_until=False)` for each of `sizes`, with the
+    rules applied once (what enumerating every size of a creative needs)."""
+    creative = pack.creative(creative_id)
+    lookup = lookup_for(ctx)
+    state, trace = _apply_rules(pack, creative, lookup)
+    out = []
+    for size in sizes:
+        size = size_of(pack.brand, creative_id, creative, size)
+        copied = replace(
+            state,
+            colors=dict(state.colors),
+            fonts=dict(state.fonts),
+            spacing=dict(state.spacing),
+            layers=list(state.layers),
+            copy_defaults={k: dict(v) for k, v in state.copy_defaults.items()},
+        )
+        out.append(_at_size(pack, creative_id, creative, copied, trace, size, ctx, lookup, valid=None))
+    return out
+
+
+def _apply_rules(pack: PackModel, creative: Creative, lookup: Any) -> tuple[Resolved, tuple[RuleTrace, ...]]:
     state = Resolved(
         colors=dict(pack.tokens.colors),
         fonts=dict(pack.tokens.fonts),
@@ -228,6 +257,21 @@ def decide(
         if matched:
             apply_set(state, creative, rule.set_keys)
         trace.append(RuleTrace(rule.id, matched, reason, tuple(rule.set)))
+    return state, tuple(trace)
+
+
+def _at_size(
+    pack: PackModel,
+    creative_id: str,
+    creative: Creative,
+    state: Resolved,
+    trace: tuple[RuleTrace, ...],
+    size: Size,
+    ctx: Context,
+    lookup: Any,
+    *,
+    valid: datetime | None,
+) -> Decision:
     apply_size(state, creative, size)
     locale = state.lang or ctx.lang or pack.default_locale
     if locale not in pack.locales:
@@ -235,17 +279,17 @@ def decide(
     palette = tuple(state.colors.items())
     layers = tuple(_resolved(layer, state.colors, palette) for layer in state.layers if layer.visible)
     copy = _copy_refs(pack, creative, state, locale, lookup)
-    design_key = short_hash(
+    design_key = _design_key(
         {
             "brand": pack.brand,
             "creative": creative_id,
             "size": list(size),
             "locale": locale,
             "tokens": [state.colors, state.fonts, state.spacing],
-            "layers": [_dumped(layer) for layer in layers],
             "copy": {name: [ref.key, ref.default] for name, ref in copy.items()},
             "link": state.link,
-        }
+        },
+        layers,
     )
     return Decision(
         brand=pack.brand,
@@ -257,9 +301,9 @@ def decide(
         layers=layers,
         copy=copy,
         link=state.link,
-        trace=tuple(trace),
+        trace=trace,
         design_key=design_key,
-        valid_until=valid_until(pack, creative, ctx) if with_valid_until else None,
+        valid_until=valid,
         size=size,
     )
 
@@ -299,7 +343,6 @@ def _hex(value: str | None, colors: Mapping[str, str]) -> str | None:
 
 
 _RESOLVED: OrderedDict[tuple[int, tuple[tuple[str, str], ...]], tuple[Any, Any]] = OrderedDict()
-_DUMPED: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
 _KEPT = 512
 _MEMO_LOCK = threading.Lock()
 
@@ -323,13 +366,29 @@ def _remember(memo: OrderedDict[Any, tuple[Any, Any]], key: Any, layer: Any, mak
 
 def _resolved(layer: Any, colors: Mapping[str, str], palette: tuple[tuple[str, str], ...]) -> Any:
     """`_resolve_colors`, remembered per layer object and palette: a layer no rule or size changed is
-    the pack's own object on every request, so it resolves to the same object (and `_dumped` hits)."""
+    the pack's own object on every request, so it resolves to the same object (and `_layer_json` hits)."""
     return _remember(_RESOLVED, (id(layer), palette), layer, lambda: _resolve_colors(layer, colors))
 
 
-def _dumped(layer: Any) -> Any:
-    """`layer.model_dump(mode="json")` for the design key, remembered per layer object (do not mutate)."""
-    return _remember(_DUMPED, id(layer), layer, lambda: layer.model_dump(mode="json"))
+def _design_key(payload: dict[str, Any], layers: Iterable[Any]) -> str:
+    """`short_hash({**payload, "layers": [each layer dumped]})`, with each layer's JSON text remembered
+    per layer object: the same text, so the same key, without encoding unchanged layers again."""
+    parts = {key: _json(value) for key, value in payload.items()}
+    parts["layers"] = "[" + ",".join(_layer_json(layer) for layer in layers) + "]"
+    text = "{" + ",".join(f"{_json(key)}:{parts[key]}" for key in sorted(parts)) + "}"
+    return hashlib.sha256(text.encode()).hexdigest()[: KEY_BYTES * 2]
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+_LAYER_JSON: OrderedDict[int, tuple[Any, Any]] = OrderedDict()
+
+
+def _layer_json(layer: Any) -> str:
+    """The layer's JSON text for the design key, remembered per layer object."""
+    return str(_remember(_LAYER_JSON, id(layer), layer, lambda: _json(layer.model_dump(mode="json"))))
 
 
 def _resolve_colors(layer: Any, colors: Mapping[str, str]) -> Any:

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from versa.context.attributes import CLIENTS, DEVICES, TIME_FEATURES
 from versa.context.params import ParamSpec
 from versa.context.timefeatures import local_features
-from versa.decide.rules import Decision, decide
+from versa.decide.rules import Decision, decide_sizes, lookup_for
 from versa.errors import VersaError
 from versa.pack.conditions import Bucket, Compare, TimeOfDay, Window, bucket_percent
 from versa.pack.model import Creative, PackModel, countdown_layers
@@ -472,9 +472,27 @@ def enumerate_variants(
     chosen = declared if sizes is None else [s for s in declared if s in set(sizes)]
     report = VariantReport(creative_id, read, total, sizes=[f"{w}x{h}" for w, h in chosen])
     by_key: dict[str, Variant] = {}
+    creative = pack.creative(creative_id)
+    varied = sorted({a for s in creative.copy_slots.values() if s.generate for a in s.generate.vary_by} - {"lang"})
+    # A decision is a function of which rules match, the context's language and the vary_by values its
+    # copy keys read (`decide` reads nothing else of the context when it skips valid_until): contexts
+    # with the same signature have the same design at every size, so each signature is decided once.
+    decided: dict[tuple[Any, ...], list[str]] = {}
     for ctx in contexts:
-        for size in chosen:
-            decision = decide(pack, creative_id, ctx, size=size, with_valid_until=False)
+        lookup = lookup_for(ctx)
+        signature = (
+            tuple(rule.when.evaluate(lookup)[0] for rule in creative.rules),
+            ctx.lang,
+            tuple(lookup(a) for a in varied),
+        )
+        keys = decided.get(signature)
+        if keys is not None:
+            for key in keys:
+                by_key[key].count += 1
+            continue
+        keys = decided[signature] = []
+        for decision in decide_sizes(pack, creative_id, ctx, chosen):
+            keys.append(decision.design_key)
             variant = by_key.get(decision.design_key)
             if variant is None:
                 by_key[decision.design_key] = Variant(

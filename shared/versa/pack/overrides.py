@@ -13,6 +13,8 @@ Both work on the typed keys `Rule.set_keys` (`versa.pack.setkeys`), parsed once 
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -77,8 +79,52 @@ def _replaced(layers: list[Any], path: tuple[int, ...], update: Callable[[Any], 
     if not rest:
         out[head] = update(out[head])
     else:
-        out[head] = out[head].model_copy(update={"children": _replaced(out[head].children, rest, update)})
+        children = _replaced(out[head].children, rest, update)
+        out[head] = remember_layer(
+            ("children", id(out[head]), tuple(map(id, children))),
+            out[head],
+            lambda parent=out[head]: parent.model_copy(update={"children": children}),
+        )
     return out
+
+
+_MEMO: OrderedDict[Any, tuple[Any, Any]] = OrderedDict()
+_KEPT = 4096
+_MEMO_LOCK = threading.Lock()
+
+
+def remember_layer(key: Any, layer: Any, make: Callable[[], Any]) -> Any:
+    """`make()` for `layer` remembered under `key`, which holds `id(layer)` (and the ids of any new
+    children, which the result keeps): the entry keeps the layer, so its id cannot be reused while
+    remembered, and layers are frozen. The same override of the same layer then gives the same object
+    on every decision, which is what the decision's own per-object memos (`versa.decide.rules`) and
+    variant enumeration count on. The least recently used of `_KEPT` entries leaves first."""
+    with _MEMO_LOCK:
+        hit = _MEMO.get(key)
+        if hit is not None and hit[0] is layer:
+            _MEMO.move_to_end(key)
+            return hit[1]
+    value = make()
+    with _MEMO_LOCK:
+        _MEMO[key] = (layer, value)
+        while len(_MEMO) > _KEPT:
+            _MEMO.popitem(last=False)
+    return value
+
+
+def _updated(layer: Any, update: dict[str, Any]) -> Any:
+    """`layer` with `update`'s fields set, each value as the model would hold it (tuples for boxes,
+    nested models…); remembered per layer object and update."""
+
+    def make() -> Any:
+        validated = _LAYER_ADAPTER.validate_python({**layer.model_dump(), **update})
+        return layer.model_copy(update={name: getattr(validated, name) for name in update})
+
+    try:
+        key = ("set", id(layer), repr(sorted(update.items())))
+    except TypeError:  # values that do not sort or repr: not remembered
+        return make()
+    return remember_layer(key, layer, make)
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -211,8 +257,6 @@ def _set_fields(state: Resolved, ids: dict[str, tuple[int, ...]], fields: dict[s
     for layer_id, update in fields.items():
 
         def updated(layer: Any, update: dict[str, Any] = update) -> Any:
-            # Each value as the model would hold it (tuples for boxes, nested models…).
-            validated = _LAYER_ADAPTER.validate_python({**layer.model_dump(), **update})
-            return layer.model_copy(update={name: getattr(validated, name) for name in update})
+            return _updated(layer, update)
 
         state.layers = _replaced(state.layers, ids[layer_id], updated)

@@ -15,7 +15,7 @@ from typing import Any
 
 from versa.errors import UnknownSize
 from versa.pack.model import Creative, PackModel, size_name
-from versa.pack.overrides import Resolved, apply_set, check_set
+from versa.pack.overrides import Resolved, apply_set, check_set, remember_layer
 from versa.pack.setkeys import SetKey, SetLang, SetLayerField, SetLink
 
 Size = tuple[int, int]
@@ -47,7 +47,16 @@ def scale_layers(layers: Sequence[Any], src: Size, dst: Size) -> list[Any]:
     out = []
     for layer in layers:
         box = getattr(layer, "box", None)
-        out.append(layer if box is None else layer.model_copy(update={"box": scale_box(box, src, dst)}))
+        if box is None:
+            out.append(layer)
+        else:
+            out.append(
+                remember_layer(
+                    ("scaled", id(layer), src, dst),
+                    layer,
+                    lambda layer=layer, box=box: layer.model_copy(update={"box": scale_box(box, src, dst)}),
+                )
+            )
     return out
 
 
