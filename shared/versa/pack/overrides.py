@@ -79,12 +79,13 @@ def _replaced(layers: list[Any], path: tuple[int, ...], update: Callable[[Any], 
     if not rest:
         out[head] = update(out[head])
     else:
-        children = _replaced(out[head].children, rest, update)
-        out[head] = remember_layer(
-            ("children", id(out[head]), tuple(map(id, children))),
-            out[head],
-            lambda parent=out[head]: parent.model_copy(update={"children": children}),
-        )
+        parent = out[head]
+        children = _replaced(parent.children, rest, update)
+
+        def copied() -> Any:
+            return parent.model_copy(update={"children": children})
+
+        out[head] = remember_layer(("children", id(parent), tuple(map(id, children))), parent, copied)
     return out
 
 

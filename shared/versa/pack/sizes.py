@@ -10,7 +10,7 @@ apply in order, with `set:` keys written in the pixels of that size (a `box` the
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from versa.errors import UnknownSize
@@ -47,17 +47,12 @@ def scale_layers(layers: Sequence[Any], src: Size, dst: Size) -> list[Any]:
     out = []
     for layer in layers:
         box = getattr(layer, "box", None)
-        if box is None:
-            out.append(layer)
-        else:
-            out.append(
-                remember_layer(
-                    ("scaled", id(layer), src, dst),
-                    layer,
-                    lambda layer=layer, box=box: layer.model_copy(update={"box": scale_box(box, src, dst)}),
-                )
-            )
+        out.append(layer if box is None else remember_layer(("scaled", id(layer), src, dst), layer, _scaler(layer, box, src, dst)))
     return out
+
+
+def _scaler(layer: Any, box: tuple[int, int, int, int], src: Size, dst: Size) -> Callable[[], Any]:
+    return lambda: layer.model_copy(update={"box": scale_box(box, src, dst)})
 
 
 def size_keys(creative: Creative, size: Size) -> Iterator[SetKey]:
