@@ -46,6 +46,8 @@ from versa.publish.s3 import PublishConflict, Publisher, PublishError, UnknownVe
 from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
+BRAND = "northwind"
+"""The example pack these tests publish (the lighter one: publishing lints it and draws its fallbacks)."""
 NOW = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
 FAST = Config(connect_timeout=0.3, read_timeout=0.3, retries={"mode": "standard", "total_max_attempts": 2})
 """S3 timeouts for the slow-S3 test, so it stays quick (the defaults are checked separately)."""
@@ -246,22 +248,22 @@ def renamed(name: str) -> Callable[[dict[str, Any]], None]:
     return change
 
 
-def pointer(s3: Any, bucket: str, brand: str = "acme") -> Pointer:
+def pointer(s3: Any, bucket: str, brand: str = BRAND) -> Pointer:
     return Pointer.from_json(s3.get_object(Bucket=bucket, Key=PackLayout().pointer_key(brand))["Body"].read())
 
 
 @pytest.fixture(scope="module")
-def acme_seed(s3_client: Any) -> tuple[str, str]:
-    """A bucket with acme published (once per module: lint takes a while); its name and acme's version."""
+def brand_seed(s3_client: Any) -> tuple[str, str]:
+    """A bucket with the example pack published (once per module); its name and the version."""
     bucket = f"versa-seed-{uuid.uuid4().hex[:12]}"
     s3_client.create_bucket(Bucket=bucket)
-    return bucket, Publisher(bucket, client=s3_client).publish(EXAMPLES / "acme").version
+    return bucket, Publisher(bucket, client=s3_client).publish(EXAMPLES / BRAND).version
 
 
 @pytest.fixture
-def acme_v1(s3_client: Any, s3_bucket: str, acme_seed: tuple[str, str]) -> str:
-    """acme as published, copied into this test's fresh bucket; its version."""
-    seed, version = acme_seed
+def brand_v1(s3_client: Any, s3_bucket: str, brand_seed: tuple[str, str]) -> str:
+    """The pack as published, copied into this test's fresh bucket; its version."""
+    seed, version = brand_seed
     for obj in s3_client.list_objects_v2(Bucket=seed)["Contents"]:
         s3_client.copy_object(
             Bucket=s3_bucket, Key=obj["Key"], CopySource={"Bucket": seed, "Key": obj["Key"]}
@@ -307,57 +309,57 @@ def test_default_timeouts_are_bounded(aws_env: None, tmp_path: Path) -> None:
 
 
 def test_s3_unreachable_serves_the_last_good_pack(
-    proxied: Callable[..., tuple[LoopbackHTTP, Any]], s3_bucket: str, acme_v1: str, tmp_path: Path
+    proxied: Callable[..., tuple[LoopbackHTTP, Any]], s3_bucket: str, brand_v1: str, tmp_path: Path
 ) -> None:
     """S3 unreachable: the last good pack is served after one refused request and its one retry; until
     the next revalidation interval S3 is not asked again; a brand never loaded is unavailable (not
     unknown), and asking again at once is answered from memory, without a request."""
-    # GIVEN a store that loaded acme through a proxy
+    # GIVEN a store that loaded the pack through a proxy
     proxy, client = proxied()
     clock, events = Clock(), Events()
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
-    good = store.current("acme")
+    good = store.current(BRAND)
     sent = attempts(client)
     # WHEN S3 stops answering (the port closes) and the pointer is due for revalidation
     proxy.stop()
     clock.advance(31)
-    served = store.current("acme")
+    served = store.current(BRAND)
     # THEN the last good pack is served after the bounded attempts, and the staleness is recorded
     assert served is good
-    assert len(sent) == ATTEMPTS and all(u.endswith("/packs/acme/current.json") for u in sent.urls), sent
-    assert events.named("pack_stale") == [{"brand": "acme", "reason": "unreachable", "serving": acme_v1}]
+    assert len(sent) == ATTEMPTS and all(u.endswith(f"/packs/{BRAND}/current.json") for u in sent.urls), sent
+    assert events.named("pack_stale") == [{"brand": BRAND, "reason": "unreachable", "serving": brand_v1}]
     # AND until the next interval the store does not try S3 again
-    assert store.current("acme") is good and len(sent) == ATTEMPTS
+    assert store.current(BRAND) is good and len(sent) == ATTEMPTS
     # AND a brand it never loaded is unavailable, not unknown; a retry soon after sends nothing
     with pytest.raises(StoreUnavailable) as first:
-        store.current("northwind")
+        store.current("acme")
     assert isinstance(first.value.__cause__, StoreUnavailable)
     assert isinstance(first.value.__cause__.__cause__, EndpointConnectionError)
     assert len(sent) == 2 * ATTEMPTS
     with pytest.raises(StoreUnavailable):
-        store.current("northwind")
+        store.current("acme")
     assert len(sent) == 2 * ATTEMPTS
 
 
 def test_s3_slower_than_the_timeout_serves_the_last_good_pack(
-    proxied: Callable[..., tuple[LoopbackHTTP, Any]], s3_bucket: str, acme_v1: str, tmp_path: Path
+    proxied: Callable[..., tuple[LoopbackHTTP, Any]], s3_bucket: str, brand_v1: str, tmp_path: Path
 ) -> None:
     """S3 slower than the client's read timeout: each attempt is cut off by the timeout (the answer
     would have been a 304 had the client waited), the store gives up after the bounded attempts and
     serves the last good pack, recording the timeout."""
-    # GIVEN a store with 0.3 s timeouts that loaded acme
+    # GIVEN a store with 0.3 s timeouts that loaded the pack
     proxy, client = proxied(FAST)
     clock, events = Clock(), Events()
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path, clock=clock, on_event=events)
-    good = store.current("acme")
+    good = store.current(BRAND)
     sent = attempts(client)
     # WHEN S3 takes longer than the read timeout to answer
     proxy.delay = 1.0
     clock.advance(31)
-    served = store.current("acme")
+    served = store.current(BRAND)
     # THEN the last good pack is served after two attempts at the pointer, the timeout recorded
     assert served is good
-    assert len(sent) == ATTEMPTS and all(u.endswith("/packs/acme/current.json") for u in sent.urls), sent
+    assert len(sent) == ATTEMPTS and all(u.endswith(f"/packs/{BRAND}/current.json") for u in sent.urls), sent
     assert [e["reason"] for e in events.named("pack_stale")] == ["timeout"]
 
 
@@ -365,55 +367,55 @@ def test_a_corrupt_new_version_keeps_the_last_good_pack(
     proxied: Callable[..., tuple[LoopbackHTTP, Any]],
     s3_client: Any,
     s3_bucket: str,
-    acme_v1: str,
+    brand_v1: str,
     tmp_path: Path,
 ) -> None:
-    # GIVEN a store serving acme
+    # GIVEN a store serving the pack
     proxy, client = proxied()
     clock, events = Clock(), Events()
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=tmp_path / "cache", clock=clock, on_event=events)
-    good = store.current("acme")
+    good = store.current(BRAND)
     # WHEN a corrupt bundle is published as a new version
     layout = PackLayout()
     bad = "badbadbadbad"
-    s3_client.put_object(Bucket=s3_bucket, Key=layout.bundle_key("acme", bad), Body=b"not a tarball")
+    s3_client.put_object(Bucket=s3_bucket, Key=layout.bundle_key(BRAND, bad), Body=b"not a tarball")
     s3_client.put_object(
-        Bucket=s3_bucket, Key=layout.pointer_key("acme"), Body=Pointer(bad, "now", acme_v1).to_json()
+        Bucket=s3_bucket, Key=layout.pointer_key(BRAND), Body=Pointer(bad, "now", brand_v1).to_json()
     )
     clock.advance(31)
     # THEN the last good pack keeps serving and the metric says why
-    assert store.current("acme") is good
-    assert events.named("pack_stale") == [{"brand": "acme", "reason": "corrupt", "serving": acme_v1}]
-    assert store.broken("acme") == "corrupt"
+    assert store.current(BRAND) is good
+    assert events.named("pack_stale") == [{"brand": BRAND, "reason": "corrupt", "serving": brand_v1}]
+    assert store.broken(BRAND) == "corrupt"
     # AND the broken version is not downloaded again while the pointer names it (a 304), but the
     # staleness is recorded at every revalidation
     bundle_gets = [s for s in proxy.seen if s.path.endswith(f"{bad}.tar.gz")]
     clock.advance(31)
-    assert store.current("acme") is good
+    assert store.current(BRAND) is good
     assert [s for s in proxy.seen if s.path.endswith(f"{bad}.tar.gz")] == bundle_gets
     assert proxy.seen[-1].status == 304
     assert len(events.named("pack_stale")) == 2
     # AND nothing of the bad version is left in the cache
-    assert not (tmp_path / "cache" / "acme" / bad).exists()
+    assert not (tmp_path / "cache" / BRAND / bad).exists()
 
 
 def test_a_bundle_whose_content_is_not_its_version_is_corrupt(
-    s3_client: Any, s3_bucket: str, acme_v1: str, tmp_path: Path
+    s3_client: Any, s3_bucket: str, brand_v1: str, tmp_path: Path
 ) -> None:
     # GIVEN a well-formed bundle of other content stored under a version name it does not hash to
     clock, events = Clock(), Events()
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=s3_client, cache_dir=tmp_path, clock=clock, on_event=events)
-    good = store.current("acme")
-    other = load_pack(edited_pack(tmp_path, "acme", renamed("Tampered")), checks=PACK_CHECKS)
+    good = store.current(BRAND)
+    other = load_pack(edited_pack(tmp_path, BRAND, renamed("Tampered")), checks=PACK_CHECKS)
     fake = "0123456789ab"
     layout = PackLayout()
-    s3_client.put_object(Bucket=s3_bucket, Key=layout.bundle_key("acme", fake), Body=build_bundle(other.root, other.files))
+    s3_client.put_object(Bucket=s3_bucket, Key=layout.bundle_key(BRAND, fake), Body=build_bundle(other.root, other.files))
     s3_client.put_object(
-        Bucket=s3_bucket, Key=layout.pointer_key("acme"), Body=Pointer(fake, "now").to_json()
+        Bucket=s3_bucket, Key=layout.pointer_key(BRAND), Body=Pointer(fake, "now").to_json()
     )
     clock.advance(31)
     # THEN it is refused and the good pack serves
-    assert store.current("acme") is good
+    assert store.current(BRAND) is good
     assert [e["reason"] for e in events.named("pack_stale")] == ["corrupt"]
 
 
@@ -421,27 +423,27 @@ def test_revalidation_is_a_conditional_get_and_versions_are_fetched_once(
     proxied: Callable[..., tuple[LoopbackHTTP, Any]],
     s3_client: Any,
     s3_bucket: str,
-    acme_v1: str,
+    brand_v1: str,
     tmp_path: Path,
 ) -> None:
     proxy, client = proxied()
     clock, events = Clock(), Events()
     cache = tmp_path / "cache"
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=cache, clock=clock, on_event=events)
-    pointer_path = f"/{s3_bucket}/packs/acme/current.json"
+    pointer_path = f"/{s3_bucket}/packs/{BRAND}/current.json"
 
     def gets(suffix: str) -> list[Seen]:
         return [s for s in proxy.seen if s.method == "GET" and s.path.split("?")[0].endswith(suffix)]
 
     # GIVEN a cold start: one pointer GET and one bundle GET
-    v1 = store.current("acme")
+    v1 = store.current(BRAND)
     assert (len(gets("current.json")), len(gets(".tar.gz"))) == (1, 1)
     # WHEN asked again within the interval, THEN S3 is not asked at all
     clock.advance(29)
-    assert store.current("acme") is v1 and len(proxy.seen) == 2
+    assert store.current(BRAND) is v1 and len(proxy.seen) == 2
     # WHEN the interval passes, THEN the pointer is revalidated with If-None-Match and S3 answers 304
     clock.advance(2)
-    assert store.current("acme") is v1
+    assert store.current(BRAND) is v1
     revalidation = gets("current.json")[-1]
     assert revalidation.path.split("?")[0] == pointer_path
     assert revalidation.headers.get("If-None-Match", "").strip('"')
@@ -449,33 +451,33 @@ def test_revalidation_is_a_conditional_get_and_versions_are_fetched_once(
     assert len(gets(".tar.gz")) == 1
     # WHEN a new version is published, THEN the next revalidation loads it with one more bundle GET
     publisher = Publisher(s3_bucket, client=s3_client)
-    v2_version = publisher.publish(edited_pack(tmp_path, "acme", renamed("Acme v2"))).version
+    v2_version = publisher.publish(edited_pack(tmp_path, BRAND, renamed("Northwind v2"))).version
     clock.advance(31)
-    v2 = store.current("acme")
-    assert v2.version == v2_version and v2.model.name == "Acme v2"
+    v2 = store.current(BRAND)
+    assert v2.version == v2_version and v2.model.name == "Northwind v2"
     assert gets("current.json")[-1].status == 200 and len(gets(".tar.gz")) == 2
-    assert [e["version"] for e in events.named("pack_loaded")] == [acme_v1, v2_version]
+    assert [e["version"] for e in events.named("pack_loaded")] == [brand_v1, v2_version]
     # WHEN it is rolled back, THEN the version already loaded is not fetched again
-    publisher.rollback("acme", acme_v1)
+    publisher.rollback(BRAND, brand_v1)
     clock.advance(31)
-    assert store.current("acme") is v1
+    assert store.current(BRAND) is v1
     assert len(gets(".tar.gz")) == 2
     # AND a new store in the same container (same cache directory) reads it from disk, not S3
     fresh = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=client, cache_dir=cache, clock=clock)
-    assert fresh.current("acme").version == acme_v1
+    assert fresh.current(BRAND).version == brand_v1
     assert len(gets(".tar.gz")) == 2
 
 
 def test_a_deleted_pointer_unpublishes_the_brand(
-    s3_client: Any, s3_bucket: str, acme_v1: str, tmp_path: Path
+    s3_client: Any, s3_bucket: str, brand_v1: str, tmp_path: Path
 ) -> None:
     clock = Clock()
     store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=s3_client, cache_dir=tmp_path, clock=clock)
-    store.current("acme")
-    s3_client.delete_object(Bucket=s3_bucket, Key=PackLayout().pointer_key("acme"))
+    store.current(BRAND)
+    s3_client.delete_object(Bucket=s3_bucket, Key=PackLayout().pointer_key(BRAND))
     clock.advance(31)
     with pytest.raises(UnknownBrand):
-        store.current("acme")
+        store.current(BRAND)
 
 
 # --------------------------------------------------------------------------------- unsafe bundles
@@ -636,38 +638,38 @@ def test_keys_that_stay_unprocessed_make_the_store_unavailable(
 
 
 def test_an_invalid_pack_is_never_uploaded(
-    s3_client: Any, s3_bucket: str, acme_v1: str, tmp_path: Path
+    s3_client: Any, s3_bucket: str, brand_v1: str, tmp_path: Path
 ) -> None:
     before = s3_client.list_objects_v2(Bucket=s3_bucket)["KeyCount"]
 
     def break_it(data: dict[str, Any]) -> None:
-        data["creatives"]["winter-sale"]["layers"][0]["type"] = "hologram"
+        data["creatives"]["cyber-week"]["layers"][0]["type"] = "hologram"
 
     with pytest.raises(PackError):
-        Publisher(s3_bucket, client=s3_client).publish(edited_pack(tmp_path, "acme", break_it))
+        Publisher(s3_bucket, client=s3_client).publish(edited_pack(tmp_path, BRAND, break_it))
     assert s3_client.list_objects_v2(Bucket=s3_bucket)["KeyCount"] == before
-    assert pointer(s3_client, s3_bucket).version == acme_v1
+    assert pointer(s3_client, s3_bucket).version == brand_v1
 
 
 def test_a_pack_with_lint_errors_is_never_uploaded(
-    s3_client: Any, s3_bucket: str, acme_v1: str, tmp_path: Path
+    s3_client: Any, s3_bucket: str, brand_v1: str, tmp_path: Path
 ) -> None:
     def unkeyable(data: dict[str, Any]) -> None:
-        rule = {"id": "ios-only", "when": {"os": ["ios"]}, "set": {"link": "https://acme.example/ios"}}
-        data["creatives"]["winter-sale"].setdefault("rules", []).append(rule)
+        rule = {"id": "ios-only", "when": {"os": ["ios"]}, "set": {"link": "https://northwind.example/ios"}}
+        data["creatives"]["cyber-week"].setdefault("rules", []).append(rule)
 
     before = s3_client.list_objects_v2(Bucket=s3_bucket)["KeyCount"]
     with pytest.raises(PackError, match="cache key"):
-        Publisher(s3_bucket, client=s3_client).publish(edited_pack(tmp_path, "acme", unkeyable))
+        Publisher(s3_bucket, client=s3_client).publish(edited_pack(tmp_path, BRAND, unkeyable))
     assert s3_client.list_objects_v2(Bucket=s3_bucket)["KeyCount"] == before
-    assert pointer(s3_client, s3_bucket).version == acme_v1
+    assert pointer(s3_client, s3_bucket).version == brand_v1
 
 
 def test_an_s3_error_midway_leaves_the_pointer(
     proxied: Callable[..., tuple[LoopbackHTTP, Any]],
     s3_client: Any,
     s3_bucket: str,
-    acme_v1: str,
+    brand_v1: str,
     tmp_path: Path,
 ) -> None:
     # GIVEN S3 refusing the fallback uploads of a new version
@@ -682,9 +684,9 @@ def test_an_s3_error_midway_leaves_the_pointer(
     proxy.respond = respond
     # WHEN the new version is published
     with pytest.raises(PublishError, match="fallback"):
-        Publisher(s3_bucket, client=client).publish(edited_pack(tmp_path, "acme", renamed("Acme v2")))
+        Publisher(s3_bucket, client=client).publish(edited_pack(tmp_path, BRAND, renamed("Northwind v2")))
     # THEN the pointer still names the old version
-    assert pointer(s3_client, s3_bucket).version == acme_v1
+    assert pointer(s3_client, s3_bucket).version == brand_v1
     assert not [s for s in proxy.seen if s.method == "PUT" and s.path.endswith("current.json")]
 
 
@@ -692,22 +694,22 @@ def test_a_pointer_written_without_the_lock_is_a_conflict(
     proxied: Callable[..., tuple[LoopbackHTTP, Any]],
     s3_client: Any,
     s3_bucket: str,
-    acme_v1: str,
+    brand_v1: str,
     tmp_path: Path,
 ) -> None:
     # GIVEN a second published version, and someone who rolls the pointer back to v1 by hand (not
     # through the brand's lock) just before this publisher flips it
-    other = Publisher(s3_bucket, client=s3_client).publish(edited_pack(tmp_path, "acme", renamed("Other")))
+    other = Publisher(s3_bucket, client=s3_client).publish(edited_pack(tmp_path, BRAND, renamed("Other")))
     proxy, client = proxied(Config(read_timeout=5))
     forward = proxy.respond
     raced: list[str] = []
 
     def respond(method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         if method == "PUT" and path.split("?")[0].endswith("current.json") and not raced:
-            raced.append(acme_v1)
+            raced.append(brand_v1)
             s3_client.put_object(
-                Bucket=s3_bucket, Key=PackLayout().pointer_key("acme"),
-                Body=Pointer(acme_v1, "now", other.version).to_json(),
+                Bucket=s3_bucket, Key=PackLayout().pointer_key(BRAND),
+                Body=Pointer(brand_v1, "now", other.version).to_json(),
             )
         return forward(method, path, headers, body)
 
@@ -715,11 +717,11 @@ def test_a_pointer_written_without_the_lock_is_a_conflict(
     # WHEN this one flips, THEN it is refused, the hand-written pointer stays, and the fallbacks
     # were brought back to the version it names
     with pytest.raises(PublishConflict, match="fallbacks now match"):
-        Publisher(s3_bucket, client=client).publish(edited_pack(tmp_path, "acme", renamed("Mine")))
-    assert pointer(s3_client, s3_bucket).version == acme_v1
-    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="fallbacks/v1/acme/")["Contents"]
+        Publisher(s3_bucket, client=client).publish(edited_pack(tmp_path, BRAND, renamed("Mine")))
+    assert pointer(s3_client, s3_bucket).version == brand_v1
+    listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix=f"fallbacks/v1/{BRAND}/")["Contents"]
     versions = {s3_client.head_object(Bucket=s3_bucket, Key=o["Key"])["Metadata"]["version"] for o in listed}
-    assert versions == {acme_v1}
+    assert versions == {brand_v1}
 
 
 def test_rollback_flips_back_and_invalidates(
@@ -729,25 +731,25 @@ def test_rollback_flips_back_and_invalidates(
     publisher = Publisher(
         s3_bucket, client=s3_client, distribution_id=distribution, cloudfront_client=cloudfront_client
     )
-    v1 = publisher.publish(EXAMPLES / "acme")
-    v2 = publisher.publish(edited_pack(tmp_path, "acme", renamed("Acme v2")))
+    v1 = publisher.publish(EXAMPLES / BRAND)
+    v2 = publisher.publish(edited_pack(tmp_path, BRAND, renamed("Northwind v2")))
     assert (v2.previous, v2.pointer_changed, v2.uploaded) == (v1.version, True, True)
     # WHEN rolled back to the first
-    result = publisher.rollback("acme", v1.version)
+    result = publisher.rollback(BRAND, v1.version)
     # THEN the pointer names it again, remembering what it replaced
     current = pointer(s3_client, s3_bucket)
     assert (current.version, current.previous) == (v1.version, v2.version)
     assert (result.previous, result.pointer_changed) == (v2.version, True)
-    assert {i.version: i.current for i in publisher.versions("acme")} == {v1.version: True, v2.version: False}
+    assert {i.version: i.current for i in publisher.versions(BRAND)} == {v1.version: True, v2.version: False}
     # AND every publish and the rollback invalidated the brand's paths
     listed = cloudfront_client.list_invalidations(DistributionId=distribution)["InvalidationList"]
     ids = {item["Id"] for item in listed.get("Items", [])}
     assert {v1.invalidation_id, v2.invalidation_id, result.invalidation_id} <= ids
     batch = cloudfront_client.get_invalidation(DistributionId=distribution, Id=result.invalidation_id)
-    assert batch["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == ["/v1/acme/*"]
+    assert batch["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] == [f"/v1/{BRAND}/*"]
 
 
-def test_rollback_to_an_unknown_version_changes_nothing(s3_client: Any, s3_bucket: str, acme_v1: str) -> None:
+def test_rollback_to_an_unknown_version_changes_nothing(s3_client: Any, s3_bucket: str, brand_v1: str) -> None:
     with pytest.raises(UnknownVersion):
-        Publisher(s3_bucket, client=s3_client).rollback("acme", "0000000000ff")
-    assert pointer(s3_client, s3_bucket).version == acme_v1
+        Publisher(s3_bucket, client=s3_client).rollback(BRAND, "0000000000ff")
+    assert pointer(s3_client, s3_bucket).version == brand_v1

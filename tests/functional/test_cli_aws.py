@@ -17,15 +17,15 @@ PACKS = Path(__file__).resolve().parents[2] / "examples" / "packs"
 def test_publish_versions_rollback_round_trip(
     tmp_path: Path, s3_bucket: str, s3_client: Any, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN the acme pack and an edited copy of it (a second version)
-    edited = tmp_path / "acme"
-    shutil.copytree(PACKS / "acme", edited)
-    text = (edited / "pack.yaml").read_text(encoding="utf-8").replace("name: Acme Outdoor", "name: Acme Outdoors")
+    # GIVEN the northwind pack and an edited copy of it (a second version)
+    edited = tmp_path / "northwind"
+    shutil.copytree(PACKS / "northwind", edited)
+    text = (edited / "pack.yaml").read_text(encoding="utf-8").replace("name: Northwind Supply", "name: Northwind Supply v2")
     (edited / "pack.yaml").write_text(text, encoding="utf-8")
     common = ["--bucket", s3_bucket, "--endpoint-url", moto_endpoint]
 
     # WHEN both are published
-    code1, out1, _ = run(capsys, "publish", str(PACKS / "acme"), *common)
+    code1, out1, _ = run(capsys, "publish", str(PACKS / "northwind"), *common)
     code2, out2, _ = run(capsys, "publish", str(edited), *common)
 
     # THEN each publish flips the pointer and writes the fallbacks
@@ -34,18 +34,18 @@ def test_publish_versions_rollback_round_trip(
     second = out2.split()[2]
     assert first != second
     assert "fallback" in out1
-    pointer = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/acme/current.json")["Body"].read())
+    pointer = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/northwind/current.json")["Body"].read())
     assert pointer["version"] == second
 
     # WHEN the versions are listed and the brand rolled back
-    code, listing, _ = run(capsys, "versions", "acme", *common)
+    code, listing, _ = run(capsys, "versions", "northwind", *common)
     assert code == 0
     assert f"* {second}" in listing and first in listing
-    code, out, _ = run(capsys, "rollback", "acme", "--to", first, *common)
+    code, out, _ = run(capsys, "rollback", "northwind", "--to", first, *common)
 
     # THEN the pointer names the first version again
     assert code == 0, out
-    pointer = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/acme/current.json")["Body"].read())
+    pointer = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/northwind/current.json")["Body"].read())
     assert pointer["version"] == first
 
 
