@@ -130,9 +130,9 @@ def _settled(server: Server, path: str) -> dict[str, str]:
 
 
 def test_two_processes_racing_misses_for_one_key_generate_once(tmp_path: Path, fake: FakeOpenAI) -> None:
-    # GIVEN a model that takes three seconds to answer (the race window) with a passing headline
+    # GIVEN a model that takes five seconds to answer (the race window) with a passing headline
     fake.reset()
-    fake.script(MODEL, {"candidates": ["VIP evenings: 20% off"], "delay": 3.0})
+    fake.script(MODEL, {"candidates": ["VIP evenings: 20% off"], "delay": 5.0})
     packs, state = tmp_path / "packs", tmp_path / "state"
     _race_pack(packs)
     env = {
