@@ -62,6 +62,7 @@ bench: system-deps venv
 	$(BIN)/python bench/bench_layout.py
 	$(BIN)/python bench/bench_scripts.py --before 40e27cc
 	$(BIN)/python bench/bench_handler.py
+	$(BIN)/python bench/bench_copy.py
 	$(BIN)/python bench/bench_coldstart.py
 
 build: system-deps

@@ -82,8 +82,10 @@ def _answers(url: str) -> bool:
         conn.close()
 
 
-def _start(packs: Path, state: Path, extra_args: Sequence[str], environment: dict[str, str]) -> Server:
-    log = state / "serve.log"
+def _start(
+    packs: Path, state: Path, extra_args: Sequence[str], environment: dict[str, str], log_name: str = "serve.log"
+) -> Server:
+    log = state / log_name
     for attempt in range(1, ATTEMPTS + 1):
         port = free_port()
         command = [*versa_command(), "serve", "--packs", str(packs), "--host", HOST, "--port", str(port)]
@@ -110,16 +112,19 @@ def running_versa(
     state_dir: Path,
     extra_args: Sequence[str] = (),
     env: Mapping[str, str] | None = None,
+    log_name: str = "serve.log",
 ) -> Iterator[Server]:
     """`versa serve --packs packs` on a free loopback port with `VERSA_STATE_DIR=state_dir` (created).
 
     The environment is this process's without its `VERSA_*` variables, with `POWERTOOLS_LOG_LEVEL=ERROR`
-    and unbuffered output, then `env` on top. The server is stopped when the block ends."""
+    and unbuffered output, then `env` on top; its output goes to `state_dir/log_name` (two servers may
+    share a state directory, and so its copy store, with a log each). The server is stopped when the
+    block ends."""
     state_dir.mkdir(parents=True, exist_ok=True)
     environment = {k: v for k, v in os.environ.items() if not k.startswith("VERSA_")}
     environment.update(VERSA_STATE_DIR=str(state_dir), POWERTOOLS_LOG_LEVEL="ERROR", PYTHONUNBUFFERED="1")
     environment.update(env or {})
-    server = _start(packs, state_dir, extra_args, environment)
+    server = _start(packs, state_dir, extra_args, environment, log_name)
     try:
         yield server
     finally:

@@ -101,6 +101,20 @@ def build_queue(
     return InProcessQueue(worker.run)
 
 
+def close_service(service: RenderService, *, grace: float | None = None) -> str | None:
+    """Stop what the composition started beside the request path, for a process that is stopping
+    (`versa serve` on Ctrl-C or SIGTERM): the in-process copy worker drops its queued generations and
+    gives a running one `grace` seconds (default: the queue's) before abandoning it. Returns the line
+    to log (None when there is no in-process worker: SQS consumers stop on their own)."""
+    from versa.adapters.local_queue import SHUTDOWN_GRACE_SECONDS, InProcessQueue
+
+    queue = service.queue
+    if not isinstance(queue, InProcessQueue):
+        return None
+    closed = queue.close(SHUTDOWN_GRACE_SECONDS if grace is None else grace)
+    return closed.describe(service.config.copy_lease_seconds)
+
+
 def writer_line(settings: Settings) -> str:
     """One line saying which writer generates copy in this process (printed by `versa serve`)."""
     if settings.generation_queue:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from test_copy_flow import NOW, PACKS, HoldingQueue, Recorder, request, settings
 
+from copy_pack import copy_pack_data, write_copy_pack
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.local_queue import OfflineWriter
 from versa.adapters.sqlite_copy import SQLiteCopyStore
@@ -16,7 +17,7 @@ from versa.ports import CopyItem, CopyStatus
 from versa.render.checks import PACK_CHECKS
 from versa.settings import Settings
 from versa.signing.signer import Keyring
-from versa.web.service import RenderService, ServiceConfig
+from versa.web.service import CreativeRequest, RenderService, ServiceConfig
 
 DAY = date(2026, 12, 1)
 
@@ -71,3 +72,26 @@ def test_a_worker_whose_lease_was_replaced_does_not_overwrite_its_successor(tmp_
     stored = store.get(generation.key)
     assert not written and stored is not None and stored.text == "theirs"
     assert len(metrics.named("CopyWriteLost")) == 1
+
+
+def test_written_copy_stays_fresh_for_the_slots_ttl(tmp_path: Path) -> None:
+    # GIVEN a leased key of a slot whose generated copy stays fresh for an hour (`generate.ttl: 3600`)
+    data = copy_pack_data()
+    data["creatives"]["promo"]["copy"]["headline"]["generate"]["ttl"] = 3600
+    write_copy_pack(tmp_path / "packs" / "shop", data)
+    packs = DirectoryPackStore(tmp_path / "packs", checks=PACK_CHECKS)
+    store, queue = SQLiteCopyStore(tmp_path / "copy.db"), HoldingQueue()
+    renderer = build_renderer(Settings(memo_items=0))
+    service = RenderService(packs, store, queue, renderer, Keyring({"k1": b"k" * 32}, "k1"),
+                            config=ServiceConfig.from_settings(settings(tmp_path)))
+    query = {"seg": "vip", "at": NOW.isoformat()}
+    service.image(CreativeRequest("shop", "promo", "png", {}, query, NOW, path="/v1/shop/promo.png"))
+    [generation] = [r for r in queue.requests if r.slot == "headline"]
+    written_at = datetime(2026, 12, 1, 15, 0, 1, tzinfo=UTC)
+    worker = GenerationWorker(packs, store, OfflineWriter(), renderer.fonts, now=lambda: written_at)
+    # WHEN the worker writes its copy
+    assert worker.run(generation)
+    # THEN it expires after the slot's ttl, not the week every other slot gets
+    stored = store.get(generation.key)
+    assert stored is not None and stored.status is CopyStatus.generated
+    assert stored.expires_at == written_at + timedelta(seconds=3600)

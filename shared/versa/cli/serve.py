@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
-import time
+import threading
+from types import FrameType
 from typing import Any
 
 from versa.cli.main import DEFAULT_HOST, DEFAULT_PORT
@@ -70,9 +72,28 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for creative in pack.model.creatives:
             print(f"  {brand}/{creative:<14} {server.url}{service.sign(creative_path(brand, creative, 'png'), {})}")
     print("Press Ctrl+C to stop.", flush=True)
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        server.shutdown()
+    _wait_for_stop()
+    print("versa: stopping", flush=True)
+    server.shutdown()
+    server.server_close()
+    from versa.composition import close_service
+
+    line = close_service(service)
+    if line:
+        print(f"versa: {line}", flush=True)
     return 0
+
+
+def _wait_for_stop() -> None:
+    """Block until SIGINT (Ctrl-C) or SIGTERM; a second signal stops the process at once."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    while not stop.wait(1.0):
+        pass

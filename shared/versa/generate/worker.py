@@ -32,7 +32,7 @@ from versa.ports import (
 from versa.render.scene import FontBook
 
 COPY_TTL = timedelta(days=7)
-"""How long written copy serves before it is written again."""
+"""How long written copy serves before it is written again, unless the slot's `generate.ttl` says."""
 FAILURE_TTL = timedelta(hours=1)
 """How long a failed generation (no candidate passed, the writer failed) keeps the slot on its default
 before a miss asks again."""
@@ -169,8 +169,10 @@ class GenerationWorker:
         meta = {**outcome.meta(), "writer": type(self.writer).__name__, "slot": request.slot,
                 "tokens": outcome.tokens}
         if outcome.passed:
+            ttl = request.constraints.get("ttl")
+            fresh = timedelta(seconds=ttl) if isinstance(ttl, int) and not isinstance(ttl, bool) else COPY_TTL
             return CopyItem(request.key, CopyStatus.generated, text=outcome.text, version=version + 1,
-                            expires_at=now + COPY_TTL, meta=meta)
+                            expires_at=now + fresh, meta=meta)
         return CopyItem(request.key, CopyStatus.rejected, text=None, version=version + 1,
                         expires_at=now + FAILURE_TTL, reason=outcome.failure or "generation failed", meta=meta)
 
