@@ -149,10 +149,13 @@ class WrongStatus(ReviewError, ValueError):
 
 
 class DecidedElsewhere(ReviewError):
-    """Someone else changed the item since it was read (another reviewer, a new generation)."""
+    """Someone else decided the item (or it changed) since it was read: another reviewer won."""
 
-    def __init__(self, key: str, version: int) -> None:
-        super().__init__(f"copy {key} changed since version {version} was read: someone else decided it first")
+    def __init__(self, key: str, version: int, detail: str = "") -> None:
+        super().__init__(
+            f"copy {key} was already decided: {detail}" if detail
+            else f"copy {key} changed since version {version} was read: someone else decided it first"
+        )
         self.key, self.version = key, version
 
 

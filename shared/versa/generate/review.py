@@ -100,6 +100,10 @@ def _checked(item: CopyItem | None, key: str, verdict: Verdict) -> CopyItem:
         raise UnknownCopy(key)
     if item.meta.get("kind") == LINEAGE_KIND:
         raise WrongStatus(key, "a lineage record", verdict.action)
+    decisions = item.meta.get("decisions") or []
+    if item.status not in APPROVABLE and decisions:
+        last = decisions[-1]
+        raise DecidedElsewhere(key, item.version, f"{last.get('action')}d by {last.get('by')} at {last.get('at')}")
     if item.status not in APPROVABLE:
         raise WrongStatus(key, item.status.value, verdict.action)
     if len(verdict.comment) > MAX_COMMENT:
