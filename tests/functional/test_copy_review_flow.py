@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from openai_server import FakeOpenAI, running_openai_server
+from services import install, run_cli
 from versa.adapters.local_queue import InProcessQueue
-from versa.cli.main import main
 from versa.composition import build_service
 from versa.context.resolve import resolve
 from versa.decide.keys import generation_key, lineage_key
@@ -90,15 +90,6 @@ def keys(service: RenderService, model: str) -> tuple[str, str]:
     ref = decision.copy["headline"]
     assert ref.key is not None
     return generation_key(ref.key, model), lineage_key("acme", "winter-sale", "headline", decision.locale, ref.vary)
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_reviewed_copy_serves_only_after_approval_and_its_lineage_outlives_a_model_change(
@@ -235,3 +226,88 @@ def test_preview_copy_is_drawn_only_for_the_preview_scope(tmp_path: Path, packs:
     assert preview.status == 200 and preview.headers["X-Versa-Copy"] == "preview"
     assert preview.headers["Cache-Control"] == "private, no-store" and preview.body != plain.body
     assert debug.body == plain.body and unsigned.body == plain.body
+
+
+# ------------------------------------------------------------------------------------------ studio
+
+
+def http(url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None
+         ) -> tuple[int, dict[str, str], bytes]:
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        conn.request(method, parts.path + (f"?{parts.query}" if parts.query else ""), body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def test_the_studio_lists_pending_copy_in_the_creative_and_takes_decisions(
+    tmp_path: Path, packs: Path, fake: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from versa.web import api
+    from versa.web.server import serve
+    from versa.web.studio import Studio
+
+    # GIVEN the local server (handler and studio) with one headline awaiting review
+    fake.script(MODEL, {"candidates": [FIRST]})
+    service = service_for(tmp_path, packs, fake, MODEL)
+    install(service, monkeypatch)
+    gen, _ = keys(service, MODEL)
+    service.image(request(NOW))
+    drained(service)
+    server = serve(api.lambda_handler, "127.0.0.1", 0, Studio(service, copy=service.copy))
+    try:
+        base = server.url
+        public = f"{base}/v1/acme/winter-sale.png?country=DE&at={NOW.isoformat().replace('+', '%2B')}"
+        _, before_headers, before = http(public)
+        # WHEN the panel lists the brand's pending copy
+        status, _, body = http(f"{base}/studio/review?brand=acme")
+        report = json.loads(body)
+        # THEN the item comes with what serves now and a preview per size of its creative
+        assert status == 200 and report["count"] == 1
+        row = report["items"][0]
+        sizes = service.current_pack("acme").model.creatives["winter-sale"].all_sizes
+        assert (row["key"], row["text"], row["serving_source"]) == (gen, FIRST, "default")
+        assert len(row["previews"]) == len(sizes) > 1
+        # AND each preview is the creative drawn with the pending text, never cached
+        shots = [http(base + p["url"]) for p in row["previews"]]
+        assert all(s == 200 and h["x-versa-copy"] == "preview" and h["cache-control"] == "private, no-store"
+                   for s, h, _ in shots)
+        assert shots[0][2] != before and all(b[:8] == b"\x89PNG\r\n\x1a\n" for _, _, b in shots)
+        assert "scope=preview" in row["previews"][0]["url"]
+
+        def post(payload: Any, **headers: str) -> tuple[int, Any]:
+            sent = {"Content-Type": "application/json", **headers}
+            code, _, answer = http(f"{base}/studio/review", "POST", json.dumps(payload).encode(), sent)
+            return code, json.loads(answer)
+
+        item = {"key": gen, "version": row["version"]}
+        # THEN requests that are not the panel's are refused, naming why
+        assert post({"action": "approve", "items": [item]}, **{"Content-Type": "text/plain"})[0] == 415
+        assert post({"action": "approve", "items": [item]}, Origin="http://evil.example")[0] == 403
+        code, problem = post({"action": "publish", "items": [item]})
+        assert code == 400 and problem["parameter"] == "action"
+        assert http(f"{base}/v1/acme/winter-sale.png", "POST", b"{}", {"Content-Type": "application/json"})[0] == 405
+        # AND a stale version loses, a rejection without a comment is refused: nothing changed
+        code, answer = post({"action": "approve", "items": [{"key": gen, "version": row["version"] - 1}]})
+        assert code == 200 and answer["results"][0]["status"] == 409 and answer["decided"] == 0
+        code, answer = post({"action": "reject", "items": [item], "comment": " "})
+        assert answer["results"][0]["status"] == 400 and "comment" in answer["results"][0]["detail"]
+        # WHEN the reviewer approves it
+        code, answer = post({"action": "approve", "items": [item], "comment": "good", "by": "dee"})
+        # THEN it is approved, the public image now has the generated copy, and nothing awaits review
+        assert code == 200 and answer["results"][0]["ok"] and answer["results"][0]["copy_status"] == "approved"
+        _, after_headers, after = http(public)
+        assert after != before and after_headers["etag"] != before_headers["etag"]
+        assert "x-versa-copy" not in after_headers
+        assert json.loads(http(f"{base}/studio/review?brand=acme")[2])["count"] == 0
+        decided = service.copy.get(gen)
+        assert decided is not None and decided.meta["decisions"][0]["by"] == "dee"
+    finally:
+        server.shutdown()
+        server.server_close()
