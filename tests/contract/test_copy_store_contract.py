@@ -310,3 +310,29 @@ def test_two_reviewers_approving_one_item_have_one_winner(store: CopyStore) -> N
     assert item is not None and item.status is CopyStatus.approved and len(item.meta["decisions"]) == 1
     lineage = store.get("lin1")
     assert lineage is not None and lineage.text == "Fresh" and lineage.meta["generation"] == "g1"
+
+
+def test_an_sqlite_file_from_before_listing_gains_the_brand_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    # GIVEN a copy file with the first schema (no brand column) holding one item
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE copy_items (key TEXT PRIMARY KEY, status TEXT NOT NULL, text TEXT, "
+            "version INTEGER NOT NULL, expires_at INTEGER, reason TEXT, meta TEXT NOT NULL DEFAULT '{}')"
+        )
+        conn.execute("INSERT INTO copy_items VALUES ('k1', 'generated', 'Hi', 2, NULL, NULL, '{}')")
+    conn.close()
+    # WHEN the store opens it
+    store = SQLiteCopyStore(path)
+    try:
+        # THEN the old item reads as before (no brand, so unlisted) and new items are listed
+        old = store.get("k1")
+        assert old is not None and (old.text, old.version, old.brand) == ("Hi", 2, None)
+        assert store.put_result(CopyItem("k2", CopyStatus.review, text="New", brand="acme"))
+        assert [i.key for i in store.list_items("acme", now=NOW).items] == ["k2"]
+    finally:
+        store.close()
+    # AND opening it again does not try to add the column twice
+    SQLiteCopyStore(path).close()

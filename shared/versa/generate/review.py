@@ -186,7 +186,10 @@ def _write_lineage(store: CopyStore, gen: CopyItem, verdict: Verdict, attempts: 
                 return
         elif store.put_result(record, expected_version=previous.version):
             return
-    raise DecidedElsewhere(lineage, -1)
+    raise ReviewError(
+        f"copy {gen.key} is approved, but its lineage {lineage} could not be pointed at it after {attempts} "
+        "attempts (approvals racing in the same lineage); approve it again later"
+    )
 
 
 def describe(item: CopyItem) -> dict[str, Any]:
