@@ -188,7 +188,7 @@ def _write_lineage(store: CopyStore, gen: CopyItem, verdict: Verdict, attempts: 
             return
     raise ReviewError(
         f"copy {gen.key} is approved, but its lineage {lineage} could not be pointed at it after {attempts} "
-        "attempts (approvals racing in the same lineage); approve it again later"
+        "attempts (approvals racing in the same lineage); it serves under its own key, the lineage keeps the other"
     )
 
 
