@@ -128,7 +128,47 @@ class OutputTooLarge(RenderError):
         super().__init__(f"encoded {fmt} is {size:,} bytes, over the {cap:,}-byte output cap")
 
 
+class ReviewError(VersaError):
+    """A review decision that cannot be made; the message names the key and why."""
+
+
+class UnknownCopy(ReviewError, LookupError):
+    """No stored copy has this key."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no copy is stored under key {key!r}")
+        self.key = key
+
+
+class WrongStatus(ReviewError, ValueError):
+    """The item is not in a status this decision applies to."""
+
+    def __init__(self, key: str, status: str, action: str) -> None:
+        super().__init__(f"copy {key} is {status}; only generated or review copy can be {action}d")
+        self.key, self.status = key, status
+
+
+class DecidedElsewhere(ReviewError):
+    """Someone else decided the item (or it changed) since it was read: another reviewer won."""
+
+    def __init__(self, key: str, version: int, detail: str = "") -> None:
+        super().__init__(
+            f"copy {key} was already decided: {detail}" if detail
+            else f"copy {key} changed since version {version} was read: someone else decided it first"
+        )
+        self.key, self.version = key, version
+
+
+class CommentRequired(ReviewError, ValueError):
+    """A rejection without a comment."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"rejecting copy {key} needs a comment saying why")
+
+
 __all__ = [
+    "CommentRequired",
+    "DecidedElsewhere",
     "Issue",
     "OutputTooLarge",
     "Overloaded",
@@ -136,13 +176,16 @@ __all__ = [
     "ParamError",
     "RenderError",
     "RenderTimeout",
+    "ReviewError",
     "SignatureError",
     "SignatureExpired",
     "SignatureInvalid",
     "SignatureMissing",
     "SignatureScopeError",
     "UnknownBrand",
+    "UnknownCopy",
     "UnknownCreative",
     "UnknownSize",
     "VersaError",
+    "WrongStatus",
 ]

@@ -8,6 +8,7 @@ against each adapter.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import math
@@ -51,8 +52,13 @@ class PackStore(ABC):
 
 
 class CopyStatus(StrEnum):
+    """Where a copy item stands: `pending` a generation is leased; `generated` written and serving (no
+    review); `review` written, awaiting a reviewer (not served); `approved` a reviewer approved it
+    (served); `rejected` a generation failed or a reviewer rejected it (`reason` says which)."""
+
     pending = "pending"
     generated = "generated"
+    review = "review"
     approved = "approved"
     rejected = "rejected"
 
@@ -72,6 +78,9 @@ class CopyItem:
     expires_at: datetime | None = None
     reason: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+    brand: str | None = None
+    """The brand the copy belongs to; items with a brand are listed (`CopyStore.list_items`), items
+    without one (leases, lineage records) are not."""
 
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
@@ -105,10 +114,21 @@ def decode_item(key: str, build: Callable[[], CopyItem]) -> CopyItem | Malformed
             ("version", isinstance(item.version, int) and not isinstance(item.version, bool)),
             ("reason", item.reason is None or isinstance(item.reason, str)),
             ("meta", isinstance(item.meta, Mapping)),
+            ("brand", item.brand is None or isinstance(item.brand, str)),
         )
         if not ok
     ]
     return Malformed(key, "wrong type: " + ", ".join(problems)) if problems else item
+
+
+@dataclass(frozen=True)
+class CopyPage:
+    """One page of a listing: items in the store's order (status, then key) and the cursor of the next
+    page (None: this was the last). Expired items are left out, so a page may hold fewer than asked."""
+
+    items: tuple[CopyItem, ...]
+    cursor: str | None = None
+    malformed: tuple[str, ...] = ()
 
 
 class CopyStore(ABC):
@@ -149,13 +169,39 @@ class CopyStore(ABC):
             raise ValueError("a rejected item needs a reason")
         return self._put(item, expected_version=expected_version)
 
+    def put_new(self, item: CopyItem, *, now: datetime) -> bool:
+        """Insert `item` when nothing (or only an expired item) is stored under its key; returns whether
+        it was written."""
+        return self._put_if_absent_or_expired(item, now=now)
+
     def get(self, key: str) -> CopyItem | None:
         """The raw stored item regardless of status or expiry (for tools and tests); None when absent
         or malformed."""
         item = self._get_batch([key]).get(key)
         return item if isinstance(item, CopyItem) else None
 
+    def list_items(
+        self, brand: str, *, status: CopyStatus | None = None, now: datetime, limit: int = 50,
+        cursor: str | None = None,
+    ) -> CopyPage:
+        """The brand's unexpired items (of `status`, or all), ordered by status then key, at most
+        `limit` per page; pass the returned cursor to continue. Raises ValueError for a cursor this
+        store did not give, StoreUnavailable when the store fails."""
+        if not 1 <= limit <= 1000:
+            raise ValueError(f"limit {limit} must be between 1 and 1000")
+        rows, next_cursor = self._list(brand, status, limit, cursor)
+        items = tuple(r for r in rows if isinstance(r, CopyItem) and not r.expired(now))
+        malformed = tuple(r.key for r in rows if isinstance(r, Malformed))
+        return CopyPage(items, next_cursor, malformed)
+
     # Primitives each adapter implements.
+    @abstractmethod
+    def _list(
+        self, brand: str, status: CopyStatus | None, limit: int, cursor: str | None
+    ) -> tuple[list[CopyItem | Malformed], str | None]:
+        """Up to `limit` stored items of `brand` (and `status`), ordered by status then key, starting
+        after `cursor`; and the cursor after the last one returned (None when no more)."""
+
     @abstractmethod
     def _get_batch(self, keys: Sequence[str]) -> dict[str, CopyItem | Malformed]:
         """Stored items by key (absent keys left out), each decoded through `decode_item`."""
@@ -477,6 +523,24 @@ def now_seconds(now: datetime) -> int:
     return math.floor(now.timestamp())
 
 
+def encode_cursor(status: str, key: str) -> str:
+    """An opaque cursor for the position after (status, key)."""
+    return base64.urlsafe_b64encode(json.dumps([status, key]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """(status, key) from `encode_cursor`; ValueError for anything else."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError(f"cursor {cursor!r} is not one this store gave") from None
+    if not (isinstance(raw, list) and len(raw) == 2 and all(isinstance(v, str) for v in raw)):
+        raise ValueError(f"cursor {cursor!r} is not one this store gave")
+    return raw[0], raw[1]
+
+
+
+
 def bump(item: CopyItem, **changes: Any) -> CopyItem:
     """A copy of the item with the version incremented and changes applied."""
     return replace(item, version=item.version + 1, **changes)
@@ -486,6 +550,7 @@ __all__ = [
     "ORIGIN_SECRET_HEADER",
     "USABLE",
     "CopyItem",
+    "CopyPage",
     "CopyStatus",
     "CopyStore",
     "CopyWriter",
@@ -506,7 +571,9 @@ __all__ = [
     "WriteRequest",
     "WriterUnavailable",
     "bump",
+    "decode_cursor",
     "decode_item",
+    "encode_cursor",
     "expiry_seconds",
     "now_seconds",
 ]

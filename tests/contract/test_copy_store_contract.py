@@ -7,6 +7,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import pytest
 
 from versa.adapters.dynamo_copy import DynamoCopyStore, create_table
 from versa.adapters.sqlite_copy import SQLiteCopyStore
+from versa.errors import DecidedElsewhere
+from versa.generate import review
 from versa.ports import CopyItem, CopyStatus, CopyStore, bump
 
 NOW = datetime(2026, 12, 1, 18, 30, tzinfo=UTC)
@@ -205,3 +208,131 @@ def test_rejected_needs_a_reason(store: CopyStore) -> None:
     assert store.put_result(CopyItem("k", CopyStatus.rejected, text="Bad", reason="off brand"))
     stored = store.get("k")
     assert stored is not None and stored.reason == "off brand"
+
+
+# ----------------------------------------------------------------------------------- listing
+
+
+def listed(store: CopyStore, brand: str, *, status: CopyStatus | None = None, limit: int = 50) -> list[list[str]]:
+    """Every page of a listing, as lists of keys."""
+    pages, cursor = [], None
+    while True:
+        page = store.list_items(brand, status=status, now=NOW, limit=limit, cursor=cursor)
+        pages.append([item.key for item in page.items])
+        cursor = page.cursor
+        if cursor is None:
+            return pages
+
+
+def test_listing_by_brand_and_status_is_paged_in_status_then_key_order(store: CopyStore) -> None:
+    # GIVEN copy of two brands in several statuses, an unlisted lease and an expired item
+    for key, status in [("k5", CopyStatus.review), ("k1", CopyStatus.review), ("k3", CopyStatus.generated),
+                        ("k2", CopyStatus.review), ("k4", CopyStatus.approved), ("k6", CopyStatus.review)]:
+        store.put_result(CopyItem(key, status, text=f"text {key}", brand="acme"))
+    store.put_result(CopyItem("x1", CopyStatus.review, text="other brand", brand="zeta"))
+    store.put_result(CopyItem("k0", CopyStatus.review, text="old", brand="acme", expires_at=NOW - LEASE))
+    assert store.lease("lease", now=NOW, ttl=LEASE)
+    # WHEN the brand's review copy is listed two at a time
+    pages = listed(store, "acme", status=CopyStatus.review, limit=2)
+    # THEN every review item of the brand comes once, in key order, the expired one left out
+    assert [key for page in pages for key in page] == ["k1", "k2", "k5", "k6"]
+    assert all(len(page) <= 2 for page in pages) and len(pages) >= 2  # the expired one took a place
+    # AND without a status: every status, ordered by status then key; the other brand and the lease apart
+    everything = [key for page in listed(store, "acme", limit=3) for key in page]
+    assert everything == ["k4", "k3", "k1", "k2", "k5", "k6"]
+    page = store.list_items("acme", status=CopyStatus.approved, now=NOW)
+    assert [(i.key, i.brand, i.text, i.status) for i in page.items] == [("k4", "acme", "text k4", CopyStatus.approved)]
+    assert listed(store, "nobody") == [[]]
+
+
+def test_a_status_change_moves_an_item_between_listings(store: CopyStore) -> None:
+    # GIVEN an item awaiting review
+    store.put_result(CopyItem("k1", CopyStatus.review, text="Hi", brand="acme"))
+    # WHEN it is approved (a versioned write)
+    assert store.put_result(CopyItem("k1", CopyStatus.approved, text="Hi", version=2, brand="acme"), expected_version=1)
+    # THEN it is listed as approved only
+    assert listed(store, "acme", status=CopyStatus.review) == [[]]
+    assert listed(store, "acme", status=CopyStatus.approved) == [["k1"]]
+
+
+def test_a_lease_over_an_expired_listed_item_leaves_the_listing(store: CopyStore) -> None:
+    # GIVEN a listed item that expired
+    store.put_result(CopyItem("k1", CopyStatus.rejected, reason="no candidate passed", brand="acme",
+                              expires_at=NOW + timedelta(seconds=5)))
+    later = NOW + timedelta(seconds=10)
+    # WHEN a lease replaces it
+    assert store.lease("k1", now=later, ttl=LEASE)
+    # THEN the lease (which has no brand) is not listed
+    page = store.list_items("acme", now=later)
+    assert page.items == () and page.cursor is None
+    got = store.get("k1")
+    assert got is not None and got.status is CopyStatus.pending and got.brand is None
+
+
+def test_a_cursor_the_store_did_not_give_is_refused(store: CopyStore) -> None:
+    with pytest.raises(ValueError, match="cursor"):
+        store.list_items("acme", now=NOW, cursor="not-a-cursor")
+    with pytest.raises(ValueError, match="limit"):
+        store.list_items("acme", now=NOW, limit=0)
+
+
+def test_put_new_writes_only_when_nothing_lives_under_the_key(store: CopyStore) -> None:
+    # GIVEN nothing stored
+    record = CopyItem("lin", CopyStatus.approved, text="Approved")
+    # WHEN put_new runs twice
+    # THEN the first writes and the second is refused; the record never expires
+    assert store.put_new(record, now=NOW)
+    assert not store.put_new(replace(record, text="Other"), now=NOW)
+    got = store.get("lin")
+    assert got is not None and got.text == "Approved" and got.expires_at is None
+
+
+def test_two_reviewers_approving_one_item_have_one_winner(store: CopyStore) -> None:
+    # GIVEN an item awaiting review in a lineage
+    store.put_result(CopyItem("g1", CopyStatus.review, text="Fresh", brand="acme",
+                              meta={"lineage": "lin1", "slot": "headline"}))
+    barrier = threading.Barrier(8)
+
+    def decide(who: int) -> str:
+        barrier.wait()
+        try:
+            review.approve(store, "g1", review.Verdict("approve", f"r{who}", NOW, "v1"), expected_version=1)
+        except DecidedElsewhere:
+            return "lost"
+        return "won"
+
+    # WHEN eight reviewers approve it at once
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(decide, range(8)))
+    # THEN exactly one wins; the item records one decision; the lineage serves its text
+    assert results.count("won") == 1
+    item = store.get("g1")
+    assert item is not None and item.status is CopyStatus.approved and len(item.meta["decisions"]) == 1
+    lineage = store.get("lin1")
+    assert lineage is not None and lineage.text == "Fresh" and lineage.meta["generation"] == "g1"
+
+
+def test_an_sqlite_file_from_before_listing_gains_the_brand_column(tmp_path: Path) -> None:
+    import sqlite3
+
+    # GIVEN a copy file with the first schema (no brand column) holding one item
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE copy_items (key TEXT PRIMARY KEY, status TEXT NOT NULL, text TEXT, "
+            "version INTEGER NOT NULL, expires_at INTEGER, reason TEXT, meta TEXT NOT NULL DEFAULT '{}')"
+        )
+        conn.execute("INSERT INTO copy_items VALUES ('k1', 'generated', 'Hi', 2, NULL, NULL, '{}')")
+    conn.close()
+    # WHEN the store opens it
+    store = SQLiteCopyStore(path)
+    try:
+        # THEN the old item reads as before (no brand, so unlisted) and new items are listed
+        old = store.get("k1")
+        assert old is not None and (old.text, old.version, old.brand) == ("Hi", 2, None)
+        assert store.put_result(CopyItem("k2", CopyStatus.review, text="New", brand="acme"))
+        assert [i.key for i in store.list_items("acme", now=NOW).items] == ["k2"]
+    finally:
+        store.close()
+    # AND opening it again does not try to add the column twice
+    SQLiteCopyStore(path).close()

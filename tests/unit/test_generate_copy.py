@@ -125,7 +125,7 @@ def test_copy_keys_hash_brief_voice_model_and_vary_values_and_old_keys_stay() ->
 
     # THEN the new fields at their defaults leave the key as the fields before them made it
     legacy = spec.model_dump(mode="json", exclude={"vary_by", "ttl", "tone_by", "candidates", "temperature",
-                                                   "patterns", "allow_links"})
+                                                   "patterns", "allow_links", "review"})
     from versa.decide.rules import short_hash
 
     assert base == short_hash({"brand": "b", "slot": "headline", "locale": "en", "brief": legacy, "vary": vary})
@@ -133,6 +133,9 @@ def test_copy_keys_hash_brief_voice_model_and_vary_values_and_old_keys_stay() ->
     assert copy_key("b", "headline", "en", spec.model_copy(update={"brief": "Other"}), vary) != base
     assert copy_key("b", "headline", "en", spec, vary, Voice(description="dry")) != base
     assert copy_key("b", "headline", "en", spec, {"daypart": "night"}) != base
+    # AND review, set either way, never changes it (it decides what serves, not what is written)
+    assert copy_key("b", "headline", "en", spec.model_copy(update={"review": True}), vary) == base
+    assert copy_key("b", "headline", "en", spec.model_copy(update={"review": False}), vary) == base
     assert copy_key("b", "headline", "en", spec.model_copy(update={"candidates": 5}), vary) != base
     assert generation_key(base, None) == base
     assert generation_key(base, "model-a") not in (base, generation_key(base, "model-b"))

@@ -512,6 +512,19 @@ def test_copy_table_is_on_demand_with_ttl_and_point_in_time_recovery() -> None:
     assert table["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
 
 
+def test_copy_table_has_the_listing_index_the_adapter_queries() -> None:
+    from versa.adapters.dynamo_copy import BRAND_INDEX
+
+    _, table = the("AWS::DynamoDB::Table")
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == BRAND_INDEX
+    assert index["KeySchema"] == [
+        {"AttributeName": "brand", "KeyType": "HASH"}, {"AttributeName": "list_sk", "KeyType": "RANGE"},
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert {"AttributeName": "list_sk", "AttributeType": "S"} in table["AttributeDefinitions"]
+
+
 def test_generation_queue_has_a_dead_letter_queue() -> None:
     redrive = props("GenerationQueue")["RedrivePolicy"]
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["GenerationDeadLetterQueue", "Arn"]}

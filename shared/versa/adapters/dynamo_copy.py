@@ -1,7 +1,8 @@
 """Generated copy in DynamoDB: the CopyStore the deployed render function uses.
 
 One item per copy key (`pk`), carrying status, text, version, expires_at (epoch seconds, also the
-table's TTL attribute), reason and meta (JSON). Reads are one BatchGetItem per 100 keys; the pending
+table's TTL attribute), reason, meta (JSON) and, for listed items, brand and list_sk ("status#key"), the
+keys of the sparse `by-brand` index that listings query. Reads are one BatchGetItem per 100 keys; the pending
 lease and versioned results are conditional writes. Every call is bounded (short timeouts, one retry):
 throttling, timeouts, connection failures and any other service error raise `StoreUnavailable`, which
 the service turns into copy defaults. A failed condition is an answer (False), not an error.
@@ -27,7 +28,9 @@ from versa.ports import (
     CopyStore,
     Malformed,
     StoreUnavailable,
+    decode_cursor,
     decode_item,
+    encode_cursor,
     expiry_seconds,
     now_seconds,
 )
@@ -55,7 +58,10 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 UNPROCESSED_BACKOFF = (0.02, 0.05, 0.1)
 """Pauses before re-asking for UnprocessedKeys (jittered); after the last, the read gives up."""
 
-_ATTRIBUTES = ("pk", "status", "text", "version", "expires_at", "reason", "meta")
+_ATTRIBUTES = ("pk", "status", "text", "version", "expires_at", "reason", "meta", "brand", "list_sk")
+BRAND_INDEX = "by-brand"
+"""The global secondary index listings query: partition `brand`, sort `list_sk` ("status#key"). Only
+items with a brand carry both attributes (a sparse index: leases and lineage records are not in it)."""
 _T = TypeVar("_T")
 
 
@@ -78,6 +84,9 @@ def _to_dynamo(item: CopyItem) -> dict[str, AttributeValueTypeDef]:
         out["expires_at"] = {"N": str(expiry_seconds(item.expires_at))}
     if item.reason is not None:
         out["reason"] = {"S": item.reason}
+    if item.brand is not None:
+        out["brand"] = {"S": item.brand}
+        out["list_sk"] = {"S": f"{item.status.value}#{item.key}"}
     return out
 
 
@@ -91,6 +100,7 @@ def _from_dynamo(raw: Mapping[str, Any]) -> CopyItem:
         expires_at=datetime.fromtimestamp(int(expires["N"]), UTC) if expires else None,
         reason=raw["reason"]["S"] if "reason" in raw else None,
         meta=json.loads(raw["meta"]["S"]) if "meta" in raw else {},
+        brand=raw["brand"]["S"] if "brand" in raw else None,
     )
 
 
@@ -172,6 +182,38 @@ class DynamoCopyStore(CopyStore):
         request: dict[str, KeysAndAttributesTypeDef] = {self.table_name: {"Keys": keys}}
         return self._call("BatchGetItem", lambda: self.client.batch_get_item(RequestItems=request))
 
+    def _list(
+        self, brand: str, status: CopyStatus | None, limit: int, cursor: str | None
+    ) -> tuple[list[CopyItem | Malformed], str | None]:
+        names: dict[str, str] = {"#brand": "brand"}
+        values: dict[str, AttributeValueTypeDef] = {":brand": {"S": brand}}
+        condition = "#brand = :brand"
+        if status is not None:
+            names["#sk"] = "list_sk"
+            values[":prefix"] = {"S": f"{status.value}#"}
+            condition += " AND begins_with(#sk, :prefix)"
+        query: dict[str, Any] = {
+            "TableName": self.table_name, "IndexName": BRAND_INDEX, "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names, "ExpressionAttributeValues": values, "Limit": limit,
+        }
+        if cursor:
+            after_status, after_key = decode_cursor(cursor)
+            query["ExclusiveStartKey"] = {
+                "pk": {"S": after_key}, "brand": {"S": brand}, "list_sk": {"S": f"{after_status}#{after_key}"},
+            }
+        response = self._call("Query", lambda: self.client.query(**query))
+        found: list[CopyItem | Malformed] = []
+        for raw in response.get("Items", []):
+            key = raw.get("pk", {}).get("S")
+            if isinstance(key, str):
+                found.append(decode_item(key, functools.partial(_from_dynamo, raw)))
+        last = response.get("LastEvaluatedKey")
+        next_cursor = None
+        if last and "list_sk" in last and "pk" in last:
+            sort = str(last["list_sk"].get("S", ""))
+            next_cursor = encode_cursor(sort.split("#", 1)[0], str(last["pk"].get("S", "")))
+        return found, next_cursor
+
     def _put_if_absent_or_expired(self, item: CopyItem, *, now: datetime) -> bool:
         record = _to_dynamo(item)
         values: dict[str, AttributeValueTypeDef] = {
@@ -181,7 +223,7 @@ class DynamoCopyStore(CopyStore):
         }
         sets = ["#version = if_not_exists(#version, :start) + :one"]
         removes = []
-        for name in ("status", "text", "expires_at", "reason", "meta"):
+        for name in ("status", "text", "expires_at", "reason", "meta", "brand", "list_sk"):
             if name in record:
                 sets.append(f"#{name} = :{name}")
                 values[f":{name}"] = record[name]
@@ -226,13 +268,28 @@ class DynamoCopyStore(CopyStore):
 
 
 def create_table(client: DynamoDBClient, name: str) -> None:
-    """Create the copy table as the stack declares it (on-demand, `pk` string key, TTL on
-    `expires_at`) and wait until it is active. For tests and tools; the stack owns the real one."""
+    """Create the copy table as the stack declares it (on-demand, `pk` string key, the `by-brand`
+    index, TTL on `expires_at`) and wait until it is active. For tests and tools; the stack owns the
+    real one."""
     client.create_table(
         TableName=name,
         BillingMode="PAY_PER_REQUEST",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "brand", "AttributeType": "S"},
+            {"AttributeName": "list_sk", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": BRAND_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "brand", "KeyType": "HASH"},
+                    {"AttributeName": "list_sk", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
     )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     client.update_time_to_live(
@@ -240,4 +297,4 @@ def create_table(client: DynamoDBClient, name: str) -> None:
     )
 
 
-__all__ = ["DEFAULT_CONFIG", "THROTTLING", "DynamoCopyStore", "create_table"]
+__all__ = ["BRAND_INDEX", "DEFAULT_CONFIG", "THROTTLING", "DynamoCopyStore", "create_table"]

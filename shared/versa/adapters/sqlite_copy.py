@@ -20,7 +20,9 @@ from versa.ports import (
     CopyStore,
     Malformed,
     StoreUnavailable,
+    decode_cursor,
     decode_item,
+    encode_cursor,
     expiry_seconds,
     now_seconds,
 )
@@ -33,40 +35,43 @@ CREATE TABLE IF NOT EXISTS copy_items (
     version    INTEGER NOT NULL,
     expires_at INTEGER,
     reason     TEXT,
-    meta       TEXT NOT NULL DEFAULT '{}'
+    meta       TEXT NOT NULL DEFAULT '{}',
+    brand      TEXT
 )
 """
-_COLUMNS = "key, status, text, version, expires_at, reason, meta"
+_MIGRATIONS = {"brand": "ALTER TABLE copy_items ADD COLUMN brand TEXT"}
+"""Columns added since the first schema, each added to an older file when missing."""
+_INDEX = "CREATE INDEX IF NOT EXISTS copy_items_by_brand ON copy_items (brand, status, key) WHERE brand IS NOT NULL"
+_COLUMNS = "key, status, text, version, expires_at, reason, meta, brand"
 _UPSERT_VALUES = (
-    f"INSERT INTO copy_items ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
+    f"INSERT INTO copy_items ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET "
 )
 _LEASE = (
     _UPSERT_VALUES + "status = excluded.status, text = excluded.text, version = copy_items.version + 1, "
-    "expires_at = excluded.expires_at, reason = excluded.reason, meta = excluded.meta "
+    "expires_at = excluded.expires_at, reason = excluded.reason, meta = excluded.meta, brand = excluded.brand "
     "WHERE copy_items.expires_at IS NOT NULL AND copy_items.expires_at <= ?"
 )
 _PUT = (
     _UPSERT_VALUES + "status = excluded.status, text = excluded.text, version = excluded.version, "
-    "expires_at = excluded.expires_at, reason = excluded.reason, meta = excluded.meta"
+    "expires_at = excluded.expires_at, reason = excluded.reason, meta = excluded.meta, brand = excluded.brand"
 )
 _PUT_IF_VERSION = (
-    "UPDATE copy_items SET status = ?, text = ?, version = ?, expires_at = ?, reason = ?, meta = ? "
+    "UPDATE copy_items SET status = ?, text = ?, version = ?, expires_at = ?, reason = ?, meta = ?, brand = ? "
     "WHERE key = ? AND version = ?"
 )
+_LIST = f"SELECT {_COLUMNS} FROM copy_items WHERE brand = ? AND (status > ? OR (status = ? AND key > ?))"
 
-Row = tuple[str, str, str | None, int, int | None, str | None, str]
-
-
+Row = tuple[str, str, str | None, int, int | None, str | None, str, str | None]
 
 
 def _row(item: CopyItem) -> Row:
     expires = expiry_seconds(item.expires_at) if item.expires_at is not None else None
     meta = json.dumps(dict(item.meta), sort_keys=True, separators=(",", ":"))
-    return (item.key, item.status.value, item.text, item.version, expires, item.reason, meta)
+    return (item.key, item.status.value, item.text, item.version, expires, item.reason, meta, item.brand)
 
 
 def _item(row: Row) -> CopyItem | Malformed:
-    key, status, text, version, expires, reason, meta = row
+    key, status, text, version, expires, reason, meta, brand = row
 
     def build() -> CopyItem:
         if expires is not None and not isinstance(expires, int):
@@ -79,6 +84,7 @@ def _item(row: Row) -> CopyItem | Malformed:
             expires_at=datetime.fromtimestamp(expires, UTC) if expires is not None else None,
             reason=reason,
             meta=json.loads(meta),
+            brand=brand,
         )
 
     return decode_item(key, build)
@@ -102,6 +108,11 @@ class SQLiteCopyStore(CopyStore):
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute(_SCHEMA)
+            have = {row[1] for row in self._conn.execute("PRAGMA table_info(copy_items)")}
+            for column, statement in _MIGRATIONS.items():
+                if column not in have:
+                    self._conn.execute(statement)
+            self._conn.execute(_INDEX)
 
     def close(self) -> None:
         with self._lock:
@@ -124,6 +135,20 @@ class SQLiteCopyStore(CopyStore):
             _, rows = self._run(f"SELECT {_COLUMNS} FROM copy_items WHERE key IN ({marks})", chunk)
             found.update((row[0], _item(row)) for row in rows)
         return found
+
+    def _list(
+        self, brand: str, status: CopyStatus | None, limit: int, cursor: str | None
+    ) -> tuple[list[CopyItem | Malformed], str | None]:
+        after_status, after_key = decode_cursor(cursor) if cursor else ("", "")
+        sql, params = _LIST, [brand, after_status, after_status, after_key]
+        if status is not None:
+            sql += " AND status = ?"
+            params.append(status.value)
+        _, rows = self._run(sql + " ORDER BY status, key LIMIT ?", [*params, limit + 1])
+        more = len(rows) > limit
+        rows = rows[:limit]
+        next_cursor = encode_cursor(rows[-1][1], rows[-1][0]) if more and rows else None
+        return [_item(row) for row in rows], next_cursor
 
     def _put_if_absent_or_expired(self, item: CopyItem, *, now: datetime) -> bool:
         changed, _ = self._run(_LEASE, (*_row(item), now_seconds(now)))

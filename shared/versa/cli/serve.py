@@ -45,7 +45,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from versa.web.studio import Studio
 
-        studio = Studio(service, settings)
+        studio = Studio(service, settings, copy=service.copy)
     except ModuleNotFoundError as exc:
         if exc.name != "versa.web.studio":
             raise

@@ -185,7 +185,8 @@ def copy_key(
     """Hash of what determines generated copy: the brief, its constraints, the brand's voice and the
     vary_by values (plus brand, slot and locale). Not the pack version: a publish that keeps the brief
     keeps its copy. The model that writes is added by `versa.decide.keys.generation_key`."""
-    brief = generate.model_dump(mode="json", exclude={"vary_by", "ttl", *_KEYED_WHEN_SET})
+    # `review` decides what serves, not what is written: never keyed, so turning it on keeps the copy.
+    brief = generate.model_dump(mode="json", exclude={"vary_by", "ttl", "review", *_KEYED_WHEN_SET})
     brief.update(generate.model_dump(mode="json", include=set(_KEYED_WHEN_SET), exclude_defaults=True))
     payload: dict[str, Any] = {"brand": brand, "slot": slot, "locale": locale, "brief": brief, "vary": dict(vary)}
     if voice is not None:

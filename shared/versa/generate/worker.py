@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from versa.generate.review import review_required
 from versa.generate.write import Outcome, generate_copy
 from versa.ports import (
     CopyItem,
@@ -151,7 +152,9 @@ class GenerationWorker:
         self.spending.spend(request.brand, now.date(), outcome.tokens)
         if outcome.tokens:
             self._count("CopyTokens", outcome.tokens, brand=request.brand, model=self.writer.model)
-        written = self.store.put_result(self._item(request, outcome, lease.version), expected_version=lease.version)
+        review = review_required(pack.model, request.creative, request.slot)
+        item = self._item(request, outcome, lease.version, review=review)
+        written = self.store.put_result(item, expected_version=lease.version)
         if not written:
             self._count("CopyWriteLost", brand=request.brand, key=request.key)
             return False
@@ -164,17 +167,23 @@ class GenerationWorker:
                      rejections=[r.to_json() for r in outcome.rejections])
         return True
 
-    def _item(self, request: GenerationRequest, outcome: Outcome, version: int) -> CopyItem:
+    def _item(self, request: GenerationRequest, outcome: Outcome, version: int, *, review: bool = False) -> CopyItem:
+        """The stored outcome: passing copy (status `review` when a model wrote it and the slot requires
+        review, else `generated`), or the failure; with brand, creative, locale and vary_by values for
+        listings and review."""
         now = self.now()
         meta = {**outcome.meta(), "writer": type(self.writer).__name__, "slot": request.slot,
-                "tokens": outcome.tokens}
+                "tokens": outcome.tokens, "brand": request.brand, "creative": request.creative,
+                "locale": request.locale, "vary": dict(request.vary)}
         if outcome.passed:
             ttl = request.constraints.get("ttl")
             fresh = timedelta(seconds=ttl) if isinstance(ttl, int) and not isinstance(ttl, bool) else COPY_TTL
-            return CopyItem(request.key, CopyStatus.generated, text=outcome.text, version=version + 1,
-                            expires_at=now + fresh, meta=meta)
+            status = CopyStatus.review if review and outcome.generated else CopyStatus.generated
+            return CopyItem(request.key, status, text=outcome.text, version=version + 1,
+                            expires_at=now + fresh, meta=meta, brand=request.brand)
         return CopyItem(request.key, CopyStatus.rejected, text=None, version=version + 1,
-                        expires_at=now + FAILURE_TTL, reason=outcome.failure or "generation failed", meta=meta)
+                        expires_at=now + FAILURE_TTL, reason=outcome.failure or "generation failed", meta=meta,
+                        brand=request.brand)
 
 
 __all__ = ["COPY_TTL", "FAILURE_TTL", "GenerationWorker", "Limits", "Spending"]

@@ -484,6 +484,11 @@ class GenerateSpec(Strict):
     temperature: float | None = Field(default=None, ge=0, le=2, description="Sampling temperature (unset: the model's).")
     patterns: list[str] = Field(default_factory=list, description="Regular expressions copy may not match.")
     allow_links: bool = Field(default=False, description="Let copy hold URLs and e-mail addresses.")
+    review: bool | None = Field(
+        default=None,
+        description="Generated copy waits for a reviewer's approval before it is served (unset: the "
+        "creative's `review`, else the pack's). Not part of the copy key.",
+    )
 
     @field_validator("patterns")
     @classmethod
@@ -699,6 +704,10 @@ class Creative(Strict):
     fallback: str = Field(description="A pack image served whenever anything goes wrong.")
     cache: CacheSettings | None = None
     digits: DigitsSetting | None = Field(default=None, description=_DIGITS_HELP)
+    review: bool | None = Field(
+        default=None,
+        description="Default for this creative's generating slots: copy waits for approval (unset: the pack's).",
+    )
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, populate_by_name=True, json_schema_extra=_size_or_sizes
@@ -806,6 +815,11 @@ class PackModel(Strict):
     creatives: dict[Slug, Creative] = Field(min_length=1)
     allow_http_links: bool = Field(default=False, description="Let links (and rules' links) use http:// as well as https://.")
     voice: Voice | None = Field(default=None, description="The brand's voice for generated copy.")
+    review: bool = Field(
+        default=False,
+        description="Generated copy of every slot waits for a reviewer's approval before it is served "
+        "(a creative's or a slot's `review` overrides).",
+    )
 
     @field_validator("locales")
     @classmethod

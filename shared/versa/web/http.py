@@ -17,15 +17,19 @@ from datetime import datetime
 from typing import Any, Literal
 
 from versa.errors import (
+    DecidedElsewhere,
     Overloaded,
     PackError,
     ParamError,
+    ReviewError,
     SignatureError,
     SignatureExpired,
     UnknownBrand,
+    UnknownCopy,
     UnknownCreative,
     UnknownSize,
     VersaError,
+    WrongStatus,
 )
 from versa.pack.model import CacheSettings
 from versa.ports import StoreUnavailable
@@ -173,6 +177,10 @@ PROBLEMS: dict[type[Exception], ProblemKind] = {
         headers=lambda exc: {"Retry-After": str(exc.retry_after)},
     ),
     PackError: ProblemKind(503, "Pack unavailable", "the brand's pack failed to load", log="error"),
+    UnknownCopy: ProblemKind(404, "Unknown copy"),
+    WrongStatus: ProblemKind(409, "Wrong status", members=lambda exc: {"key": exc.key, "status": exc.status}),
+    DecidedElsewhere: ProblemKind(409, "Decided elsewhere", members=lambda exc: {"key": exc.key}),
+    ReviewError: ProblemKind(400, "Bad review decision"),
     VersaError: INTERNAL,
 }
 """Exception class → problem: the one table. An exception takes the entry of its nearest class."""

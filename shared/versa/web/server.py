@@ -2,8 +2,8 @@
 
 Each HTTP request becomes an API Gateway REST proxy event (decoded query and multi-value query, as API
 Gateway delivers them) and goes through the same `lambda_handler` the deployed function uses. The
-preview studio (`/`) and its small JSON helpers (`/studio/...`) are served here only: they sign URLs
-with the local development key.
+preview studio (`/`) and its small JSON helpers (`/studio/...`, including the review panel's one POST
+route) are served here only: they sign URLs with the local development key.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from versa.web.http import problem, problem_for
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 ALLOWED_METHODS = "GET, HEAD"
+MAX_POST_BYTES = 65_536
+"""The largest body the studio's POST route reads."""
 
 
 @dataclass
@@ -114,6 +116,29 @@ class RequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle()
 
+    def do_POST(self) -> None:
+        """The studio's JSON decisions only (`/studio/review`): a JSON body of bounded size, from a page
+        of this server (a cross-site page can neither send JSON without a preflight this server refuses
+        nor forge the Origin header)."""
+        studio = self.server.studio
+        if studio is None or not urlsplit(self.path).path.startswith("/studio/"):
+            self._not_allowed()
+            return
+        length = self.headers.get("Content-Length", "")
+        media = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        origin = self.headers.get("Origin")
+        if not length.isdigit() or int(length) > MAX_POST_BYTES:
+            resp = problem(413 if length.isdigit() else 411, "Bad body", f"a JSON body of at most {MAX_POST_BYTES} bytes")
+        elif media != "application/json":
+            resp = problem(415, "Unsupported media type", "send application/json")
+        elif origin is not None and origin != f"http://{self.headers.get('Host', '')}":
+            resp = problem(403, "Forbidden", "decisions are taken only from the studio's own page")
+        else:
+            status, headers, body = studio.handle_post(self.path, self.rfile.read(int(length)))
+            self._send(status, headers, body)
+            return
+        self._send(resp.status, [("Content-Type", resp.content_type), ("Cache-Control", "no-store")], resp.body)
+
     def __getattr__(self, name: str) -> Any:
         # BaseHTTPRequestHandler looks up `do_<METHOD>` and answers 501 when it is missing; every
         # method this server does not route is answered 405 with Allow instead.
@@ -146,6 +171,9 @@ class RequestHandler(BaseHTTPRequestHandler):
                 resp = problem_for(exc)
                 status, body = resp.status, resp.body
                 headers = [("Content-Type", resp.content_type), *resp.headers.items()]
+        self._send(status, headers, body, head=head)
+
+    def _send(self, status: int, headers: list[tuple[str, str]], body: bytes, *, head: bool = False) -> None:
         self.send_response(status)
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):

@@ -30,7 +30,7 @@ from versa.budget import release_memory, run_with_deadline
 from versa.context.clients import EmailClient, classify_client, is_proxy
 from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
 from versa.context.resolve import ContextOptions, RequestContext, resolve
-from versa.decide.keys import generation_key
+from versa.decide.keys import generation_key, lineage_key
 from versa.decide.rules import CopyRef, Decision, context_options, decide
 from versa.errors import (
     OutputTooLarge,
@@ -44,6 +44,7 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
+from versa.generate.review import review_required, serves, serving
 from versa.pack.links import link_problem
 from versa.pack.model import SLUG, CacheSettings, Creative, Pack, countdown_layers
 from versa.pack.sizes import size_of
@@ -84,11 +85,28 @@ LARGE_RENDER_PIXELS = 4_000_000
 MAX_CACHED_OPTIONS = 256
 """Context options kept per (pack version, creative, signed names); the set is cleared when full."""
 SLUG_RE = re.compile(SLUG)
+PREVIEW_SCOPE = "preview"
+"""The signature scope that lets an image URL carry copy to draw (`copy.<slot>=text`): the studio's."""
+PREVIEW_PREFIX = "copy."
 
 # A 1x1 transparent PNG for email proxies asking for something that does not exist.
 BLANK_PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
 )
+
+
+def preview_texts(signed: SignedInfo | None, query: Mapping[str, str], creative: Creative) -> dict[str, str]:
+    """Copy to draw instead of the slots' own, from `copy.<slot>` query values: only with a signature of
+    the `preview` scope (the studio's review panel) that covers each value, and only for the creative's
+    slots; without one they are ignored, so the public path never takes text from a URL."""
+    if signed is None or signed.scope != PREVIEW_SCOPE:
+        return {}
+    return {
+        name.removeprefix(PREVIEW_PREFIX): value
+        for name, value in query.items()
+        if name.startswith(PREVIEW_PREFIX) and name in signed.covered_names
+        and name.removeprefix(PREVIEW_PREFIX) in creative.copy_slots
+    }
 
 
 def _cache_settings(pack: Pack, creative: Creative) -> CacheSettings:
@@ -286,14 +304,20 @@ class RenderService:
         """Copy to show per slot, and whether any generating slot fell back to its default. Copy is
         looked up under its generation key (the copy key with the configured model); a key this process
         knows is pending (leased, not yet written) costs no store read until its lease or the short
-        default-copy TTL runs out, or the in-process worker says it was written."""
+        default-copy TTL runs out, or the in-process worker says it was written. A slot that requires
+        review (`versa.generate.review`) serves approved copy only: its lineage key is read in the same
+        batch, so the lineage's approved text serves while a newer generation waits for a reviewer."""
         model = self.config.copy_model
-        refs = [(ref, generation_key(ref.key, model)) for ref in decision.copy.values() if ref.key]
+        refs = [
+            (ref, generation_key(ref.key, model), self._lineage(pack, decision, ref))
+            for ref in decision.copy.values() if ref.key
+        ]
         texts = {name: ref.default for name, ref in decision.copy.items()}
         if not refs:
             return texts, False
-        pending = {key for _, key in refs if self._pending(key, now)}
-        wanted = [key for _, key in refs if key not in pending]
+        pending = {key for _, key, _ in refs if self._pending(key, now)}
+        wanted = [key for _, key, _ in refs if key not in pending]
+        wanted += [lineage for _, _, lineage in refs if lineage]
         malformed: list[str] = []
         found: dict[str, CopyItem] = {}
         if wanted:
@@ -305,12 +329,16 @@ class RenderService:
         if malformed:
             self.metrics.count("CopyMalformed", len(malformed), brand=pack.brand, keys=malformed)
         missing = []
-        for ref, key in refs:
+        defaulted = False
+        for ref, key, lineage in refs:
             item = found.get(key)
-            if item is not None and item.text:
-                texts[ref.slot] = item.text
-            else:
+            if not serves(item, review=lineage is not None):
                 missing.append((ref, key))
+            chosen = serving(item, found.get(lineage) if lineage else None, review=lineage is not None)
+            if chosen is not None and chosen.text:
+                texts[ref.slot] = chosen.text
+            else:
+                defaulted = True
         if missing:
             self.metrics.count("CopyMisses", len(missing), brand=pack.brand, creative=decision.creative)
             if pending:
@@ -319,7 +347,14 @@ class RenderService:
             if fresh:
                 hold = min(self.config.copy_lease_seconds, _cache_settings(pack, creative).default_copy_ttl)
                 self._enqueue(pack, creative, decision, fresh, now, hold=timedelta(seconds=hold))
-        return texts, bool(missing)
+        return texts, defaulted
+
+    @staticmethod
+    def _lineage(pack: Pack, decision: Decision, ref: CopyRef) -> str | None:
+        """The slot's lineage key when its copy requires review, else None (nothing more is read)."""
+        if not review_required(pack.model, decision.creative, ref.slot):
+            return None
+        return lineage_key(pack.brand, decision.creative, ref.slot, decision.locale, ref.vary)
 
     def _enqueue(
         self, pack: Pack, creative: Creative, decision: Decision, refs: list[tuple[CopyRef, str]], now: datetime,
@@ -469,7 +504,8 @@ class RenderService:
             raise
         try:
             # Signed send-time values may name the client (previews, ESP-declared proxies): use the context's.
-            return self._render_image(pack, creative, req, ctx, EmailClient(ctx.client))
+            preview = preview_texts(signed, req.query, creative)
+            return self._render_image(pack, creative, req, ctx, EmailClient(ctx.client), preview=preview)
         except ParamError:  # a width, dpr or format the creative does not allow, or too much work
             if proxy:
                 return self._fallback(pack, req.creative, creative, "bad-request", req.size)
@@ -480,11 +516,13 @@ class RenderService:
             raise
 
     def _render_image(
-        self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, client: EmailClient
+        self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, client: EmailClient,
+        *, preview: Mapping[str, str] | None = None,
     ) -> HttpResponse:
         start = time.perf_counter()
         decision = decide(pack.model, req.creative, ctx, size=req.size)
         texts, default_used = self._texts(pack, creative, decision, req.now)
+        texts.update(preview or {})
         fmt = self._format(pack, creative, req, client)
         robust = client is EmailClient.apple_mpp
         # `ctx.now` is the instant the decision was made for (the request clock, or a signed `at`):
@@ -532,6 +570,9 @@ class RenderService:
             headers["Vary"] = "Accept"
         if default_used:
             headers["X-Versa-Copy"] = "default"
+        if preview:
+            headers["Cache-Control"] = "private, no-store"
+            headers["X-Versa-Copy"] = "preview"
         if etag_matches(req.header("if-none-match"), headers["ETag"]):
             return HttpResponse(304, b"", rendered.content_type, headers)
         return HttpResponse(200, rendered.body, rendered.content_type, headers)

@@ -14,7 +14,8 @@ mounted by `versa serve`, never by the deployed function.
 Routes (all GET): `/` the page; `/studio/urls` signed URLs as JSON (the image and decision URLs name
 the size in their path, `@WxH`, unless it is the first), or a problem+json naming the bad input;
 `/studio/variants` the creative's distinct variants at the chosen size (cached per pack version);
-`/studio/assets/{studio.css,studio.js}`.
+`/studio/review?brand=` the brand's copy awaiting review with preview URLs (`versa.web.review_panel`);
+`/studio/assets/{studio.css,studio.js}`. One POST: `/studio/review`, the review panel's decisions.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from versa.decide.rules import context_options
 from versa.decide.variants import enumerate_variants, mentions
 from versa.errors import PackError, ParamError, VersaError
 from versa.pack.model import Creative, Pack, PackModel, parse_size, size_name
-from versa.ports import StoreUnavailable
+from versa.ports import CopyStore, StoreUnavailable
 from versa.signing.urls import click_path, creative_path, decision_path
+from versa.web import review_panel
 from versa.web.http import HttpResponse, json_response, problem, problem_for
 
 if TYPE_CHECKING:
@@ -120,8 +122,10 @@ class Studio:
         settings: Settings | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
+        copy: CopyStore | None = None,
     ) -> None:
         self.service = service
+        self.copy = copy  # the copy store the review panel lists and decides in (None: no panel)
         # The studio hands signed URLs (debug scope included) to whoever can reach the page, which is
         # only acceptable with the local development key, never with a deployed keyring.
         self.signing_refused = settings is not None and settings.signing_key_parameter is not None
@@ -141,11 +145,52 @@ class Studio:
                 return _send(self.urls(Form.parse(parts.query)))
             if path == "/studio/variants":
                 return _send(self.variants(Form.parse(parts.query)))
+            if path == "/studio/review":
+                return _send(self.review(Form.parse(parts.query).brand))
             if path.startswith("/studio/assets/"):
                 return _asset(path.removeprefix("/studio/assets/"))
             return _send(problem(404, "Not found", f"no studio route for {parts.path}"))
         except Exception as exc:  # the API's table; a local tool also says what broke
             return _send(problem_for(exc, reveal=True))
+
+    def handle_post(self, raw_path: str, body: bytes) -> Response:
+        """POST `/studio/review`: the review panel's decisions (a JSON body; see
+        `versa.web.review_panel.DecisionRequest`). The server checks the method, media type and origin."""
+        path = urlsplit(raw_path).path.rstrip("/")
+        try:
+            if path != "/studio/review":
+                return _send(problem(404, "Not found", f"no studio route takes POST at {path}"))
+            try:
+                data = json.loads(body)
+            except (ValueError, UnicodeDecodeError):
+                return _send(problem(400, "Bad request", "the body is not JSON"))
+            return _send(self.decide(review_panel.DecisionRequest.parse(data)))
+        except Exception as exc:
+            return _send(problem_for(exc, reveal=True))
+
+    # ------------------------------------------------------------------------------------ review
+
+    def review(self, brand: str) -> HttpResponse:
+        """The brand's copy awaiting review, with preview URLs signed for the `preview` scope."""
+        if self.signing_refused:
+            return problem(403, "Signing refused", "the studio signs only with the local development key")
+        if self.copy is None:
+            return problem(404, "Not found", "the review panel needs the copy store; this studio has none")
+        pack = self.service.current_pack(brand)
+        return json_response(review_panel.pending(self.copy, pack, self.service.sign, self._clock()))
+
+    def decide(self, request: review_panel.DecisionRequest) -> HttpResponse:
+        """Approve or reject; each item's result (see `versa.web.review_panel.decide`)."""
+        if self.copy is None:
+            return problem(404, "Not found", "the review panel needs the copy store; this studio has none")
+
+        def pack_version(brand: str | None) -> str | None:
+            try:
+                return self.service.current_pack(brand).version if brand else None
+            except Exception:  # a pack that does not load never blocks a decision
+                return None
+
+        return json_response(review_panel.decide(self.copy, pack_version, request, self._clock()))
 
     # ---------------------------------------------------------------------------------------- urls
 

@@ -125,13 +125,28 @@
     setState("ready", `Variant ${decision.body.design_key}`);
   }
 
-  function loadImage(urls) {
+  // After a review decision the same signed URL draws different copy, but the browser's image cache
+  // would show the old bytes: from then on the preview is fetched past the cache and shown as a blob.
+  let freshImages = false;
+  let blobUrl = null;
+
+  async function loadImage(urls) {
+    let src = urls.image_url;
+    if (freshImages) {
+      try {
+        const resp = await fetch(urls.image_url, { headers: { Accept: ACCEPT_IMAGE }, cache: "reload" });
+        if (resp.ok) {
+          if (blobUrl) URL.revokeObjectURL(blobUrl);
+          blobUrl = src = URL.createObjectURL(await resp.blob());
+        }
+      } catch (_) { /* the plain URL below reports the failure */ }
+    }
     return new Promise((resolve) => {
       img.onload = () => resolve(true);
       img.onerror = () => resolve(false);
       img.width = urls.size[0];
       img.height = urls.size[1];
-      img.src = urls.image_url;
+      img.src = src;
     });
   }
 
@@ -360,8 +375,120 @@
     setTimeout(() => { $("copy-url").textContent = "Copy"; }, 1200);
   });
 
+  // ------------------------------------------------------------------------------------ review
+
+  let reviewItems = [];
+
+  async function loadReview() {
+    if (!boot.brand) return;
+    let resp;
+    let body;
+    try {
+      resp = await fetch("/studio/review?" + new URLSearchParams({ brand: boot.brand }), { cache: "no-store" });
+      body = await resp.json();
+    } catch (err) {
+      $("review-note").textContent = `The review list did not load: ${err}`;
+      return;
+    }
+    const list = $("review-list");
+    if (!resp.ok) {
+      $("review-note").textContent = `${body.title || resp.status}: ${body.detail || ""}`;
+      list.replaceChildren();
+      return;
+    }
+    reviewItems = body.items;
+    $("review-count").textContent = body.count ? `(${body.count}${body.more ? "+" : ""})` : "";
+    $("review-note").textContent = body.count
+      ? "Generated copy waiting for a reviewer, drawn in the creative at each of its sizes. Only approved copy is served."
+      : `Nothing of ${body.brand} awaits review.`;
+    $("review-approve-all").disabled = !body.count;
+    list.replaceChildren(...body.items.map(reviewCard));
+    loadShots([...list.querySelectorAll("img[data-src]")], ++shotsSeq);
+  }
+
+  // One preview at a time: a creative has many sizes, and the server sheds renders beyond its
+  // workers and queue (503), which the main preview must never be starved by.
+  let shotsSeq = 0;
+  async function loadShots(images, mine) {
+    for (const image of images) {
+      for (let attempt = 0; attempt < 3 && mine === shotsSeq; attempt++) {
+        const ok = await new Promise((resolve) => {
+          image.onload = () => resolve(true);
+          image.onerror = () => resolve(false);
+          image.src = image.dataset.src + (attempt ? `#retry${attempt}` : "");
+        });
+        if (ok) break;
+        await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
+      }
+    }
+    if (mine === shotsSeq) document.body.dataset.shots = "loaded";
+  }
+
+  function reviewCard(item) {
+    const vary = Object.entries(item.vary).map(([k, v]) => `${k}=${v}`).join(" · ");
+    const li = el("li", { class: "review-item", "data-key": item.key });
+    const shots = el("div", { class: "review-shots" });
+    for (const p of item.previews) {
+      const shot = el("img", { "data-src": p.url, width: String(p.width), height: String(p.height),
+        alt: `${item.creative} at ${p.size} with the copy under review` });
+      shots.append(el("figure", {}, shot, el("figcaption", { text: p.size })));
+    }
+    const approve = el("button", { type: "button", class: "approve", text: "Approve" });
+    const reject = el("button", { type: "button", class: "reject", text: "Reject" });
+    approve.addEventListener("click", () => decide("approve", [item]));
+    reject.addEventListener("click", () => decide("reject", [item]));
+    li.append(...[
+      el("div", { class: "review-head" },
+        el("strong", { text: `${item.creative} / ${item.slot}` }),
+        el("span", { class: "meta", text: `${item.locale}${vary ? " · " + vary : ""}${item.model ? " · " + item.model : ""}` }),
+        el("code", { class: "meta", text: item.key })),
+      el("p", { class: "review-text", text: item.text || "", lang: item.locale, dir: "auto" }),
+      el("p", { class: "hint", text: `Serving now (${item.serving_source || "—"}): ${item.serving || "—"}` }),
+      item.note ? el("p", { class: "hint", text: item.note }) : null,
+      shots,
+      el("div", { class: "review-actions" }, approve, reject),
+    ].filter((node) => node != null));
+    return li;
+  }
+
+  async function decide(action, items) {
+    const comment = $("review-comment").value.trim();
+    const result = $("review-result");
+    if (action === "reject" && !comment) {
+      result.textContent = "Say why in the comment before rejecting.";
+      result.className = "review-result bad";
+      $("review-comment").focus();
+      return;
+    }
+    const payload = { action, items: items.map((i) => ({ key: i.key, version: i.version })), comment,
+      by: $("review-by").value.trim() };
+    let body;
+    try {
+      const resp = await fetch("/studio/review", { method: "POST", cache: "no-store",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+      body = await resp.json();
+      if (!resp.ok) throw new Error(`${body.title}: ${body.detail || ""}`);
+    } catch (err) {
+      result.textContent = String(err.message || err);
+      result.className = "review-result bad";
+      return;
+    }
+    const failed = body.results.filter((r) => !r.ok);
+    const verb = action === "approve" ? "Approved" : "Rejected";
+    result.textContent = `${verb} ${body.decided} of ${body.results.length}.` +
+      failed.map((r) => ` ${r.title}: ${r.detail}`).join("");
+    result.className = failed.length ? "review-result bad" : "review-result ok";
+    freshImages = true;
+    await loadReview();
+    if (boot.creative) update();
+  }
+
+  $("review-reload").addEventListener("click", loadReview);
+  $("review-approve-all").addEventListener("click", () => decide("approve", reviewItems));
+
   if (boot.creative) {
     update();
     loadVariants();
   }
+  loadReview();
 })();
