@@ -106,26 +106,41 @@ def _closure(source: str, index: int, unicodes: set[int], glyphs: set[str]) -> f
     return frozenset(s.glyphs_retained)
 
 
+def _faces() -> list[tuple[int, bool]]:
+    """(collection index, whether an earlier face already carries the shared CFF)."""
+    return [(index, n > 0) for n, index in enumerate(FACES)]
+
+
+def _cut(source: str, index: int, unicodes: set[int], glyphs: set[str], *, keep_cff: bool) -> TTFont:
+    """Face `index` cut to `glyphs` and the characters. The faces share one CFF, so only the first
+    face's is cut (most of the work); the others drop theirs before cutting (their glyph order is read
+    first, so it still names the CFF's glyphs) and take the first face's compiled bytes afterwards."""
+    font = _open(source, index)
+    cmap = font.getBestCmap()
+    if not keep_cff:
+        font.getGlyphOrder()
+        del font["CFF "]
+    s = subset.Subsetter(_options())
+    s.populate(glyphs=sorted(glyphs), unicodes=sorted(u for u in unicodes if u in cmap))
+    s.subset(font)
+    return font
+
+
 def subset_collection(source: str, dest: str) -> None:
     unicodes = charset()
+    # Every face's closure of the characters (each face reaches a few glyphs of its own through
+    # `locl`); the union is then kept in every face, and each face's subset closes it again: if that
+    # adds a glyph, the union grows and the faces are cut again.
     glyphs: set[str] = set()
-    while True:  # one glyph set closed under every face's features
-        grown = set(glyphs)
-        for index in FACES:
-            grown |= _closure(source, index, unicodes, glyphs)
-        if grown == glyphs:
+    for index in FACES:
+        glyphs |= _closure(source, index, unicodes, set())
+    while True:
+        fonts = [_cut(source, index, unicodes, glyphs, keep_cff=not fonts_done) for index, fonts_done in _faces()]
+        orders = [font.getGlyphOrder() for font in fonts]
+        grown = glyphs | {g for order in orders for g in order}
+        if grown == glyphs and all(order == orders[0] for order in orders):
             break
         glyphs = grown
-    fonts: list[TTFont] = []
-    for index in FACES:
-        font = _open(source, index)
-        cmap = font.getBestCmap()
-        s = subset.Subsetter(_options())
-        s.populate(glyphs=sorted(glyphs), unicodes=sorted(u for u in unicodes if u in cmap))
-        s.subset(font)
-        if fonts and font.getGlyphOrder() != fonts[0].getGlyphOrder():
-            raise SystemExit(f"{source}: face {index} kept another glyph set than face 0")
-        fonts.append(font)
     # Compile the shared CFF once and hand every face those bytes (identical glyph sets, so identical
     # tables); the bounding boxes it gives the head and hhea tables are copied as they are.
     first = fonts[0]
@@ -142,6 +157,7 @@ def subset_collection(source: str, dest: str) -> None:
                 setattr(font["hhea"], attr, getattr(first["hhea"], attr))
         font["CFF "] = raw
         font.recalcBBoxes = False
+        font.recalcTimestamp = False  # the source's dates: the same input cuts to the same bytes
     collection = TTCollection()
     collection.fonts = fonts
     collection.save(dest, shareTables=True)
