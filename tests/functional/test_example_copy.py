@@ -48,27 +48,28 @@ def test_every_segment_and_locale_serves_its_generated_headline_and_cta(run: Run
     model = ex.pack().model
     creative = model.creative(ex.CREATIVE)
     assert len(run.generated) == len(ex.segments()) * len(ex.locales()) == 12
-    # THEN the server was asked once per slot, segment and locale, each prompt naming its segment and tone
-    assert len(run.requests) == 2 * 12
     for g in run.generated:
-        # AND the first request stood in the defaults (short TTL); the next serves generated copy, new ETag
-        assert g.before.headers.get("X-Versa-Copy") == "default" and "max-age=300," in g.before.headers["Cache-Control"]
-        assert g.after.status == 200 and "X-Versa-Copy" not in g.after.headers
-        assert g.after.headers["ETag"] != g.before.headers["ETag"]
         for slot, item in g.items.items():
             spec = creative.copy_slots[slot].generate
             assert spec is not None
-            # AND what was stored is the model's, one of the server's candidates, and within every text guardrail
-            assert item.status is CopyStatus.generated and item.meta["generated"] is True
+            # THEN what was stored is the model's, one of the server's candidates, and within every text guardrail
+            assert item.status is CopyStatus.generated, f"{slot} {g.seg}/{g.locale}: {item.status} {item.reason}"
+            assert item.meta["generated"] is True
             assert item.meta["model"] == ex.model_name()
             assert item.text in ex.answer(slot, g.seg, g.locale)["candidates"]
             assert text_problems(item.text, TextRules.of(spec, g.locale, model.voice)) == []
             assert spec.max_chars is not None and len(item.text) <= spec.max_chars
             # (the fit guardrail: the served image equals the render of this text, test below)
+        # AND the first request stood in the defaults (short TTL); the next serves generated copy, new ETag
+        assert g.before.headers.get("X-Versa-Copy") == "default" and "max-age=300," in g.before.headers["Cache-Control"]
+        assert g.after.status == 200 and "X-Versa-Copy" not in g.after.headers
+        assert g.after.headers["ETag"] != g.before.headers["ETag"]
         # AND the email HTML's alt text carries the generated headline and button
         page = run.service.page(ex.request(g.seg, g.locale, ext="html")).body.decode()
         alt = re.search(r'alt="([^"]*)"', page)
         assert alt is not None and unescape(alt.group(1)) == f"{g.text('headline')} — {g.text('cta')}"
+    # AND the server was asked once per slot, segment and locale (each answer matched its prompt's segment and tone)
+    assert len(run.requests) == 2 * 12
 
 
 def test_the_copy_differs_per_segment_in_every_locale(run: Run) -> None:
