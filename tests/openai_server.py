@@ -9,6 +9,9 @@ it), and script it over HTTP:
   for model M, used in order (the last one repeats). Each answer may give `candidates` (a list: the
   content becomes `{"candidates": [...]}`), `content` (the raw content), `refusal`, `finish_reason`,
   `status` with `error` (an error answer) and `headers`, and `delay` (seconds before answering).
+  `"by_prompt": [{"match": [...], ...answer}]` answers per prompt instead: the first entry whose every
+  `match` string occurs in the request's messages, else the `responses` in order; a prompt no entry
+  matches, with no `responses`, is a 400 naming it (a scripted answer is missing).
   `strict_schema: false` answers a `json_schema` response_format with a 400 (a server without strict
   schemas); `sampling: false` answers any `temperature` with a 400 (a model without sampling parameters).
 - `GET /_requests`: every request body received, in order; `POST /_reset` forgets scripts and requests.
@@ -64,7 +67,14 @@ def _answer(body: dict[str, Any]) -> dict[str, Any]:
         if not script.get("sampling", True) and "temperature" in body:
             return _error(400, "Unsupported value: 'temperature' does not support 0.7 with this model.",
                           type_="invalid_request_error", param="temperature", code="unsupported_value")
+        prompt = "\n".join(str(m.get("content") or "") for m in body.get("messages") or [])
+        for entry in script.get("by_prompt") or ():
+            if all(needle in prompt for needle in entry["match"]):
+                return {k: v for k, v in entry.items() if k != "match"}
         responses = script["responses"]
+        if not responses:
+            return _error(400, f"no scripted answer matches this prompt: {prompt[:400]!r}",
+                          type_="invalid_request_error", param="messages")
         n = STATE.used.get(model, 0)
         STATE.used[model] = n + 1
         return dict(responses[min(n, len(responses) - 1)])
@@ -186,8 +196,11 @@ class FakeOpenAI:
         with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
 
-    def script(self, model: str, *responses: dict[str, Any], strict_schema: bool = True, sampling: bool = True) -> None:
-        self._post("/_script", {"model": model, "responses": list(responses),
+    def script(
+        self, model: str, *responses: dict[str, Any], strict_schema: bool = True, sampling: bool = True,
+        by_prompt: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self._post("/_script", {"model": model, "responses": list(responses), "by_prompt": by_prompt or [],
                                 "strict_schema": strict_schema, "sampling": sampling})
 
     def reset(self) -> None:

@@ -277,6 +277,23 @@ def _script_image(lang: str) -> Image.Image:
     return image
 
 
+SEGMENT_HERO = (
+    ("vip", "en", (300, 250)), ("vip", "ar", (300, 250)),
+    ("lapsed", "en", (728, 90)), ("lapsed", "ar", (728, 90)), ("outdoor", "pl", (728, 90)),
+)
+"""(segment, locale, size) of northwind/segment-hero's generated renders kept as goldens: English and
+Arabic (mirrored, with Latin inside right-to-left text), and Polish on two lines in the strip."""
+
+
+def _segment_hero(seg: str, locale: str, size: tuple[int, int]) -> Image.Image:
+    """northwind/segment-hero as served with its generated copy: the candidates of the test server's
+    fixture that pass the guardrails (tests/example_copy.py; tests/functional/test_example_copy.py shows
+    the service serves exactly this after generating it through the server)."""
+    import example_copy  # tests/example_copy.py: on the path under pytest; main() puts it there
+
+    return example_copy.guarded_render(seg, locale, size)
+
+
 def _sized_cases() -> dict[str, DrawnCase]:
     """acme's banner at every size it declares in English, Arabic, Japanese and Simplified Chinese, in
     German at three sizes whose long words test the fit, on a phone once; its leaderboard in each of
@@ -306,6 +323,10 @@ CASES: dict[str, LayerCase | DrawnCase] = {
     "script-ko": DrawnCase(lambda: _script_image("ko")),
     "script-th": DrawnCase(lambda: _script_image("th")),
     **_sized_cases(),
+    **{
+        f"segment-hero-{size[0]}x{size[1]}-{locale}-{seg}": DrawnCase(functools.partial(_segment_hero, seg, locale, size))
+        for seg, locale, size in SEGMENT_HERO
+    },
     "background-fill": LayerCase((BackgroundLayer(type="background", fill="#0f766e"),)),
     "background-gradient": LayerCase(
         (
@@ -518,6 +539,7 @@ def redraw() -> list[str]:
 
 
 def main() -> int:
+    sys.path.insert(0, str(ROOT / "tests"))  # the shared test helpers (example_copy), as pytest has them
     lines = redraw()
     print("\n".join(lines) if lines else "every golden already matched; manifest rewritten")
     print(f"review with: git diff --stat {GOLDEN.relative_to(ROOT)}  (and look at the images)")

@@ -231,7 +231,7 @@ def test_variants_json_count_matches_the_library(pack: str, creative: str, capsy
 def test_variants_of_every_creative(capsys: pytest.CaptureFixture[str]) -> None:
     main(["variants", NORTHWIND, "--json"])
     reports = json.loads(capsys.readouterr().out)
-    assert [r["creative"] for r in reports] == ["cyber-week", "welcome"]
+    assert [r["creative"] for r in reports] == ["cyber-week", "welcome", "segment-hero"]
 
 
 # ------------------------------------------------------------------------------ validate / schema

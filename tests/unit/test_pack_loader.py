@@ -43,8 +43,8 @@ def rule(data: dict[str, Any], creative: str, rule_id: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------- examples
 
 
-@pytest.mark.parametrize("brand", ["acme", "northwind"])
-def test_example_packs_load(brand: str) -> None:
+@pytest.mark.parametrize(("brand", "creatives"), [("acme", 2), ("northwind", 3)])
+def test_example_packs_load(brand: str, creatives: int) -> None:
     # GIVEN an example pack directory
     root = EXAMPLES / brand
 
@@ -54,7 +54,7 @@ def test_example_packs_load(brand: str) -> None:
     # THEN it is a whole pack with a content version and its file list
     assert isinstance(pack, Pack)
     assert pack.brand == brand
-    assert len(pack.model.creatives) == 2
+    assert len(pack.model.creatives) == creatives
     assert len(pack.version) == 12 and int(pack.version, 16) >= 0
     assert "pack.yaml" in pack.files
     assert any(name.startswith("assets/") for name in pack.files)
