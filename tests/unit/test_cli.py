@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -242,6 +243,23 @@ def test_validate_ok(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert out.startswith(f"{ACME}: ok — brand acme, version ")
     assert "creatives: winter-sale, leaderboard" in out
+
+
+def test_validate_refuses_a_brand_that_differs_from_its_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a valid pack copied into a folder of another name
+    shutil.copytree(Path(ACME), tmp_path / "acme-copy")
+
+    # WHEN it is validated
+    code = main(["validate", str(tmp_path / "acme-copy")])
+
+    # THEN it is refused, naming the field, both names and what to do
+    assert code == 1
+    assert (
+        "pack.yaml: brand: 'acme' differs from the folder's name 'acme-copy'; a brand is served from the "
+        "folder of its name, so rename the folder or the brand"
+    ) in capsys.readouterr().err
 
 
 def test_schema_is_json(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from versa.errors import Issue, PackError, UnknownBrand
+from versa.errors import PackError, UnknownBrand
 from versa.pack.assets import AssetError, walk_pack
-from versa.pack.loader import PACK_FILE, load_pack
+from versa.pack.loader import PACK_FILE, folder_issue, load_pack
 from versa.pack.model import SLUG, Pack, PackChecks
 from versa.ports import PackStore
 
@@ -105,11 +105,9 @@ class DirectoryPackStore(PackStore):
                 raise failed.error.with_traceback(None)
             try:
                 pack = load_pack(path, checks=self.checks)
-                if pack.brand != brand:
-                    raise PackError(
-                        [Issue(PACK_FILE, "brand", f"{pack.brand!r} differs from the folder's name {brand!r}; they must match")],
-                        pack=brand,
-                    )
+                mismatch = folder_issue(pack, brand)
+                if mismatch is not None:
+                    raise PackError([mismatch], pack=brand)
             except PackError as exc:
                 _log.warning("pack %r failed to load: %s", brand, exc)
                 if entry is None:

@@ -121,7 +121,12 @@ def _load(path: str) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from versa.pack.loader import folder_issue
+
     pack = _load(args.pack)
+    mismatch = folder_issue(pack, Path(args.pack).resolve().name)
+    if mismatch is not None:
+        raise PackError([mismatch], pack=pack.brand)
     creatives = ", ".join(pack.model.creatives)
     print(f"{args.pack}: ok — brand {pack.brand}, version {pack.version}, creatives: {creatives}")
     return 0

@@ -323,6 +323,19 @@ def load_pack(root: Path | str, *, checks: PackChecks) -> Pack:
     return Pack(model=model, root=root, version=version, files=files)
 
 
+def folder_issue(pack: Pack, folder: str) -> Issue | None:
+    """The problem when the pack's brand differs from the name of the folder it is served from: the
+    local server and the studio find a brand by its folder, so a mismatch would load and never serve."""
+    if pack.brand == folder:
+        return None
+    return Issue(
+        PACK_FILE,
+        "brand",
+        f"{pack.brand!r} differs from the folder's name {folder!r}; a brand is served from the folder of "
+        "its name, so rename the folder or the brand",
+    )
+
+
 # ------------------------------------------------------------------------------------ cross-checks
 
 
