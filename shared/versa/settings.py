@@ -104,7 +104,12 @@ class Settings(BaseSettings):
     )
 
     # local state and the command line
-    state_dir: Path = Field(Path(".versa"), description="Local state: dev signing key, SQLite copy store.")
+    state_dir: Path = Field(
+        default_factory=lambda: find_state_dir(Path.cwd()),
+        json_schema_extra={"shown_default": ".versa (nearest)"},
+        description="Local state: dev signing key, SQLite copy store. Unset: the nearest `.versa/` in this "
+        "directory or a parent (like git), else one at the enclosing git work tree's top, else here.",
+    )
     debug: bool = Field(False, description="The versa command prints a traceback for an internal error.")
 
     @field_validator("font_dirs", "keyable_extra", mode="before")
@@ -117,6 +122,20 @@ class Settings(BaseSettings):
     @property
     def copy_db(self) -> Path:
         return self.state_dir / "copy.sqlite3"
+
+
+def find_state_dir(start: Path) -> Path:
+    """The project's state folder seen from `start`: the nearest `.versa/` in it or a parent, so
+    `versa sign` in a subfolder signs with the key the server uses; when there is none yet, `.versa/`
+    at the top of the enclosing git work tree, else in `start`."""
+    here = [start, *start.parents]
+    for folder in here:
+        if (folder / ".versa").is_dir():
+            return folder / ".versa"
+    for folder in here:
+        if (folder / ".git").exists():
+            return folder / ".versa"
+    return start / ".versa"
 
 
 class SettingsError(VersaError, ValueError):
@@ -150,7 +169,9 @@ def settings_table() -> list[tuple[str, str, str]]:
     """(env var, default, description) for every setting, in declaration order (a table for docs)."""
     rows = []
     for name, info in Settings.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
         default = info.get_default(call_default_factory=True)
         shown = str(default) if isinstance(default, Path) else ("" if default is None else repr(default))
+        shown = str(extra.get("shown_default", shown))
         rows.append((env_name(name), shown, info.description or ""))
     return rows

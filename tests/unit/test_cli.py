@@ -296,6 +296,29 @@ def test_sign_prints_a_url_that_verifies(tmp_path: Path) -> None:
         verify(url.path, forged, keyring, now=datetime.now(UTC))
 
 
+def test_sign_finds_the_projects_key_from_a_subfolder(tmp_path: Path) -> None:
+    # GIVEN a project whose state folder was made at its top (the server's first run there)
+    project = tmp_path / "project"
+    (project / "packs" / "acme").mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k != "VERSA_STATE_DIR"}
+
+    def sign(cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*VERSA, "sign", "/v1/acme/winter-sale.png"], capture_output=True, text=True, env=env, cwd=cwd
+        )
+
+    at_top = sign(project)
+    assert at_top.returncode == 0, at_top.stderr
+    # WHEN a path is signed from a subfolder
+    below = sign(project / "packs" / "acme")
+
+    # THEN the same key signs (the same URL), and the command says which file it came from
+    assert below.returncode == 0, below.stderr
+    assert below.stdout == at_top.stdout
+    assert f"signed with key dev1 from {project / '.versa' / 'keys.json'}" in below.stderr
+    assert not (project / "packs" / "acme" / ".versa").exists()
+
+
 def test_sign_a_template_with_merge_names(tmp_path: Path) -> None:
     # GIVEN a URL whose first_name an email tool fills in per recipient
     env = {"VERSA_STATE_DIR": str(tmp_path)}
