@@ -383,6 +383,50 @@ def test_render_size_draws_that_size(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "728x90 image/png" in capsys.readouterr().err
 
 
+def test_render_to_an_html_file_writes_the_page_with_urls_the_server_verifies(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import html as html_lib
+    import re
+
+    # GIVEN a local state folder (the development key the server would use)
+    monkeypatch.setenv("VERSA_STATE_DIR", str(tmp_path / "state"))
+    out = tmp_path / "page.html"
+
+    # WHEN a creative with a template is rendered to page.html for a German viewer
+    code = main(["render", ACME, "winter-sale", "--country", "DE", "--base-url", "http://127.0.0.1:9", "-o", str(out)])
+
+    # THEN the page is written: the German link, and image URLs for that base that verify with the key
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    assert 'href="https://acme.example/de/sale"' in page
+    srcs = [html_lib.unescape(m) for m in re.findall(r'<img src="([^"]+)"', page)]
+    assert srcs and all(src.startswith("http://127.0.0.1:9/v1/acme/winter-sale.png?") for src in srcs)
+    keyring = load_or_create_dev_keyring(tmp_path / "state")
+    url = urlsplit(srcs[0])
+    verify(url.path, parse_qsl(url.query, keep_blank_values=True), keyring, now=datetime.now(UTC))
+    assert "page.html: HTML page" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["winter-sale", "-o", "x.avif"],
+         "-o x.avif: 'avif' is not a format this pack renders (render.formats: png, jpg, webp, gif, html)"),
+        (["winter-sale", "--format", "avif", "-o", "x.png"],
+         "--format: 'avif' is not a format this pack renders (render.formats: png, jpg, webp, gif, html)"),
+        (["leaderboard", "-o", "x.html"],
+         "leaderboard has no HTML page (give it a `template:`); render an image format instead"),
+    ],
+)
+def test_render_offers_only_what_the_pack_renders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, argv: list[str], said: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert said in fails(capsys, "render", ACME, *argv)
+    assert not list(tmp_path.glob("x.*"))
+
+
 @pytest.mark.parametrize(
     ("value", "said"),
     [("72x", "'72x' is not a size: write WIDTHxHEIGHT in px"),
