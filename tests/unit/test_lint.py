@@ -102,6 +102,30 @@ def test_values_an_attribute_never_takes(
     ), found
 
 
+@pytest.mark.parametrize(
+    ("when", "message"),
+    [
+        ({"country": "UK"}, "country is never 'UK': countries are ISO 3166-1 codes; did you mean 'GB'?"),
+        ({"country": ["DE", "USA"]}, "country is never 'USA': not an ISO 3166-1 alpha-2 country code"),
+        ({"country": {"not_in": ["ZZ"]}}, "country is never 'ZZ': not an ISO 3166-1 alpha-2 country code"),
+    ],
+)
+def test_a_country_that_is_not_an_iso_code(build: Callable[..., Pack], when: dict[str, Any], message: str) -> None:
+    # GIVEN a rule comparing the country with something that is not an ISO 3166-1 code
+    pack = build([{"id": "geo", "when": when, "set": {"lang": "de"}}])
+
+    # WHEN linted, THEN it is an error at the condition, naming the rule and the code
+    assert any(
+        line.startswith("error: pack.yaml: creatives.promo.rules[0].when.country: rule 'geo': " + message)
+        for line in errors(pack)
+    ), errors(pack)
+
+
+def test_iso_countries_in_any_case_are_not_reported(build: Callable[..., Pack]) -> None:
+    pack = build([{"id": "geo", "when": {"country": ["de", "GB", "XK", "ZA"]}, "set": {"lang": "de"}}])
+    assert not [line for line in errors(pack) if "country is never" in line]
+
+
 def test_an_enum_parameter_value_that_is_not_declared(build: Callable[..., Pack]) -> None:
     pack = build(
         [{"id": "vip", "when": {"tier": "platinum"}, "set": {"lang": "de"}}],

@@ -103,6 +103,13 @@ def _impossible_values(model: PackModel, creative: Creative, base: str) -> Itera
         for node in rule.when.walk():
             if not isinstance(node, Compare) or node.op not in ("eq", "in", "not_in"):
                 continue
+            if node.attr == "country" and "country" not in creative.params:
+                values = node.value if isinstance(node.value, tuple) else (node.value,)
+                for value in values:
+                    problem = country_problem(value)
+                    if problem:
+                        yield Issue(PACK_FILE, f"{base}.rules[{r}].when.country", f"rule {rule.id!r}: {problem}")
+                continue
             allowed = _allowed(model, creative, node.attr, dayparts)
             if allowed is None:
                 continue
@@ -115,6 +122,25 @@ def _impossible_values(model: PackModel, creative: Creative, base: str) -> Itera
                         f"{base}.rules[{r}].when.{node.attr}",
                         f"{node.attr} is never {value!r} (possible: {', '.join(str(a) for a in allowed)})",
                     )
+
+
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR", "EN": "GB"}
+"""Codes people write for a country that ISO 3166-1 spells otherwise."""
+
+
+def country_problem(value: Any) -> str | None:
+    """Why `value` can never be a viewer's country, or None: CloudFront (and Versa's own geo headers)
+    give ISO 3166-1 alpha-2 codes, checked against CLDR's territories (through Babel)."""
+    from babel.core import get_global
+
+    code = str(value)
+    territories = get_global("territory_languages")
+    if len(code) == 2 and code.isascii() and code.upper() in territories and code.upper() != "ZZ":
+        return None  # ZZ is CLDR's "unknown region"
+    hint = _COUNTRY_ALIASES.get(code.upper())
+    if hint:
+        return f"country is never {code!r}: countries are ISO 3166-1 codes; did you mean {hint!r}?"
+    return f"country is never {code!r}: not an ISO 3166-1 alpha-2 country code (e.g. 'GB', 'DE', 'US')"
 
 
 def _allowed(model: PackModel, creative: Creative, attr: str, dayparts: list[str]) -> tuple[Any, ...] | None:
@@ -135,6 +161,12 @@ def _vary_by(model: PackModel, creative: Creative, base: str) -> Iterator[Issue]
         if slot.generate is None:
             continue
         for attr, spec in slot.generate.vary_by.items():
+            if attr == "country" and isinstance(spec, dict) and "country" not in creative.params:
+                for bucket, members in spec.items():
+                    for value in members if members != "*" else ():
+                        problem = country_problem(value)
+                        if problem:
+                            yield Issue(PACK_FILE, f"{base}.copy.{name}.generate.vary_by.country.{bucket}", problem)
             if spec == "all" and _allowed(model, creative, attr, dayparts) is None:
                 yield Issue(
                     PACK_FILE,
