@@ -15,6 +15,8 @@ Overlap between rules is how a cascade works and is not reported.
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 from versa.authoring.contrast import aa_minimum, contrast_ratio, over
 from versa.context.attributes import DEFAULT_KEYABLE, finite_values
 from versa.context.locale import PLURAL_CATEGORIES, counted_categories
-from versa.decide.rules import decide
+from versa.decide.rules import decide, lookup_for
 from versa.decide.variants import (
     SyntheticContext,
     TooManyVariants,
@@ -31,7 +33,7 @@ from versa.decide.variants import (
     iter_contexts,
 )
 from versa.errors import Issue
-from versa.pack.conditions import Compare
+from versa.pack.conditions import AllOf, Compare, Condition
 from versa.pack.loader import PACK_FILE
 from versa.pack.model import (
     BackgroundLayer,
@@ -266,6 +268,25 @@ def _glyphs(
         yield from check.variant(decision)
 
 
+def _why_never(model: PackModel, cid: str, when: Condition) -> str:
+    """Why a condition holds in no context: the part that never holds, or the two parts that never
+    hold together (over the same cells the enumeration uses)."""
+    parts = list(when.children()) if isinstance(when, AllOf) else [when]
+    _, _, contexts = iter_contexts(model, cid)
+    seen: set[tuple[bool, ...]] = set()
+    for ctx in contexts:
+        lookup = lookup_for(ctx)
+        seen.add(tuple(part.evaluate(lookup)[0] for part in parts))
+    shown = [json.dumps(part.to_data(), ensure_ascii=False, default=str) for part in parts]
+    for i, text in enumerate(shown):
+        if not any(truth[i] for truth in seen):
+            return f"{text} is never true for any viewer"
+    for i, j in itertools.combinations(range(len(parts)), 2):
+        if not any(truth[i] and truth[j] for truth in seen):
+            return f"{shown[i]} and {shown[j]} never hold together"
+    return "its conditions hold separately but never all at once"
+
+
 def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> Iterator[Issue]:
     if not creative.rules:
         return
@@ -289,7 +310,8 @@ def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> 
                 effective.add(trace.rule)
     for r, rule in enumerate(creative.rules):
         if rule.id not in matched_ever:
-            yield Issue(PACK_FILE, f"{base}.rules[{r}]", f"rule {rule.id!r} can never match")
+            why = _why_never(model, cid, rule.when)
+            yield Issue(PACK_FILE, f"{base}.rules[{r}]", f"rule {rule.id!r} can never match: {why}")
         elif rule.set and rule.id not in effective:
             yield Issue(
                 PACK_FILE,
