@@ -403,6 +403,26 @@ def test_a_good_pack_at_every_size_has_no_layout_warnings(
     assert lint(pack) == []
 
 
+def test_cut_text_in_a_warning_reads_as_drawn(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a title whose German default runs over its lines
+    words = "Jetzt alle Winterjacken und Schlafsäcke im großen Ausverkauf bis Sonntag ansehen und sparen"
+    copy = {"title": {"default": {"en": "Hi", "de": words}}, "cta": {"default": {"en": "go", "de": "los"}}}
+    data = _promo(small_pack, copy=copy)
+    title = next(layer for layer in data["creatives"]["promo"]["layers"] if layer.get("id") == "title")
+    title.update(max_lines=2, size=14)
+    pack = load_pack(make_pack(data), checks=PACK_CHECKS)
+    # WHEN linted
+    found = [i for i in lint(pack) if "does not fit" in i.message and i.message.startswith("de")]
+    # THEN the cut text keeps the spaces between words and marks each line break with " / "
+    assert found, lint(pack)
+    cut = found[0].message.split("is cut to '", 1)[1].split("' (", 1)[0]
+    lines = cut.split(" / ")
+    assert len(lines) >= 2, cut
+    assert " ".join(lines).rstrip("…").split() == words.split()[: len(" ".join(lines).split())], cut
+
+
 def test_max_chars_of_wide_glyphs_is_laid_out_at_every_size(
     small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
 ) -> None:

@@ -497,7 +497,7 @@ def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str, co
         name = f"layer {layer.id!r}" if layer.id else f"{layer.type} layer"
         lay = text_layout(layer, scene)
         if lay is not None and not lay.fits:
-            text = "".join(line.text for line in lay.lines)
+            text = " / ".join(line.text.strip() for line in lay.lines)  # " / " where a line breaks
             yield Issue(
                 PACK_FILE,
                 path,
