@@ -241,7 +241,7 @@ def test_loader_locates_problems_inside_containers(
         {"type": "container", "children": [{"type": "button", "slot": "nope", "font": "body", "fill": "inky"}]},
     ])  # fmt: skip
     found = problems(make_pack(data))
-    assert "pack.yaml: creatives.promo.layers[1].children[0].font: unknown font 'bodyy' (known: body)" in found
+    assert "pack.yaml: creatives.promo.layers[1].children[0].font: unknown font 'bodyy'; did you mean 'body'? (known: body)" in found
     assert any(p.startswith("pack.yaml: creatives.promo.layers[1].children[1].children[0].fill: unknown colour") for p in found)
     assert any(p.startswith("pack.yaml: creatives.promo.layers[1].children[1].children[0].slot:") for p in found)
 

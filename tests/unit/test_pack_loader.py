@@ -96,7 +96,7 @@ def test_broken_pack_reports_every_error_at_once_with_file_field_and_value(
     found = problems(root)
 
     # THEN each mistake is reported, naming the file, the field path and the offending value
-    assert f"pack.yaml: {path['headline']}.font: unknown font 'dispaly' (known: body, display)" in found
+    assert f"pack.yaml: {path['headline']}.font: unknown font 'dispaly'; did you mean 'display'? (known: body, display)" in found
     assert any(line.startswith(f"pack.yaml: {path['cta']}.fill: unknown colour token 'acent'") for line in found)
     assert f"pack.yaml: {path['subline']}.slot: unknown copy slot 'sublime' (known: cta, headline, subline)" in found
     assert f"pack.yaml: {path['logo']}.asset: 'assets/logo-missing.png' does not exist in the pack" in found
@@ -137,18 +137,18 @@ def test_pack_error_message_lists_every_issue(example_copy: Callable[..., Path])
         ),
         (
             "creative",
-            lambda d: d["creatives"]["winter-sale"].update(colour="red"),
-            "pack.yaml: creatives.winter-sale.colour: unknown field (got 'red')",
+            lambda d: d["creatives"]["winter-sale"].update(lnk="https://acme.example/"),
+            "pack.yaml: creatives.winter-sale.lnk: unknown field (got 'https://acme.example/'); did you mean 'link'?",
         ),
         (
             "layer",
-            lambda d: find_layer(d, "winter-sale", "bg")[0].update(colr="ink"),
-            "pack.yaml: creatives.winter-sale.layers[0].colr: unknown field (got 'ink')",
+            lambda d: find_layer(d, "winter-sale", "bg")[0].update(fil="ink"),
+            "pack.yaml: creatives.winter-sale.layers[0].fil: unknown field (got 'ink'); did you mean 'fill'?",
         ),
         (
             "copy brief",
             lambda d: d["creatives"]["winter-sale"]["copy"]["headline"]["generate"].update(temprature=3),
-            "pack.yaml: creatives.winter-sale.copy.headline.generate.temprature: unknown field (got 3)",
+            "pack.yaml: creatives.winter-sale.copy.headline.generate.temprature: unknown field (got 3); did you mean 'temperature'?",
         ),
         (
             "tokens",

@@ -8,6 +8,7 @@ path and the offending value. A pack with errors is never partly loaded. What on
 from __future__ import annotations
 
 import copy
+import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -47,6 +48,7 @@ from versa.pack.model import (
     PackChecks,
     PackModel,
     ShapeLayer,
+    Strict,
     TextLayer,
     color_token_name,
     walk_children,
@@ -112,6 +114,49 @@ def format_loc(loc: Iterable[Any]) -> str:
     return out
 
 
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """'; did you mean 'X'?' for the candidate closest to `word` (a typo), else ''."""
+    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _models() -> list[type[Strict]]:
+    found: list[type[Strict]] = []
+    todo: list[type[Strict]] = [Strict]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        found.append(cls)
+    return found
+
+
+def _fields(cls: type[Strict]) -> set[str]:
+    return {info.alias or name for name, info in cls.model_fields.items()}
+
+
+def _fields_beside(data: Any, loc: tuple[Any, ...]) -> set[str]:
+    """The fields an unknown field at `loc` could have meant: those of the model its mapping is (a
+    layer by its `type`; otherwise every model holding all the mapping's other keys)."""
+    parent = data
+    for part in loc[:-1]:
+        if (isinstance(parent, dict) and part in parent) or (isinstance(parent, list) and isinstance(part, int) and 0 <= part < len(parent)):
+            parent = parent[part]
+    if not isinstance(parent, dict):
+        return set()
+    layer = LAYER_TYPES.get(str(parent.get("type")))
+    if layer is not None:
+        return _fields(layer)
+    others = {str(k) for k in parent} - {str(loc[-1])}
+    if not others:
+        return set()
+    out: set[str] = set()
+    for cls in _models():
+        fields = _fields(cls)
+        if others <= fields:
+            out |= fields
+    return out
+
+
 _LOCATED = re.compile(r"^(layers\[\d+\](?:\.children\[\d+\])*\.\w+): (.*)$", re.S)
 """A message of `Creative`'s layer check that names the field it is about: `layers[2].box: ...`."""
 
@@ -121,7 +166,7 @@ def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
     for err in exc.errors(include_url=False):
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
-            msg = "unknown field"
+            msg = "unknown field" + did_you_mean(str(err["loc"][-1]), _fields_beside(data, tuple(err["loc"])))
         elif err["type"] in ("missing",):
             msg = "required field is missing"
         path = format_loc(err["loc"])
@@ -130,7 +175,11 @@ def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
             path, msg = f"{path.removesuffix('layers')}{located.group(1)}", located.group(2)
         value = err.get("input")
         if err["type"] not in ("missing",) and not isinstance(value, dict | list):
-            msg = f"{msg} (got {value!r})"
+            hint = ""
+            if msg.startswith("unknown field; "):
+                msg, hint = msg.split("; ", 1)
+                hint = "; " + hint
+            msg = f"{msg} (got {value!r}){hint}"
         issues.append(Issue(PACK_FILE, path, msg))
     return issues
 
@@ -353,7 +402,7 @@ def check_references(model: PackModel, root: Path, checks: PackChecks) -> Iterat
             yield Issue(
                 PACK_FILE,
                 path,
-                f"unknown font {ref!r}: name a pack file (assets/X.ttf) or one of: "
+                f"unknown font {ref!r}{did_you_mean(ref, families)}: name a pack file (assets/X.ttf) or one of: "
                 + ", ".join(sorted(families)),
             )
     for cid, creative in model.creatives.items():
@@ -366,13 +415,13 @@ def _check_color(model: PackModel, path: str, value: str | None) -> Iterator[Iss
     name = color_token_name(value)
     if name is not None and name not in model.tokens.colors:
         known = ", ".join(sorted(model.tokens.colors)) or "none declared"
-        yield Issue(PACK_FILE, path, f"unknown colour token {name!r} (known: {known})")
+        yield Issue(PACK_FILE, path, f"unknown colour token {name!r}{did_you_mean(name, model.tokens.colors)} (known: {known})")
 
 
 def _check_font(model: PackModel, path: str, font: str) -> Iterator[Issue]:
     if font not in model.tokens.fonts:
         known = ", ".join(sorted(model.tokens.fonts)) or "none declared in tokens.fonts"
-        yield Issue(PACK_FILE, path, f"unknown font {font!r} (known: {known})")
+        yield Issue(PACK_FILE, path, f"unknown font {font!r}{did_you_mean(font, model.tokens.fonts)} (known: {known})")
 
 
 def _check_asset(root: Path, path: str, ref: str, *, image: bool = True) -> Iterator[Issue]:
@@ -499,7 +548,7 @@ def _check_creative(
                     yield Issue(
                         PACK_FILE,
                         f"{base}.copy.{slot}.generate.vary_by.{attr}",
-                        f"unknown attribute {attr!r}",
+                        f"unknown attribute {attr!r}{did_you_mean(attr, BUILTIN_ATTRIBUTES | set(creative.params))}",
                     )
             yield from _check_brief(f"{base}.copy.{slot}.generate", spec.generate)
     for w in creative.widths:
@@ -575,4 +624,5 @@ def _check_condition(creative: Creative, path: str, cond: Condition) -> Iterator
     for attr in sorted(cond.attributes()):
         if attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
             known = ", ".join(sorted(BUILTIN_ATTRIBUTES | set(creative.params)))
-            yield Issue(PACK_FILE, path, f"unknown attribute {attr!r} (known: {known})")
+            hint = did_you_mean(attr, BUILTIN_ATTRIBUTES | set(creative.params))
+            yield Issue(PACK_FILE, path, f"unknown attribute {attr!r}{hint} (known: {known})")
