@@ -23,10 +23,14 @@ class Issue:
     path: str
     message: str
     severity: Literal["error", "warning"] = "error"
+    line: int | None = None
+    """Where in `file` the path is written (1-based), when known."""
+    column: int | None = None
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}: " if self.path else f"{self.file}: "
-        return f"{where}{self.message}"
+        at = f" (line {self.line}, column {self.column})" if self.line is not None else ""
+        return f"{where}{self.message}{at}"
 
 
 class PackError(VersaError, ValueError):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from packissues import unlocated
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.sqlite_copy import SQLiteCopyStore
 from versa.cli.main import main
@@ -61,7 +62,7 @@ def packs(tmp_path: Path) -> Path:
 def refusal(root: Path) -> list[str]:
     with pytest.raises(PackError) as caught:
         load_pack(root, checks=PACK_CHECKS)
-    return [str(issue) for issue in caught.value.issues]
+    return unlocated(caught.value.issues)
 
 
 def cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
+from packissues import unlocated
 from servers import Server, running_versa
 from services import install
 from versa.adapters.directory import DirectoryPackStore
@@ -70,7 +71,7 @@ def acme_edited(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> Path:
 def refused(root: Path) -> list[str]:
     with pytest.raises(PackError) as caught:
         load_pack(root, checks=PACK_CHECKS)
-    return [str(issue) for issue in caught.value.issues]
+    return unlocated(caught.value.issues)
 
 
 # ------------------------------------------------------------------------------------------- bounds

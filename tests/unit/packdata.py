@@ -33,3 +33,4 @@ def layer_path(data: dict[str, Any], creative: str, layer_id: str) -> str:
 
 
 __all__ = ["find_layer", "layer_path"]
+

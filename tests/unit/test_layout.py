@@ -13,6 +13,7 @@ from goldens import CASES, make_scene
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from packissues import unlocated
 from versa.decide.rules import decide
 from versa.errors import PackError
 from versa.pack.loader import load_pack
@@ -292,7 +293,7 @@ def test_rules_set_fields_of_layers_inside_containers(
 def problems(root: Path) -> list[str]:
     with pytest.raises(PackError) as caught:
         load_pack(root, checks=PACK_CHECKS)
-    return [str(issue) for issue in caught.value.issues]
+    return unlocated(caught.value.issues)
 
 
 def test_the_schema_accepts_containers_as_the_loader_does(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from packissues import unlocated
 from versa.errors import PackError
 from versa.pack.loader import load_pack
 from versa.pack.model import PackChecks
@@ -20,7 +21,7 @@ from versa.render.html import unsafe_accesses
 def problems(root: Path, checks: PackChecks) -> list[str]:
     with pytest.raises(PackError) as caught:
         load_pack(root, checks=checks)
-    return [str(issue) for issue in caught.value.issues]
+    return unlocated(caught.value.issues)
 
 
 def no_template_check(source: str) -> Iterator[str]:

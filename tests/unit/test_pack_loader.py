@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,6 +16,7 @@ import yaml
 from packdata import find_layer, layer_path
 from PIL import Image
 
+from packissues import unlocated
 from versa.context.model import RESERVED_QUERY_NAMES
 from versa.errors import PackError
 from versa.pack.loader import load_pack
@@ -28,7 +30,7 @@ def problems(root: Path) -> list[str]:
     """Every issue the loader reports for the pack in `root`, as printed lines."""
     with pytest.raises(PackError) as caught:
         load_pack(root, checks=PACK_CHECKS)
-    return [str(issue) for issue in caught.value.issues]
+    return unlocated(caught.value.issues)
 
 
 def layer_index(data: dict[str, Any], creative: str, layer_id: str) -> int:
@@ -74,6 +76,36 @@ def test_content_version_follows_the_files(example_copy: Callable[..., Path]) ->
 
 
 # ------------------------------------------------------------------------------ all errors at once
+
+
+def test_each_error_names_the_line_and_column_where_its_field_is_written(tmp_path: Path) -> None:
+    # GIVEN acme with one font typo and one unknown field in a rule's set: (a key holding dots)
+    root = tmp_path / "acme"
+    shutil.copytree(EXAMPLES / "acme", root)
+    text = (root / "pack.yaml").read_text(encoding="utf-8")
+    text = text.replace("font: display", "font: dispaly", 1)
+    (root / "pack.yaml").write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    row = next(n for n, line in enumerate(lines) if "font: dispaly" in line)
+
+    # WHEN it is loaded
+    with pytest.raises(PackError) as caught:
+        load_pack(root, checks=PACK_CHECKS)
+
+    # THEN the error points at that `font:` key, and says so when printed
+    issue = next(i for i in caught.value.issues if "dispaly" in i.message)
+    assert (issue.line, issue.column) == (row + 1, lines[row].index("font: dispaly") + 1)
+    assert str(issue).endswith(f"(line {row + 1}, column {lines[row].index('font: dispaly') + 1})")
+    assert f"(line {row + 1}, column" in str(caught.value)
+
+
+def test_a_missing_field_points_at_the_mapping_that_lacks_it(tmp_path: Path) -> None:
+    from versa.pack.safe_yaml import parse_yaml, position
+
+    document = parse_yaml(b"brand: x\ncreatives:\n  promo:\n    layers: []\n", "pack.yaml")
+    assert position(getattr(document, "node", None), "creatives.promo.size") == (3, 3)
+    assert position(getattr(document, "node", None), "creatives.promo.layers[4]") == (4, 5)
+    assert position(getattr(document, "node", None), "nothing.here") is None
 
 
 def test_broken_pack_reports_every_error_at_once_with_file_field_and_value(

@@ -138,7 +138,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     pack = _load(args.pack)
     keyable = set(DEFAULT_KEYABLE) | set(settings().keyable_extra) | set(args.keyable or [])
-    issues = lint(pack, keyable=keyable)
+    from versa.pack.loader import locate_in_pack
+
+    issues = locate_in_pack(pack.root, lint(pack, keyable=keyable))
     if args.json:
         print(json.dumps([issue.__dict__ for issue in issues], indent=2))
     else:

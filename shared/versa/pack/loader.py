@@ -12,6 +12,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ from versa.pack.model import (
     walk_children,
 )
 from versa.pack.overrides import check_set
-from versa.pack.safe_yaml import read_pack_yaml
+from versa.pack.safe_yaml import position, read_pack_yaml
 from versa.pack.sandbox import BoundedSandbox
 from versa.pack.sizes import check_sizes
 
@@ -364,12 +365,32 @@ def load_pack(root: Path | str, *, checks: PackChecks) -> Pack:
     except ValidationError as exc:
         issues = _validation_issues(exc, data)
         issues += _partial_reference_issues(data, root, issues, checks)
-        raise PackError(issues, pack=str(data.get("brand", root.name))) from None
+        raise PackError(located(issues, data), pack=str(data.get("brand", root.name))) from None
     issues = list(check_references(model, root, checks))
     if issues:
-        raise PackError(issues, pack=model.brand)
+        raise PackError(located(issues, data), pack=model.brand)
     version, files = content_version(root)
     return Pack(model=model, root=root, version=version, files=files)
+
+
+def located(issues: Iterable[Issue], document: Any) -> list[Issue]:
+    """`issues` with the line and column where each one's path is written in pack.yaml (`document`
+    as `read_pack_yaml` returned it), when it can be found."""
+    node = getattr(document, "node", None)
+    out = []
+    for issue in issues:
+        where = position(node, issue.path) if issue.file == PACK_FILE and issue.line is None else None
+        out.append(replace(issue, line=where[0], column=where[1]) if where else issue)
+    return out
+
+
+def locate_in_pack(root: Path, issues: Iterable[Issue]) -> list[Issue]:
+    """`located` for a pack on disk (lint's findings): pack.yaml is read again for its positions."""
+    try:
+        document = read_pack_yaml(root, PACK_FILE)
+    except PackError:
+        return list(issues)
+    return located(issues, document)
 
 
 def folder_issue(pack: Pack, folder: str) -> Issue | None:

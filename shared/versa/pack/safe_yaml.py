@@ -158,6 +158,47 @@ def _kind(node: Node | None) -> str:
     return "a single value"
 
 
+class Document(dict[str, Any]):
+    """A parsed pack YAML mapping that remembers its node tree, so a path can be found in the file."""
+
+    node: Node | None = None
+
+
+def position(node: Node | None, path: str) -> tuple[int, int] | None:
+    """(line, column), 1-based, where `path` (`creatives.x.layers[2].font`; keys may hold dots, as
+    `set:` keys do) is written under `node`: the key of the deepest part that exists, so a missing
+    field points at the mapping that lacks it. None for an empty path or no node."""
+    if node is None or not path:
+        return None
+    mark = None
+    rest = path
+    while rest:
+        if isinstance(node, MappingNode):
+            best = None
+            for key_node, value_node in node.value:
+                key = str(getattr(key_node, "value", ""))
+                fits = rest == key or rest.startswith((key + ".", key + "["))
+                if fits and (best is None or len(key) > len(best[0])):
+                    best = (key, key_node, value_node)
+            if best is None:
+                break
+            key, key_node, node = best
+            mark = key_node.start_mark
+            rest = rest[len(key) :].removeprefix(".")
+        elif isinstance(node, yaml.SequenceNode) and rest.startswith("["):
+            index, _, after = rest[1:].partition("]")
+            if not index.isdigit() or int(index) >= len(node.value):
+                break
+            node = node.value[int(index)]
+            mark = node.start_mark
+            rest = after.removeprefix(".")
+        else:
+            break
+    if mark is None:
+        return None
+    return mark.line + 1, mark.column + 1
+
+
 def parse_yaml(data: bytes, name: str, limits: YamlLimits = DEFAULT_LIMITS) -> dict[str, Any]:
     """The mapping a pack YAML document holds; raises PackError naming `name`, the line and the rule."""
     if len(data) > limits.max_bytes:
@@ -175,7 +216,8 @@ def parse_yaml(data: bytes, name: str, limits: YamlLimits = DEFAULT_LIMITS) -> d
         loader = BoundedLoader(text, limits)  # the reader refuses non-printable characters here
         node = loader.get_single_node()
         if isinstance(node, MappingNode):
-            result: dict[str, Any] = loader.construct_document(node)
+            result = Document(loader.construct_document(node))
+            result.node = node
             return result
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -224,4 +266,13 @@ def read_pack_yaml(root: Path, name: str, limits: YamlLimits = DEFAULT_LIMITS) -
     return parse_yaml(data, name, limits)
 
 
-__all__ = ["DEFAULT_LIMITS", "BoundedLoader", "YamlLimits", "YamlRefused", "parse_yaml", "read_pack_yaml"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "BoundedLoader",
+    "Document",
+    "YamlLimits",
+    "YamlRefused",
+    "parse_yaml",
+    "position",
+    "read_pack_yaml",
+]
