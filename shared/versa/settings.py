@@ -57,7 +57,7 @@ class Settings(BaseSettings):
     )
     copy_kill_switch_parameter: str | None = Field(
         None, description="SSM parameter whose value `true` stops every generation (the deployed generator reads"
-        " it, cached for copy_kill_switch_max_age); an unreadable or unknown value also stops."
+        " it, cached VERSA_COPY_KILL_SWITCH_MAX_AGE seconds); an unreadable or unknown value also stops."
     )
     copy_kill_switch_max_age: int = Field(
         60, ge=1, le=3600, description="Seconds the kill-switch parameter is cached: a flip takes effect within it."
