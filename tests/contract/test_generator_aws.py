@@ -305,6 +305,9 @@ def test_the_kill_switch_parameter_stops_generation_without_failing_the_message(
     assert {p["bound"] for p in metrics.named("CopyGenerationStopped")} == {"kill-switch"}
     assert all(i["status"]["S"] == "pending" for i in stack.dynamodb.scan(TableName=stack.table)["Items"])
     assert receive(stack) == []
+    # AND no idempotency record stays behind: a later message for the key is handled afresh
+    records = stack.dynamodb.scan(TableName=stack.state_table)["Items"]
+    assert not [r for r in records if r["pk"]["S"].startswith("generation#")]
 
 
 def test_two_generators_share_one_daily_budget(
