@@ -337,6 +337,7 @@ def invoke(built: Path, python312: str, stack: Stack, tmp_path_factory: pytest.T
         "VERSA_PACK_PREFIX": "",
         "VERSA_COPY_TABLE": stack.table,
         "VERSA_GENERATION_QUEUE": stack.queue_url,
+        "VERSA_COPY_MODEL": GENERATOR_MODEL,  # as the stack sets it: the generation keys name the model
         "VERSA_SIGNING_KEY_PARAMETER": stack.key_parameter,
         "VERSA_AWS_ENDPOINT_URL": stack.endpoint,
         "VERSA_FONT_DIRS": str(built / "FontsLayer" / "fonts"),
@@ -579,7 +580,7 @@ def test_built_generator_consumes_an_sqs_batch_and_writes_copy(
     assert report["result"] == {"batchItemFailures": []}, done.stdout[-3000:]
     assert report["python"].startswith("3.12.") and report["modules_outside_path"] == []
     assert report["openai_file"].startswith(str(function_dir)), report["openai_file"]
-    assert asked and all(body["model"] == GENERATOR_MODEL for body in asked)
+    assert asked and all(body["model"] == GENERATOR_MODEL for body in asked), done.stdout[-3000:]
     item = dynamodb_client.get_item(TableName=stack.table, Key={"pk": {"S": german["key"]}})["Item"]
     assert (item["status"]["S"], item["text"]["S"]) == ("generated", GENERATOR_TEXT)
     statuses = {k: dynamodb_client.get_item(TableName=stack.table, Key={"pk": {"S": k}})["Item"]["status"]["S"]
