@@ -65,7 +65,7 @@ print_sizes() {
     return 1
   fi
   printf '%-16s %14s %10s\n' "artifact" "bytes" "MB"
-  for dir in "$build"/RenderFunction "$build"/*Layer; do
+  for dir in "$build"/*Function "$build"/*Layer; do
     [[ -d "$dir" ]] || continue
     name="$(basename "$dir")"
     size="$(du -sb "$dir" | cut -f1)"
@@ -160,7 +160,7 @@ CACHE_KEY="$(printf '%s\n' "$ARCH" "$PY312 $PY_VERSION" "$SAM_VERSION" \
   "$(digest_files layers/versa/Makefile scripts/sam-build.sh scripts/sam_arch.py)" | sha256sum | cut -d' ' -f1)"
 # Everything the build reads from this tree (system fonts and libfribidi aside).
 INPUTS_KEY="$(printf '%s\n' "$CACHE_KEY" \
-  "$(digest_files template.yaml samconfig.toml layers functions/render shared/versa)" \
+  "$(digest_files template.yaml samconfig.toml layers functions shared/versa)" \
   | sha256sum | cut -d' ' -f1)"
 
 # Up to date: built by this script from these inputs, and not rebuilt by hand since (template.yaml).

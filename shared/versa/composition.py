@@ -9,14 +9,26 @@ S3 never pays for a client.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from versa.ports import CopyStore, CopyWriter, GenerationQueue, OriginSecrets, PackStore, WriterUnavailable
+from versa.ports import (
+    CopyStore,
+    CopyWriter,
+    GenerationQueue,
+    OriginSecrets,
+    PackStore,
+    SpendingLedger,
+    WriterUnavailable,
+)
 from versa.settings import Settings
 from versa.signing.signer import Keyring
 from versa.web.service import Metrics, RenderService, ServiceConfig
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+    from versa.generate.worker import GenerationWorker
     from versa.render.engine import Renderer
     from versa.render.scene import FontBook
 
@@ -223,3 +235,119 @@ def build_service(
     if isinstance(queue, InProcessQueue):
         queue.on_done = service.copy_written  # a written key is read again at once
     return service
+
+
+# ------------------------------------------------------------------------------ the generator
+
+
+@dataclass(frozen=True)
+class Generator:
+    """What the deployed generator (the SQS consumer, `versa.consumer.generator`) runs: the worker with
+    its stores, writer, ledger and kill switch; the pack store (a message naming a brand it does not
+    know is poison); the idempotency records (None: no duplicate suppression beyond the lease); how long
+    a generation key is remembered as done (the lease's length)."""
+
+    worker: GenerationWorker
+    packs: PackStore
+    idempotency: DynamoDBPersistenceLayer | None
+    remember_seconds: int
+
+
+class GeneratorMisconfigured(WriterUnavailable):
+    """The generator cannot start as configured (no model, no key): every message would fail alike."""
+
+
+def build_ledger(settings: Settings) -> SpendingLedger:
+    """The spending ledger: shared counters in the generator's state table when one is configured (every
+    generator on AWS), else this process's tallies."""
+    if settings.generator_table:
+        from versa.adapters.dynamo_spending import DynamoSpendingLedger
+
+        return DynamoSpendingLedger(
+            settings.generator_table, daily_tokens=settings.copy_daily_tokens, per_minute=settings.copy_per_minute,
+            client_factory=lambda: boto_client("dynamodb", settings),
+        )
+    from versa.generate.worker import Limits, Spending
+
+    return Spending(Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute))
+
+
+def build_kill_switch(settings: Settings, log: Callable[..., None] | None = None,
+                      metrics: Metrics | None = None) -> Callable[[], bool] | None:
+    """The kill switch read at each generation (the SSM parameter the settings name), or None."""
+    if not settings.copy_kill_switch_parameter:
+        return None
+    from versa.adapters.parameters import SsmKillSwitch
+
+    def on_event(name: str, /, **props: str) -> None:
+        if metrics is not None:
+            metrics.count("KillSwitchUnreadable", 1, **props)
+        if log is not None:
+            log("kill switch unreadable: generation stopped", **props)
+
+    return SsmKillSwitch(settings.copy_kill_switch_parameter, max_age=settings.copy_kill_switch_max_age,
+                         client_factory=lambda: boto_client("ssm", settings), on_event=on_event)
+
+
+def build_generator_writer(settings: Settings) -> CopyWriter:
+    """The deployed generator's writer: the OpenAI writer for VERSA_COPY_MODEL, its key from the Secrets
+    Manager secret VERSA_OPENAI_SECRET_ID (read now, so a missing secret fails the cold start, and again
+    after its max age) or else OPENAI_API_KEY / OPENAI_BASE_URL. Raises GeneratorMisconfigured without a
+    model or a key: the generator never falls back to writing defaults."""
+    if not settings.copy_model:
+        raise GeneratorMisconfigured(
+            "VERSA_COPY_MODEL is not set: the generator needs the model that writes copy (Versa has no "
+            "built-in model); messages are retried, then go to the dead-letter queue"
+        )
+    from versa.adapters.openai_writer import OpenAIWriter
+
+    if not settings.openai_secret_id:
+        if not (settings.openai_api_key or settings.openai_base_url):
+            raise GeneratorMisconfigured("neither VERSA_OPENAI_SECRET_ID nor OPENAI_API_KEY is set: no API key")
+        return OpenAIWriter.from_settings(settings)
+    from versa.adapters.parameters import RotatingKeyWriter, SecretsManagerValue
+
+    secret = SecretsManagerValue(settings.openai_secret_id, max_age=settings.openai_secret_max_age,
+                                 client_factory=lambda: boto_client("secretsmanager", settings))
+    model = settings.copy_model
+
+    def make(key: str) -> CopyWriter:
+        return OpenAIWriter(model=model, api_key=key, base_url=settings.openai_base_url,
+                            timeout=settings.copy_timeout, attempts=settings.copy_attempts)
+
+    writer = RotatingKeyWriter(model, secret.value, make)
+    writer.current()  # the key is read at cold start: a missing secret is said at once
+    return writer
+
+
+def build_generator(
+    settings: Settings | None = None,
+    *,
+    metrics: Metrics | None = None,
+    log: Callable[..., None] | None = None,
+) -> Generator:
+    """Wire the deployed generator from settings (the environment when not given): S3 packs, DynamoDB
+    copy, the writer (`build_generator_writer`), the shared ledger and kill switch, the idempotency
+    records in the generator's state table. Raises GeneratorMisconfigured (no model or key) and
+    StoreUnavailable (the key's secret unreadable)."""
+    from versa.generate.worker import GenerationWorker, Limits
+    from versa.render.scene import FontBook
+
+    settings = settings or Settings()
+    writer = build_generator_writer(settings)
+    packs = build_packs(settings, metrics)
+    worker = GenerationWorker(
+        packs, build_copy(settings), writer, FontBook(settings.font_dirs),
+        limits=Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute),
+        ledger=build_ledger(settings), kill_switch=build_kill_switch(settings, log, metrics),
+        metrics=metrics, log=log,
+    )
+    idempotency = None
+    if settings.generator_table:
+        from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+
+        idempotency = DynamoDBPersistenceLayer(
+            table_name=settings.generator_table, key_attr="pk", expiry_attr="expires_at",
+            boto3_client=boto_client("dynamodb", settings),
+        )
+    return Generator(worker, packs, idempotency, settings.copy_lease_seconds)

@@ -18,7 +18,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -317,6 +317,31 @@ class CopyWriter(ABC):
         WriterUnavailable when no request can be answered as configured."""
 
 
+STOP_BOUNDS = ("kill-switch", "budget", "rate")
+"""What may stop a generation before a writer is asked: the kill switch, the brand's daily tokens, the rate."""
+
+
+class SpendingLedger(ABC):
+    """The tallies that bound copy spending: tokens each brand spent per UTC day, and generations
+    started per minute. In-process (`versa.generate.worker.Spending`: one process's tallies) or shared by
+    every generator (`versa.adapters.dynamo_spending`: atomic counters in DynamoDB). The worker asks
+    `admit` before a writer is called and reports the tokens it spent with `spend`."""
+
+    @abstractmethod
+    def admit(self, brand: str, today: date) -> str | None:
+        """None when a generation for `brand` may start now (it is counted against the rate), else the
+        bound that stops it: "kill-switch", "budget" or "rate". A shared ledger that cannot be reached
+        raises StoreUnavailable (the generation is retried later, never started unbounded)."""
+
+    @abstractmethod
+    def spend(self, brand: str, today: date, tokens: int) -> None:
+        """Add `tokens` to what `brand` spent on the UTC day `today`."""
+
+    @abstractmethod
+    def spent(self, brand: str, today: date | None = None) -> int:
+        """Tokens `brand` spent on `today` (None: the day the ledger last counted)."""
+
+
 class NullQueue(GenerationQueue):
     """Drops requests (used where nothing generates copy)."""
 
@@ -548,6 +573,7 @@ def bump(item: CopyItem, **changes: Any) -> CopyItem:
 
 __all__ = [
     "ORIGIN_SECRET_HEADER",
+    "STOP_BOUNDS",
     "USABLE",
     "CopyItem",
     "CopyPage",
@@ -566,6 +592,7 @@ __all__ = [
     "PackStore",
     "Rejection",
     "Rendered",
+    "SpendingLedger",
     "StoreUnavailable",
     "WriteFailed",
     "WriteRequest",

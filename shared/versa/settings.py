@@ -55,6 +55,24 @@ class Settings(BaseSettings):
     copy_per_minute: int = Field(
         30, ge=0, description="Copy generations this process starts per minute at most; the rest wait for a later miss."
     )
+    copy_kill_switch_parameter: str | None = Field(
+        None, description="SSM parameter whose value `true` stops every generation (the deployed generator reads"
+        " it, cached VERSA_COPY_KILL_SWITCH_MAX_AGE seconds); an unreadable or unknown value also stops."
+    )
+    copy_kill_switch_max_age: int = Field(
+        60, ge=1, le=3600, description="Seconds the kill-switch parameter is cached: a flip takes effect within it."
+    )
+    generator_table: str | None = Field(
+        None, description="DynamoDB table of the generator's state: idempotency records and the spending"
+        " ledger every generator shares (unset: per-process tallies)."
+    )
+    openai_secret_id: str | None = Field(
+        None, description="Secrets Manager secret holding the OpenAI API key (the deployed generator; unset:"
+        " OPENAI_API_KEY)."
+    )
+    openai_secret_max_age: int = Field(
+        300, ge=1, le=3600, description="Seconds the OpenAI key is cached: a rotation is honoured within it."
+    )
 
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")

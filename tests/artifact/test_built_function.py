@@ -40,6 +40,9 @@ EVENTS = ROOT / "events"
 PACKS = ROOT / "examples" / "packs"
 LAMBDA_LIMIT_BYTES = 262_144_000  # 250 MB unzipped, function and layers together
 FUNCTION = "RenderFunction"
+GENERATOR = "GeneratorFunction"
+GENERATOR_MODEL = "artifact-test-model"
+GENERATOR_TEXT = "30 % auf Winterjacken"
 LAYERS = ("DepsLayer", "VersaLayer", "FontsLayer", "FribidiLayer")
 ORIGIN_SECRET = "origin-secret-of-the-artifact-test"
 PREVIOUS_ORIGIN_SECRET = "previous-origin-secret-of-the-artifact-test"
@@ -155,7 +158,7 @@ def built() -> Path:
     )
     if done.returncode != 0:
         pytest.fail(f"scripts/sam-build.sh failed ({done.returncode}):\n{done.stdout[-4000:]}\n{done.stderr[-6000:]}")
-    for name in (FUNCTION, *LAYERS):
+    for name in (FUNCTION, GENERATOR, *LAYERS):
         assert (BUILD / name).is_dir(), f"{name} missing from {BUILD}"
     return BUILD
 
@@ -196,7 +199,7 @@ def _du(path: Path) -> int:
 
 
 def test_unzipped_size_is_under_lambdas_limit(built: Path) -> None:
-    sizes = {name: _du(built / name) for name in (FUNCTION, *LAYERS)}
+    sizes = {name: _du(built / name) for name in (FUNCTION, GENERATOR, *LAYERS)}
     total = sum(sizes.values())
     print("unzipped sizes (bytes):", json.dumps({**sizes, "total": total}))
     assert total < LAMBDA_LIMIT_BYTES, f"{total / 1e6:.1f} MB unzipped: over Lambda's 250 MB ({sizes})"
@@ -204,6 +207,7 @@ def test_unzipped_size_is_under_lambdas_limit(built: Path) -> None:
 
 def test_build_has_what_the_function_needs(built: Path) -> None:
     assert (built / FUNCTION / "app.py").is_file()
+    assert not (built / FUNCTION / "openai").exists(), "openai is not a render dependency"
     assert (built / "DepsLayer" / "python" / "PIL").is_dir()
     assert (built / "VersaLayer" / "python" / "versa" / "__init__.py").is_file()
     assert (built / "FribidiLayer" / "lib" / "libfribidi.so.0").is_file()
@@ -333,6 +337,7 @@ def invoke(built: Path, python312: str, stack: Stack, tmp_path_factory: pytest.T
         "VERSA_PACK_PREFIX": "",
         "VERSA_COPY_TABLE": stack.table,
         "VERSA_GENERATION_QUEUE": stack.queue_url,
+        "VERSA_COPY_MODEL": GENERATOR_MODEL,  # as the stack sets it: the generation keys name the model
         "VERSA_SIGNING_KEY_PARAMETER": stack.key_parameter,
         "VERSA_AWS_ENDPOINT_URL": stack.endpoint,
         "VERSA_FONT_DIRS": str(built / "FontsLayer" / "fonts"),
@@ -461,3 +466,124 @@ def test_request_without_origin_secret_is_refused(invoke: Callable[..., dict[str
     result = invoke("mobile-de-evening", secret=False)["result"]
     assert result["statusCode"] == 403
     assert _headers(result)["content-type"].startswith("application/problem+json")
+
+
+# ------------------------------------------------------------------------------------ the generator
+
+# Runs inside the clean interpreter: argv[1] is a JSON job with an SQS event.
+GENERATOR_RUNNER = r"""
+import json, sys
+job = json.loads(sys.argv[1])
+sys.path[:0] = job["paths"]
+stdlib = [p for p in sys.path if p not in job["paths"]]
+import app
+
+class FakeContext:
+    function_name = "versa-generator"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:versa-generator"
+    aws_request_id = "artifact-generator-0001"
+    log_group_name = "/aws/lambda/versa-generator"
+    log_stream_name = "2026/12/01/[$LATEST]artifact"
+    def get_remaining_time_in_millis(self):
+        return 280_000
+
+with open(job["event"], encoding="utf-8") as f:
+    event = json.load(f)
+result = app.lambda_handler(event, FakeContext())
+import openai
+outside = sorted(
+    name for name, module in list(sys.modules.items())
+    if (path := getattr(module, "__file__", None))
+    and not any(path.startswith(root) for root in job["paths"] + stdlib)
+)
+with open(job["result"], "w", encoding="utf-8") as f:
+    json.dump({"result": result, "openai_file": openai.__file__, "modules_outside_path": outside,
+               "python": sys.version.split()[0]}, f)
+"""
+
+
+def test_the_generator_ships_openai_in_its_own_code(built: Path) -> None:
+    assert (built / GENERATOR / "app.py").is_file()
+    assert (built / GENERATOR / "openai" / "__init__.py").is_file()
+    assert not (built / "DepsLayer" / "python" / "openai").exists()
+    assert not (built / "VersaLayer" / "python" / "openai").exists()
+
+
+def test_built_generator_consumes_an_sqs_batch_and_writes_copy(
+    built: Path, python312: str, stack: Stack, invoke: Callable[..., dict[str, Any]],
+    aws_client: Callable[..., Any], dynamodb_client: Any, tmp_path: Path,
+) -> None:
+    """The render function's miss (acme's headline, German) queued a generation; the built generator,
+    in a clean Python 3.12 with only its code and the layers, consumes the batch moto's queue delivers:
+    the key from Secrets Manager, the model at the local OpenAI-compatible server, the copy written to
+    DynamoDB, no item failed."""
+    from openai_server import running_openai_server
+    from versa.adapters.dynamo_spending import create_state_table
+
+    # GIVEN the render function's first request (it leased and queued the headline's generation)
+    assert _headers(invoke("mobile-de-evening")["result"]).get("x-versa-copy") == "default"
+    suffix = uuid.uuid4().hex[:10]
+    state = f"versa-state-{suffix}"
+    create_state_table(dynamodb_client, state)
+    secret = aws_client("secretsmanager", stack.endpoint).create_secret(
+        Name=f"versa/artifact-{suffix}/openai", SecretString="sk-artifact")["ARN"]
+    kill = f"/versa-artifact-{suffix}/copy-kill-switch"
+    aws_client("ssm", stack.endpoint).put_parameter(Name=kill, Value="false", Type="String")
+    sqs = aws_client("sqs", stack.endpoint)
+    messages = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10,
+                                   MessageSystemAttributeNames=["All"])["Messages"]
+    arn = sqs.get_queue_attributes(QueueUrl=stack.queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    event = {"Records": [{
+        "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+        "attributes": m.get("Attributes", {}), "messageAttributes": {}, "md5OfBody": m["MD5OfBody"],
+        "eventSource": "aws:sqs", "eventSourceARN": arn, "awsRegion": "us-east-1",
+    } for m in messages]}
+    keys = [json.loads(m["Body"])["key"] for m in messages]
+    [german] = [json.loads(m["Body"]) for m in messages
+                if json.loads(m["Body"])["slot"] == "headline" and json.loads(m["Body"])["locale"] == "de"]
+    function_dir = built / GENERATOR
+    paths = [str(function_dir), *(str(built / layer / "python") for layer in ("DepsLayer", "VersaLayer"))]
+    with running_openai_server() as fake:
+        fake.script(GENERATOR_MODEL, {"candidates": ["Cheap winter gear, 30 % off", GENERATOR_TEXT]})
+        env = {
+            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": ":UTC", "HOME": str(tmp_path / "home"),
+            "LD_LIBRARY_PATH": f"{function_dir}:{built / 'FribidiLayer' / 'lib'}",
+            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_LAMBDA_FUNCTION_NAME": "versa-generator",
+            "VERSA_PACK_BUCKET": stack.bucket, "VERSA_PACK_PREFIX": "", "VERSA_COPY_TABLE": stack.table,
+            "VERSA_GENERATOR_TABLE": state, "VERSA_COPY_MODEL": GENERATOR_MODEL,
+            "VERSA_OPENAI_SECRET_ID": secret, "OPENAI_BASE_URL": fake.base_url,
+            "VERSA_COPY_KILL_SWITCH_PARAMETER": kill, "VERSA_AWS_ENDPOINT_URL": stack.endpoint,
+            "VERSA_AWS_READ_TIMEOUT": "10", "VERSA_COPY_ATTEMPTS": "1",
+            "VERSA_FONT_DIRS": str(built / "FontsLayer" / "fonts"),
+            "VERSA_STATE_DIR": str(tmp_path / "state-never-written"),
+            "POWERTOOLS_SERVICE_NAME": "versa-generator", "POWERTOOLS_METRICS_NAMESPACE": "Versa",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+        }
+        event_path, result_path = tmp_path / "sqs.event.json", tmp_path / "sqs.result.json"
+        event_path.write_text(json.dumps(event), encoding="utf-8")
+        job = {"paths": paths, "event": str(event_path), "result": str(result_path)}
+        # WHEN the built generator handles the batch
+        done = subprocess.run(
+            [python312, "-I", "-S", "-B", "-c", GENERATOR_RUNNER, json.dumps(job)],
+            cwd=function_dir, env=env, capture_output=True, text=True, timeout=180, check=False,
+        )
+        asked = fake.requests()
+    if done.returncode != 0 or not result_path.is_file():
+        pytest.fail(f"the clean interpreter failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}")
+    report = json.loads(result_path.read_text(encoding="utf-8"))
+    # THEN no item failed, the model was asked with the key from Secrets Manager, the copy is stored
+    assert report["result"] == {"batchItemFailures": []}, done.stdout[-3000:]
+    assert report["python"].startswith("3.12.") and report["modules_outside_path"] == []
+    assert report["openai_file"].startswith(str(function_dir)), report["openai_file"]
+    assert asked and all(body["model"] == GENERATOR_MODEL for body in asked), done.stdout[-3000:]
+    item = dynamodb_client.get_item(TableName=stack.table, Key={"pk": {"S": german["key"]}})["Item"]
+    assert (item["status"]["S"], item["text"]["S"]) == ("generated", GENERATOR_TEXT)
+    statuses = {k: dynamodb_client.get_item(TableName=stack.table, Key={"pk": {"S": k}})["Item"]["status"]["S"]
+                for k in keys}
+    assert "pending" not in statuses.values(), statuses
+    assert not (tmp_path / "state-never-written").exists()

@@ -233,21 +233,22 @@ def test_changing_the_secret_generation_updates_the_distribution() -> None:
 
 
 def test_origin_failures_raise_alarms() -> None:
-    """Failover hides an origin outage from viewers and from CloudFront's metrics: the function's
-    errors and the API's 5xx each have an alarm on the alarm topic."""
+    """Failover hides an origin outage from viewers and from CloudFront's metrics: the render function's
+    errors and the API's 5xx each have an alarm on the alarm topic (every alarm goes to that topic)."""
     topic_id, _ = the("AWS::SNS::Topic")
     watched = {}
     for alarm in resources("AWS::CloudWatch::Alarm").values():
         p = alarm["Properties"]
-        watched[p["Namespace"], p["MetricName"]] = p
+        watched[p["Namespace"], p["MetricName"], str(p["Dimensions"][0]["Value"])] = p
         assert p["AlarmActions"] == [{"Ref": topic_id}]
         assert p["TreatMissingData"] == "notBreaching"
-        assert p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and p["Threshold"] == 1
-    assert watched["AWS/Lambda", "Errors"]["Dimensions"] == [
-        {"Name": "FunctionName", "Value": {"Ref": "RenderFunction"}}
-    ]
+        assert p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    render_errors = watched["AWS/Lambda", "Errors", str({"Ref": "RenderFunction"})]
+    assert render_errors["Threshold"] == 1
     api_name = props("RenderApi")["Name"]
-    assert watched["AWS/ApiGateway", "5XXError"]["Dimensions"] == [
+    api_5xx = watched["AWS/ApiGateway", "5XXError", str(api_name)]
+    assert api_5xx["Threshold"] == 1
+    assert api_5xx["Dimensions"] == [
         {"Name": "ApiName", "Value": api_name},
         {"Name": "Stage", "Value": {"Ref": "Stage"}},
     ]
@@ -327,11 +328,12 @@ def test_runtime_is_python_312_or_newer() -> None:
 
 def test_function_settings_are_settings_versa_reads() -> None:
     settings = pytest.importorskip("versa.settings")
-    env = props("RenderFunction")["Environment"]["Variables"]
     fields = {f"VERSA_{name.upper()}" for name in settings.Settings.model_fields}
-    assert {k for k in env if k.startswith("VERSA_")} <= fields
-    assert env["VERSA_FONT_DIRS"] == "/opt/fonts"
-    assert "/opt/lib" in env["LD_LIBRARY_PATH"].split(":")
+    for function in ("RenderFunction", "GeneratorFunction"):
+        env = props(function)["Environment"]["Variables"]
+        assert {k for k in env if k.startswith("VERSA_")} <= fields, function
+        assert env["VERSA_FONT_DIRS"] == "/opt/fonts"
+        assert "/opt/lib" in env["LD_LIBRARY_PATH"].split(":")
 
 
 # -------------------------------------------------------------------------------------------- layers
@@ -505,7 +507,7 @@ def test_fribidi_layer_makefile_refuses_a_library_it_cannot_find(tmp_path: Path)
 
 
 def test_copy_table_is_on_demand_with_ttl_and_point_in_time_recovery() -> None:
-    _, table = the("AWS::DynamoDB::Table")
+    table = props("CopyTable")
     assert table["BillingMode"] == "PAY_PER_REQUEST"
     assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
@@ -515,7 +517,7 @@ def test_copy_table_is_on_demand_with_ttl_and_point_in_time_recovery() -> None:
 def test_copy_table_has_the_listing_index_the_adapter_queries() -> None:
     from versa.adapters.dynamo_copy import BRAND_INDEX
 
-    _, table = the("AWS::DynamoDB::Table")
+    table = props("CopyTable")
     (index,) = table["GlobalSecondaryIndexes"]
     assert index["IndexName"] == BRAND_INDEX
     assert index["KeySchema"] == [
@@ -559,9 +561,12 @@ def test_no_iam_statement_grants_everything() -> None:
 
 
 def test_functions_use_the_explicit_least_privilege_role() -> None:
-    for name, res in resources("AWS::Serverless::Function").items():
+    roles = {"RenderFunction": "RenderRole", "GeneratorFunction": "GeneratorRole"}
+    functions = resources("AWS::Serverless::Function")
+    assert set(functions) == set(roles)
+    for name, res in functions.items():
         assert "Policies" not in res["Properties"], f"{name}: SAM policy templates grant broadly"
-        assert res["Properties"]["Role"] == {"Fn::GetAtt": ["RenderRole", "Arn"]}
+        assert res["Properties"]["Role"] == {"Fn::GetAtt": [roles[name], "Arn"]}
 
 
 def test_render_role_reads_packs_table_and_queue_only() -> None:
@@ -572,6 +577,66 @@ def test_render_role_reads_packs_table_and_queue_only() -> None:
         "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage",
         "ssm:GetParameter", "secretsmanager:GetSecretValue",
     }  # fmt: skip
+
+
+def test_generator_role_grants_exactly_what_the_generator_calls() -> None:
+    """The generator reads the lease back and writes over it (never leases, never lists), keeps its
+    idempotency records and ledger in its own table, and reads only its secret and kill switch."""
+    [policy] = props("GeneratorRole")["Policies"]
+    granted = {(s["Sid"], a) for s in policy["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
+    by_resource = {s["Sid"]: s["Resource"] for s in policy["PolicyDocument"]["Statement"]}
+    assert {a for _, a in granted} == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+        "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "s3:GetObject", "s3:ListBucket",
+        "secretsmanager:GetSecretValue", "ssm:GetParameter",
+    }  # fmt: skip
+    copy_actions = {a for sid, a in granted if by_resource[sid] == {"Fn::GetAtt": ["CopyTable", "Arn"]}}
+    assert copy_actions == {"dynamodb:BatchGetItem", "dynamodb:PutItem"}
+    assert by_resource["IdempotencyAndSpendingLedger"] == {"Fn::GetAtt": ["GeneratorStateTable", "Arn"]}
+    assert "ManagedPolicyArns" not in props("GeneratorRole")
+    [render_policy] = props("RenderRole")["Policies"]
+    render_resources = str([s["Resource"] for s in render_policy["PolicyDocument"]["Statement"]])
+    assert "GeneratorStateTable" not in render_resources and "OpenAIKeySecretName" not in render_resources
+
+
+def test_the_generator_consumes_the_queue_with_partial_failures_and_bounded_concurrency() -> None:
+    generator = props("GeneratorFunction")
+    [event] = generator["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["GenerationQueue", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert 1 <= event["Properties"]["BatchSize"] <= 10
+    assert event["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "GeneratorMaxConcurrency"}}
+    # a message is not redelivered while its invocation may still run
+    assert generator["Timeout"] <= props("GenerationQueue")["VisibilityTimeout"]
+    assert generator["CodeUri"].rstrip("/") == "functions/generate"
+    assert generator["Runtime"] == props("RenderFunction")["Runtime"]
+    requirements = (ROOT / "functions" / "generate" / "requirements.txt").read_text()
+    assert "openai" in _requirement_names(requirements.splitlines())
+    assert not (ROOT / "functions" / "render" / "requirements.txt").exists()
+    env = generator["Environment"]["Variables"]
+    assert env["VERSA_COPY_MODEL"] == {"Ref": "CopyModel"} == props("RenderFunction")["Environment"]["Variables"]["VERSA_COPY_MODEL"]
+    assert env["VERSA_GENERATOR_TABLE"] == {"Ref": "GeneratorStateTable"}
+    assert env["VERSA_COPY_KILL_SWITCH_PARAMETER"] == {"Ref": "KillSwitchParameter"}
+    assert props("GeneratorStateTable")["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_the_generator_has_its_alarms() -> None:
+    """Dead letters, a backlog older than the lease, failed messages and spend each alarm."""
+    watched = {(p["Namespace"], p["MetricName"]): p for p in
+               (a["Properties"] for a in resources("AWS::CloudWatch::Alarm").values())}
+    dead = watched["AWS/SQS", "ApproximateNumberOfMessagesVisible"]
+    assert dead["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["GenerationDeadLetterQueue", "QueueName"]}}]
+    assert dead["Threshold"] == 1
+    age = watched["AWS/SQS", "ApproximateAgeOfOldestMessage"]
+    assert age["Dimensions"][0]["Value"] == {"Fn::GetAtt": ["GenerationQueue", "QueueName"]}
+    assert age["Threshold"] > 600  # past the lease: the key would have been asked again by then
+    from versa.consumer.generator import SERVICE
+
+    for metric in ("GenerationFailures", "CopyTokens"):
+        assert watched["Versa", metric]["Dimensions"] == [{"Name": "service", "Value": SERVICE}]
+    assert watched["Versa", "CopyTokens"]["Threshold"] == {"Ref": "SpendAlarmTokensPerHour"}
 
 
 NAME_KEYS = {

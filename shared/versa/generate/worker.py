@@ -2,9 +2,10 @@
 bounds. The in-process queue (`versa.adapters.local_queue`) calls `GenerationWorker.run` on its own
 thread; nothing here runs on the request path.
 
-For each request: the kill switch, the brand's daily token budget and the rate limit are checked first
-(a stop is logged, counted and leaves the lease to expire, so the slot keeps its default and a later
-miss asks again); then the lease is read back, the brand's current pack loaded, `generate_copy` run
+For each request: the kill switch, the brand's daily token budget and the rate limit are checked first,
+through a `SpendingLedger` (this process's tallies, `Spending`, or counters every generator shares on
+AWS); a stop is logged, counted and leaves the lease to expire, so the slot keeps its default and a later
+miss asks again. Then the lease is read back, the brand's current pack loaded, `generate_copy` run
 with the configured writer, and its outcome written over the lease with a conditional write (the
 lease's version), so a generator whose lease was replaced cannot overwrite its successor.
 """
@@ -17,6 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
 from versa.generate.review import review_required
@@ -28,6 +30,7 @@ from versa.ports import (
     CopyWriter,
     GenerationRequest,
     PackStore,
+    SpendingLedger,
     WriterUnavailable,
 )
 from versa.render.scene import FontBook
@@ -52,9 +55,25 @@ class Limits:
     per_minute: int = 30
 
 
-class Spending:
-    """Per-brand tokens spent today (UTC) and the generations started in the last minute, in this
-    process. Thread-safe."""
+class Attempt(StrEnum):
+    """What one run of a generation request came to (`GenerationWorker.attempt`)."""
+
+    written = "written"
+    """Copy, or a failure that keeps the default, was stored under the lease."""
+    stopped = "stopped"
+    """A spending bound (kill switch, budget, rate) stopped it before a writer was asked: the lease
+    expires and a later miss asks again."""
+    skipped = "skipped"
+    """Nothing to do: the key is no longer pending (written meanwhile, or never leased)."""
+    lost = "lost"
+    """The lease was replaced while writing: the successor's write stands."""
+    unavailable = "unavailable"
+    """The writer cannot write as configured (no model, an unknown model, a refused key)."""
+
+
+class Spending(SpendingLedger):
+    """The in-process ledger: per-brand tokens spent today (UTC) and the generations started in the last
+    minute (a sliding window), in this process. Thread-safe."""
 
     def __init__(self, limits: Limits, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.limits = limits
@@ -88,8 +107,10 @@ class Spending:
                 self._day, self._spent = today, {}
             self._spent[brand] = self._spent.get(brand, 0) + tokens
 
-    def spent(self, brand: str) -> int:
+    def spent(self, brand: str, today: date | None = None) -> int:
         with self._lock:
+            if today is not None and self._day != today:
+                return 0
             return self._spent.get(brand, 0)
 
 
@@ -104,6 +125,8 @@ class GenerationWorker:
         fonts: FontBook,
         *,
         limits: Limits | None = None,
+        ledger: SpendingLedger | None = None,
+        kill_switch: Callable[[], bool] | None = None,
         metrics: Counter | None = None,
         log: Callable[..., None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -112,7 +135,10 @@ class GenerationWorker:
         self.store = store
         self.writer = writer
         self.fonts = fonts
-        self.spending = Spending(limits or Limits())
+        self.limits = limits or Limits()
+        self.spending: SpendingLedger = ledger or Spending(self.limits)
+        self.kill_switch = kill_switch or (lambda: False)
+        """A kill switch read at each request (on AWS: an SSM parameter), besides `limits.kill_switch`."""
         self.metrics = metrics
         self.log = log or (lambda *a, **k: None)
         self.now = now
@@ -125,31 +151,36 @@ class GenerationWorker:
         """Generate and store the copy for `request`; True when something was written under its key
         (copy, or a failure that keeps the default). Never raises."""
         try:
-            return self._run(request)
+            return self.attempt(request) is Attempt.written
         except Exception as exc:  # a worker thread must survive anything one request does
             self._count("CopyGenerationErrors", brand=request.brand, reason=repr(exc))
             self.log("copy generation crashed", key=request.key, error=repr(exc))
             return False
 
-    def _run(self, request: GenerationRequest) -> bool:
+    def attempt(self, request: GenerationRequest) -> Attempt:
+        """Generate and store the copy for `request` and say what came of it. Raises what the stores,
+        the pack or the ledger raise (StoreUnavailable, UnknownBrand, PackError...): a queue consumer
+        decides whether to retry."""
         now = self.now()
-        stop = self.spending.admit(request.brand, now.date())
+        today = now.date()
+        stop = "kill-switch" if self.limits.kill_switch or self.kill_switch() else None
+        stop = stop or self.spending.admit(request.brand, today)
         if stop is not None:
             self._count("CopyGenerationStopped", brand=request.brand, bound=stop)
             self.log("copy generation stopped", bound=stop, brand=request.brand, key=request.key,
-                     spent=self.spending.spent(request.brand))
-            return False
+                     spent=self.spending.spent(request.brand, today))
+            return Attempt.stopped
         lease = self.store.get(request.key)
         if lease is None or lease.status is not CopyStatus.pending:
-            return False  # written meanwhile, or never leased: nothing to do
+            return Attempt.skipped  # written meanwhile, or never leased: nothing to do
         pack = self.packs.current(request.brand)
         try:
             outcome = generate_copy(pack, request, self.writer, fonts=self.fonts)
         except WriterUnavailable as exc:
             self._count("CopyWriterUnavailable", brand=request.brand)
             self.log("copy writer unavailable", error=str(exc))
-            return False
-        self.spending.spend(request.brand, now.date(), outcome.tokens)
+            return Attempt.unavailable
+        self.spending.spend(request.brand, today, outcome.tokens)
         if outcome.tokens:
             self._count("CopyTokens", outcome.tokens, brand=request.brand, model=self.writer.model)
         review = review_required(pack.model, request.creative, request.slot)
@@ -157,7 +188,7 @@ class GenerationWorker:
         written = self.store.put_result(item, expected_version=lease.version)
         if not written:
             self._count("CopyWriteLost", brand=request.brand, key=request.key)
-            return False
+            return Attempt.lost
         if outcome.passed:
             self._count("CopyGenerated" if outcome.generated else "CopyDefaulted", brand=request.brand,
                         slot=request.slot)
@@ -165,7 +196,7 @@ class GenerationWorker:
             self._count("CopyGenerationFailed", brand=request.brand, slot=request.slot, failure=outcome.failure)
             self.log("copy generation failed", key=request.key, failure=outcome.failure,
                      rejections=[r.to_json() for r in outcome.rejections])
-        return True
+        return Attempt.written
 
     def _item(self, request: GenerationRequest, outcome: Outcome, version: int, *, review: bool = False) -> CopyItem:
         """The stored outcome: passing copy (status `review` when a model wrote it and the slot requires
@@ -186,4 +217,4 @@ class GenerationWorker:
                         brand=request.brand)
 
 
-__all__ = ["COPY_TTL", "FAILURE_TTL", "GenerationWorker", "Limits", "Spending"]
+__all__ = ["COPY_TTL", "FAILURE_TTL", "Attempt", "GenerationWorker", "Limits", "Spending"]

@@ -1,0 +1,1 @@
+"""Queue consumers deployed as their own functions: the copy generator (SQS → stored copy)."""
