@@ -112,7 +112,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
     if not ids:
         raise CliError(f"{pack.brand}: no creative has a copy slot that generates: nothing to warm")
 
-    writer_desc, model = _writer(settings, remote=args.remote)
+    writer_desc, model = _writer(settings, remote=args.remote, check=not args.dry_run)
     requests = warm_requests(pack, args.creative, model=model)
     store = build_copy(settings)
     now = datetime.now(UTC)
@@ -171,7 +171,7 @@ def _load(ref: str, settings: Settings) -> Pack:
     return load_pack(path, checks=PACK_CHECKS)
 
 
-def _writer(settings: Settings, *, remote: bool) -> tuple[str, str | None]:
+def _writer(settings: Settings, *, remote: bool, check: bool = True) -> tuple[str, str | None]:
     """(one line naming who writes, the model the keys are made with)."""
     if remote:
         if not settings.generation_queue:
@@ -187,9 +187,9 @@ def _writer(settings: Settings, *, remote: bool) -> tuple[str, str | None]:
     from versa.composition import build_writer
 
     writer = build_writer(settings)
-    check = getattr(writer, "check", None)
-    if callable(check):
-        check()  # an unknown model or a refused key says so now, not after the first call
+    ask = getattr(writer, "check", None)
+    if check and callable(ask):
+        ask()  # an unknown model or a refused key says so now, not after the first call
     if writer.model is None:
         return ("the offline writer (VERSA_COPY_MODEL unset): no model is asked; each key stores its slot's "
                 "default, marked not generated"), None
@@ -485,7 +485,9 @@ def release(store: CopyStore, key: str, now: datetime) -> None:
     with contextlib.suppress(Exception):  # best effort: an unreleased lease expires on its own
         item = store.get(key)
         if item is not None and item.status is CopyStatus.pending:
-            store.put_result(replace(item, version=item.version + 1, expires_at=now), expected_version=item.version)
+            # a second back: stores keep expiry in whole seconds, rounded up
+            gone = now - timedelta(seconds=1)
+            store.put_result(replace(item, version=item.version + 1, expires_at=gone), expected_version=item.version)
 
 
 class Interrupts:
@@ -664,10 +666,12 @@ class LocalRun:
             if self.halt.wait(RATE_WAIT):  # held back by the per-minute rate: wait, unless stopping
                 release(self.store, key, self.now())
                 return Done(key, bound="interrupted")
-        if bound:
+        if bound:  # the daily budget or the kill switch: nothing more starts
+            self.halt.set()
             release(self.store, key, self.now())
             return Done(key, bound=bound)
         if "CopyWriterUnavailable" in names:
+            self.halt.set()
             release(self.store, key, self.now())
             error = next((str(p.get("error")) for n, p in events if n == "log: copy writer unavailable"), "")
             return Done(key, fatal=f"the writer is unavailable: {error}")
