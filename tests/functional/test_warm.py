@@ -340,3 +340,40 @@ def test_remote_needs_the_queue_the_table_and_the_model(tmp_path: Path, capsys: 
     assert cli(["warm", PACK, "--remote", "--queue-url", "http://127.0.0.1:1/q"]) == 1
     assert "--model or VERSA_COPY_MODEL" in capsys.readouterr().err
 
+
+
+def test_the_per_minute_rate_holds_generations_back_without_losing_any(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import versa.cli.warm as warm_cli
+    from versa.cli.warm import Events, LocalRun, OnePack
+    from versa.composition import build_worker
+    from versa.generate.warm import Tally
+    from versa.generate.worker import Limits, Spending
+    from versa.settings import Settings
+
+    # GIVEN the offline writer, one generation a minute, and a clock that moves 30 s each time it is read
+    monkeypatch.setattr(warm_cli, "RATE_WAIT", 0.01)
+    settings = Settings(state_dir=tmp_path)
+    store = SQLiteCopyStore(tmp_path / "copy.sqlite3")
+    events = Events()
+    worker = build_worker(settings, store, OnePack(ex.pack()), metrics=events, log=events.log)
+    clock = iter(range(0, 10_000, 30))
+    worker.spending = Spending(Limits(per_minute=1), clock=lambda: float(next(clock)))
+    held: list[str] = []
+    original = events.count
+
+    def count(name: str, value: float = 1, /, **props: Any) -> None:
+        if name == "CopyGenerationStopped":
+            held.append(str(props.get("bound")))
+        original(name, value, **props)
+
+    monkeypatch.setattr(events, "count", count)
+    todo = warm_requests(ex.pack(), ex.CREATIVE, model=None)[:6]
+    # WHEN six keys are warmed two at a time
+    tally = Tally()
+    outcome = LocalRun(worker, store, events, 600, {}, concurrency=2).run(todo, tally)
+    # THEN the rate held some back, and every key was still written once, none stopped
+    assert held and set(held) == {"rate"}
+    assert (tally.defaults, outcome.not_done, outcome.stopped) == (6, 0, "")
+    assert all(store.get(r.key).status is CopyStatus.generated for r in todo)  # type: ignore[union-attr]
