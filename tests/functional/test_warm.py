@@ -125,6 +125,41 @@ def test_the_text_plan_shows_count_estimate_and_an_unknown_cost_without_prices(t
     assert "characters ÷ 4" in result.stdout and "cost       unknown" in result.stdout
 
 
+def test_the_requests_are_those_the_service_queues_on_a_miss(tmp_path: Path) -> None:
+    from collections.abc import Sequence
+
+    from versa.adapters.directory import DirectoryPackStore
+    from versa.composition import build_renderer
+    from versa.ports import GenerationQueue
+    from versa.render.checks import PACK_CHECKS
+    from versa.settings import Settings
+    from versa.signing.signer import Keyring
+    from versa.web.service import RenderService, ServiceConfig
+
+    class Holding(GenerationQueue):
+        def __init__(self) -> None:
+            self.requests: list[GenerationRequest] = []
+
+        def enqueue(self, requests: Sequence[GenerationRequest]) -> None:
+            self.requests.extend(requests)
+
+    # GIVEN the service with the model configured and a queue that keeps what it is handed
+    settings = Settings(packs_dir=ex.PACKS, state_dir=tmp_path, require_signature=False, memo_items=0,
+                        copy_model=ex.model_name())
+    queue = Holding()
+    service = RenderService(
+        DirectoryPackStore(ex.PACKS, checks=PACK_CHECKS), SQLiteCopyStore(tmp_path / "copy.db"), queue,
+        build_renderer(settings), Keyring({"k1": b"k" * 32}, "k1"), config=ServiceConfig.from_settings(settings),
+    )
+    # WHEN recipients of two segments in two locales open the email
+    for seg, locale in (("vip", "es"), ("lapsed", "ar")):
+        assert service.image(ex.request(seg, locale)).status == 200
+    # THEN each request the service queued is one of warm's, field for field
+    warmed = {r.key: r for r in requests()}
+    assert len(queue.requests) == 4
+    assert all(warmed[q.key] == q for q in queue.requests)
+
+
 # ---------------------------------------------------------------------------------------- budget
 
 
