@@ -42,7 +42,15 @@ from versa.generate.warm import (
     skip_reason,
     warm_requests,
 )
-from versa.ports import CopyItem, CopyStatus, CopyStore, GenerationQueue, GenerationRequest, PackStore
+from versa.ports import (
+    CopyItem,
+    CopyStatus,
+    CopyStore,
+    CopyWriter,
+    GenerationQueue,
+    GenerationRequest,
+    PackStore,
+)
 
 if TYPE_CHECKING:
     from versa.generate.worker import GenerationWorker
@@ -112,7 +120,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
     if not ids:
         raise CliError(f"{pack.brand}: no creative has a copy slot that generates: nothing to warm")
 
-    writer_desc, model = _writer(settings, remote=args.remote, check=not args.dry_run)
+    writer, writer_desc, model = _writer(settings, remote=args.remote, check=not args.dry_run)
     requests = warm_requests(pack, args.creative, model=model)
     store = build_copy(settings)
     now = datetime.now(UTC)
@@ -133,7 +141,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
     if not todo.todo:
         print("nothing to generate: every key is done or skipped")
         return 0
-    _go_ahead(args, cost, prices, model)
+    _go_ahead(args, cost)
 
     started = time.monotonic()
     tally = Tally()
@@ -149,7 +157,7 @@ def cmd_warm(args: argparse.Namespace) -> int:
         from versa.composition import build_worker
 
         events = Events()
-        worker = build_worker(settings, store, OnePack(pack), metrics=events, log=events.log)
+        worker = build_worker(settings, store, OnePack(pack), writer=writer, metrics=events, log=events.log)
         outcome = LocalRun(worker, store, events, settings.copy_lease_seconds, todo.retake,
                            concurrency=args.concurrency).run(todo.todo, tally)
     _print_summary(tally, expected, prices, outcome, time.monotonic() - started, settings, model)
@@ -171,8 +179,9 @@ def _load(ref: str, settings: Settings) -> Pack:
     return load_pack(path, checks=PACK_CHECKS)
 
 
-def _writer(settings: Settings, *, remote: bool, check: bool = True) -> tuple[str, str | None]:
-    """(one line naming who writes, the model the keys are made with)."""
+def _writer(settings: Settings, *, remote: bool, check: bool = True) -> tuple[CopyWriter | None, str, str | None]:
+    """(the writer for a local run, one line naming who writes, the model the keys are made with).
+    With `check`, a model the server does not know or a refused key is a WriterUnavailable now."""
     if remote:
         if not settings.generation_queue:
             raise CliError("--remote needs the deployed generation queue: --queue-url or VERSA_GENERATION_QUEUE")
@@ -182,8 +191,8 @@ def _writer(settings: Settings, *, remote: bool, check: bool = True) -> tuple[st
         if not settings.copy_model:
             raise CliError("--remote needs the deployed generator's model (--model or VERSA_COPY_MODEL): the copy "
                            "is stored under keys that name it")
-        return f"the deployed generator (model {settings.copy_model}) through {settings.generation_queue}", \
-            settings.copy_model
+        where = f"the deployed generator (model {settings.copy_model}) through {settings.generation_queue}"
+        return None, where, settings.copy_model
     from versa.composition import build_writer
 
     writer = build_writer(settings)
@@ -191,9 +200,9 @@ def _writer(settings: Settings, *, remote: bool, check: bool = True) -> tuple[st
     if check and callable(ask):
         ask()  # an unknown model or a refused key says so now, not after the first call
     if writer.model is None:
-        return ("the offline writer (VERSA_COPY_MODEL unset): no model is asked; each key stores its slot's "
-                "default, marked not generated"), None
-    return f"model {writer.model} at {settings.openai_base_url or 'OpenAI'}", writer.model
+        return writer, ("the offline writer (VERSA_COPY_MODEL unset): no model is asked; each key stores its "
+                        "slot's default, marked not generated"), None
+    return writer, f"model {writer.model} at {settings.openai_base_url or 'OpenAI'}", writer.model
 
 
 def _stored(store: CopyStore, keys: Sequence[str], now: datetime) -> dict[str, CopyItem | None]:
@@ -335,7 +344,7 @@ def _print_plan(
               "the run stops when the brand reaches it; run again after midnight UTC to finish")
 
 
-def _go_ahead(args: argparse.Namespace, cost: float | None, prices: Prices | None, model: str | None) -> None:
+def _go_ahead(args: argparse.Namespace, cost: float | None) -> None:
     """Return when the run may start; raise CliError when it may not."""
     if args.yes:
         return
@@ -491,7 +500,8 @@ def release(store: CopyStore, key: str, now: datetime) -> None:
 
 
 class Interrupts:
-    """SIGINT while a run is on: the first sets `stop` (finish what is in flight), the second `abandon`."""
+    """SIGINT (Ctrl-C) or SIGTERM while a run is on: the first sets `stop` (finish what is in flight),
+    the second `abandon`."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
@@ -507,14 +517,15 @@ class Interrupts:
             self.stop.set()
 
         try:
-            previous = signal.signal(signal.SIGINT, on_signal)
+            previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         except ValueError:  # not the main thread (a test calling main() from a thread): no handler
             yield self
             return
         try:
             yield self
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _progress(total: int, label: str) -> Any:
