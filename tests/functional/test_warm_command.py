@@ -380,15 +380,15 @@ def test_remote_needs_the_queue_the_table_and_the_model(tmp_path: Path, capsys: 
 def test_the_per_minute_rate_holds_generations_back_without_losing_any(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import versa.cli.warm as warm_cli
-    from versa.cli.warm import Events, LocalRun, OnePack
+    import versa.cli.warm_run as warm_run
+    from versa.cli.warm_run import Events, LocalRun, OnePack
     from versa.composition import build_worker
     from versa.generate.warm import Tally
     from versa.generate.worker import Limits, Spending
     from versa.settings import Settings
 
     # GIVEN the offline writer, one generation a minute, and a clock that moves 30 s each time it is read
-    monkeypatch.setattr(warm_cli, "RATE_WAIT", 0.01)
+    monkeypatch.setattr(warm_run, "RATE_WAIT", 0.01)
     settings = Settings(state_dir=tmp_path)
     store = SQLiteCopyStore(tmp_path / "copy.sqlite3")
     events = Events()

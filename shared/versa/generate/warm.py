@@ -1,5 +1,6 @@
 """Warming: every piece of copy a pack can ask for, what writing it all would cost, and what a warming
-run came to. Pure: no store, writer or clock of its own (`versa warm`, in `versa.cli.warm`, runs it).
+run came to. Pure apart from the CopyStore port its lease helpers are handed: no writer, queue or
+clock of its own (`versa warm`, in `versa.cli.warm`, runs it).
 
 The keys come from the exact variant enumeration (`versa.decide.variants.enumerate_variants`): each
 distinct design carries the copy references a request for it would ask for, so warming asks for the
@@ -16,18 +17,19 @@ a `TokenCounter`: tiktoken's encoding when the caller has one, else characters Ã
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from versa.decide.keys import generation_key
 from versa.decide.variants import MAX_COMBINATIONS, enumerate_variants
 from versa.pack.model import Pack
-from versa.ports import USABLE, CopyItem, CopyStatus, GenerationRequest, WriteRequest
+from versa.ports import USABLE, CopyItem, CopyStatus, CopyStore, GenerationRequest, WriteRequest
 
 CHARS_PER_TOKEN = 4
 """The documented estimate without a tokenizer: one token per four characters."""
@@ -217,6 +219,31 @@ def plan(
     return out
 
 
+# ---------------------------------------------------------------------------------------- leases
+
+
+def take_lease(store: CopyStore, key: str, now: datetime, lease: timedelta, retake: dict[str, int]) -> str:
+    """Lease `key` for a generation (a failed one being retaken with --retry-rejected: over its version).
+    Returns "" when leased, else why the key is skipped."""
+    if key in retake:
+        item = CopyItem(key, CopyStatus.pending, version=retake[key] + 1, expires_at=now + lease)
+        if store.put_result(item, expected_version=retake[key]):
+            return ""
+    elif store.lease(key, now=now, ttl=lease):
+        return ""
+    return skip_reason(store.get(key), now) or "written by another process meanwhile"
+
+
+def release(store: CopyStore, key: str, now: datetime) -> None:
+    """Let go of our lease on `key` (it expires now), so a resumed run or a miss may ask at once."""
+    with contextlib.suppress(Exception):  # best effort: an unreleased lease expires on its own
+        item = store.get(key)
+        if item is not None and item.status is CopyStatus.pending:
+            # a second back: stores keep expiry in whole seconds, rounded up
+            gone = now - timedelta(seconds=1)
+            store.put_result(replace(item, version=item.version + 1, expires_at=gone), expected_version=item.version)
+
+
 # --------------------------------------------------------------------------------------- results
 
 
@@ -293,6 +320,8 @@ __all__ = [
     "generating_creatives",
     "longest_answer",
     "plan",
+    "release",
     "skip_reason",
+    "take_lease",
     "warm_requests",
 ]
