@@ -6,7 +6,8 @@ It enumerates the generation keys (`versa.generate.warm`), skips those already d
 the in-process queue (`versa.generate.worker.GenerationWorker`, at most `--concurrency` at once), or
 with `--remote` leases each key in the deployed table and enqueues it to the deployed queue for the
 generator. Ctrl-C lets the generations in flight finish and stores them (a second Ctrl-C abandons
-them); running the same command again resumes. It ends with a summary.
+them); running the same command again resumes. It ends with a summary. The runs themselves are in
+`versa.cli.warm_run`.
 """
 
 from __future__ import annotations
