@@ -28,7 +28,7 @@ from versa.web.service import Metrics, RenderService, ServiceConfig
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from versa.generate.worker import GenerationWorker
+    from versa.generate.worker import Counter, GenerationWorker
     from versa.render.engine import Renderer
     from versa.render.scene import FontBook
 
@@ -102,15 +102,31 @@ def build_queue(
 
         return SqsQueue(settings.generation_queue, client_factory=lambda: boto_client("sqs", settings))
     from versa.adapters.local_queue import InProcessQueue
+
+    worker = build_worker(settings, copy, packs or build_packs(settings, metrics), fonts, metrics=metrics, log=log)
+    return InProcessQueue(worker.run)
+
+
+def build_worker(
+    settings: Settings,
+    copy: CopyStore,
+    packs: PackStore,
+    fonts: FontBook | None = None,
+    *,
+    writer: CopyWriter | None = None,
+    metrics: Counter | None = None,
+    log: Callable[..., None] | None = None,
+) -> GenerationWorker:
+    """The generation worker the settings name: their writer (or `writer`), within their spending
+    bounds (kill switch, daily tokens, rate). The in-process queue runs it; so does `versa warm`."""
     from versa.generate.worker import GenerationWorker, Limits
     from versa.render.scene import FontBook
 
-    worker = GenerationWorker(
-        packs or build_packs(settings, metrics), copy, build_writer(settings), fonts or FontBook(settings.font_dirs),
+    return GenerationWorker(
+        packs, copy, writer or build_writer(settings), fonts or FontBook(settings.font_dirs),
         limits=Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute),
         metrics=metrics, log=log,
     )
-    return InProcessQueue(worker.run)
 
 
 def close_service(service: RenderService, *, grace: float | None = None) -> str | None:

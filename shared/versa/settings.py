@@ -121,6 +121,14 @@ class Settings(BaseSettings):
         None, description="CloudFront distribution whose paths versa publish and rollback invalidate."
     )
 
+    # warming (`versa warm`): what its cost estimate multiplies the tokens by
+    copy_price_in: float | None = Field(
+        None, ge=0, description="Price of a million prompt tokens, for versa warm's cost estimate; unset: cost unknown."
+    )
+    copy_price_out: float | None = Field(
+        None, ge=0, description="Price of a million completion tokens, for versa warm's cost estimate; unset: cost unknown."
+    )
+
     # local state and the command line
     state_dir: Path = Field(
         default_factory=lambda: find_state_dir(Path.cwd()),
