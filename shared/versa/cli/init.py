@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from versa.cli.main import DEFAULT_HOST, DEFAULT_PORT, CliError
 from versa.cli.init_templates import CREATIVE_OF, TEMPLATES
+from versa.cli.main import DEFAULT_HOST, DEFAULT_PORT, CliError
 from versa.pack.model import SLUG
 
 BRAND_RULE = "lower-case letters a-z, digits and '-', starting with a letter or digit, at most 63 characters"

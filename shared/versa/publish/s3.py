@@ -44,10 +44,10 @@ from versa.render.checks import PACK_CHECKS
 
 if TYPE_CHECKING:
     import boto3
-
-    from versa.render.engine import Renderer
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_s3 import S3Client
+
+    from versa.render.engine import Renderer
 
 PUBLISH_CONFIG = Config(
     connect_timeout=3,
