@@ -87,9 +87,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     pack = shlex.quote(str(folder))
     packs = shlex.quote(str(parent))
     print(f"created {folder}/pack.yaml from the {args.template} template (creative {creative!r})")
+    steps = [
+        (f"versa validate {pack}", "load it: every error at once"),
+        (f"versa lint {pack}", "what a valid pack can still get wrong"),
+        (f"versa render {pack} {creative} -o {creative}.png", "draw it (--size WxH; --country AE: Arabic)"),
+        (f"versa serve --packs {packs}", f"serve it, then open http://{DEFAULT_HOST}:{DEFAULT_PORT}/"),
+    ]
+    width = max(len(command) for command, _ in steps)
     print("next:")
-    print(f"  versa validate {pack}                      # load it, every error at once")
-    print(f"  versa lint {pack}                          # what a valid pack can still get wrong")
-    print(f"  versa render {pack} {creative} -o {creative}.png   # draw it (--size WxH, --country AE for Arabic)")
-    print(f"  versa serve --packs {packs}                # then open http://{DEFAULT_HOST}:{DEFAULT_PORT}/")
+    for command, what in steps:
+        print(f"  {command:<{width}}   # {what}")
     return 0
