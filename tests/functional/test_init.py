@@ -187,3 +187,28 @@ def test_the_countdown_template_counts_down_to_a_future_deadline(tmp_path: Path,
     deadline = datetime.fromisoformat(found.group(1))
     days = (deadline - datetime.now(UTC)).total_seconds() / 86400
     assert 13 < days <= 15 and deadline.strftime("%H:%M %z") == "23:59 +0000"
+
+
+def test_the_deployed_service_answers_the_published_fallback_without_drawing(
+    tmp_path: Path, s3_bucket: str, s3_client: Any, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from versa.composition import build_service
+    from versa.settings import Settings
+    from versa.web.service import CreativeRequest
+
+    # GIVEN a banner pack from `versa init`, published, and the service as the Lambda builds it
+    assert run(capsys, "init", "fresh", "--dir", str(tmp_path))[0] == 0
+    assert run(capsys, "publish", str(tmp_path / "fresh"), "--bucket", s3_bucket, "--endpoint-url", moto_endpoint)[0] == 0
+    settings = Settings(pack_bucket=s3_bucket, aws_endpoint_url=moto_endpoint, state_dir=tmp_path / "state")
+    service = build_service(settings)
+    assert service.current_pack("fresh").drawn_fallbacks == {}  # nothing drawn on the request path
+    published = s3_client.get_object(Bucket=s3_bucket, Key="fallbacks/v1/fresh/launch@728x90.png")["Body"].read()
+
+    # WHEN an email proxy's request cannot be answered with a render (no signature)
+    request = CreativeRequest("fresh", "launch", "png", {"user-agent": GMAIL}, {}, datetime.now(UTC),
+                              path="/v1/fresh/launch@728x90.png", size=(728, 90))
+    response = service.image(request)
+
+    # THEN it gets the fallback `versa publish` uploaded for that size, read from S3
+    assert response.status == 200 and response.headers["X-Versa-Fallback"] == "bad-request"
+    assert response.body == published and Image.open(io.BytesIO(response.body)).size == (728, 90)
