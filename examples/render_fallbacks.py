@@ -1,8 +1,10 @@
-"""Render each example creative's fallback image from its default context (`make fallbacks`).
+"""Draw each example creative's fallback file from its default context (`make fallbacks`).
 
 A fallback is what Versa serves, with status 200, whenever anything goes wrong, and what
-`versa publish` uploads for the CDN to fail over to; it should look like the creative, not like an
-error. This writes assets/fallback-CREATIVE.png for every creative of every example pack.
+`versa publish` uploads for the CDN to fail over to. A creative without a `fallback` file gets one
+drawn by `versa serve` and `versa publish` (`versa.render.fallback`); the example packs keep theirs
+as files, to show the override. This redraws assets/fallback-CREATIVE.png for every creative of every
+example pack that names one, at its first size, the way Versa draws a missing one.
 """
 
 from __future__ import annotations
@@ -14,10 +16,9 @@ from pathlib import Path
 from PIL import Image
 
 from versa.composition import build_renderer
-from versa.context.resolve import resolve
-from versa.decide.rules import context_options, decide
 from versa.pack.loader import load_pack
 from versa.render.checks import PACK_CHECKS
+from versa.render.fallback import draw_fallback
 from versa.settings import Settings
 
 PACKS = Path(__file__).parent / "packs"
@@ -31,19 +32,17 @@ def main() -> int:
 
         raw = yaml.safe_load((pack_dir / "pack.yaml").read_text(encoding="utf-8"))
         for creative in raw["creatives"].values():  # placeholders so the pack can load the first time
-            target = pack_dir / creative["fallback"]
-            if not target.exists():
+            target = pack_dir / creative["fallback"] if creative.get("fallback") else None
+            if target is not None and not target.exists():
                 size = creative.get("size") or [int(n) for n in str(creative["sizes"][0]).split("x")]
                 Image.new("RGB", tuple(size), "#ffffff").save(target)
         pack = load_pack(pack_dir, checks=PACK_CHECKS)
         for cid, creative in pack.model.creatives.items():
-            ctx = resolve({}, {}, WHEN, context_options(pack.model, cid))
-            decision = decide(pack.model, cid, ctx)
-            texts = {name: ref.default for name, ref in decision.copy.items()}
-            rendered = renderer.render(pack, decision, texts=texts, params=ctx.params, fmt="png",
-                                       width=None, dpr=1.0, now=WHEN, tz=ctx.tz)
-            (pack_dir / creative.fallback).write_bytes(rendered.body)
-            print(f"{pack_dir.name}/{creative.fallback}: {rendered.width}x{rendered.height}")
+            if creative.fallback is None:
+                continue  # drawn by versa serve and versa publish
+            body = draw_fallback(pack, cid, creative.size, renderer=renderer, now=WHEN)
+            (pack_dir / creative.fallback).write_bytes(body)
+            print(f"{pack_dir.name}/{creative.fallback}: {creative.size[0]}x{creative.size[1]}")
     return 0
 
 

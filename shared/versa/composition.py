@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from versa.pack.model import Pack
 from versa.ports import (
     CopyStore,
     CopyWriter,
@@ -48,8 +49,26 @@ def boto_client(service: str, settings: Settings) -> Any:
     return make(service, endpoint_url=settings.aws_endpoint_url, config=config)
 
 
-def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore:
-    """The pack store the settings name, loading packs with the renderer's checks."""
+def fallback_drawer(renderer: Renderer) -> Callable[[Pack], Pack]:
+    """What `versa serve`'s pack store does with each pack it loads: draw the fallback of every
+    creative that gives no `fallback` file, at each of its sizes, from its default context
+    (`versa.render.fallback`; bounded in time, a failure is the pack's load error naming the creative)."""
+    from datetime import UTC, datetime
+
+    from versa.render.fallback import with_drawn_fallbacks
+
+    def prepare(pack: Pack) -> Pack:
+        return with_drawn_fallbacks(pack, renderer=renderer, now=datetime.now(UTC))
+
+    return prepare
+
+
+def build_packs(
+    settings: Settings, metrics: Metrics | None = None, *, prepare: Callable[[Pack], Pack] | None = None
+) -> PackStore:
+    """The pack store the settings name, loading packs with the renderer's checks. `prepare` finishes
+    each pack a directory store loads (`fallback_drawer`); the S3 store (the Lambda's) takes none:
+    the CDN's fallbacks are drawn by `versa publish`, never on the request path."""
     from versa.render.checks import PACK_CHECKS
 
     if settings.pack_bucket:
@@ -71,7 +90,7 @@ def build_packs(settings: Settings, metrics: Metrics | None = None) -> PackStore
     from versa.adapters.directory import DirectoryPackStore
 
     return DirectoryPackStore(
-        settings.packs_dir, checks=PACK_CHECKS, failure_seconds=settings.pack_failure_seconds
+        settings.packs_dir, checks=PACK_CHECKS, failure_seconds=settings.pack_failure_seconds, prepare=prepare
     )
 
 
@@ -224,15 +243,17 @@ def build_service(
     *,
     metrics: Metrics | None = None,
     log: Callable[..., None] | None = None,
+    draw_fallbacks: bool = False,
 ) -> RenderService:
-    """Wire every port from settings (read from the environment when not given)."""
+    """Wire every port from settings (read from the environment when not given). `draw_fallbacks`
+    (`versa serve`): a directory store draws the fallbacks its packs do not give when it loads them."""
     from versa.render.html import HtmlPages
 
     settings = settings or Settings()
     copy = build_copy(settings)
     keyring = build_keyring(settings)
-    packs = build_packs(settings, metrics)
     renderer = build_renderer(settings)
+    packs = build_packs(settings, metrics, prepare=fallback_drawer(renderer) if draw_fallbacks else None)
     queue = build_queue(settings, copy, packs, renderer.fonts, metrics=metrics, log=log)
     service = RenderService(
         packs,

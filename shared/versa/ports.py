@@ -47,6 +47,12 @@ class PackStore(ABC):
     def brands(self) -> list[str]:
         """Brands this store knows, sorted."""
 
+    def published_fallback(self, pack: Pack, name: str) -> bytes | None:
+        """The PNG fallback `versa publish` wrote for `name` (`creative`, or `creative@WxH` for a
+        creative with `sizes`) of `pack`'s brand, for a creative that gives no `fallback` file; None
+        when the store has none (the default: a local store's packs carry theirs, drawn on load)."""
+        return None
+
 
 # ------------------------------------------------------------------------------------------- copy
 

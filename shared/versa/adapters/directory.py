@@ -45,7 +45,9 @@ class _Failure:
 
 
 class DirectoryPackStore(PackStore):
-    """Packs under `root`, loaded with the renderer's `checks` (see `versa.pack.model.PackChecks`)."""
+    """Packs under `root`, loaded with the renderer's `checks` (see `versa.pack.model.PackChecks`).
+    `prepare`, if given, finishes each pack once it has loaded (`versa serve` draws the fallbacks a
+    pack does not give, see `versa.render.fallback`); a PackError it raises is the load's error."""
 
     def __init__(
         self,
@@ -55,8 +57,10 @@ class DirectoryPackStore(PackStore):
         recheck: float = 1.0,
         failure_seconds: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
+        prepare: Callable[[Pack], Pack] | None = None,
     ) -> None:
         self.root = Path(root)
+        self.prepare = prepare
         self.checks = checks
         self.recheck = recheck
         self.failure_seconds = failure_seconds
@@ -108,6 +112,8 @@ class DirectoryPackStore(PackStore):
                 mismatch = folder_issue(pack, brand)
                 if mismatch is not None:
                     raise PackError([mismatch], pack=brand)
+                if self.prepare is not None:
+                    pack = self.prepare(pack)
             except PackError as exc:
                 _log.warning("pack %r failed to load: %s", brand, exc)
                 if entry is None:

@@ -83,6 +83,11 @@ def _ignore_event(event: str, /, **fields: str) -> None:
 # ------------------------------------------------------------------------------------------ layout
 
 
+FALLBACK_MISS_SECONDS = 60.0
+"""How long a published fallback that could not be read is not asked for again."""
+MAX_FALLBACK_BYTES = 8 * 2**20
+
+
 @dataclass(frozen=True)
 class PackLayout:
     """Where everything lives in the bucket; the one place that knows the key names."""
@@ -224,6 +229,7 @@ class S3PackStore(PackStore):
         self._entries: dict[str, _Entry] = {}
         self._versions: dict[str, dict[str, Pack]] = {}
         self._failures: dict[str, tuple[float, Exception]] = {}
+        self._fallbacks: dict[tuple[str, str], tuple[bytes | None, float]] = {}
 
     @property
     def client(self) -> S3Client:
@@ -402,6 +408,28 @@ class S3PackStore(PackStore):
         except BundleError:
             shutil.rmtree(final, ignore_errors=True)
             raise
+
+    def published_fallback(self, pack: Pack, name: str) -> bytes | None:
+        """The PNG `versa publish` wrote at `fallbacks/v1/{brand}/{name}.png` (one bounded GET, only
+        on the failure path; kept per pack version, a miss or an error for FALLBACK_MISS_SECONDS), or
+        None. Nothing is drawn here: the Lambda never renders a fallback."""
+        key = self.layout.fallback_key(pack.brand, name, "png")
+        memo = (pack.version, key)
+        now = self._clock()
+        with self._lock:
+            found = self._fallbacks.get(memo)
+            if found is not None and (found[0] is not None or now - found[1] < FALLBACK_MISS_SECONDS):
+                return found[0]
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read(MAX_FALLBACK_BYTES + 1)
+        except (ClientError, BotoCoreError):
+            body = b""
+        data = body if body.startswith(b"\x89PNG") and len(body) <= MAX_FALLBACK_BYTES else None
+        with self._lock:
+            if len(self._fallbacks) >= 256:
+                self._fallbacks.clear()
+            self._fallbacks[memo] = (data, now)
+        return data
 
     def broken(self, brand: str) -> str | None:
         """Why the brand serves an older pack than its pointer names (None when it does not)."""

@@ -342,7 +342,9 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
 def _extra_commands() -> list[Callable[[Any], None]]:
     """Commands whose modules bring heavier imports register themselves lazily."""
     found = []
-    for module in ("versa.cli.render", "versa.cli.serve", "versa.cli.aws", "versa.cli.copy", "versa.cli.warm"):
+    for module in (
+        "versa.cli.render", "versa.cli.serve", "versa.cli.aws", "versa.cli.copy", "versa.cli.warm", "versa.cli.init"
+    ):
         try:
             mod = __import__(module, fromlist=["register"])
         except ModuleNotFoundError as exc:

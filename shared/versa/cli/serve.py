@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from versa.web import api
     from versa.web.server import serve
 
-    service = build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log)
+    service = build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log, draw_fallbacks=True)
     api.configure(lambda: service)
     studio = None
     try:

@@ -340,14 +340,12 @@ def _patch_creative(
         return True
     if head == "size":
         patched["size"] = [4000, 4000]  # as large as allowed: no layer box is blamed for it
-    elif head == "fallback":
-        patched["fallback"] = "-"
     else:
         patched.pop(head, None)
     return True
 
 
-_MINIMAL_CREATIVE = {"size": [16, 16], "layers": [{"type": "background", "fill": "#000"}], "fallback": "-"}
+_MINIMAL_CREATIVE = {"size": [16, 16], "layers": [{"type": "background", "fill": "#000"}]}
 
 
 def load_pack(root: Path | str, *, checks: PackChecks) -> Pack:
@@ -547,7 +545,8 @@ def _check_creative(
         box = getattr(layer, "box", None)
         if box is not None and (box[0] < 0 or box[1] < 0 or box[0] + box[2] > w or box[1] + box[3] > h):
             yield Issue(PACK_FILE, f"{path}.box", f"{list(box)} extends outside the {w}x{h} creative")
-    yield from _check_asset(root, f"{base}.fallback", creative.fallback)
+    if creative.fallback is not None:
+        yield from _check_asset(root, f"{base}.fallback", creative.fallback)
     yield from _check_links(model, base, creative)
     if creative.template is not None:
         yield from _check_asset(root, f"{base}.template", f"templates/{creative.template}", image=False)

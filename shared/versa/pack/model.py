@@ -10,7 +10,7 @@ the loader needs to know of the renderer (its font families, its template sandbo
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -701,7 +701,11 @@ class Creative(Strict):
     link: str | None = Field(default=None, description="Where a click goes: an https URL (http with allow_http_links).")
     alt: dict[str, str] = Field(default_factory=dict, description="Per-locale alt text template.")
     template: str | None = Field(default=None, description="HTML template under templates/ for .html.")
-    fallback: str = Field(description="A pack image served whenever anything goes wrong.")
+    fallback: str | None = Field(
+        default=None,
+        description="A pack image served whenever anything goes wrong (optional: without one, `versa serve` "
+        "and `versa publish` draw the creative from its default context at each size).",
+    )
     cache: CacheSettings | None = None
     digits: DigitsSetting | None = Field(default=None, description=_DIGITS_HELP)
     review: bool | None = Field(
@@ -865,6 +869,9 @@ class Pack:
     root: Path
     version: str
     files: tuple[str, ...] = field(default=(), repr=False)
+    drawn_fallbacks: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    """Fallback PNGs drawn when the pack was loaded (`versa serve`), for creatives without a `fallback`
+    file: by `creative@WxH` for each of its sizes. Empty where nothing draws them (the Lambda)."""
 
     @property
     def brand(self) -> str:

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudfront import CloudFrontClient
     from mypy_boto3_s3 import S3Client
 
+    from versa.render.engine import Renderer
+
 PUBLISH_CONFIG = Config(
     connect_timeout=3,
     read_timeout=30,
@@ -132,15 +134,41 @@ def verify_bundle(data: bytes, pack: Pack) -> None:
         open_bundle(data, Path(tmp), brand=pack.brand, version=pack.version, checks=PACK_CHECKS)
 
 
+def _drawing_renderer() -> Renderer:
+    """A renderer for drawing fallbacks at publish time: the default bounds, nothing memoized."""
+    from versa.render.engine import Renderer
+    from versa.settings import Settings
+
+    defaults = Settings.model_construct()  # the declared defaults; the environment is not read
+    return Renderer(memo_size=0, memo_bytes=0, max_output_bytes=defaults.max_output_bytes,
+                    max_work=defaults.max_render_work)
+
+
+def drawn_fallbacks(pack: Pack, *, now: datetime | None = None) -> dict[str, bytes]:
+    """PNG fallbacks drawn from the default context, by `creative@WxH`, for each size of every creative
+    that gives no `fallback` file (`versa.render.fallback`). Raises PackError naming the creative."""
+    if all(c.fallback is not None for c in pack.model.creatives.values()):
+        return {}
+    from versa.render.fallback import draw_missing_fallbacks
+
+    return draw_missing_fallbacks(pack, renderer=_drawing_renderer(), now=now or datetime.now(UTC))
+
+
 def fallback_png(pack: Pack, creative_id: str, renderer: FallbackRenderer | None = None) -> bytes:
     """The creative's fallback image as PNG: drawn by `renderer`, else its fallback asset
-    (converted when it is not a PNG)."""
+    (converted when it is not a PNG), else (no `fallback` file) drawn from its default context at
+    its first size."""
     if renderer is not None:
         data = renderer(pack, creative_id)
         if not data.startswith(PNG_MAGIC):
             raise PublishError(f"fallback renderer returned no PNG for {pack.brand}/{creative_id}")
         return data
-    data = pack.asset_path(pack.model.creative(creative_id).fallback).read_bytes()
+    creative = pack.model.creative(creative_id)
+    if creative.fallback is None:
+        from versa.render.fallback import draw_fallback
+
+        return draw_fallback(pack, creative_id, creative.size, renderer=_drawing_renderer(), now=datetime.now(UTC))
+    data = pack.asset_path(creative.fallback).read_bytes()
     if data.startswith(PNG_MAGIC):
         return data
     out = io.BytesIO()
@@ -167,20 +195,24 @@ def fallback_images(
 
 
 def all_fallbacks(pack: Pack, renderer: FallbackRenderer | None = None) -> tuple[FallbackImage, ...]:
-    """Every fallback image of the pack, drawn and encoded (no I/O besides the pack's files)."""
+    """Every fallback image of the pack, drawn and encoded (no I/O besides the pack's files). A
+    creative without a `fallback` file (and no `renderer`) is drawn from its default context at each
+    of its sizes; one with a file has it scaled to cover each size."""
     from versa.render.encode import fallback_at
 
+    drawn = {} if renderer is not None else drawn_fallbacks(pack)
     out = []
     for creative_id, creative in pack.model.creatives.items():
         ttl = (creative.cache or pack.model.cache).fallback_ttl
-        base = fallback_png(pack, creative_id, renderer)
+        first = f"{creative_id}@{creative.size[0]}x{creative.size[1]}"
+        base = drawn[first] if first in drawn else fallback_png(pack, creative_id, renderer)
         for ext, (body, content_type) in fallback_images(pack, creative_id, png=base).items():
             out.append(FallbackImage(creative_id, ext, body, content_type, ttl))
         if not creative.sizes:
             continue  # one size: the plain key is all the CDN asks for
         for size in creative.all_sizes:
-            png = base if size == creative.size else fallback_at(base, size)
             name = f"{creative_id}@{size[0]}x{size[1]}"
+            png = drawn.get(name) or (base if size == creative.size else fallback_at(base, size))
             for ext, (body, content_type) in fallback_images(pack, creative_id, png=png).items():
                 out.append(FallbackImage(name, ext, body, content_type, ttl))
     return tuple(out)
@@ -590,6 +622,7 @@ __all__ = [
     "VersionInfo",
     "all_fallbacks",
     "check_publishable",
+    "drawn_fallbacks",
     "fallback_images",
     "fallback_png",
     "verify_bundle",

@@ -238,8 +238,16 @@ class Renderer(ImageRenderer):
 
     def render_fallback(self, pack: Pack, creative_id: str, size: tuple[int, int] | None = None) -> bytes:
         """The creative's fallback image bytes, read once per pack version (see `image_content_type`);
-        at a size other than the first, the fallback asset cropped around its centre to fill it (PNG)."""
+        at a size other than the first, the fallback asset cropped around its centre to fill it (PNG).
+        A creative without a `fallback` file answers the one drawn for that size when the pack was
+        loaded (`Pack.drawn_fallbacks`, see `versa.render.fallback`); none drawn is a RenderError."""
         creative = pack.model.creative(creative_id)
+        if creative.fallback is None:
+            at = size or creative.size
+            drawn = pack.drawn_fallbacks.get(f"{creative_id}@{at[0]}x{at[1]}")
+            if drawn is None:
+                raise RenderError(f"{pack.brand}/{creative_id} has no fallback image (none declared, none drawn)")
+            return drawn
         sized = size is not None and size != creative.size
         key = (str(pack.root), pack.version, creative_id + (f"@{size[0]}x{size[1]}" if size and sized else ""))
         data = self._fallbacks.get(key)

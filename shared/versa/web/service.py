@@ -637,12 +637,29 @@ class RenderService:
         try:
             body = self.renderer.render_fallback(pack, creative_id, size)
         except Exception as exc:  # counted above already
-            self.log("fallback unreadable", brand=pack.brand, creative=creative_id, error=repr(exc))
-            return _blank_response(reason)
+            published = self._published_fallback(pack, creative_id, creative, size)
+            if published is None:
+                self.log("fallback unreadable", brand=pack.brand, creative=creative_id, error=repr(exc))
+                return _blank_response(reason)
+            body = published
         return HttpResponse(
             200, body, self.renderer.content_type(body),
             {"Cache-Control": fallback_cache_control(cache), "X-Versa-Fallback": reason},
         )
+
+    def _published_fallback(
+        self, pack: Pack, creative_id: str, creative: Creative, size: tuple[int, int] | None
+    ) -> bytes | None:
+        """For a creative without a `fallback` file and none drawn (the Lambda draws none): the one
+        `versa publish` uploaded for that size, if the pack store has it; never raises."""
+        if creative.fallback is not None:
+            return None
+        at = size or creative.size
+        name = f"{creative_id}@{at[0]}x{at[1]}" if creative.sizes else creative_id
+        try:
+            return self.packs.published_fallback(pack, name)
+        except Exception:
+            return None
 
     def _blank(self, reason: str, **props: Any) -> HttpResponse:
         self.metrics.count("Fallbacks", reason=reason, **props)
