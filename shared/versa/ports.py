@@ -9,6 +9,7 @@ against each adapter.
 from __future__ import annotations
 
 import base64
+import hashlib
 import hmac
 import json
 import math
@@ -355,6 +356,116 @@ class NullQueue(GenerationQueue):
         return None
 
 
+# --------------------------------------------------------------------------------------- visuals
+
+
+ASPECTS = ("square", "landscape", "portrait")
+"""The aspect classes a visual is generated in (the Images API's few output sizes: 1:1, 3:2, 2:3); a
+creative size is cropped from the class nearest its own aspect, around the composition's focal point."""
+
+
+@dataclass(frozen=True)
+class PaintRequest:
+    """What a visual writer is asked for one scene, as the core built it: the rendered brief with the
+    brand's style (`prompt`, nothing from a request's own text), the output size in pixels (one the model
+    offers, of the aspect class `aspect`), the quality tier, and the mode: `scene` paints a scene the
+    brand's product is composited over; `edit` redraws `source` (the product photo, PNG with alpha) into
+    the scene. `palette` (hex colours) and `key` let an offline writer paint a deterministic placeholder."""
+
+    key: str
+    prompt: str
+    size: tuple[int, int]
+    aspect: str = "square"
+    quality: str = "medium"
+    mode: str = "scene"
+    source: bytes | None = None
+    palette: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Painting:
+    """What a visual writer answered: the image as encoded bytes (PNG, JPEG or WebP; the core checks the
+    format, dimensions and content), whether a model made it (`generated`; the offline placeholder is
+    not), which model, the size and quality billed, and notes (a revised prompt, retries)."""
+
+    image: bytes
+    generated: bool
+    model: str | None = None
+    size: tuple[int, int] | None = None
+    quality: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+class PaintFailed(VersaError, RuntimeError):
+    """This one request got no usable image: `reason` is one of moderation (the prompt was flagged before
+    spending), content_policy (the model refused), timeout, rate_limited, server_error, bad_image (the
+    answer did not decode), bad_request. The slot keeps its default image; a refusal is a rejection."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class VisualWriter(ABC):
+    """Paints one scene for a visual slot (an Images API model through `versa.adapters.openai_visuals`,
+    or the offline placeholder painter). The core guards what it answers and stores it as an asset.
+    `WriterUnavailable` (above) means no request can be painted as configured."""
+
+    model: str | None = None
+    """The model that paints (None: nothing generates); part of the key a visual is stored under."""
+
+    @abstractmethod
+    def paint(self, request: PaintRequest) -> Painting:
+        """An image for the request. Raises PaintFailed when this request got none and WriterUnavailable
+        when no request can be answered as configured."""
+
+
+class AssetMissing(VersaError, LookupError):
+    """No generated asset is stored under the key."""
+
+
+class AssetStore(ABC):
+    """Generated images by content-addressed key (`generated/BRAND/SHA256.EXT`): immutable once written.
+    A local folder on the embedded default, S3 under the `generated/` prefix when deployed (rejected
+    objects are tagged so a lifecycle rule removes them). The base owns the key scheme; an adapter only
+    stores and fetches bytes."""
+
+    @staticmethod
+    def key_for(brand: str, data: bytes, ext: str) -> str:
+        """The content address of `data` for `brand` (same bytes, same key)."""
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", brand):
+            raise ValueError(f"brand {brand!r} is not a brand id")
+        if ext not in ("png", "jpg", "webp"):
+            raise ValueError(f"extension {ext!r} is not one of png, jpg, webp")
+        return f"generated/{brand}/{hashlib.sha256(data).hexdigest()}.{ext}"
+
+    def put(self, brand: str, data: bytes, ext: str) -> str:
+        """Store `data` (idempotent: the same bytes keep their key) and return its key."""
+        key = self.key_for(brand, data, ext)
+        self._put(key, data)
+        return key
+
+    def get(self, key: str) -> bytes:
+        """The bytes stored under `key`. Raises AssetMissing, or StoreUnavailable when the store fails."""
+        if not re.fullmatch(r"generated/[a-z0-9][a-z0-9-]{0,62}/[0-9a-f]{64}\.(png|jpg|webp)", key):
+            raise AssetMissing(f"{key!r} is not a generated asset key")
+        return self._get(key)
+
+    def reject(self, key: str) -> None:
+        """Mark a stored asset rejected (S3: tagged for the lifecycle rule; locally: noted). Idempotent."""
+        self._mark_rejected(key)
+
+    @abstractmethod
+    def _put(self, key: str, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _get(self, key: str) -> bytes: ...
+
+    @abstractmethod
+    def _mark_rejected(self, key: str) -> None: ...
+
+
 # ------------------------------------------------------------------------------------- rendering
 
 
@@ -578,9 +689,12 @@ def bump(item: CopyItem, **changes: Any) -> CopyItem:
 
 
 __all__ = [
+    "ASPECTS",
     "ORIGIN_SECRET_HEADER",
     "STOP_BOUNDS",
     "USABLE",
+    "AssetMissing",
+    "AssetStore",
     "CopyItem",
     "CopyPage",
     "CopyStatus",
@@ -596,10 +710,14 @@ __all__ = [
     "OriginSecretValues",
     "OriginSecrets",
     "PackStore",
+    "PaintFailed",
+    "PaintRequest",
+    "Painting",
     "Rejection",
     "Rendered",
     "SpendingLedger",
     "StoreUnavailable",
+    "VisualWriter",
     "WriteFailed",
     "WriteRequest",
     "WriterUnavailable",
