@@ -29,8 +29,9 @@ The Images API and moderation, with the same scripts:
 - `POST /v1/moderations` answers a `ModerationCreateResponse`; `POST /_moderation {"responses": [...],
   "available": true}` scripts it: each answer `{"flagged": true, "categories": ["violence"]}` or an
   error answer (the default: nothing flagged); `available: false` answers 404 (a server without it).
-- Images and moderation requests are recorded with `_path` (the route) and, for an edit, `_files`
-  (name, filename, content type, size and the bytes' SHA-256 of each uploaded file).
+- Images and moderation requests are recorded with `_path` (the route), images requests also with
+  `_auth` (the Authorization header) and, for an edit, `_files` (name, filename, content type, size
+  and the bytes' SHA-256 of each uploaded file).
 """
 
 from __future__ import annotations
@@ -300,6 +301,7 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, {"ok": True})
         elif self.path in ("/v1/images/generations", "/v1/images/edits"):
             body["_path"] = self.path
+            body["_auth"] = self.headers.get("Authorization")
             spec = _image_answer(body)
             self._scripted(spec, lambda: _images(body, spec))
         elif self.path == "/v1/moderations":

@@ -139,10 +139,6 @@ class OpenAIVisualWriter(VisualWriter):
         try:
             answer = cast("ModerationCreateResponse",
                           self._call(lambda: self.client.moderations.create(input=prompt), notes, what="moderation"))
-        except WriterUnavailable as exc:
-            raise WriterUnavailable(
-                f"{exc} (the moderations endpoint; a server without one needs VERSA_VISUAL_MODERATION=off)"
-            ) from exc
         except PaintFailed as exc:
             raise PaintFailed(exc.reason, f"moderation could not be asked, so no image was paid for: {exc.detail}") from exc
         flagged = [result for result in answer.results if result.flagged]
@@ -160,8 +156,11 @@ class OpenAIVisualWriter(VisualWriter):
             try:
                 return make()
             except openai.NotFoundError as exc:
-                if what == "moderation" and _code(exc) != "model_not_found":
-                    raise WriterUnavailable(f"{self.describe()}: no moderations endpoint ({_message(exc)})") from exc
+                if what == "moderation":
+                    raise WriterUnavailable(
+                        f"{self.describe()}: the server has no moderations endpoint ({_message(exc)}); set"
+                        " VERSA_VISUAL_MODERATION=off to paint without it (review still applies)"
+                    ) from exc
                 raise WriterUnavailable(
                     f"{self.describe()}: not found (an unknown or retired model, or a wrong base URL): {_message(exc)}"
                 ) from exc

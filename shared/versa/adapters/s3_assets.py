@@ -94,9 +94,11 @@ class S3AssetStore(AssetStore):
     def _mark_rejected(self, key: str) -> None:
         """Tag the object rejected (its other tags are replaced: Versa sets no other). An object already
         gone (the lifecycle rule removed it) needs nothing more."""
-        tag = {"Key": REJECTED_TAG[0], "Value": REJECTED_TAG[1]}
         try:
-            self._client.get().put_object_tagging(Bucket=self.bucket, Key=self.prefix + key, Tagging={"TagSet": [tag]})
+            self._client.get().put_object_tagging(
+                Bucket=self.bucket, Key=self.prefix + key,
+                Tagging={"TagSet": [{"Key": REJECTED_TAG[0], "Value": REJECTED_TAG[1]}]},
+            )
         except ClientError as exc:
             if _code(exc) in NO_SUCH_KEY:
                 return
