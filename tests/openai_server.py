@@ -17,17 +17,37 @@ it), and script it over HTTP:
 - `GET /_requests`: every request body received, in order; `POST /_reset` forgets scripts and requests.
 
 A model with no script is unknown: 404 `model_not_found`, as OpenAI answers.
+
+The Images API and moderation, with the same scripts:
+
+- `POST /v1/images/generations` (JSON) and `POST /v1/images/edits` (multipart/form-data: the `image` file
+  and the fields) answer an `ImagesResponse` (`created`, `data: [{"b64_json"}]`, `size`, `quality`,
+  `output_format`, `usage`) for a scripted model. An answer may give `image: {"color": [r, g, b],
+  "width": W, "height": H, "format": "PNG"|"JPEG"|"WEBP"}` (a real image drawn with Pillow; by default a
+  PNG of the requested size), `b64_json` (the raw string, for a malformed image), `url` (an URL answer
+  instead of the image), or `status` with `error`, `headers` and `delay` as above.
+- `POST /v1/moderations` answers a `ModerationCreateResponse`; `POST /_moderation {"responses": [...],
+  "available": true}` scripts it: each answer `{"flagged": true, "categories": ["violence"]}` or an
+  error answer (the default: nothing flagged); `available: false` answers 404 (a server without it).
+- Images and moderation requests are recorded with `_path` (the route), images requests also with
+  `_auth` (the Authorization header) and, for an edit, `_files` (name, filename, content type, size
+  and the bytes' SHA-256 of each uploaded file).
 """
 
 from __future__ import annotations
 
+import base64
+import email.parser
+import email.policy
+import hashlib
+import io
 import json
 import subprocess
 import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +62,8 @@ class State:
         self.scripts: dict[str, dict[str, Any]] = {}
         self.used: dict[str, int] = {}
         self.requests: list[dict[str, Any]] = []
+        self.moderation: dict[str, Any] = {"responses": [], "available": True}
+        self.moderated = 0
 
 
 STATE = State()
@@ -107,6 +129,108 @@ def _completion(model: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+MODERATION_CATEGORIES = (
+    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+    "self-harm", "self-harm/instructions", "self-harm/intent", "sexual", "sexual/minors", "violence",
+    "violence/graphic",
+)  # fmt: skip
+
+
+def _image_answer(body: dict[str, Any]) -> dict[str, Any]:
+    """The scripted answer for an images request (recorded like a chat request); unknown model: 404."""
+    model = str(body.get("model"))
+    with STATE.lock:
+        STATE.requests.append(body)
+        script = STATE.scripts.get(model)
+        if script is None:
+            return _error(404, f"The model `{model}` does not exist or you do not have access to it.",
+                          type_="invalid_request_error", code="model_not_found")
+        responses = script["responses"] or [{}]
+        n = STATE.used.get(model, 0)
+        STATE.used[model] = n + 1
+        return dict(responses[min(n, len(responses) - 1)])
+
+
+def _draw(spec: dict[str, Any], size: str) -> str:
+    """A real image, base64: `spec` gives color, width, height and format (default: the requested size)."""
+    from PIL import Image
+
+    width, height = (int(v) for v in (size if "x" in size else "1024x1024").split("x"))
+    width, height = int(spec.get("width", width)), int(spec.get("height", height))
+    fmt = str(spec.get("format", "PNG"))
+    image = Image.new("RGB", (width, height), tuple(spec.get("color", (200, 120, 40))))
+    image.paste(tuple(spec.get("accent", (20, 40, 90))), (width // 4, height // 4, width // 2, height // 2))
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def _images(body: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    size = str(body.get("size") or "1024x1024")
+    if "url" in spec:
+        item: dict[str, Any] = {"url": spec["url"]}
+    elif "b64_json" in spec:
+        item = {"b64_json": spec["b64_json"]}
+    else:
+        item = {"b64_json": _draw(dict(spec.get("image") or {}), size)}
+    quality = str(body.get("quality") or "medium")
+    return {
+        "created": int(time.time()), "data": [item], "background": "opaque", "output_format": "png",
+        "quality": quality, "size": size,
+        "usage": {"input_tokens": 40, "input_tokens_details": {"image_tokens": 0, "text_tokens": 40},
+                  "output_tokens": 1056, "total_tokens": 1096,
+                  "output_tokens_details": {"image_tokens": 1056, "text_tokens": 0}},
+    }  # fmt: skip
+
+
+def _moderation_answer(body: dict[str, Any]) -> dict[str, Any]:
+    with STATE.lock:
+        STATE.requests.append(body)
+        script = STATE.moderation
+        if not script.get("available", True):
+            return {"status": 404, "error": {"message": "Invalid URL (POST /v1/moderations)",
+                                             "type": "invalid_request_error", "param": None, "code": None}}
+        responses = script["responses"] or [{}]
+        n = STATE.moderated
+        STATE.moderated = n + 1
+        return dict(responses[min(n, len(responses) - 1)])
+
+
+def _moderation(body: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    hits = set(spec.get("categories") or ())
+    flagged = bool(spec.get("flagged", bool(hits)))
+    return {
+        "id": f"modr-{int(time.time() * 1000)}",
+        "model": str(body.get("model") or "omni-moderation-latest"),
+        "results": [{
+            "flagged": flagged,
+            "categories": {c: c in hits for c in MODERATION_CATEGORIES},
+            "category_scores": {c: 0.9 if c in hits else 0.001 for c in MODERATION_CATEGORIES},
+            "category_applied_input_types": {c: ["text"] for c in MODERATION_CATEGORIES},
+        }],
+    }  # fmt: skip
+
+
+def _multipart(content_type: str, data: bytes) -> dict[str, Any]:
+    """The fields of a multipart/form-data body, files described under `_files` (their bytes hashed)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + data
+    )
+    fields: dict[str, Any] = {}
+    files: list[dict[str, Any]] = []
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            files.append({"name": name, "filename": filename, "content_type": part.get_content_type(),
+                          "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()})
+        else:
+            fields[str(name)] = payload.decode()
+    fields["_files"] = files
+    return fields
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -125,7 +249,19 @@ class Handler(BaseHTTPRequestHandler):
 
     def _body(self) -> Any:
         length = int(self.headers.get("Content-Length") or 0)
-        return json.loads(self.rfile.read(length) or b"{}")
+        data = self.rfile.read(length)
+        content_type = self.headers.get("Content-Type") or ""
+        if content_type.startswith("multipart/form-data"):
+            return _multipart(content_type, data)
+        return json.loads(data or b"{}")
+
+    def _scripted(self, spec: dict[str, Any], answer: Callable[[], dict[str, Any]]) -> None:
+        if spec.get("delay"):
+            time.sleep(float(spec["delay"]))
+        if "error" in spec:
+            self._send(int(spec["status"]), {"error": spec["error"]}, spec.get("headers"))
+        else:
+            self._send(int(spec.get("status", 200)), answer(), spec.get("headers"))
 
     def do_GET(self) -> None:
         if self.path == "/_requests":
@@ -155,7 +291,23 @@ class Handler(BaseHTTPRequestHandler):
                 STATE.scripts.clear()
                 STATE.used.clear()
                 STATE.requests.clear()
+                STATE.moderation = {"responses": [], "available": True}
+                STATE.moderated = 0
             self._send(200, {"ok": True})
+        elif self.path == "/_moderation":
+            with STATE.lock:
+                STATE.moderation = {"responses": body.get("responses") or [], "available": body.get("available", True)}
+                STATE.moderated = 0
+            self._send(200, {"ok": True})
+        elif self.path in ("/v1/images/generations", "/v1/images/edits"):
+            body["_path"] = self.path
+            body["_auth"] = self.headers.get("Authorization")
+            spec = _image_answer(body)
+            self._scripted(spec, lambda: _images(body, spec))
+        elif self.path == "/v1/moderations":
+            body["_path"] = self.path
+            spec = _moderation_answer(body)
+            self._scripted(spec, lambda: _moderation(body, spec))
         elif self.path == "/v1/chat/completions":
             spec = _answer(body)
             if spec.get("delay"):
@@ -202,6 +354,10 @@ class FakeOpenAI:
     ) -> None:
         self._post("/_script", {"model": model, "responses": list(responses), "by_prompt": by_prompt or [],
                                 "strict_schema": strict_schema, "sampling": sampling})
+
+    def moderation(self, *responses: dict[str, Any], available: bool = True) -> None:
+        """Script the moderations endpoint (answers in order, the last repeating; `available` False: 404)."""
+        self._post("/_moderation", {"responses": list(responses), "available": available})
 
     def reset(self) -> None:
         self._post("/_reset", {})

@@ -20,6 +20,7 @@ from versa.ports import (
     OriginSecrets,
     PackStore,
     SpendingLedger,
+    VisualWriter,
     WriterUnavailable,
 )
 from versa.settings import Settings
@@ -190,6 +191,27 @@ def build_writer(settings: Settings) -> CopyWriter:
     from versa.adapters.local_queue import OfflineWriter
 
     return OfflineWriter()
+
+
+def build_visual_writer(settings: Settings) -> VisualWriter | None:
+    """The Images API painter when VERSA_VISUAL_MODEL is set, else None (the caller paints offline). Its
+    key comes from the Secrets Manager secret VERSA_OPENAI_SECRET_ID when one is named (read now, so a
+    missing secret fails the cold start; rebuilt when the secret changes), else OPENAI_API_KEY /
+    OPENAI_BASE_URL; without any, WriterUnavailable names what is missing."""
+    if not settings.visual_model:
+        return None
+    from versa.adapters.openai_visuals import OpenAIVisualWriter
+
+    if not settings.openai_secret_id:
+        return OpenAIVisualWriter.from_settings(settings)
+    from versa.adapters.parameters import RotatingKeyPainter, SecretsManagerValue
+
+    secret = SecretsManagerValue(settings.openai_secret_id, max_age=settings.openai_secret_max_age,
+                                 client_factory=lambda: boto_client("secretsmanager", settings))
+    painter = RotatingKeyPainter(settings.visual_model, secret.value,
+                                 lambda key: OpenAIVisualWriter.from_settings(settings, api_key=key))
+    painter.current()  # the key is read at cold start: a missing secret is said at once
+    return painter
 
 
 def build_keyring(settings: Settings) -> Keyring:

@@ -7,9 +7,11 @@ table and queue (as the SAM stack does) switches to the AWS adapters. Validated 
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +19,34 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from versa.errors import VersaError
 
 ENV_PREFIX = "VERSA_"
+
+VISUAL_QUALITIES = ("low", "medium", "high")
+"""The quality tiers a visual slot may ask for (the GPT image models' `quality`)."""
+
+DEFAULT_VISUAL_PRICES: dict[str, dict[str, dict[str, float]]] = {
+    "gpt-image-1": {
+        "1024x1024": {"low": 0.011, "medium": 0.042, "high": 0.167},
+        "1536x1024": {"low": 0.016, "medium": 0.063, "high": 0.25},
+        "1024x1536": {"low": 0.016, "medium": 0.063, "high": 0.25},
+    },
+    "gpt-image-1-mini": {
+        "1024x1024": {"low": 0.005, "medium": 0.011, "high": 0.036},
+        "1536x1024": {"low": 0.006, "medium": 0.015, "high": 0.052},
+        "1024x1536": {"low": 0.006, "medium": 0.015, "high": 0.052},
+    },
+    "gpt-image-1.5": {
+        "1024x1024": {"low": 0.009, "medium": 0.034, "high": 0.133},
+        "1536x1024": {"low": 0.013, "medium": 0.05, "high": 0.2},
+        "1024x1536": {"low": 0.013, "medium": 0.05, "high": 0.2},
+    },
+}
+"""USD per output image as OpenAI published them for its GPT image models (per-image output price by
+size and quality; the prompt's few text tokens are not counted). Prices change and models retire:
+VERSA_VISUAL_PRICES overrides or adds models (docs/VISUALS-OPERATING.md)."""
+
+
+def _copy_prices(table: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
+    return {model: {size: dict(q) for size, q in sizes.items()} for model, sizes in table.items()}
 
 
 class Settings(BaseSettings):
@@ -72,6 +102,27 @@ class Settings(BaseSettings):
     )
     openai_secret_max_age: int = Field(
         300, ge=1, le=3600, description="Seconds the OpenAI key is cached: a rotation is honoured within it."
+    )
+
+    # generated visuals (the OpenAI painter; `versa.adapters.openai_visuals`)
+    visual_model: str | None = Field(
+        None, description="Images API model that paints visual slots (no default: models are retired); unset: the"
+        " offline placeholder painter."
+    )
+    visual_timeout: float = Field(120.0, gt=0, le=600, description="Seconds one image or moderation call may take.")
+    visual_attempts: int = Field(
+        3, ge=1, le=6, description="Attempts per image or moderation call on 429, 5xx, a timeout or a dropped connection."
+    )
+    visual_moderation: Literal["on", "off"] = Field(
+        "on", description="on: every prompt goes to the server's moderations endpoint before an image is paid for (a"
+        " flagged prompt is rejected; a server without the endpoint stops the painter); off: no moderation call"
+        " (servers without one), review still applies."
+    )
+    visual_prices: Annotated[dict[str, dict[str, dict[str, float]]], NoDecode] = Field(
+        default_factory=lambda: _copy_prices(DEFAULT_VISUAL_PRICES),
+        json_schema_extra={"shown_default": "OpenAI's published gpt-image-1, -1-mini, -1.5 prices"},
+        description='USD per image by model, size and quality, JSON {"model": {"1024x1024": {"low": 0.011}}} merged'
+        " over the built-in table (a model given replaces that model's table); versa warm's cost estimate.",
     )
 
     # AWS plumbing
@@ -148,6 +199,41 @@ class Settings(BaseSettings):
     @property
     def copy_db(self) -> Path:
         return self.state_dir / "copy.sqlite3"
+
+    @field_validator("visual_prices", mode="before")
+    @classmethod
+    def _merge_prices(cls, value: object) -> object:
+        """A table given (JSON from the environment, or a mapping) is merged over the built-in one."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f'not JSON ({exc}); expected {{"model": {{"WxH": {{"quality": usd}}}}}}') from None
+        if isinstance(value, Mapping):
+            return {**_copy_prices(DEFAULT_VISUAL_PRICES), **value}
+        return value
+
+    @field_validator("visual_prices")
+    @classmethod
+    def _check_prices(cls, value: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
+        for model, sizes in value.items():
+            for size, qualities in sizes.items():
+                if not re.fullmatch(r"[1-9][0-9]{1,4}x[1-9][0-9]{1,4}", size):
+                    raise ValueError(f"model {model!r}: size {size!r} is not WIDTHxHEIGHT (e.g. 1024x1536)")
+                for quality, usd in qualities.items():
+                    if quality not in VISUAL_QUALITIES:
+                        raise ValueError(f"model {model!r} size {size}: quality {quality!r} is not one of "
+                                         + ", ".join(VISUAL_QUALITIES))
+                    if not 0 <= usd < 100:
+                        raise ValueError(f"model {model!r} size {size} quality {quality}: {usd} USD is not 0 to 100")
+        return value
+
+    def visual_price(self, model: str | None, size: tuple[int, int], quality: str) -> float | None:
+        """USD for one image of `model` at `size` and `quality` from the price table; None when the table
+        does not say (a cost estimate then says the cost is unknown)."""
+        if model is None:
+            return None
+        return self.visual_prices.get(model, {}).get(f"{size[0]}x{size[1]}", {}).get(quality)
 
 
 def find_state_dir(start: Path) -> Path:

@@ -589,7 +589,7 @@ def test_generator_role_grants_exactly_what_the_generator_calls() -> None:
         "logs:CreateLogStream", "logs:PutLogEvents", "sqs:ReceiveMessage", "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes", "dynamodb:BatchGetItem", "dynamodb:PutItem",
         "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "s3:GetObject", "s3:ListBucket",
-        "secretsmanager:GetSecretValue", "ssm:GetParameter",
+        "s3:PutObject", "s3:PutObjectTagging", "secretsmanager:GetSecretValue", "ssm:GetParameter",
     }  # fmt: skip
     copy_actions = {a for sid, a in granted if by_resource[sid] == {"Fn::GetAtt": ["CopyTable", "Arn"]}}
     assert copy_actions == {"dynamodb:BatchGetItem", "dynamodb:PutItem"}
@@ -598,6 +598,34 @@ def test_generator_role_grants_exactly_what_the_generator_calls() -> None:
     [render_policy] = props("RenderRole")["Policies"]
     render_resources = str([s["Resource"] for s in render_policy["PolicyDocument"]["Statement"]])
     assert "GeneratorStateTable" not in render_resources and "OpenAIKeySecretName" not in render_resources
+
+
+def _s3_grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    """(action, resource) of every S3 object grant, the resource as its `Fn::Sub` text."""
+    return {
+        (action, str(resource.get("Fn::Sub", resource)) if isinstance(resource, dict) else str(resource))
+        for stmt in statements
+        for action in _as_list(stmt["Action"]) if action.startswith("s3:") and action != "s3:ListBucket"
+        for resource in _as_list(stmt["Resource"])
+    }
+
+
+def test_generated_visuals_are_written_by_the_generator_and_read_by_the_render_function() -> None:
+    """The generator writes and tags generated/* (nothing else of the bucket); the render function and
+    reviewers read it; reviewers may tag (reject); the model is a parameter on both functions."""
+    [generator] = props("GeneratorRole")["Policies"]
+    [render] = props("RenderRole")["Policies"]
+    reviewer = props("ReviewerPolicy")["PolicyDocument"]["Statement"]
+    generated = "${Bucket.Arn}/generated/*"
+    assert _s3_grants(generator["PolicyDocument"]["Statement"]) == {
+        ("s3:GetObject", "${Bucket.Arn}/packs/*"), ("s3:PutObject", generated), ("s3:PutObjectTagging", generated)}
+    assert _s3_grants(render["PolicyDocument"]["Statement"]) == {
+        ("s3:GetObject", "${Bucket.Arn}/packs/*"), ("s3:GetObject", generated)}
+    assert {g for g in _s3_grants(reviewer) if g[1] == generated} == {
+        ("s3:GetObject", generated), ("s3:PutObjectTagging", generated)}
+    for function in ("RenderFunction", "GeneratorFunction"):
+        assert props(function)["Environment"]["Variables"]["VERSA_VISUAL_MODEL"] == {"Ref": "VisualModel"}
+    assert template()["Parameters"]["VisualModel"]["Default"] == ""
 
 
 def test_the_generator_consumes_the_queue_with_partial_failures_and_bounded_concurrency() -> None:

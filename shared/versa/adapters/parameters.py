@@ -13,7 +13,15 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from versa.adapters.lazy_client import LazyClient
-from versa.ports import CopyWriter, Draft, StoreUnavailable, WriteRequest
+from versa.ports import (
+    CopyWriter,
+    Draft,
+    Painting,
+    PaintRequest,
+    StoreUnavailable,
+    VisualWriter,
+    WriteRequest,
+)
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
@@ -109,4 +117,24 @@ class RotatingKeyWriter(CopyWriter):
         return self.current().write(request)
 
 
-__all__ = ["RotatingKeyWriter", "SecretsManagerValue", "SsmKillSwitch"]
+
+class RotatingKeyPainter(VisualWriter):
+    """A visual writer built by `make(key)` for the key `key()` answers now, rebuilt when that changes."""
+
+    def __init__(self, model: str, key: Callable[[], str], make: Callable[[str], VisualWriter]) -> None:
+        self.model = model
+        self._key = key
+        self._make = make
+        self._built: tuple[str, VisualWriter] | None = None
+
+    def current(self) -> VisualWriter:
+        key = self._key()
+        if self._built is None or self._built[0] != key:
+            self._built = (key, self._make(key))
+        return self._built[1]
+
+    def paint(self, request: PaintRequest) -> Painting:
+        return self.current().paint(request)
+
+
+__all__ = ["RotatingKeyPainter", "RotatingKeyWriter", "SecretsManagerValue", "SsmKillSwitch"]
