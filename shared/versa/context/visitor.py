@@ -137,6 +137,30 @@ def edge_visitor(
     return EdgeVisitor(visitor_bucket(fresh), "new-cookie", fresh)
 
 
+def edge_query(
+    pairs: list[tuple[str, str]], cookie_header: str | None, *, cookie_on: bool, request_id: str | None
+) -> tuple[list[tuple[str, str]], EdgeVisitor]:
+    """The edge's visitor step over a decoded query: the query with every `vid` value blanked, and what
+    `edge_visitor` decided (the local server sends `x-versa-vb` from it, as the CDN does)."""
+    values = [value for name, value in pairs if name == VISITOR_PARAM]
+    if not values:
+        return pairs, EdgeVisitor(None, None)
+    visitor = edge_visitor(values[0], read_cookie(cookie_header), cookie_on=cookie_on, request_id=request_id)
+    return [(name, "" if name == VISITOR_PARAM else value) for name, value in pairs], visitor
+
+
+def cookie_header_for(visitor: EdgeVisitor, cookie_header: str | None, *, cookie_on: bool) -> str | None:
+    """The Set-Cookie value cdn/viewer-response.js would send: the minted id when the edge minted one,
+    an expiry for a cookie left from before when the cookie is off, else None."""
+    attributes = "Path=/; Secure; HttpOnly; SameSite=Lax"
+    if not cookie_on:
+        held = read_cookie(cookie_header)
+        return None if held is None else f"{VISITOR_COOKIE}=; {attributes}; Max-Age=0"
+    if visitor.set_cookie is None:
+        return None
+    return f"{VISITOR_COOKIE}={visitor.set_cookie}; {attributes}; Max-Age={COOKIE_MAX_AGE}"
+
+
 __all__ = [
     "BUCKETS",
     "COOKIE_MAX_AGE",
@@ -146,6 +170,8 @@ __all__ = [
     "X_VISITOR_BUCKET",
     "EdgeVisitor",
     "canonical_id",
+    "cookie_header_for",
+    "edge_query",
     "edge_visitor",
     "minted_id",
     "parse_bucket_header",

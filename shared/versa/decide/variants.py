@@ -194,6 +194,14 @@ def attributes_read(creative: Creative) -> set[str]:
     return names
 
 
+def splits_on_visitor(creative: Creative) -> bool:
+    """Whether a rule of the creative splits on `vid`: only such a creative's URLs carry `vid` (and so
+    get a visitor bucket at the edge)."""
+    return any(
+        isinstance(node, Bucket) and node.key == VISITOR_PARAM for rule in creative.rules for node in rule.when.walk()
+    )
+
+
 def _compares(creative: Creative, attr: str) -> Iterator[Compare]:
     for rule in creative.rules:
         for node in rule.when.walk():
