@@ -645,8 +645,10 @@ def _check_links(model: PackModel, base: str, creative: Creative) -> Iterator[Is
 
 
 def _check_condition(creative: Creative, path: str, cond: Condition) -> Iterator[Issue]:
+    reported: set[str] = set()
     for node in cond.walk():
         if isinstance(node, Bucket) and node.key not in creative.params and node.key != VISITOR_PARAM:
+            reported.add(node.key)
             yield Issue(
                 PACK_FILE, path, f"bucket key {node.key!r} must be a declared parameter or vid (the visitor id)"
             )
@@ -656,7 +658,7 @@ def _check_condition(creative: Creative, path: str, cond: Condition) -> Iterator
                 path,
                 "vid is the visitor's bucket and is read only by a split: bucket: {salt: TEXT, pct: [FROM, TO]}",
             )
-    for attr in sorted(cond.attributes()):
+    for attr in sorted(cond.attributes() - reported):  # one error per mistake
         if attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
             known = ", ".join(sorted(BUILTIN_ATTRIBUTES | set(creative.params)))
             hint = did_you_mean(attr, BUILTIN_ATTRIBUTES | set(creative.params))
