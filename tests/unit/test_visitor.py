@@ -205,3 +205,17 @@ def test_vid_is_always_template_signed_so_the_edge_may_blank_it() -> None:
     for value in ("", "visitor-7", "someone+else@example.com"):
         info = verify("/v1/splitco/hero.png", {"vid": value, "lang": "en", **added}, keyring, now=NOW)
         assert "vid" not in info.covered_names and "lang" in info.covered_names
+
+
+def test_a_split_creatives_page_images_carry_vid(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from versa.render.html import _carried
+
+    pack = load_pack(write(tmp_path, pack_data()), checks=PACK_CHECKS)
+    hero, plain = pack.model.creative("hero"), pack.model.creative("plain")
+    page = SimpleNamespace(query={"lang": "en", "sig": "x", "kid": "k"})
+    assert _carried(page, hero) == {"lang": "en", "vid": ""}  # empty: the cookie, or the default arm
+    assert _carried(page, plain) == {"lang": "en"}  # no split, no vid: one cache entry
+    filled = SimpleNamespace(query={"vid": "visitor-7"})
+    assert _carried(filled, hero) == {"vid": "visitor-7"}
