@@ -139,7 +139,12 @@ def test_variants_name_the_arms(tmp_path: Path) -> None:
     assert len(report.variants) == 4
     labels = {v.example["vid"] for v in report.variants}
     assert labels == {a.label() for a in arms}  # the no-id cell is the default design, counted there
-    assert report.to_json()["arms"] == [{"name": a.name, "share": a.share} for a in arms]
+    assert report.to_json()["arms"] == [{"name": a.name, "share": a.share, "example_id": a.example_id} for a in arms]
+    for arm in arms:  # each arm's example visitor lands in it, and a variant of that arm offers it
+        assert visitor_bucket(arm.example_id) in arm.buckets
+    for variant in report.variants:
+        arm = next(a for a in arms if a.label() == variant.example["vid"])
+        assert variant.to_json()["visitor_id"] == arm.example_id
     assert splits_on_visitor(creative) and not splits_on_visitor(pack.model.creative("plain"))
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from versa.context.attributes import CLIENTS, DEVICES, TIME_FEATURES
 from versa.context.params import ParamSpec
 from versa.context.timefeatures import local_features
-from versa.context.visitor import BUCKETS, VISITOR_PARAM
+from versa.context.visitor import BUCKETS, VISITOR_PARAM, visitor_bucket
 from versa.decide.rules import Decision, decide_sizes, lookup_for
 from versa.errors import VersaError
 from versa.pack.conditions import Bucket, Compare, TimeOfDay, Window, bucket_percent
@@ -80,9 +80,13 @@ class Variant:
     example: dict[str, Any]
     decision: Decision
     matched: tuple[str, ...]
+    visitor_id: str | None = None
+    """For a split creative: a visitor id in the example's arm ("" for the no-id example)."""
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.visitor_id is None else {"visitor_id": self.visitor_id}
         return {
+            **extra,
             "design_key": self.design_key,
             "size": f"{self.decision.size[0]}x{self.decision.size[1]}",
             "contexts": self.count,
@@ -99,6 +103,8 @@ class Arm:
 
     name: str
     buckets: tuple[int, ...]
+    example_id: str = ""
+    """A visitor id that lands in this arm (`visitor-N`, the smallest N), for previews."""
 
     @property
     def share(self) -> int:
@@ -135,8 +141,12 @@ def visitor_arms(creative: Creative) -> list[Arm]:
         while name in taken:
             name += "'"
         taken.add(name)
-        arms.append(Arm(name, tuple(buckets)))
+        arms.append(Arm(name, tuple(buckets), _example_id(frozenset(buckets))))
     return arms
+
+
+def _example_id(buckets: frozenset[int]) -> str:
+    return next(f"visitor-{n}" for n in itertools.count() if visitor_bucket(f"visitor-{n}") in buckets)
 
 
 @dataclass
@@ -175,7 +185,7 @@ class VariantReport:
             "combinations": self.combinations,
             "count": len(self.variants),
             "sizes": self.designs_per_size(),
-            "arms": [{"name": a.name, "share": a.share} for a in self.arms],
+            "arms": [{"name": a.name, "share": a.share, "example_id": a.example_id} for a in self.arms],
             "variants": [v.to_json() for v in self.variants],
         }
 
@@ -557,8 +567,10 @@ def enumerate_variants(
             keys.append(decision.design_key)
             variant = by_key.get(decision.design_key)
             if variant is None:
+                bucket = ctx.values.get(VISITOR_PARAM)
                 by_key[decision.design_key] = Variant(
-                    decision.design_key, 1, _example(ctx, set(read), arm_of), decision, decision.matched
+                    decision.design_key, 1, _example(ctx, set(read), arm_of), decision, decision.matched,
+                    (arm_of[bucket].example_id if bucket is not None else "") if arms else None,
                 )
             else:
                 variant.count += 1

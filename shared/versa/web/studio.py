@@ -569,11 +569,16 @@ def _context_fields(model: PackModel, creative: Creative, form: Form, now: datet
 
 
 def _param_fields(creative: Creative, form: Form) -> str:
-    if not creative.params:
+    split = splits_on_visitor(creative)
+    if not creative.params and not split:
         return ""
     out = ['<h3 class="group">Parameters</h3>']
     for name, spec in creative.params.items():
         out.append(_param_field(name, spec, form.params.get(name)))
+    if split:
+        name = PARAM_PREFIX + VISITOR_PARAM
+        control = _input(name, form.params.get(VISITOR_PARAM, ""), autocomplete="off", spellcheck="false")
+        out.append(_field(name, VISITOR_PARAM, control, "visitor id: its bucket picks the split's arm; empty: the default arm"))
     return "".join(out)
 
 
