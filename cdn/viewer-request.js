@@ -1,11 +1,5 @@
-// Versa viewer-request function (CloudFront Functions, runtime cloudfront-js-2.0).
-// Drops any x-versa-* header the viewer sent, then sets the coarse headers the cache policy keys on:
-// x-versa-client always; x-versa-country, -tz, -device, -lang unless an email proxy fetched (then
-// they would describe the proxy); x-versa-fmt for .auto URLs fetched by browsers. Sorts the query.
-// Mirrors versa.context.resolve, versa.context.clients and versa.render.encode.negotiate; the parity test
-// (tests/unit/test_cdn_parity.py) runs both on the same headers. No module system at the edge:
-// tests evaluate this file in a node:vm sandbox. template.yaml inlines it (keep the two equal).
-// CloudFront caps function code at 10 KB.
+// Versa viewer-request function (CloudFront Functions, cloudfront-js-2.0): sets the x-versa-* headers
+// the cache keys on, turns `vid` into a bucket, sorts the query. See cdn/README.md. Max 10 KB.
 
 var MAX_LEN = 1024;
 var NO_COUNTRY = ["XX", "ZZ", "T1", "A1", "A2", "O1"];
@@ -26,13 +20,17 @@ var TZ_REFUSED = ["localtime", "posixrules", "Factory", "leapseconds"];
 var TAG_RE = /^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$/;
 var QUALITY_RE = /^(0(\.[0-9]{0,3})?|1(\.0{0,3})?)$/;
 var MEDIA_RE = /^[a-z0-9!#$&^_.+\-]+\/[a-z0-9!#$&^_.+*\-]+$/;
+var VID = "vid";
+var VID_RE = /^[A-Za-z0-9._~@:+\-]{1,128}$/;
+var COOKIE = "versa_vid";
+var COOKIE_ON = "${VisitorCookie}" === "on";
 var FLOAT_RE = /^[+-]?(\d(_?\d)*(\.(\d(_?\d)*)?)?|\.\d(_?\d)*)(e[+-]?\d(_?\d)*)?$/;
 
 function has(list, value) {
   return list.indexOf(value) >= 0;
 }
 
-// A viewer header as versa.context reads it: trimmed; empty or longer than 1024 counts as absent.
+// A header as versa.context reads it: trimmed; empty or over 1024 is absent.
 function header(headers, name) {
   var entry = headers[name];
   var value = entry && entry.value;
@@ -63,8 +61,7 @@ function classify(ua, asn) {
   return browser ? "browser" : "unknown";
 }
 
-// CloudFront's device flags (most specific first), else the device versa.clients.parse_user_agent
-// guesses; null (the pack's default device) without either.
+// CloudFront's flags (most specific first), else versa.clients.parse_user_agent; null without either.
 function device(headers, ua) {
   for (var i = 0; i < CF_DEVICES.length; i++) {
     var flag = header(headers, "cloudfront-is-" + CF_DEVICES[i][0] + "-viewer");
@@ -82,14 +79,13 @@ function country(raw) {
   return has(NO_COUNTRY, code) ? null : code;
 }
 
-// Shaped like an IANA zone name (whether the zone exists is for Versa's tz database to say).
+// Shaped like an IANA zone name (Versa checks it exists).
 function zone(raw) {
   if (raw === null || raw.length > 64 || !TZ_RE.test(raw) || has(TZ_REFUSED, raw)) return null;
   return /^(posix|right)(\/|$)/.test(raw) ? null : raw;
 }
 
-// The primary subtag of the most preferred language range (q-values and malformed entries as
-// versa.context.negotiate_locale reads them); null when that range is "*" or none is usable.
+// Primary subtag of the preferred range, as versa.context.negotiate_locale reads it; null for "*" or none.
 function language(accept) {
   var parts = accept.split(",").slice(0, 24);
   var ranges = [];
@@ -117,7 +113,7 @@ function language(accept) {
   return null;
 }
 
-// Python's float() for a q-value (NaN when it would raise).
+// Python's float() (NaN when it raises)
 function pyFloat(text) {
   text = text.trim();
   if (/^[+-]?inf(inity)?$/.test(text)) return text.charAt(0) === "-" ? -Infinity : Infinity;
@@ -155,7 +151,57 @@ function format(accept) {
   return best;
 }
 
-// One canonical order (name, then value) so equivalent URLs share a cache entry.
+// a * b mod 2^32, exact in doubles
+function mul32(a, b) {
+  return ((((a >>> 16) * b) & 0xffff) * 65536 + (a & 0xffff) * b) >>> 0;
+}
+
+// versa.context.visitor.visitor_hash: FNV-1a, then MurmurHash3's finalizer.
+function visitorHash(id) {
+  var h = 0x811c9dc5;
+  for (var i = 0; i < id.length; i++) h = mul32((h ^ id.charCodeAt(i)) >>> 0, 0x01000193);
+  h = mul32((h ^ (h >>> 16)) >>> 0, 0x85ebca6b);
+  h = mul32((h ^ (h >>> 13)) >>> 0, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+// versa.context.visitor.canonical_id (percent-decoded here)
+function visitorId(raw) {
+  if (typeof raw !== "string" || raw === "") return null;
+  try {
+    raw = decodeURIComponent(raw);
+  } catch (e) {
+    return null;
+  }
+  raw = raw.replace(/ /g, "+");
+  return VID_RE.test(raw) ? raw : null;
+}
+
+// versa.context.visitor.minted_id (viewer-response.js stores it)
+function mintedId(context) {
+  var id = String((context && context.requestId) || "").replace(/[^A-Za-z0-9._~@:+\-]/g, "").slice(0, 64);
+  return id === "" ? null : id;
+}
+
+// versa.context.visitor.edge_visitor; every `vid` blanked (signed as a merge value: name only)
+function visitor(request, context) {
+  var qs = request.querystring;
+  var entry = qs && typeof qs === "object" ? qs[VID] : null;
+  if (!entry) return null;
+  var values = entry.multiValue && entry.multiValue.length ? entry.multiValue : [entry];
+  var raw = values[0] && values[0].value;
+  for (var i = 0; i < values.length; i++) if (values[i]) values[i].value = "";
+  entry.value = "";
+  var id = null;
+  if (typeof raw === "string" && raw !== "") id = visitorId(raw);
+  else if (COOKIE_ON) {
+    var jar = request.cookies || {};
+    id = visitorId(jar[COOKIE] && jar[COOKIE].value) || mintedId(context);
+  }
+  return id === null ? null : String(visitorHash(id) % 100);
+}
+
+// One order (name, then value): equivalent URLs share a cache entry.
 function sortQuery(request) {
   var qs = request.querystring;
   if (!qs || typeof qs !== "object") return;
@@ -195,6 +241,7 @@ function handler(event) {
   if (has(WEB_CLIENTS, client) && /\.auto$/.test(request.uri || "")) {
     out.fmt = format(headers.accept && headers.accept.value);
   }
+  out.vb = visitor(request, event.context);
   Object.keys(out).forEach(function (name) {
     if (out[name] !== null) headers["x-versa-" + name] = { value: out[name] };
   });

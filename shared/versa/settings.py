@@ -133,6 +133,13 @@ class Settings(BaseSettings):
 
     # signing
     require_signature: bool = Field(True, description="Refuse creative URLs without a valid signature.")
+    visitor_cookie: bool = Field(
+        False,
+        description=(
+            "versa serve: read and set the first-party visitor cookie (versa_vid) as the CDN does when the "
+            "stack's VisitorCookie consent parameter is on."
+        ),
+    )
     signing_key_parameter: str | None = Field(
         None, description="SSM parameter (SecureString JSON keyring) with the signing keys."
     )

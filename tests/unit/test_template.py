@@ -2,7 +2,8 @@
 the inlined CloudFront Function), checked by reading the template; and cfn-lint.
 
 CloudFormation cannot read a file into a CloudFront Function's code, so template.yaml inlines
-cdn/viewer-request.js and a test checks the two are equal. After editing the JavaScript, run
+cdn/viewer-request.js and cdn/viewer-response.js (through !Sub, for the VisitorCookie parameter) and a
+test checks each equals its file. After editing the JavaScript, run
 `python tests/unit/test_template.py --sync` to copy it into the template.
 """
 
@@ -24,6 +25,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 FUNCTION_JS = ROOT / "cdn" / "viewer-request.js"
+RESPONSE_JS = ROOT / "cdn" / "viewer-response.js"
+FUNCTION_FILES = {"ViewerRequestFunction": FUNCTION_JS, "ViewerResponseFunction": RESPONSE_JS}
 EXAMPLES = ROOT / "examples" / "packs"
 
 FMT_HEADER = "x-versa-fmt"
@@ -114,9 +117,8 @@ def test_cache_policy_keys_on_exactly_the_normalized_headers_and_the_query() -> 
     assert params["EnableAcceptEncodingBrotli"] is False
 
 
-def test_the_distribution_uses_the_policies_and_the_function() -> None:
+def test_the_distribution_uses_the_policies_and_the_functions() -> None:
     policy_id, _ = the("AWS::CloudFront::CachePolicy")
-    function_id, _ = the("AWS::CloudFront::Function")
     _, dist = the("AWS::CloudFront::Distribution")
     behavior = dist["DistributionConfig"]["DefaultCacheBehavior"]
 
@@ -124,9 +126,13 @@ def test_the_distribution_uses_the_policies_and_the_function() -> None:
     assert behavior["OriginRequestPolicyId"] == MANAGED_ALL_VIEWER_EXCEPT_HOST
     assert behavior["FunctionAssociations"] == [
         {
-            "EventType": "viewer-request",
+            "EventType": event,
             "FunctionARN": {"Fn::GetAtt": [function_id, "FunctionMetadata.FunctionARN"]},
         }
+        for event, function_id in (
+            ("viewer-request", "ViewerRequestFunction"),
+            ("viewer-response", "ViewerResponseFunction"),
+        )
     ]
     assert "CacheBehaviors" not in dist["DistributionConfig"], "every path must go through the same key"
 
@@ -177,13 +183,19 @@ def test_lang_and_client_are_keyed_even_when_no_rule_reads_them() -> None:
 # ------------------------------------------------------------------------------------------- the CDN
 
 
-def test_inline_function_code_equals_cdn_viewer_request_js() -> None:
-    _, function = the("AWS::CloudFront::Function")
-    assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
-    assert function["FunctionCode"] == FUNCTION_JS.read_text(encoding="utf-8"), (
-        "template.yaml's FunctionCode differs from cdn/viewer-request.js: "
-        "run `python tests/unit/test_template.py --sync`"
-    )
+def test_inline_function_code_equals_the_cdn_files() -> None:
+    functions = resources("AWS::CloudFront::Function")
+    assert set(functions) == set(FUNCTION_FILES)
+    for name, file in FUNCTION_FILES.items():
+        function = functions[name]["Properties"]
+        assert function["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+        # !Sub: the code's only variable is the VisitorCookie parameter (the consent setting).
+        assert function["FunctionCode"] == {"Fn::Sub": file.read_text(encoding="utf-8")}, (
+            f"template.yaml's {name} code differs from {file.relative_to(ROOT)}: "
+            "run `python tests/unit/test_template.py --sync`"
+        )
+        assert set(re.findall(r"\$\{([^}]*)\}", file.read_text(encoding="utf-8"))) == {"VisitorCookie"}
+    assert template()["Parameters"]["VisitorCookie"]["Default"] == "off"
 
 
 def test_origin_group_fails_over_to_the_fallbacks_prefix_through_oac() -> None:
@@ -732,10 +744,18 @@ def test_cfn_lint_is_clean() -> None:
 
 
 def sync_function_code() -> bool:
-    """Copy cdn/viewer-request.js into template.yaml's inline FunctionCode; True if it changed."""
+    """Copy the cdn/ functions into template.yaml's inline FunctionCode; True if one changed."""
+    changed = False
+    for name, file in FUNCTION_FILES.items():
+        changed = _sync_one(name, file) or changed
+    return changed
+
+
+def _sync_one(name: str, file: Path) -> bool:
     text = TEMPLATE.read_text(encoding="utf-8")
     lines = text.split("\n")
-    [start] = [i for i, line in enumerate(lines) if line.strip() == "FunctionCode: |"]
+    [resource] = [i for i, line in enumerate(lines) if line == f"  {name}:"]
+    start = next(i for i in range(resource, len(lines)) if lines[i].strip() == "FunctionCode: !Sub |")
     indent = len(lines[start]) - len(lines[start].lstrip()) + 2
     end = start + 1
     while end < len(lines) and (
@@ -744,7 +764,7 @@ def sync_function_code() -> bool:
         end += 1
     while end > start + 1 and not lines[end - 1].strip():  # keep the blank line(s) before the next key
         end -= 1
-    code = FUNCTION_JS.read_text(encoding="utf-8").rstrip("\n").split("\n")
+    code = file.read_text(encoding="utf-8").rstrip("\n").split("\n")
     block = [(" " * indent + line) if line.strip() else "" for line in code]
     new = "\n".join([*lines[: start + 1], *block, *lines[end:]])
     if new == text:

@@ -61,6 +61,7 @@ def add_context_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="a declared parameter (repeatable)"
     )
+    g.add_argument("--vid", metavar="ID", help="a visitor id (its bucket picks the arm of a split; without one, the default arm)")
 
 
 def simulated_request(args: argparse.Namespace, default_tz: str) -> tuple[dict[str, str], datetime]:
@@ -86,6 +87,8 @@ def simulated_request(args: argparse.Namespace, default_tz: str) -> tuple[dict[s
     else:
         now = datetime.now(UTC)
     query["at"] = now.isoformat()
+    if getattr(args, "vid", None):
+        query["vid"] = args.vid
     for item in args.param:
         name, sep, value = item.partition("=")
         if not sep or not name:
@@ -251,6 +254,9 @@ def cmd_variants(args: argparse.Namespace) -> int:
         attrs = ", ".join(report.attributes) or "nothing"
         print(f"{report.creative}: {report.summary()} "
               f"({report.combinations} context cells over {attrs} + locale, per size)")
+        if report.arms:
+            arms = ", ".join(arm.label() for arm in report.arms)
+            print(f"  split over vid (the visitor id): {arms}; without an id: the default arm")
         for v in report.variants:
             example = " ".join(f"{k}={val}" for k, val in v.example.items())
             rules = ",".join(v.matched) or "(defaults)"

@@ -20,11 +20,20 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default=DEFAULT_HOST)
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--no-signatures", action="store_true", help="accept unsigned creative URLs (demos only)")
+    p.add_argument(
+        "--visitor-cookie",
+        action="store_true",
+        help="read and set the first-party visitor cookie as the CDN does with VisitorCookie on (env VERSA_VISITOR_COOKIE)",
+    )
     p.set_defaults(func=cmd_serve)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    settings = cli_settings(packs_dir=args.packs, require_signature=False if args.no_signatures else None)
+    settings = cli_settings(
+        packs_dir=args.packs,
+        require_signature=False if args.no_signatures else None,
+        visitor_cookie=True if args.visitor_cookie else None,
+    )
     packs = settings.packs_dir
     if not packs.is_dir():
         print(f"versa: error: --packs {packs}: no such directory", file=sys.stderr)
@@ -50,7 +59,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if exc.name != "versa.web.studio":
             raise
     try:
-        server = serve(api.lambda_handler, args.host, args.port, studio)
+        server = serve(api.lambda_handler, args.host, args.port, studio, visitor_cookie=settings.visitor_cookie)
     except OSError as exc:
         print(f"versa: error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
@@ -60,6 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from versa.composition import writer_line
 
     print(f"  {writer_line(settings)}", flush=True)
+    from versa.decide.variants import splits_on_visitor
     from versa.signing.urls import creative_path
 
     for brand in service.brands():
@@ -69,8 +79,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  {brand}: not served until fixed — {exc}", flush=True)
             print(f"versa: pack {brand!r} failed to load: {exc}", file=sys.stderr, flush=True)
             continue
-        for creative in pack.model.creatives:
-            print(f"  {brand}/{creative:<14} {server.url}{service.sign(creative_path(brand, creative, 'png'), {})}")
+        for creative, spec in pack.model.creatives.items():
+            # A split creative's URL carries vid (a page or an email tool fills it; empty: the cookie or
+            # the default arm).
+            query = {"vid": ""} if splits_on_visitor(spec) else {}
+            print(f"  {brand}/{creative:<14} {server.url}{service.sign(creative_path(brand, creative, 'png'), query)}")
     print("Press Ctrl+C to stop.", flush=True)
     _wait_for_stop()
     print("versa: stopping", flush=True)

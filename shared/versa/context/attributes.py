@@ -22,15 +22,17 @@ TIME_FEATURES = (
     "date",
 )
 BUILTIN_ATTRIBUTES: frozenset[str] = frozenset(
-    {*LOCATION, "tz", "device", "os", "client", "lang", "theme", *TIME_FEATURES, "window"}
+    {*LOCATION, "tz", "device", "os", "client", "lang", "theme", *TIME_FEATURES, "window", "vid"}
 )
-"""Every attribute a rule may name besides the creative's declared parameters."""
+"""Every attribute a rule may name besides the creative's declared parameters (`vid`, the visitor's
+bucket, only inside `bucket:`; see `versa.context.visitor`)."""
 
 DEFAULT_KEYABLE: frozenset[str] = frozenset(
-    {"country", "tz", "device", "client", "lang", "theme", *TIME_FEATURES, "window"}
+    {"country", "tz", "device", "client", "lang", "theme", *TIME_FEATURES, "window", "vid"}
 )
 """What the CDN's cache key carries (x-versa-country, -tz, -device, -client, -lang) and the time
-features derived from the zone and the clock (bounded by the response TTL). A deployment may widen it
+features derived from the zone and the clock (bounded by the response TTL), and the visitor bucket
+(x-versa-vb, never the visitor id). A deployment may widen it
 knowingly (e.g. add `region`) by also adding the header to its cache policy. `theme` is an explicit
 query parameter, and the query string is part of the cache key."""
 
@@ -40,6 +42,7 @@ CDN_HEADER_OF: dict[str, str] = {
     "device": "x-versa-device",
     "client": "x-versa-client",
     "lang": "x-versa-lang",
+    "vid": "x-versa-vb",
 }
 """The normalized header the CloudFront Function sets for each directly keyed attribute."""
 

@@ -28,6 +28,7 @@ from versa.context.timefeatures import (
     Weekday,
     validate_dayparts,
 )
+from versa.context.visitor import VISITOR_PARAM
 from versa.signing.signer import RESERVED_PARAMS
 
 Theme = Literal["light", "dark"]
@@ -39,7 +40,7 @@ RENDER_PARAMS = frozenset({"dpr", "theme", "w"})
 SIGNING_PARAMS = RESERVED_PARAMS
 """Query names of the signature itself (`versa.signing.RESERVED_PARAMS`); the core ignores them (the
 edge verifies)."""
-RESERVED_QUERY_NAMES = SIGNED_OVERRIDES | RENDER_PARAMS | SIGNING_PARAMS
+RESERVED_QUERY_NAMES = SIGNED_OVERRIDES | RENDER_PARAMS | SIGNING_PARAMS | {VISITOR_PARAM}
 """No declared parameter may use one of these names."""
 
 BUILTIN_ATTRIBUTES: frozenset[str] = (attributes.BUILTIN_ATTRIBUTES - {"window"}) | {
@@ -134,7 +135,8 @@ class RequestContext:
     Geo and network: country (upper-case ISO code or None), region (ISO 3166-2 subdivision suffix),
     city, tz (IANA zone name), latitude, longitude, asn. Device: device, os, client. Language: lang,
     the NEGOTIATED pack locale. Time: now (UTC) and the local features in `tz`. Declared parameters
-    in `params`. Render inputs: dpr (1–3), theme, width.
+    in `params`. Render inputs: dpr (1–3), theme, width. The visitor's bucket (0–99, None without a
+    visitor id) in `vid` (`versa.context.visitor`).
     """
 
     country: str | None
@@ -164,6 +166,7 @@ class RequestContext:
     theme: Theme | None
     width: int | None
     signals: Mapping[str, Signal]
+    vid: int | None = None
 
     @property
     def zone(self) -> ZoneInfo:

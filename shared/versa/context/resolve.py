@@ -81,6 +81,7 @@ from versa.context.model import (
 from versa.context.negotiation import LANGUAGE_TAG_RE, negotiate_locale
 from versa.context.params import ParamSpec, ParamValue, coerce, parse_aware_datetime
 from versa.context.timefeatures import local_features
+from versa.context.visitor import VISITOR_PARAM, X_VISITOR_BUCKET, parse_bucket_header, visitor_bucket
 from versa.errors import ParamError
 
 _T = TypeVar("_T", bound=str)
@@ -159,6 +160,7 @@ class _Resolver:
 
         dpr, theme, width = self.resolve_render()
         params = self.resolve_params()
+        vid = self.resolve_vid()
         return RequestContext(
             country=country,
             region=region,
@@ -187,6 +189,7 @@ class _Resolver:
             theme=theme,
             width=width,
             signals=MappingProxyType(dict(self.signals)),
+            vid=vid,
         )
 
     # -- network and client ------------------------------------------------------------------------
@@ -390,6 +393,22 @@ class _Resolver:
             return self.put(attr, coerce(name, spec, raw), Source.query, name)
         return self.put(attr, default, Source.default, None)
 
+    def resolve_vid(self) -> int | None:
+        """The visitor bucket: the edge's `x-versa-vb` (the id itself never passes the edge), else the
+        bucket of a raw `vid` in the query (a request that did not pass the edge). Never raises: an
+        unusable id is no id, and the trace says so."""
+        cdn = parse_bucket_header(self.header(X_VISITOR_BUCKET))
+        if cdn is not None:
+            return self.put("vid", cdn, Source.cdn, X_VISITOR_BUCKET)
+        raw = self.q.get(VISITOR_PARAM)
+        if raw:
+            bucket = visitor_bucket(raw)
+            if bucket is not None:
+                source = Source.signed if VISITOR_PARAM in self.o.signed_names else Source.merge
+                return self.put("vid", bucket, source, f"{VISITOR_PARAM} (bucket of the id)")
+            return self.put("vid", None, Source.default, NO_VISITOR_UNUSABLE)
+        return self.put("vid", None, Source.default, NO_VISITOR)
+
     def resolve_params(self) -> dict[str, ParamValue]:
         values: dict[str, ParamValue] = {}
         for name, spec in self.o.params.items():
@@ -411,6 +430,12 @@ class _Resolver:
                 self.put(name, None, Source.default, "absent")
         return values
 
+
+
+NO_VISITOR = "no visitor id: vid empty or absent and no cookie"
+"""The provenance detail of a request without a visitor id (its splits serve the default arm)."""
+NO_VISITOR_UNUSABLE = "no visitor id: vid is not an id (letters, digits and ._~@:+-, at most 128)"
+"""The provenance detail of a request whose `vid` is no usable id."""
 
 
 def _ignored(name: str, raw: str | None, fallback: str | None = None) -> str:

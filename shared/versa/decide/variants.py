@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from versa.context.attributes import CLIENTS, DEVICES, TIME_FEATURES
 from versa.context.params import ParamSpec
 from versa.context.timefeatures import local_features
+from versa.context.visitor import BUCKETS, VISITOR_PARAM, visitor_bucket
 from versa.decide.rules import Decision, decide_sizes, lookup_for
 from versa.errors import VersaError
 from versa.pack.conditions import Bucket, Compare, TimeOfDay, Window, bucket_percent
@@ -79,9 +80,13 @@ class Variant:
     example: dict[str, Any]
     decision: Decision
     matched: tuple[str, ...]
+    visitor_id: str | None = None
+    """For a split creative: a visitor id in the example's arm ("" for the no-id example)."""
 
     def to_json(self) -> dict[str, Any]:
+        extra = {} if self.visitor_id is None else {"visitor_id": self.visitor_id}
         return {
+            **extra,
             "design_key": self.design_key,
             "size": f"{self.decision.size[0]}x{self.decision.size[1]}",
             "contexts": self.count,
@@ -89,6 +94,59 @@ class Variant:
             "example": self.example,
             "locale": self.decision.locale,
         }
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One arm of a creative's visitor splits: the rules whose `bucket:` over `vid` holds for it (its
+    name; `default` when none does) and the visitor buckets in it (so its share in percent)."""
+
+    name: str
+    buckets: tuple[int, ...]
+    example_id: str = ""
+    """A visitor id that lands in this arm (`visitor-N`, the smallest N), for previews."""
+
+    @property
+    def share(self) -> int:
+        return len(self.buckets)
+
+    def label(self) -> str:
+        """How an example shows the arm, e.g. `cta-b (50%)`."""
+        return f"{self.name} ({self.share}%)"
+
+
+NO_VISITOR_ARM = "no id (default arm)"
+"""How an example without a visitor id shows `vid`."""
+
+
+def visitor_arms(creative: Creative) -> list[Arm]:
+    """The arms of the creative's splits over `vid`, in the order of their first bucket; empty when
+    nothing splits on it. Buckets with the same answer from every split form one arm."""
+    splits = [
+        (rule.id, node)
+        for rule in creative.rules
+        for node in rule.when.walk()
+        if isinstance(node, Bucket) and node.key == VISITOR_PARAM
+    ]
+    if not splits:
+        return []
+    groups: dict[tuple[bool, ...], list[int]] = {}
+    for bucket in range(BUCKETS):
+        groups.setdefault(tuple(node.holds_for_visitor(bucket) for _, node in splits), []).append(bucket)
+    arms: list[Arm] = []
+    taken: set[str] = set()
+    for signature, buckets in groups.items():
+        name = "+".join(dict.fromkeys(rid for (rid, _), held in zip(splits, signature, strict=True) if held))
+        name = name or "default"
+        while name in taken:
+            name += "'"
+        taken.add(name)
+        arms.append(Arm(name, tuple(buckets), _example_id(frozenset(buckets))))
+    return arms
+
+
+def _example_id(buckets: frozenset[int]) -> str:
+    return next(f"visitor-{n}" for n in itertools.count() if visitor_bucket(f"visitor-{n}") in buckets)
 
 
 @dataclass
@@ -101,6 +159,7 @@ class VariantReport:
     combinations: int
     variants: list[Variant] = field(default_factory=list)
     sizes: list[str] = field(default_factory=list)
+    arms: list[Arm] = field(default_factory=list)
 
     def designs_per_size(self) -> dict[str, int]:
         """Size ('WxH') -> how many distinct designs it has, in the creative's size order."""
@@ -126,6 +185,7 @@ class VariantReport:
             "combinations": self.combinations,
             "count": len(self.variants),
             "sizes": self.designs_per_size(),
+            "arms": [{"name": a.name, "share": a.share, "example_id": a.example_id} for a in self.arms],
             "variants": [v.to_json() for v in self.variants],
         }
 
@@ -142,6 +202,14 @@ def attributes_read(creative: Creative) -> set[str]:
         if slot.generate:
             names |= set(slot.generate.vary_by)
     return names
+
+
+def splits_on_visitor(creative: Creative) -> bool:
+    """Whether a rule of the creative splits on `vid`: only such a creative's URLs carry `vid` (and so
+    get a visitor bucket at the edge)."""
+    return any(
+        isinstance(node, Bucket) and node.key == VISITOR_PARAM for rule in creative.rules for node in rule.when.walk()
+    )
 
 
 def _compares(creative: Creative, attr: str) -> Iterator[Compare]:
@@ -258,6 +326,8 @@ def attribute_cells(pack: PackModel, creative: Creative, attr: str) -> list[Any]
         return list(pack.locales)
     if attr == "theme":
         return ["light", "dark", None]
+    if attr == VISITOR_PARAM:
+        return [*(arm.buckets[0] for arm in visitor_arms(creative)), None]
     if attr in creative.params:
         spec = creative.params[attr]
         absent = [] if spec.default is not None else [None]
@@ -470,9 +540,11 @@ def enumerate_variants(
     total, read, contexts = iter_contexts(pack, creative_id, limit=limit)
     declared = pack.creative(creative_id).all_sizes
     chosen = declared if sizes is None else [s for s in declared if s in set(sizes)]
-    report = VariantReport(creative_id, read, total, sizes=[f"{w}x{h}" for w, h in chosen])
-    by_key: dict[str, Variant] = {}
     creative = pack.creative(creative_id)
+    arms = visitor_arms(creative)
+    report = VariantReport(creative_id, read, total, sizes=[f"{w}x{h}" for w, h in chosen], arms=arms)
+    arm_of = {bucket: arm for arm in arms for bucket in arm.buckets}
+    by_key: dict[str, Variant] = {}
     varied = sorted({a for s in creative.copy_slots.values() if s.generate for a in s.generate.vary_by} - {"lang"})
     # A decision is a function of which rules match, the context's language and the vary_by values its
     # copy keys read (`decide` reads nothing else of the context when it skips valid_until): contexts
@@ -495,8 +567,10 @@ def enumerate_variants(
             keys.append(decision.design_key)
             variant = by_key.get(decision.design_key)
             if variant is None:
+                bucket = ctx.values.get(VISITOR_PARAM)
                 by_key[decision.design_key] = Variant(
-                    decision.design_key, 1, _example(ctx, set(read)), decision, decision.matched
+                    decision.design_key, 1, _example(ctx, set(read), arm_of), decision, decision.matched,
+                    (arm_of[bucket].example_id if bucket is not None else "") if arms else None,
                 )
             else:
                 variant.count += 1
@@ -505,8 +579,11 @@ def enumerate_variants(
     return report
 
 
-def _example(ctx: SyntheticContext, read: set[str]) -> dict[str, Any]:
-    values, instant, zone = ctx.values, ctx.now, ctx.tz
+def _example(ctx: SyntheticContext, read: set[str], arm_of: Mapping[int, Arm]) -> dict[str, Any]:
+    values, instant, zone = dict(ctx.values), ctx.now, ctx.tz
+    if VISITOR_PARAM in values:  # a visitor bucket says nothing to a reader: its arm does
+        bucket = values[VISITOR_PARAM]
+        values[VISITOR_PARAM] = NO_VISITOR_ARM if bucket is None else arm_of[bucket].label()
     shown = {k: v for k, v in values.items() if (k in read or k == "lang") and k not in ("local", "local_time", "date")}
     shown["tz"] = zone
     shown["at"] = instant.astimezone(ZoneInfo(zone)).replace(microsecond=0).isoformat()

@@ -10,6 +10,7 @@ A `when:` mapping reads like a sentence; every key must hold for the rule to mat
       local_time: {from: "22:00", to: "06:00"}   # time of day in the viewer's zone, wraps past midnight
       window: {from: "2026-12-01T00:00", to: "2026-12-24T00:00", tz: Europe/Berlin}
       bucket: {key: user_id, salt: xmas, pct: [0, 50]}   # deterministic percentage bucket
+      bucket: {salt: cta-test, pct: [0, 50]}             # the same over the built-in visitor id `vid`
       first_name: {present: true}
       any: [{country: US}, {lang: en}]  # also all: [...] and not: {...}
 
@@ -27,6 +28,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from versa.context.visitor import BUCKETS, VISITOR_PARAM
 
 Lookup = Callable[[str], Any]
 """Attribute name -> value (None when absent). Unknown names raise KeyError."""
@@ -222,9 +225,27 @@ def bucket_percent(salt: str, value: Any) -> float:
     return int.from_bytes(digest[:8], "big") % 10000 / 100
 
 
+@functools.lru_cache(maxsize=256)
+def visitor_positions(salt: str) -> tuple[int, ...]:
+    """Visitor bucket -> its position (0..99) in the split salted `salt`: the buckets ordered by
+    SHA-256(salt:bucket). A permutation, so [lo, hi) holds exactly hi - lo buckets (the declared share)
+    and splits with different salts cut the visitors independently of each other."""
+    ranked = sorted(range(BUCKETS), key=lambda b: hashlib.sha256(f"{salt}:{b}".encode()).digest())
+    positions = [0] * BUCKETS
+    for position, bucket in enumerate(ranked):
+        positions[bucket] = position
+    return tuple(positions)
+
+
+NO_VISITOR_REASON = "no visitor id (vid empty or absent, no cookie): the default arm"
+"""Why a split over `vid` does not hold for a request without a visitor id."""
+
+
 @dataclass(frozen=True)
 class Bucket(Condition):
-    """A deterministic percentage bucket over a declared parameter: pct in [lo, hi)."""
+    """A deterministic percentage bucket: pct in [lo, hi). Over a declared parameter, the value's
+    salted hash; over `vid` (the built-in visitor id, whose value here is the visitor's bucket 0..99
+    the edge computed), the bucket's position in the salt's permutation (`visitor_positions`)."""
 
     key: str
     salt: str
@@ -234,8 +255,20 @@ class Bucket(Condition):
     def own_attributes(self) -> set[str]:
         return {self.key}
 
+    def holds_for_visitor(self, bucket: int) -> bool:
+        """Whether visitor bucket `bucket` falls in this split (for `key: vid`)."""
+        return self.lo <= visitor_positions(self.salt)[bucket] < self.hi
+
     def evaluate(self, lookup: Lookup) -> tuple[bool, str]:
         value = lookup(self.key)
+        if self.key == VISITOR_PARAM:
+            if value is None:
+                return False, f"bucket over vid [{self.lo:g}, {self.hi:g}): {NO_VISITOR_REASON}"
+            position = visitor_positions(self.salt)[value]
+            ok = self.lo <= position < self.hi
+            return ok, (
+                f"bucket over vid in [{self.lo:g}, {self.hi:g}) (visitor bucket {value}, position {position})"
+            )
         if value is None:
             return False, f"bucket over {self.key} [{self.lo}, {self.hi}) ({self.key} absent)"
         pct = bucket_percent(self.salt, value)
@@ -243,6 +276,8 @@ class Bucket(Condition):
         return ok, f"bucket over {self.key} in [{self.lo}, {self.hi}) (bucket={pct:.2f})"
 
     def to_data(self) -> Any:
+        if self.key == VISITOR_PARAM:
+            return {"bucket": {"salt": self.salt, "pct": [int(self.lo), int(self.hi)]}}
         return {"bucket": {"key": self.key, "salt": self.salt, "pct": [self.lo, self.hi]}}
 
 
@@ -416,15 +451,22 @@ def _parse_entry(key: str, value: Any, path: str) -> Condition:
             raise ConditionError(where, "from must be before to")
         return Window(since, until, str(tz) if tz else None)
     if key == "bucket":
-        if not isinstance(value, dict) or set(value) != {"key", "salt", "pct"}:
-            raise ConditionError(where, "needs {key: PARAM, salt: TEXT, pct: [FROM, TO]}")
+        if not isinstance(value, dict) or not {"salt", "pct"} <= set(value) <= {"key", "salt", "pct"}:
+            raise ConditionError(
+                where, "needs {salt: TEXT, pct: [FROM, TO]} and, to split on a declared parameter, key: PARAM"
+            )
+        key = str(value.get("key", VISITOR_PARAM))
         pct = value["pct"]
         if not (isinstance(pct, list) and len(pct) == 2):
             raise ConditionError(f"{where}.pct", "needs [from, to] percentages")
         lo, hi = _number(pct[0], f"{where}.pct[0]"), _number(pct[1], f"{where}.pct[1]")
         if not 0 <= lo < hi <= 100:
             raise ConditionError(f"{where}.pct", f"{pct} must satisfy 0 <= from < to <= 100")
-        return Bucket(str(value["key"]), str(value["salt"]), float(lo), float(hi))
+        if key == VISITOR_PARAM and not (float(lo).is_integer() and float(hi).is_integer()):
+            raise ConditionError(
+                f"{where}.pct", f"{pct}: a split over vid is in whole percent (visitors fall in 100 buckets)"
+            )
+        return Bucket(key, str(value["salt"]), float(lo), float(hi))
     if isinstance(value, dict):
         return _parse_ops(key, value, where)
     if isinstance(value, list):
@@ -452,7 +494,8 @@ CONDITION_SCHEMA: dict[str, Any] = {
         "Conditions that must all hold. Keys are context attributes (country, tz, device, client, lang, "
         "daypart, weekday, weekend, season, hour, ...) or declared parameters, with a value (equals), a "
         "list (in) or operators {eq, in, not_in, gt, gte, lt, lte, present}; or the special keys "
-        "local_time {from, to}, window {from, to, tz}, bucket {key, salt, pct}, all [...], any [...], not {...}."
+        "local_time {from, to}, window {from, to, tz}, bucket {key, salt, pct} (key defaults to vid, the "
+        "built-in visitor id), all [...], any [...], not {...}."
     ),
     "properties": {
         "all": {"type": "array", "items": {"type": "object"}},
@@ -470,11 +513,11 @@ CONDITION_SCHEMA: dict[str, Any] = {
         "bucket": {
             "type": "object",
             "properties": {
-                "key": {"type": "string"},
+                "key": {"type": "string", "description": "The declared parameter split on; default: vid."},
                 "salt": {"type": "string"},
                 "pct": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
             },
-            "required": ["key", "salt", "pct"],
+            "required": ["salt", "pct"],
         },
     },
     "additionalProperties": True,

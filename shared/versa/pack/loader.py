@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from versa.context.attributes import BUILTIN_ATTRIBUTES
 from versa.context.locale import LocaleFormatError, format_deadline
 from versa.context.model import RESERVED_QUERY_NAMES
+from versa.context.visitor import VISITOR_PARAM
 from versa.errors import Issue, PackError
 from versa.pack.assets import (
     AssetError,
@@ -564,7 +565,13 @@ def _check_creative(
                 )
         if spec.generate:
             for attr in spec.generate.vary_by:
-                if attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
+                if attr == VISITOR_PARAM:
+                    yield Issue(
+                        PACK_FILE,
+                        f"{base}.copy.{slot}.generate.vary_by.{attr}",
+                        "vid is read only by a split (bucket:); set copy per arm in the split's rules",
+                    )
+                elif attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
                     yield Issue(
                         PACK_FILE,
                         f"{base}.copy.{slot}.generate.vary_by.{attr}",
@@ -638,10 +645,20 @@ def _check_links(model: PackModel, base: str, creative: Creative) -> Iterator[Is
 
 
 def _check_condition(creative: Creative, path: str, cond: Condition) -> Iterator[Issue]:
+    reported: set[str] = set()
     for node in cond.walk():
-        if isinstance(node, Bucket) and node.key not in creative.params:
-            yield Issue(PACK_FILE, path, f"bucket key {node.key!r} must be a declared parameter")
-    for attr in sorted(cond.attributes()):
+        if isinstance(node, Bucket) and node.key not in creative.params and node.key != VISITOR_PARAM:
+            reported.add(node.key)
+            yield Issue(
+                PACK_FILE, path, f"bucket key {node.key!r} must be a declared parameter or vid (the visitor id)"
+            )
+        elif not isinstance(node, Bucket) and VISITOR_PARAM in node.own_attributes():
+            yield Issue(
+                PACK_FILE,
+                path,
+                "vid is the visitor's bucket and is read only by a split: bucket: {salt: TEXT, pct: [FROM, TO]}",
+            )
+    for attr in sorted(cond.attributes() - reported):  # one error per mistake
         if attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
             known = ", ".join(sorted(BUILTIN_ATTRIBUTES | set(creative.params)))
             hint = did_you_mean(attr, BUILTIN_ATTRIBUTES | set(creative.params))

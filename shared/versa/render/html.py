@@ -20,12 +20,13 @@ from markupsafe import Markup, escape
 
 from versa.context.locale import comma, resolve_digits
 from versa.decide.rules import Decision
+from versa.decide.variants import splits_on_visitor
 from versa.errors import RenderError, UnknownCreative
 from versa.pack.assets import AssetError, read_pack_file
 from versa.pack.links import is_allowed_link
-from versa.pack.model import Pack
+from versa.pack.model import Creative, Pack
 from versa.pack.sandbox import BoundedSandbox
-from versa.signing.signer import RESERVED_PARAMS, Keyring, signed_url
+from versa.signing.signer import RESERVED_PARAMS, VISITOR_PARAM, Keyring, signed_url
 from versa.signing.urls import click_path, creative_path
 
 PICTURE_FORMATS = ("avif", "webp")
@@ -82,9 +83,13 @@ def unsafe_accesses(source: str) -> Iterator[str]:
             yield name
 
 
-def _carried(request: Any) -> dict[str, str]:
-    """The request's context parameters, to sign into the image URLs of the page."""
-    return {k: v for k, v in request.query.items() if k not in RESERVED_PARAMS and k not in ("w", "dpr")}
+def _carried(request: Any, creative: Creative) -> dict[str, str]:
+    """The request's context parameters, to sign into the image URLs of the page; a split creative's
+    URLs carry `vid` (the page's own, blanked by the edge, else empty: the cookie or the default arm)."""
+    carried = {k: v for k, v in request.query.items() if k not in RESERVED_PARAMS and k not in ("w", "dpr")}
+    if splits_on_visitor(creative):
+        carried.setdefault(VISITOR_PARAM, "")
+    return carried
 
 
 def page_expiry(request: Any) -> datetime | None:
@@ -113,7 +118,7 @@ class HtmlPages:
         if creative.template is None:
             raise UnknownCreative(pack.brand, f"{decision.creative}.html (the creative has no template)")
         env = _environment(str(pack.root), pack.version)
-        carried = _carried(request)
+        carried = _carried(request, creative)
         expires = page_expiry(request)
         try:
             alt = _alt(creative.alt, decision.locale, pack.model.default_locale, texts)
@@ -195,7 +200,7 @@ class HtmlPages:
         creative = pack.model.creative(decision.creative)
         sized = None if decision.size == creative.size else decision.size
         url = self.base_url + signed_url(
-            creative_path(pack.brand, decision.creative, "png", sized), _carried(request), self.keyring,
+            creative_path(pack.brand, decision.creative, "png", sized), _carried(request, creative), self.keyring,
             expires=page_expiry(request),
         )
         width, height = decision.size

@@ -18,7 +18,7 @@ A signature adds these query parameters (`RESERVED_PARAMS`; a pack may not decla
 - ``sig``   base64url (no padding) of HMAC-SHA256(secret, string_to_sign(...)).
 
 Template signature: an email tool cannot compute a per-recipient HMAC, so a URL may be signed as a
-template. Every occurrence of a merge parameter enters the canonical form as ``name=`` (empty value):
+template (the visitor id `vid` is always signed so, whether asked or not). Every occurrence of a merge parameter enters the canonical form as ``name=`` (empty value):
 its name and how often it appears are covered, its value is free and must be bounded by the pack's
 declared type. Everything else (path, fixed parameters, ``m`` itself) is covered with its value.
 
@@ -58,6 +58,9 @@ SCOPE_PARAM: Final = "scope"
 MERGE_PARAM: Final = "m"
 RESERVED_PARAMS: Final = frozenset({SIG_PARAM, KID_PARAM, EXP_PARAM, SCOPE_PARAM, MERGE_PARAM})
 """Query names owned by signing; `sign` refuses a query that already uses one."""
+VISITOR_PARAM: Final = "vid"
+"""The built-in visitor id (`versa.context.visitor`): always signed as a merge parameter, since the edge
+replaces its value by the visitor's bucket before the origin verifies."""
 
 MIN_SECRET_BYTES: Final = 32
 KID_PATTERN: Final = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
@@ -326,10 +329,20 @@ def sign(
     a reserved name or an argument is malformed, SignatureInvalid for a refused path.
     """
     pairs = _pairs(query)
+    merge_names = _with_visitor(pairs, merge_names)
     added, merge = _signing_params(pairs, keyring, scope, expires, merge_names)
     message = string_to_sign(path, [*pairs, *added.items()], merge_names=merge)
     added[SIG_PARAM] = _mac(keyring[keyring.active_kid], message)
     return added
+
+
+def _with_visitor(pairs: list[tuple[str, str]], merge_names: Sequence[str]) -> Sequence[str]:
+    """`merge_names`, plus `vid` when the query carries it (its value is never covered)."""
+    if isinstance(merge_names, str):
+        raise TypeError("merge_names must be a sequence of names, not a str")
+    if any(name == VISITOR_PARAM for name, _ in pairs) and VISITOR_PARAM not in merge_names:
+        return [*merge_names, VISITOR_PARAM]
+    return merge_names
 
 
 def _single(pairs: list[tuple[str, str]], name: str) -> str | None:
@@ -409,6 +422,7 @@ def signed_url(
     arguments are those of `sign`.
     """
     pairs = _pairs(query)
+    merge_names = _with_visitor(pairs, merge_names)
     added = sign(base_path, pairs, keyring, scope=scope, expires=expires, merge_names=merge_names)
     merge = frozenset(merge_names)
     rendered: list[tuple[str, str, str]] = []
@@ -427,6 +441,7 @@ __all__ = [
     "EXTENSIONS",
     "MIN_SECRET_BYTES",
     "RESERVED_PARAMS",
+    "VISITOR_PARAM",
     "Keyring",
     "QueryInput",
     "SignedInfo",

@@ -1,7 +1,10 @@
 """`versa serve`: the Lambda handler over plain HTTP, for laptops, demos and tests.
 
 Each HTTP request becomes an API Gateway REST proxy event (decoded query and multi-value query, as API
-Gateway delivers them) and goes through the same `lambda_handler` the deployed function uses. The
+Gateway delivers them) and goes through the same `lambda_handler` the deployed function uses. Before
+that, the CDN's visitor step (`versa.context.visitor.edge_query`): a `vid` becomes the `x-versa-vb`
+bucket and its value is blanked, and with `visitor_cookie` on the first-party cookie is read and set, so
+a split behaves here as behind CloudFront. The
 preview studio (`/`) and its small JSON helpers (`/studio/...`, including the review panel's one POST
 route) are served here only: they sign URLs with the local development key.
 """
@@ -17,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from versa.context.visitor import X_VISITOR_BUCKET, cookie_header_for, edge_query
 from versa.web.http import problem, problem_for
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -41,11 +45,26 @@ class LocalContext:
         return 30_000
 
 
-def to_event(method: str, raw_path: str, headers: list[tuple[str, str]], client_ip: str) -> dict[str, Any]:
-    """An API Gateway REST proxy event for one HTTP request (what `/{proxy+}` would deliver)."""
+def to_event(
+    method: str,
+    raw_path: str,
+    headers: list[tuple[str, str]],
+    client_ip: str,
+    *,
+    visitor_cookie: bool = False,
+) -> dict[str, Any]:
+    """An API Gateway REST proxy event for one HTTP request (what `/{proxy+}` would deliver after the
+    CDN's visitor step). A cookie the step wants set is left in the event under `versa.set_cookie`."""
     parts = urlsplit(raw_path)
     path = unquote(parts.path)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    request_id = str(uuid.uuid4())
+    cookie = next((v for n, v in headers if n.lower() == "cookie"), None)
+    pairs, visitor = edge_query(
+        parse_qsl(parts.query, keep_blank_values=True), cookie, cookie_on=visitor_cookie, request_id=request_id
+    )
+    headers = [(n, v) for n, v in headers if n.lower() != X_VISITOR_BUCKET]
+    if visitor.bucket is not None:
+        headers.append((X_VISITOR_BUCKET, str(visitor.bucket)))
     multi: dict[str, list[str]] = {}
     for name, value in pairs:
         multi.setdefault(name, []).append(value)
@@ -53,7 +72,6 @@ def to_event(method: str, raw_path: str, headers: list[tuple[str, str]], client_
     multi_headers: dict[str, list[str]] = {}
     for name, value in headers:
         multi_headers.setdefault(name, []).append(value)
-    request_id = str(uuid.uuid4())
     return {
         "resource": "/{proxy+}",
         "path": path,
@@ -74,6 +92,7 @@ def to_event(method: str, raw_path: str, headers: list[tuple[str, str]], client_
         },
         "body": None,
         "isBase64Encoded": False,
+        "versa.set_cookie": cookie_header_for(visitor, cookie, cookie_on=visitor_cookie),
     }
 
 
@@ -91,9 +110,12 @@ def from_result(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], byt
 class VersaHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: Handler, studio: Any | None = None) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: Handler, studio: Any | None = None, *, visitor_cookie: bool = False
+    ) -> None:
         self.lambda_handler = handler
         self.studio = studio
+        self.visitor_cookie = visitor_cookie
         super().__init__(address, RequestHandler)
 
     @property
@@ -163,10 +185,19 @@ class RequestHandler(BaseHTTPRequestHandler):
         if studio is not None and (path == "/" or path.startswith("/studio")):
             status, headers, body = studio.handle(self.path)
         else:
-            event = to_event("GET", self.path, list(self.headers.items()), self.client_address[0])
+            event = to_event(
+                "GET",
+                self.path,
+                list(self.headers.items()),
+                self.client_address[0],
+                visitor_cookie=self.server.visitor_cookie,
+            )
+            set_cookie = event.pop("versa.set_cookie")
             try:
                 result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
                 status, headers, body = from_result(result)
+                if set_cookie is not None:  # what the CDN's viewer-response function adds, never cached
+                    headers.append(("Set-Cookie", set_cookie))
             except Exception as exc:  # the handler maps errors itself; this is a last resort (no details out)
                 resp = problem_for(exc)
                 status, body = resp.status, resp.body
@@ -184,8 +215,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def serve(handler: Handler, host: str, port: int, studio: Any | None = None) -> VersaHTTPServer:
-    """Start serving in a background thread; returns the server (call shutdown() to stop)."""
-    server = VersaHTTPServer((host, port), handler, studio)
+def serve(
+    handler: Handler, host: str, port: int, studio: Any | None = None, *, visitor_cookie: bool = False
+) -> VersaHTTPServer:
+    """Start serving in a background thread; returns the server (call shutdown() to stop). With
+    `visitor_cookie`, the first-party visitor cookie is read and set as the CDN does with it on."""
+    server = VersaHTTPServer((host, port), handler, studio, visitor_cookie=visitor_cookie)
     threading.Thread(target=server.serve_forever, name="versa-http", daemon=True).start()
     return server

@@ -35,8 +35,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from versa.context.attributes import CLIENTS, DEVICES
 from versa.context.params import ParamSpec
 from versa.context.resolve import resolve
+from versa.context.visitor import VISITOR_PARAM
 from versa.decide.rules import context_options
-from versa.decide.variants import enumerate_variants, mentions
+from versa.decide.variants import enumerate_variants, mentions, splits_on_visitor
 from versa.errors import PackError, ParamError, VersaError
 from versa.pack.model import Creative, Pack, PackModel, parse_size, size_name
 from versa.ports import CopyStore, StoreUnavailable
@@ -252,6 +253,8 @@ class Studio:
             value = form.params.get(name, "")
             if value:
                 query[name] = value
+        if splits_on_visitor(creative):  # a split creative's URLs carry vid (`p.vid=ID` picks an arm)
+            query[VISITOR_PARAM] = form.params.get(VISITOR_PARAM, "")
         return query
 
     # ------------------------------------------------------------------------------------ variants
@@ -566,11 +569,16 @@ def _context_fields(model: PackModel, creative: Creative, form: Form, now: datet
 
 
 def _param_fields(creative: Creative, form: Form) -> str:
-    if not creative.params:
+    split = splits_on_visitor(creative)
+    if not creative.params and not split:
         return ""
     out = ['<h3 class="group">Parameters</h3>']
     for name, spec in creative.params.items():
         out.append(_param_field(name, spec, form.params.get(name)))
+    if split:
+        name = PARAM_PREFIX + VISITOR_PARAM
+        control = _input(name, form.params.get(VISITOR_PARAM, ""), autocomplete="off", spellcheck="false")
+        out.append(_field(name, VISITOR_PARAM, control, "visitor id: its bucket picks the split's arm; empty: the default arm"))
     return "".join(out)
 
 

@@ -305,7 +305,7 @@
         el("span", { class: "vk", text: `${v.design_key}  ·  ${v.locale}  ·  ${v.contexts} contexts` }),
         el("span", { class: "vm", text: v.matched.length ? "matched: " + v.matched.join(", ") : "no rule matched" }),
         el("span", { class: "vm", text: example }));
-      button.addEventListener("click", () => applyExample(v.example));
+      button.addEventListener("click", () => applyExample(v.example, v.visitor_id));
       list.append(el("li", { "data-key": v.design_key }, button));
     }
     markCurrentVariant();
@@ -326,7 +326,9 @@
     control.value = text;
   }
 
-  function applyExample(example) {
+  function applyExample(example, visitorId) {
+    // a split's arm: the example names it; a visitor id in it goes to the vid field
+    if (typeof visitorId === "string") setControl("p.vid", visitorId);
     for (const [key, value] of Object.entries(example)) {
       if (key === "at") setControl("at", String(value).slice(0, 19));
       else if (["country", "tz", "device", "client", "lang"].includes(key)) setControl(key, value);
