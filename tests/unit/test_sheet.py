@@ -137,9 +137,9 @@ def _frames(image: Image.Image) -> list[tuple[int, int]]:
     corners = []
     for y in range(rgb.height - THUMB_H):
         for x in range(rgb.width - THUMB_W):
-            if px[x, y] == frame and px[x + 1, y] == frame and px[x, y + 1] == frame and px[x + THUMB_W, y] == frame:
-                if (x == 0 or px[x - 1, y] != frame) and (y == 0 or px[x, y - 1] != frame):
-                    corners.append((x, y))
+            edges = px[x, y] == frame and px[x + 1, y] == frame and px[x, y + 1] == frame and px[x + THUMB_W, y] == frame
+            if edges and (x == 0 or px[x - 1, y] != frame) and (y == 0 or px[x, y - 1] != frame):
+                corners.append((x, y))
     return corners
 
 

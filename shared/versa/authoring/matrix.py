@@ -18,6 +18,7 @@ Pure: no IO, no environment, no clock (the base instant is an argument).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -117,10 +118,8 @@ def check_value(model: PackModel, creative_id: str, name: str, value: str) -> st
         "size": [size_name(s) for s in creative.all_sizes],
     }
     if name == "size":
-        try:
+        with contextlib.suppress(ValueError):  # not WxH: refused below with the sizes allowed
             value = size_name(parse_size(value))
-        except ValueError:
-            pass
     if name in finite:
         if value not in finite[name]:
             raise MatrixError(f"--matrix {name}={value}: not allowed (allowed: {', '.join(finite[name])})")

@@ -96,12 +96,23 @@ carry the same ones)."""
 class GridForm(Protocol):
     """What the routes read of the studio's form (`versa.web.studio.Form`)."""
 
-    brand: str
-    creative: str
-    fmt: str
-    tz: str
-    at: str
-    params: Mapping[str, str]
+    @property
+    def brand(self) -> str: ...
+
+    @property
+    def creative(self) -> str: ...
+
+    @property
+    def fmt(self) -> str: ...
+
+    @property
+    def tz(self) -> str: ...
+
+    @property
+    def at(self) -> str: ...
+
+    @property
+    def params(self) -> Mapping[str, str]: ...
 
 
 class GridRoutes:
