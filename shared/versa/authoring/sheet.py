@@ -163,7 +163,7 @@ def sheet_html(title: str, cells: Sequence[SheetCell], *, columns: int | None = 
         "figure{margin:0}a.img{display:flex;align-items:center;justify-content:center;"
         f"width:{THUMB_W}px;height:{THUMB_H}px;border:1px solid #d1d5db;background:#f9fafb}}"
         "figcaption span{display:block}.rules{color:#1d4ed8}.size,.links{color:#4b5563}"
-        "details ol{padding-left:1.2em;margin:4px 0}li.miss{color:#6b7280}code{font-size:12px}"
+        "details ol{list-style:none;padding-left:0;margin:4px 0}li.miss{color:#6b7280}code{font-size:12px}"
     )
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
