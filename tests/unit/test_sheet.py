@@ -204,4 +204,7 @@ def test_cli_names_a_bad_matrix_and_the_cap(tmp_path: Path, capsys: pytest.Captu
     with pytest.raises(SystemExit):
         main(["sheet", str(EXAMPLES / "acme"), "winter-sale", "--all", "-o", str(tmp_path / "s.png")])
     assert "makes 2992 cells, over the cap of 120" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["sheet", str(EXAMPLES / "acme"), "winter-sale", "--all", "--country", "DE", "-o", str(tmp_path / "s.png")])
+    assert "--all shows each design at its own example viewer; --country would not apply" in capsys.readouterr().err
     assert not (tmp_path / "s.png").exists()

@@ -60,6 +60,10 @@ def cmd_sheet(args: argparse.Namespace) -> int:
         raise CliError(f"-o {args.output}: write a .png or an .html sheet")
     if args.all and args.matrix:
         raise CliError("--all and --matrix: give one (--all already covers every design)")
+    viewer = [f"--{n}" for n in ("country", "tz", "device", "lang", "client", "at") if getattr(args, n)]
+    if args.all and (viewer or args.param):
+        given = ", ".join([*viewer, *(["--param"] if args.param else [])])
+        raise CliError(f"--all shows each design at its own example viewer; {given} would not apply (drop it)")
     if args.max_cells < 1:
         raise CliError(f"--max-cells: {args.max_cells} (give at least 1)")
     pack = load_pack(Path(args.pack), checks=PACK_CHECKS)
