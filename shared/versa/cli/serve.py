@@ -46,7 +46,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from versa.composition import build_service
     from versa.web import api
-    from versa.web.server import serve
+    from versa.web.server import dispatcher, serve
 
     service = build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log, draw_fallbacks=True)
     api.configure(lambda: service)
@@ -54,7 +54,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from versa.web.studio import Studio
 
-        studio = Studio(service, settings, copy=service.copy)
+        studio = Studio(service, settings, copy=service.copy, dispatch=dispatcher(api.lambda_handler))
     except ModuleNotFoundError as exc:
         if exc.name != "versa.web.studio":
             raise

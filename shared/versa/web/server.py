@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -105,6 +105,17 @@ def from_result(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], byt
     seen = {name.lower() for name, _ in headers}
     headers += [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() not in seen]
     return int(result["statusCode"]), headers, data
+
+
+def dispatcher(handler: Handler) -> Callable[[str, Mapping[str, str]], tuple[int, list[tuple[str, str]], bytes]]:
+    """A GET of a path (with its query) through `handler` with the given request headers, as this
+    server makes it for a request from the loopback address (the studio's "as seen by" asks with it)."""
+
+    def get(raw_path: str, headers: Mapping[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+        event = to_event("GET", raw_path, list(headers.items()), "127.0.0.1")
+        return from_result(handler(event, LocalContext(event["requestContext"]["requestId"])))
+
+    return get
 
 
 class VersaHTTPServer(ThreadingHTTPServer):

@@ -44,6 +44,8 @@ from versa.ports import CopyStore, StoreUnavailable
 from versa.signing.urls import click_path, creative_path, decision_path
 from versa.web import review_panel
 from versa.web.http import HttpResponse, json_response, problem, problem_for
+from versa.web.studio_grid import ROUTES as GRID_ROUTES
+from versa.web.studio_grid import Dispatch, GridRoutes
 
 if TYPE_CHECKING:
     from versa.settings import Settings
@@ -68,7 +70,12 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-_ASSETS = {"studio.css": "text/css; charset=utf-8", "studio.js": "text/javascript; charset=utf-8"}
+_ASSETS = {
+    "studio.css": "text/css; charset=utf-8",
+    "studio.js": "text/javascript; charset=utf-8",
+    "grid.css": "text/css; charset=utf-8",
+    "grid.js": "text/javascript; charset=utf-8",
+}
 
 
 class StudioBackend(Protocol):
@@ -124,8 +131,11 @@ class Studio:
         *,
         clock: Callable[[], datetime] | None = None,
         copy: CopyStore | None = None,
+        dispatch: Dispatch | None = None,
     ) -> None:
         self.service = service
+        # the grid, time travel and "as seen by" (versa.web.studio_grid)
+        self.grid = GridRoutes(service.sign, self.signed_query, lambda: self._clock(), dispatch)
         self.copy = copy  # the copy store the review panel lists and decides in (None: no panel)
         # The studio hands signed URLs (debug scope included) to whoever can reach the page, which is
         # only acceptable with the local development key, never with a deployed keyring.
@@ -148,6 +158,8 @@ class Studio:
                 return _send(self.variants(Form.parse(parts.query)))
             if path == "/studio/review":
                 return _send(self.review(Form.parse(parts.query).brand))
+            if path in GRID_ROUTES:
+                return _send(self.grid_route(path, parts.query))
             if path.startswith("/studio/assets/"):
                 return _asset(path.removeprefix("/studio/assets/"))
             return _send(problem(404, "Not found", f"no studio route for {parts.path}"))
@@ -192,6 +204,18 @@ class Studio:
                 return None
 
         return json_response(review_panel.decide(self.copy, pack_version, request, self._clock()))
+
+    def grid_route(self, path: str, raw_query: str) -> HttpResponse:
+        """One of `versa.web.studio_grid.ROUTES` for the form in `raw_query`."""
+        if self.signing_refused:
+            return problem(403, "Signing refused", "the studio signs only with the local development key")
+        form = Form.parse(raw_query)
+        pack = self.service.current_pack(form.brand)
+        try:
+            size = chosen_size(pack.model.creative(form.creative), form.size)
+        except ParamError as exc:
+            return problem_for(exc, field="size")
+        return self.grid.handle(path, pack, form, size, raw_query)
 
     # ---------------------------------------------------------------------------------------- urls
 
