@@ -115,3 +115,16 @@ def test_two_brands_are_refused(pair: tuple[Path, Path], tmp_path: Path, capsys:
     code, _, err = run_cli(capsys, "diff", str(pair[0]), str(other))
     assert code == 1
     assert "compare two versions of one brand" in err
+
+
+def test_unchanged_designs_of_a_pack_against_itself_are_its_variants() -> None:
+    # GIVEN an example pack compared with itself
+    from versa.decide.variants import enumerate_variants
+
+    model = load_pack(Path(__file__).resolve().parents[2] / "examples" / "packs" / "northwind", checks=PACK_CHECKS).model
+    diff = diff_packs(model, model)
+
+    # THEN every creative's unchanged designs are exactly `versa variants`' count, none re-keyed
+    assert diff.empty
+    for c in diff.creatives:
+        assert (c.unchanged, c.rekeyed) == (len(enumerate_variants(model, c.creative).variants), 0)
