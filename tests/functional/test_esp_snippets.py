@@ -8,6 +8,10 @@ Iterable's `#urlEncode`) for a recipient named "Zoë & Jo" (a non-ASCII letter, 
 ampersand, which would split the query if a tool did not encode it). The filled image URL must answer
 200 with exactly the image a URL signed for that name directly gets (and not another name's), and the
 filled click link must redirect to the creative's link with the pack's campaign tags.
+
+What this proves is Versa's side: given each tool's documented filter, the URL survives. It cannot
+prove the tool applies the filter (HubSpot's HubL reference says filters on contact tokens apply on
+CMS pages, not in emails; `versa sign --esp hubspot` says so), which is what the last test is about.
 """
 
 from __future__ import annotations

@@ -103,7 +103,9 @@ ESPS: Final[Mapping[str, Esp]] = {
         "hubspot", "HubSpot", lambda f: f"{{{{ contact.{f}|urlencode }}}}",
         {"first_name": "firstname", "last_name": "lastname", "email": "email"},
         lambda p: p.replace("_", ""),
-        "HubL filters run in coded email templates; send yourself a test before the campaign.",
+        "Caution: HubSpot's HubL reference says filters on contact tokens apply on CMS pages, not in "
+        "emails. If urlencode is not applied, a value holding '&', '#' or '+' breaks the URL (an email "
+        "proxy then gets the fallback image): send a test to a contact named 'Zoë & Jo' first.",
     ),
     "iterable": Esp(
         "iterable", "Iterable", lambda f: f"{{{{#urlEncode}}}}{{{{{f}}}}}{{{{/urlEncode}}}}",
