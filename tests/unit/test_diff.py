@@ -128,3 +128,14 @@ def test_unchanged_designs_of_a_pack_against_itself_are_its_variants() -> None:
     assert diff.empty
     for c in diff.creatives:
         assert (c.unchanged, c.rekeyed) == (len(enumerate_variants(model, c.creative).variants), 0)
+
+
+def test_report_draws_only_the_first_changes_asked_for(
+    pair: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "report.html"
+    code, _, err = run_cli(capsys, "diff", str(pair[0]), str(pair[1]), "-o", str(report), "--max-images", "1")
+    assert code == 0, err
+    page = report.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 2  # the first change, before and after
+    assert page.count("not drawn (past --max-images)") == 2 * 2 + 2

@@ -42,13 +42,14 @@ def _figure(caption: str, png: bytes | None, missing: str) -> str:
     return f"<figure><figcaption>{html.escape(caption)}</figcaption>{body}</figure>"
 
 
-def _change(change: DesignChange, image_for: ImageFor) -> str:
-    before = image_for(change.before, change) if change.before is not None else None
-    after = image_for(change.after, change) if change.after is not None else None
+def _change(change: DesignChange, image_for: ImageFor, drawn: bool) -> str:
+    before = image_for(change.before, change) if change.before is not None and drawn else None
+    after = image_for(change.after, change) if change.after is not None and drawn else None
     before_caption = f"before · {change.before.design_key}" if change.before is not None else "before"
     after_caption = f"after · {change.after.design_key}" if change.after is not None else "after"
-    missing_before = "new creative or size" if change.before is None else "could not be drawn"
-    missing_after = "creative or size removed" if change.after is None else "could not be drawn"
+    not_drawn = "could not be drawn" if drawn else "not drawn (past --max-images)"
+    missing_before = "new creative or size" if change.before is None else not_drawn
+    missing_after = "creative or size removed" if change.after is None else not_drawn
     return (
         f'<div class="change"><div class="line"><span class="badge {change.kind}">{change.kind}</span>'
         f"{html.escape(describe(change))}</div><div class=\"pair\">"
@@ -57,10 +58,11 @@ def _change(change: DesignChange, image_for: ImageFor) -> str:
     )
 
 
-def report_html(diff: PackDiff, image_for: ImageFor) -> str:
+def report_html(diff: PackDiff, image_for: ImageFor, *, max_changes_drawn: int = 200) -> str:
     """The whole report page: title, totals, then per creative its counts and each change with the
     design before and after (for an addition, what its viewers saw before; for a removal, what they
-    see now)."""
+    see now). Only the first `max_changes_drawn` changes get images (a token change can touch
+    thousands of designs); the rest are listed without."""
     parts = [
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">",
         f"<title>versa diff {html.escape(diff.brand)}</title><style>{_STYLE}</style></head><body>",
@@ -75,7 +77,9 @@ def report_html(diff: PackDiff, image_for: ImageFor) -> str:
         same = f"{c.unchanged} unchanged" + (f", {c.rekeyed} of them with a new key and the same image" if c.rekeyed else "")
         counts = ", ".join(f"{c.count(k)} {k}" for k in ("added", "removed", "changed"))
         parts.append(f"<h2>{html.escape(c.creative)}{status}</h2><div class=\"meta\">{counts}; {same}</div>")
-        parts.extend(_change(change, image_for) for change in c.changes)
+        for change in c.changes:
+            parts.append(_change(change, image_for, drawn=max_changes_drawn > 0))
+            max_changes_drawn -= 1
     parts.append("</body></html>")
     return "\n".join(parts)
 

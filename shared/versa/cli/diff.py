@@ -18,6 +18,8 @@ def register(sub: Any) -> None:
     p.add_argument("new", metavar="PACK_B", help="the pack as it would be")
     p.add_argument("creative", nargs="?", help="compare only this creative")
     p.add_argument("-o", "--output", metavar="REPORT.html", help="write the HTML report with before/after images")
+    p.add_argument("--max-images", type=int, default=200, metavar="N",
+                   help="draw before/after images for the first N changes only (default 200)")
     p.set_defaults(func=cmd_diff)
 
 
@@ -68,7 +70,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     if args.output:
         from versa.authoring.diff_report import report_html
 
-        Path(args.output).write_text(report_html(diff, image_maker(old, new)), encoding="utf-8")
+        page = report_html(diff, image_maker(old, new), max_changes_drawn=max(args.max_images, 0))
+        Path(args.output).write_text(page, encoding="utf-8")
         print(f"report: {args.output}")
     return 0
 
