@@ -76,3 +76,43 @@ def test_publish_without_bucket_names_the_missing_setting(capsys: pytest.Capture
     code, _, err = run(capsys, "publish", str(PACKS / "acme"))
     assert code == 1
     assert "--bucket is required" in err
+
+
+def test_publish_prints_what_it_changes_before_the_pointer_flips(
+    tmp_path: Path, s3_bucket: str, s3_client: Any, moto_endpoint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from diffpacks import write_pair
+    from versa.publish.s3 import Publisher
+
+    # GIVEN the crafted pair: one rule added, one token changed, one creative removed
+    old, new = write_pair(tmp_path)
+    common = ["--bucket", s3_bucket, "--endpoint-url", moto_endpoint]
+
+    # WHEN the old version is published, then the new one
+    code1, _, err1 = run(capsys, "publish", str(old), *common)
+    code2, out2, err2 = run(capsys, "publish", str(new), *common)
+
+    # THEN the first had nothing to compare with, and the second printed versa diff's summary
+    assert code1 == 0 and code2 == 0, (err1, err2)
+    assert "shop: nothing published yet to compare with" in err1
+    lines = err2.splitlines()
+    assert "hero: 1 added, 0 removed, 0 changed, 2 unchanged (2 with a new key, same image)" in lines
+    assert "promo: creative removed: 0 added, 2 removed, 0 changed, 0 unchanged" in lines
+    assert "total: 1 added, 2 removed, 2 changed" in lines
+    assert out2.startswith("published shop ")
+
+    # AND the summary is made while the pointer still names the published version
+    seen: list[str] = []
+
+    def before_flip(published: Any, release: Any) -> None:
+        pointer = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/shop/current.json")["Body"].read())
+        seen.append(pointer["version"])
+        assert published is not None and set(published.creatives) == {"hero", "banner"}
+
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=moto_endpoint)
+    current = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="packs/shop/current.json")["Body"].read())
+    result = Publisher(s3_bucket, client=client).publish(old, before_flip=before_flip)
+    assert seen == [current["version"]]
+    assert result.pointer_changed and result.previous == current["version"]

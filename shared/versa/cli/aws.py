@@ -87,10 +87,28 @@ def _brand_of(arg: str) -> str:
     return load_pack(path, checks=PACK_CHECKS).brand if (path / "pack.yaml").is_file() else arg
 
 
+def _print_diff(published: Any, release: Any) -> None:
+    """What the release changes against the published version, on stderr, before the pointer moves
+    (`versa diff`'s summary; a diff that cannot be made is said and does not stop the publish)."""
+    from versa.authoring.diff import diff_packs
+    from versa.errors import VersaError
+
+    if published is None or release.model is None:
+        print(f"{release.brand}: nothing published yet to compare with", file=sys.stderr)
+        return
+    try:
+        diff = diff_packs(published, release.model, old_version="published", new_version=release.version)
+    except VersaError as exc:
+        print(f"{release.brand}: could not compare with the published version ({exc})", file=sys.stderr)
+        return
+    for line in diff.summary():
+        print(line, file=sys.stderr)
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     publisher = _publisher(args)
     if not args.repair:
-        _report(publisher.publish(args.pack), "published")
+        _report(publisher.publish(args.pack, before_flip=_print_diff), "published")
         return 0
     brand = _brand_of(args.pack)
     status = publisher.status(brand)

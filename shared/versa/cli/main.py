@@ -270,6 +270,7 @@ def cmd_sign(args: argparse.Namespace) -> int:
     from urllib.parse import parse_qsl, urlsplit
 
     from versa.signing.devkeys import keyring_from_json, load_or_create_dev_keyring
+    from versa.signing.esp import parse_merge
     from versa.signing.signer import signed_url
 
     parts = urlsplit(args.path)
@@ -283,11 +284,21 @@ def cmd_sign(args: argparse.Namespace) -> int:
         state = settings().state_dir
         source = state / "keys.json"
         keyring = load_or_create_dev_keyring(state)
-    expires = datetime.now(UTC) + timedelta(seconds=args.expires) if args.expires else None
-    merge = [m for m in (args.merge or "").split(",") if m]
-    url = signed_url(parts.path, query, keyring, scope=args.scope, expires=expires, merge_names=merge)
     base = args.base_url.rstrip("/") if args.base_url else ""
     print(f"signed with key {keyring.active_kid} from {source}", file=sys.stderr)
+    if args.esp:
+        from versa.cli.email import sign_for_esp
+
+        return sign_for_esp(args, keyring, base)
+    try:
+        merge = parse_merge(args.merge)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    mapped = sorted(name for name, field in merge.items() if field is not None)
+    if mapped:
+        raise CliError(f"--merge: {', '.join(mapped)} name a field; fields are for --esp (an email tool)")
+    expires = datetime.now(UTC) + timedelta(seconds=args.expires) if args.expires else None
+    url = signed_url(parts.path, query, keyring, scope=args.scope, expires=expires, merge_names=list(merge))
     print(base + url)
     return 0
 
@@ -331,11 +342,19 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_variants)
 
-    p = sub.add_parser("sign", help="sign a URL path with the local development key")
+    p = sub.add_parser("sign", help="sign a URL path (the local development key unless --keys)")
     p.add_argument("path", help="e.g. '/v1/acme/winter-sale.png?first_name=Ana'")
     p.add_argument("--scope", help="e.g. debug (needed by the /decision route) or preview")
     p.add_argument("--expires", type=int, metavar="SECONDS", help="valid for this many seconds")
-    p.add_argument("--merge", metavar="NAMES", help="comma-separated merge parameters left open (template signature)")
+    p.add_argument(
+        "--merge", action="append", default=[], metavar="NAME[=FIELD]",
+        help="merge parameters left open (template signature); comma-separated or repeated; with --esp, "
+        "=FIELD names the email tool's field (default: the tool's usual field for the name)",
+    )
+    p.add_argument("--esp", choices=("braze", "hubspot", "iterable", "klaviyo", "mailchimp", "salesforce"),
+                   help="print an <img> in a click <a>, in this email tool's merge syntax and URL encoding")
+    p.add_argument("--pack", metavar="DIR", help="with --esp: the brand's pack (default: the packs directory's)")
+    p.add_argument("--alt", help="with --esp: the image's alt text (default: the pack's name)")
     p.add_argument("--base-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}", help="prefix for the printed URL")
     p.add_argument("--keys", metavar="FILE", help="a keyring JSON file (e.g. the deployed one); default: the dev key")
     p.set_defaults(func=cmd_sign)
@@ -351,6 +370,7 @@ def _extra_commands() -> list[Callable[[Any], None]]:
     for module in (
         "versa.cli.render", "versa.cli.serve", "versa.cli.aws", "versa.cli.copy", "versa.cli.warm", "versa.cli.init",
         "versa.cli.sheet",
+        "versa.cli.diff",
     ):
         try:
             mod = __import__(module, fromlist=["register"])

@@ -10,7 +10,9 @@ or invisible formatting characters (which browsers strip or ignore, turning `jav
 from __future__ import annotations
 
 import unicodedata
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 MAX_LINK_LENGTH = 2048
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
@@ -56,4 +58,61 @@ def is_allowed_link(value: object, *, allow_http: bool = False) -> bool:
     return link_problem(value, allow_http=allow_http) is None
 
 
-__all__ = ["MAX_LINK_LENGTH", "is_allowed_link", "link_problem"]
+MAX_UTM_LENGTH = 100
+UTM_FIELDS = ("source", "medium", "campaign", "term", "content")
+"""The campaign tags a click may carry, each sent as `utm_<field>`."""
+
+
+class Utm(BaseModel):
+    """Campaign tags (`utm_source`, `utm_medium`, ...) added to a click's destination by `/click`.
+
+    Declared on the pack (for every creative) and on a creative (field by field over the pack's).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str | None = Field(default=None, description="utm_source, e.g. newsletter.")
+    medium: str | None = Field(default=None, description="utm_medium, e.g. email.")
+    campaign: str | None = Field(default=None, description="utm_campaign, e.g. winter-sale-2026.")
+    term: str | None = Field(default=None, description="utm_term (paid keywords; rarely used in email).")
+    content: str | None = Field(default=None, description="utm_content, e.g. header-banner.")
+
+    @field_validator(*UTM_FIELDS)
+    @classmethod
+    def _value(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value or len(value) > MAX_UTM_LENGTH:
+            raise ValueError(f"{value!r}: a tag is 1 to {MAX_UTM_LENGTH} characters")
+        for ch in value:
+            if unicodedata.category(ch) in _REFUSED_CATEGORIES and ch != " ":
+                raise ValueError(f"{value!r} holds U+{ord(ch):04X}: tags may not hold control or invisible characters")
+        return value
+
+    def over(self, base: Utm | None) -> Utm:
+        """These tags, with `base`'s filling the fields these leave unset."""
+        if base is None:
+            return self
+        return Utm(**{f: getattr(self, f) if getattr(self, f) is not None else getattr(base, f) for f in UTM_FIELDS})
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """The set tags as `(utm_<field>, value)`, in the order source, medium, campaign, term, content."""
+        return [(f"utm_{f}", v) for f in UTM_FIELDS if (v := getattr(self, f)) is not None]
+
+
+def with_utm(link: str, utm: Utm | None) -> str:
+    """`link` with the `utm` tags added to its query; a `utm_*` the link already carries is kept (the
+    author wrote it on purpose), its other parameters and fragment untouched."""
+    if utm is None or not utm.pairs():
+        return link
+    parts = urlsplit(link)
+    present = {name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    added = [(name, value) for name, value in utm.pairs() if name not in present]
+    if not added:
+        return link
+    extra = "&".join(f"{name}={quote(value, safe='-._~')}" for name, value in added)
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+__all__ = ["MAX_LINK_LENGTH", "MAX_UTM_LENGTH", "UTM_FIELDS", "Utm", "is_allowed_link", "link_problem", "with_utm"]

@@ -35,7 +35,7 @@ from versa.context.params import ParamSpec
 from versa.context.timefeatures import DEFAULT_DAYPARTS, Daypart
 from versa.pack.assets import resolve_asset
 from versa.pack.conditions import ALWAYS, CONDITION_SCHEMA, Condition, ConditionError, parse_condition
-from versa.pack.links import link_problem
+from versa.pack.links import Utm, link_problem
 from versa.pack.setkeys import SetKey, parse_set
 
 SLUG = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -699,6 +699,7 @@ class Creative(Strict):
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     link: str | None = Field(default=None, description="Where a click goes: an https URL (http with allow_http_links).")
+    utm: Utm | None = Field(default=None, description="Campaign tags /click adds to the link, over the pack's.")
     alt: dict[str, str] = Field(default_factory=dict, description="Per-locale alt text template.")
     template: str | None = Field(default=None, description="HTML template under templates/ for .html.")
     fallback: str | None = Field(
@@ -819,6 +820,7 @@ class PackModel(Strict):
     creatives: dict[Slug, Creative] = Field(min_length=1)
     allow_http_links: bool = Field(default=False, description="Let links (and rules' links) use http:// as well as https://.")
     voice: Voice | None = Field(default=None, description="The brand's voice for generated copy.")
+    utm: Utm | None = Field(default=None, description="Campaign tags /click adds to every creative's link.")
     review: bool = Field(
         default=False,
         description="Generated copy of every slot waits for a reviewer's approval before it is served "
@@ -848,6 +850,11 @@ class PackModel(Strict):
     @property
     def default_locale(self) -> str:
         return self.locales[0]
+
+    def utm_for(self, creative_id: str) -> Utm | None:
+        """The campaign tags of a creative's clicks: its own `utm`, field by field over the pack's."""
+        own = self.creative(creative_id).utm
+        return own.over(self.utm) if own is not None else self.utm
 
     def creative(self, creative_id: str) -> Creative:
         from versa.errors import UnknownCreative

@@ -23,7 +23,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,7 +37,7 @@ from versa.errors import PackError
 from versa.pack.assets import open_image
 from versa.pack.bundle import build_bundle, open_bundle
 from versa.pack.loader import load_pack
-from versa.pack.model import Pack
+from versa.pack.model import Pack, PackModel
 from versa.publish.errors import LockLost, PublishBusy, PublishConflict, PublishError, UnknownVersion
 from versa.publish.lock import CONDITION_FAILED, DEFAULT_LOCK_TTL, BrandLock, Journal
 from versa.render.checks import PACK_CHECKS
@@ -100,6 +100,11 @@ class FallbackImage:
     max_age: int
 
 
+BeforeFlip = Callable[[PackModel | None, "Release"], None]
+"""Called by a publish under the brand's lock before anything is written: the published version's
+model (None when there is none) and the release about to replace it."""
+
+
 @dataclass(frozen=True)
 class Release:
     """Everything a publish writes, prepared before it takes the lock: the checked pack's brand and
@@ -109,6 +114,8 @@ class Release:
     version: str
     bundle: bytes
     fallbacks: tuple[FallbackImage, ...]
+    model: PackModel | None = field(default=None, compare=False)
+    """The checked pack's model (what `before_flip` compares with the published one)."""
 
 
 @dataclass(frozen=True)
@@ -295,20 +302,31 @@ class Publisher:
         pack = check_publishable(pack_dir)
         bundle = build_bundle(pack.root, pack.files)
         verify_bundle(bundle, pack)
-        return Release(pack.brand, pack.version, bundle, all_fallbacks(pack, fallback_renderer))
+        return Release(pack.brand, pack.version, bundle, all_fallbacks(pack, fallback_renderer), pack.model)
 
     def publish(
-        self, pack_dir: Path | str, *, fallback_renderer: FallbackRenderer | None = None
+        self,
+        pack_dir: Path | str,
+        *,
+        fallback_renderer: FallbackRenderer | None = None,
+        before_flip: BeforeFlip | None = None,
     ) -> PublishResult:
         """Validate, lint, upload and activate the pack in `pack_dir`. Raises PackError (nothing
         uploaded), PublishBusy (nothing written), PublishConflict or another PublishError (the
-        journal says what completed; the message says where the pointer stands)."""
-        return self.publish_release(self.prepare(pack_dir, fallback_renderer=fallback_renderer))
+        journal says what completed; the message says where the pointer stands). `before_flip` is
+        called under the lock, before anything is written (see `publish_release`)."""
+        release = self.prepare(pack_dir, fallback_renderer=fallback_renderer)
+        return self.publish_release(release, before_flip=before_flip)
 
-    def publish_release(self, release: Release) -> PublishResult:
-        """Activate a prepared release (see `publish`)."""
+    def publish_release(self, release: Release, *, before_flip: BeforeFlip | None = None) -> PublishResult:
+        """Activate a prepared release (see `publish`). Under the lock, once the pointer is read and
+        before the bundle, fallbacks or pointer are written, `before_flip(published, release)` is
+        called with the model of the version the pointer names (None when nothing is published or
+        it cannot be read); an exception from it stops the publish with nothing written."""
         with self._locked(release.brand, "publish", release.version) as lock:
             current = self._read_pointer(release.brand)
+            if before_flip is not None:
+                before_flip(self._published_model(release.brand, current), release)
             uploaded = self._upload_bundle(release)
             lock.step("bundle")
             return self._converge(lock, release.version, release.fallbacks, current, uploaded=uploaded)
@@ -452,19 +470,37 @@ class Publisher:
             return PublishConflict(f"{conflict}; bringing the fallbacks to the pointer's version failed: {exc}")
         return PublishConflict(f"{conflict}; the fallbacks now match the pointer's version {version}")
 
-    def _fallbacks_of(
-        self, brand: str, version: str, renderer: FallbackRenderer | None
-    ) -> tuple[FallbackImage, ...]:
-        """The fallback images of a published version, from its bundle (one GET)."""
+    def _published_model(self, brand: str, current: tuple[Pointer, str] | None) -> PackModel | None:
+        """The model of the version the pointer names (one GET), or None when there is none or its
+        bundle cannot be read (the publish goes on: it replaces that version)."""
+        if current is None:
+            return None
+        version = current[0].version
+        try:
+            data = self._bundle_data(brand, version)
+            with tempfile.TemporaryDirectory(prefix="versa-bundle-") as tmp:
+                return open_bundle(data, Path(tmp), brand=brand, version=version, checks=PACK_CHECKS).model
+        except (PublishError, PackError, UnknownVersion):
+            return None
+
+    def _bundle_data(self, brand: str, version: str) -> bytes:
+        """A published version's bundle bytes; UnknownVersion or PublishError."""
         key = self.layout.bundle_key(brand, version)
         try:
-            data = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            body: bytes = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+            return body
         except ClientError as exc:
             if _code(exc) in NO_SUCH_KEY:
                 raise UnknownVersion(brand, version, [i.version for i in self.versions(brand)]) from None
             raise PublishError(f"downloading {key} failed ({_code(exc)}): {exc}") from exc
         except BotoCoreError as exc:
             raise PublishError(f"downloading {key} failed: {exc}") from exc
+
+    def _fallbacks_of(
+        self, brand: str, version: str, renderer: FallbackRenderer | None
+    ) -> tuple[FallbackImage, ...]:
+        """The fallback images of a published version, from its bundle (one GET)."""
+        data = self._bundle_data(brand, version)
         with tempfile.TemporaryDirectory(prefix="versa-bundle-") as tmp:
             pack = open_bundle(data, Path(tmp), brand=brand, version=version, checks=PACK_CHECKS)
             return all_fallbacks(pack, renderer)

@@ -45,7 +45,7 @@ from versa.errors import (
     VersaError,
 )
 from versa.generate.review import review_required, serves, serving
-from versa.pack.links import link_problem
+from versa.pack.links import link_problem, with_utm
 from versa.pack.model import SLUG, CacheSettings, Creative, Pack, countdown_layers
 from versa.pack.sizes import size_of
 from versa.ports import (
@@ -674,7 +674,8 @@ class RenderService:
         return json_response(body)
 
     def click(self, req: CreativeRequest) -> HttpResponse:
-        """GET /v1/{brand}/{creative}/click — re-decide from the same signed context, 302 to the link."""
+        """GET /v1/{brand}/{creative}/click — re-decide from the same signed context, 302 to the link with
+        the campaign tags (`utm`) of the pack and creative added."""
         pack, _, _, decision = self._decided(req)
         if not decision.link:
             raise UnknownCreative(req.brand, f"{req.creative} (no link)")
@@ -682,7 +683,7 @@ class RenderService:
         self.log("click", brand=pack.brand, creative=req.creative, variant=decision.design_key,
                  link=decision.link, matched=list(decision.matched))
         self.metrics.count("Clicks", brand=pack.brand, creative=req.creative, variant=decision.design_key)
-        return redirect(decision.link)
+        return redirect(with_utm(decision.link, pack.model.utm_for(req.creative)))
 
     def _check_click_link(self, pack: Pack, req: CreativeRequest, decision: Decision) -> None:
         """Defence in depth: never redirect to a link the pack's rules would refuse (javascript:,
