@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from versa.decide.rules import Decision, decide_sizes, lookup_for
-from versa.decide.variants import MAX_COMBINATIONS, SyntheticContext, _example, iter_contexts
+from versa.decide.variants import MAX_COMBINATIONS, SyntheticContext, _example, iter_contexts, visitor_arms
 from versa.pack.model import Creative, PackModel
 
 Kind = Literal["added", "removed", "changed"]
@@ -183,6 +183,8 @@ def _pairs(old: PackModel, new: PackModel, creative_id: str, sizes: list[Size], 
         _, attrs, contexts = iter_contexts(m, creative_id, limit=limit)
         streams.append(contexts)
         read |= set(attrs)
+    # a visitor bucket is shown as the arm it falls in (the new version's split, else the old one's)
+    arm_of = {bucket: arm for c in (a, b) for arm in visitor_arms(c) for bucket in arm.buckets}
     pairs: dict[tuple[str, str], _Pair] = {}
     decided: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
     seen: set[tuple[Any, ...]] = set()  # the two partitions mostly coincide: count each cell once
@@ -211,7 +213,7 @@ def _pairs(old: PackModel, new: PackModel, creative_id: str, sizes: list[Size], 
             if pair_key in pairs:
                 pairs[pair_key].contexts += 1
             else:
-                pairs[pair_key] = _Pair(d_old, d_new, 1, _example(ctx, read))
+                pairs[pair_key] = _Pair(d_old, d_new, 1, _example(ctx, read, arm_of))
     return pairs
 
 
