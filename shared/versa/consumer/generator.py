@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -38,7 +38,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from versa.composition import Generator, GeneratorMisconfigured, build_generator
 from versa.errors import UnknownBrand, VersaError
 from versa.generate.worker import Attempt
-from versa.ports import GenerationRequest, StoreUnavailable
+from versa.ports import ASPECTS, GENERATION_KINDS, GenerationRequest, StoreUnavailable
 from versa.settings import SettingsError
 
 SERVICE = "versa-generator"
@@ -79,6 +79,8 @@ def _log(message: str, **props: Any) -> None:
 # ------------------------------------------------------------------------------------- decoding
 
 _FIELDS = {f.name for f in fields(GenerationRequest)}
+_OPTIONAL = {f.name for f in fields(GenerationRequest) if f.default is not MISSING}
+"""Fields added later with a default (kind, aspect): a message written before them still decodes."""
 _MAPPINGS = {"constraints", "vary"}
 _NAMES = {"key", "brand", "creative", "slot", "locale"}
 
@@ -91,11 +93,11 @@ def decode(body: str) -> GenerationRequest:
         raise PoisonMessage(f"message body is not JSON: {body[:80]!r}") from None
     if not isinstance(data, dict):
         raise PoisonMessage(f"message body is a JSON {type(data).__name__}; expected a generation request object")
-    missing, extra = sorted(_FIELDS - set(data)), sorted(set(data) - _FIELDS)
+    missing, extra = sorted(_FIELDS - _OPTIONAL - set(data)), sorted(set(data) - _FIELDS)
     if missing or extra:
         raise PoisonMessage(f"generation request: missing field(s) {missing}, unknown field(s) {extra}"
                             f" (allowed: {', '.join(sorted(_FIELDS))})")
-    for name in sorted(_FIELDS):
+    for name in sorted(_FIELDS & set(data)):
         value = data[name]
         if name in _MAPPINGS:
             ok, kind = isinstance(value, dict), "an object"
@@ -106,6 +108,12 @@ def decode(body: str) -> GenerationRequest:
         if not ok:
             raise PoisonMessage(f"generation request: field {name!r} is {type(value).__name__} "
                                 f"{str(value)[:40]!r}; expected {kind}")
+    if data.get("kind", "copy") not in GENERATION_KINDS:
+        raise PoisonMessage(f"generation request: kind {str(data['kind'])[:20]!r} is not one of "
+                            f"{', '.join(GENERATION_KINDS)}")
+    if data.get("kind") == "visual" and data.get("aspect") not in ASPECTS:
+        raise PoisonMessage(f"generation request: a visual needs aspect one of {', '.join(ASPECTS)} "
+                            f"(got {str(data.get('aspect'))[:20]!r})")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["vary"].items()):
         raise PoisonMessage("generation request: field 'vary' must map attribute names to string values")
     return GenerationRequest(**data)
@@ -133,7 +141,7 @@ class Consumer:
             if outcome is Attempt.stopped:
                 raise _Stopped
             if outcome is Attempt.unavailable:
-                raise GenerationRetry(f"the copy writer is unavailable ({worker.writer.model}); retried later")
+                raise GenerationRetry(f"the {data.get('kind', 'copy')} writer is unavailable; retried later")
             return outcome.value
 
         run: Callable[..., str] = generate

@@ -20,6 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
+from versa.decide.visuals import VISUAL_PREFIX, slot_focus
 from versa.errors import RenderError
 from versa.pack.assets import AssetError, open_image, read_pack_file
 from versa.pack.model import (
@@ -33,7 +34,6 @@ from versa.pack.model import (
     ShapeLayer,
     TextLayer,
 )
-from versa.decide.visuals import VISUAL_PREFIX, slot_focus
 from versa.ports import AssetMissing, AssetStore, StoreUnavailable
 from versa.render.countdown import countdown_size
 from versa.render.layer_text import (
@@ -87,10 +87,8 @@ def decoded(pack: Pack, ref: str, assets: AssetStore | None = None) -> Image.Ima
     image = _DECODED.get(key)
     if image is None:
         try:
-            if assets is not None:
-                data = assets.get(ref)
-            else:
-                data = read_pack_file(pack.root, ref)  # no link followed, even if planted after load
+            # A pack file is read with no link followed, even one planted after the pack loaded.
+            data = assets.get(ref) if assets is not None else read_pack_file(pack.root, ref)
             source = open_image(data)
         except (AssetError, OSError, AssetMissing, StoreUnavailable) as exc:
             raise RenderError(f"asset {ref!r} of pack {pack.brand!r}: {exc}") from exc
