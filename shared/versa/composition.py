@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from versa.pack.model import Pack
 from versa.ports import (
+    AssetStore,
     CopyStore,
     CopyWriter,
     GenerationQueue,
     OriginSecrets,
     PackStore,
     SpendingLedger,
+    VisualWriter,
     WriterUnavailable,
 )
 from versa.settings import Settings
@@ -29,7 +31,7 @@ from versa.web.service import Metrics, RenderService, ServiceConfig
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from versa.generate.worker import Counter, GenerationWorker
+    from versa.generate.worker import Counter, GenerationWorker, SceneCheck
     from versa.render.engine import Renderer
     from versa.render.scene import FontBook
 
@@ -113,6 +115,7 @@ def build_queue(
     *,
     metrics: Metrics | None = None,
     log: Callable[..., None] | None = None,
+    assets: AssetStore | None = None,
 ) -> GenerationQueue:
     """SQS when a queue is configured; else the in-process queue, whose worker thread runs the writer
     the settings name within the spending bounds (`versa.generate.worker`)."""
@@ -122,7 +125,8 @@ def build_queue(
         return SqsQueue(settings.generation_queue, client_factory=lambda: boto_client("sqs", settings))
     from versa.adapters.local_queue import InProcessQueue
 
-    worker = build_worker(settings, copy, packs or build_packs(settings, metrics), fonts, metrics=metrics, log=log)
+    worker = build_worker(settings, copy, packs or build_packs(settings, metrics), fonts, metrics=metrics, log=log,
+                          assets=assets)
     return InProcessQueue(worker.run)
 
 
@@ -135,17 +139,62 @@ def build_worker(
     writer: CopyWriter | None = None,
     metrics: Counter | None = None,
     log: Callable[..., None] | None = None,
+    painter: VisualWriter | None = None,
+    assets: AssetStore | None = None,
 ) -> GenerationWorker:
     """The generation worker the settings name: their writer (or `writer`), within their spending
-    bounds (kill switch, daily tokens, rate). The in-process queue runs it; so does `versa warm`."""
+    bounds (kill switch, daily tokens, rate), and their painter and asset store for visual slots (or
+    `painter`, `assets`). The in-process queue runs it; so does `versa warm`."""
     from versa.generate.worker import GenerationWorker, Limits
     from versa.render.scene import FontBook
 
+    fonts = fonts or FontBook(settings.font_dirs)
+    assets = assets or build_assets(settings)
     return GenerationWorker(
-        packs, copy, writer or build_writer(settings), fonts or FontBook(settings.font_dirs),
+        packs, copy, writer or build_writer(settings), fonts,
         limits=Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute),
         metrics=metrics, log=log,
+        painter=painter or build_painter(settings), assets=assets, contrast=scene_check(assets, fonts),
     )
+
+
+def build_assets(settings: Settings) -> AssetStore:
+    """The store of generated images: the local folder under VERSA_STATE_DIR (`generated/BRAND/...`).
+    Hook: the S3 store (`versa.adapters.s3_assets`, the `generated/` prefix of a bucket setting) is
+    chosen here when its setting is present, as `build_packs` picks S3 for packs."""
+    from versa.adapters.local_assets import LocalAssetStore
+
+    return LocalAssetStore(settings.generated_dir)
+
+
+def build_painter(settings: Settings) -> VisualWriter:
+    """The visual writer the settings name. VERSA_VISUAL_MODEL unset: the offline placeholder painter.
+    Hook: with VERSA_VISUAL_MODEL set, the OpenAI Images adapter
+    (`versa.adapters.openai_visuals.OpenAIVisualWriter.from_settings(settings)`) paints; until it is
+    wired, a model set here is a configuration error rather than silent placeholders."""
+    if settings.visual_model:
+        try:
+            from versa.adapters import openai_visuals  # type: ignore[attr-defined,unused-ignore]
+        except ImportError as exc:
+            raise WriterUnavailable(
+                f"VERSA_VISUAL_MODEL={settings.visual_model!r} is set but this build has no image model "
+                "adapter (versa.adapters.openai_visuals); unset it to use the offline painter"
+            ) from exc
+        writer: VisualWriter = openai_visuals.OpenAIVisualWriter.from_settings(settings)
+        return writer
+    from versa.adapters.offline_painter import OfflinePainter
+
+    return OfflinePainter()
+
+
+def scene_check(assets: AssetStore, fonts: FontBook) -> SceneCheck:
+    """The text-contrast guardrail the worker runs on a stored scene (`versa.authoring.scenes`)."""
+    from versa.authoring.scenes import contrast_problems
+
+    def check(pack: Pack, creative: str, slot: str, key: str, aspect: str) -> list[str]:
+        return contrast_problems(pack, creative, slot, key, aspect, assets=assets, fonts=fonts)
+
+    return check
 
 
 def close_service(service: RenderService, *, grace: float | None = None) -> str | None:
@@ -205,12 +254,14 @@ def build_keyring(settings: Settings) -> Keyring:
     return load_or_create_dev_keyring(settings.state_dir)
 
 
-def build_renderer(settings: Settings, *, fast: bool = True) -> Renderer:
-    """The image renderer with the settings' font directories, memo bounds and output cap."""
+def build_renderer(settings: Settings, *, fast: bool = True, assets: AssetStore | None = None) -> Renderer:
+    """The image renderer with the settings' font directories, memo bounds and output cap, reading
+    generated scenes from `assets` (default: the settings' asset store)."""
     from versa.render.engine import Renderer
 
     return Renderer(
         settings.font_dirs,
+        assets=assets or build_assets(settings),
         memo_size=settings.memo_items,
         memo_bytes=settings.memo_bytes,
         max_output_bytes=settings.max_output_bytes,
@@ -252,9 +303,10 @@ def build_service(
     settings = settings or Settings()
     copy = build_copy(settings)
     keyring = build_keyring(settings)
-    renderer = build_renderer(settings)
+    assets = build_assets(settings)
+    renderer = build_renderer(settings, assets=assets)
     packs = build_packs(settings, metrics, prepare=fallback_drawer(renderer) if draw_fallbacks else None)
-    queue = build_queue(settings, copy, packs, renderer.fonts, metrics=metrics, log=log)
+    queue = build_queue(settings, copy, packs, renderer.fonts, metrics=metrics, log=log, assets=assets)
     service = RenderService(
         packs,
         copy,
@@ -373,11 +425,16 @@ def build_generator(
     settings = settings or Settings()
     writer = build_generator_writer(settings)
     packs = build_packs(settings, metrics)
+    fonts = FontBook(settings.font_dirs)
+    assets = build_assets(settings)
     worker = GenerationWorker(
-        packs, build_copy(settings), writer, FontBook(settings.font_dirs),
+        packs, build_copy(settings), writer, fonts,
         limits=Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute),
         ledger=build_ledger(settings), kill_switch=build_kill_switch(settings, log, metrics),
         metrics=metrics, log=log,
+        # Visual requests: the painter VERSA_VISUAL_MODEL names (hook: its key from the same secret as the
+        # copy writer's) and the asset store (hook: S3 `generated/` when deployed).
+        painter=build_painter(settings), assets=assets, contrast=scene_check(assets, fonts),
     )
     idempotency = None
     if settings.generator_table:

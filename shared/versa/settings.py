@@ -116,6 +116,17 @@ class Settings(BaseSettings):
     )
     keyable_extra: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Attributes the deployment adds to the CDN cache key (versa lint then allows them).")
 
+    # generated visuals (`docs/VISUALS.md`): scenes go through the same queue, leases and review as copy
+    visual_model: str | None = Field(
+        None, description="Image model that paints visual slots (no default: models are retired); unset: the "
+        "offline placeholder painter.",
+    )
+    visual_prices: dict[str, float] = Field(
+        default_factory=dict,
+        description="Price of one image by 'MODEL/WxH/QUALITY' (e.g. {\"m/1024x1024/medium\": 0.04}), JSON, for "
+        "versa warm's visual estimate; a missing entry: cost unknown.",
+    )
+
     # publishing (the `versa publish` / `rollback` / `versions` commands)
     distribution_id: str | None = Field(
         None, description="CloudFront distribution whose paths versa publish and rollback invalidate."
@@ -148,6 +159,11 @@ class Settings(BaseSettings):
     @property
     def copy_db(self) -> Path:
         return self.state_dir / "copy.sqlite3"
+
+    @property
+    def generated_dir(self) -> Path:
+        """Where the local asset store keeps generated images (`generated/BRAND/...` below it)."""
+        return self.state_dir
 
 
 def find_state_dir(start: Path) -> Path:

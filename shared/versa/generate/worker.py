@@ -39,8 +39,8 @@ from versa.ports import (
 )
 from versa.render.scene import FontBook
 
-SceneCheck = Callable[[Pack, str, str, str], list[str]]
-"""(pack, creative, visual slot, stored asset key) -> problems: what the worker runs on a stored scene
+SceneCheck = Callable[[Pack, str, str, str, str], list[str]]
+"""(pack, creative, visual slot, stored asset key, aspect class) -> problems: what the worker runs on a stored scene
 before it is offered for review (the text-contrast check)."""
 
 COPY_TTL = timedelta(days=7)
@@ -240,7 +240,8 @@ class GenerationWorker:
         failure = outcome.failure
         if outcome.passed and outcome.image is not None:
             asset_key = self.assets.put(request.brand, outcome.image, "png")
-            problems = self.contrast(pack, request.creative, request.slot, asset_key) if self.contrast else []
+            problems = (self.contrast(pack, request.creative, request.slot, asset_key, request.aspect)
+                        if self.contrast else [])
             if problems:
                 self.assets.reject(asset_key)
                 meta["rejections"] = [*meta["rejections"], *({"text": asset_key, "check": "contrast", "reason": p}
