@@ -2,7 +2,8 @@
 work end to end (`make run`, the tests, `versa warm`) without an image model or a key.
 
 The scene is drawn from the brand's palette and the request's key alone: a sky gradient, a sun or moon,
-two rolling hills and a ground band, each placed by bytes of the key's hash. The same request always
+two rolling hills and a ground band, each placed by bytes of the key's hash; a prompt that says "night"
+darkens it. The same request always
 gives the same bytes; another key (another aesthetic, daypart or aspect) gives another scene. In edit
 mode the product photo is laid over the scene at its centre, as a stand-in for a redraw.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 
 from PIL import Image, ImageDraw, ImageFilter
 
@@ -31,15 +33,21 @@ def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[in
     return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
 
 
-def placeholder_scene(key: str, size: tuple[int, int], palette: tuple[str, ...]) -> Image.Image:
+NIGHT = (11, 22, 40)
+"""What a scene whose prompt says night is darkened towards."""
+
+
+def placeholder_scene(key: str, size: tuple[int, int], palette: tuple[str, ...], *, night: bool = False) -> Image.Image:
     """The placeholder scene for `key` at `size` (RGB), painted in `palette` (filled up from
-    `DEFAULT_PALETTE`). Deterministic."""
+    `DEFAULT_PALETTE`), darkened when `night`. Deterministic."""
     seed = hashlib.sha256(key.encode()).digest()
     colours = [_rgb(c) for c in (*palette, *DEFAULT_PALETTE[len(palette):])][:5]
     sky, horizon, near, far, sun = colours
     # The palette order is the brand's; the key picks which colour plays which part, so aesthetics differ.
     shift = seed[0] % 5
     sky, horizon, near, far, sun = (colours[(i + shift) % 5] for i in range(5))
+    if night:
+        sky, horizon, near, far = (_mix(c, NIGHT, t) for c, t in ((sky, 0.75), (horizon, 0.45), (near, 0.45), (far, 0.55)))
     w, h = size
     image = Image.new("RGB", size)
     draw = ImageDraw.Draw(image)
@@ -70,7 +78,8 @@ class OfflinePainter(VisualWriter):
     model = None
 
     def paint(self, request: PaintRequest) -> Painting:
-        scene = placeholder_scene(request.key, request.size, request.palette)
+        night = re.search(r"\bnight\b", request.prompt, re.IGNORECASE) is not None
+        scene = placeholder_scene(request.key, request.size, request.palette, night=night)
         notes = ["offline painter: a placeholder scene"]
         if request.mode == "edit" and request.source is not None:
             product = Image.open(io.BytesIO(request.source)).convert("RGBA")

@@ -19,6 +19,7 @@ from versa.pack.model import (
     ButtonLayer,
     Creative,
     ImageLayer,
+    ShapeLayer,
     TextLayer,
     VisualSpec,
     VisualStyle,
@@ -79,8 +80,9 @@ _CANDIDATE_X = (0.5, 0.3, 0.7, 0.22, 0.78)
 def slot_focus(creative: Creative, slot: str) -> tuple[float, float]:
     """The focal point of a visual slot's scenes ([x, y] fractions): where the product is composited
     and what every size crops around. The slot's declared `focus`, else derived from the creative at its
-    first size: across the first image layer drawing the slot, the column (centre, left or right third)
-    that text and buttons with boxes of their own overlap least, at `PRODUCT_Y`."""
+    first size: across the first image layer drawing the slot, the column (centre, then thirds, then
+    fifths) that text, buttons and panels (shapes smaller than half the image) with boxes of their own
+    overlap least, at `PRODUCT_Y`."""
     visual = creative.visuals.get(slot)
     spec = visual.generate if visual else None
     if spec is not None and spec.focus is not None:
@@ -89,10 +91,12 @@ def slot_focus(creative: Creative, slot: str) -> tuple[float, float]:
     if image is None or image.box == PLACED_BY_CONTAINER:
         return (0.5, PRODUCT_Y)
     ix, iy, iw, ih = image.box
-    half = (spec.product_height if spec else 0.5) * ih * 0.35  # about half a product's width
+    half = (spec.product_height if spec else 0.35) * ih * 0.35  # about half a product's width
     covered: list[tuple[int, int, int, int]] = [
         layer.box for layer in creative.layers
-        if isinstance(layer, TextLayer | ButtonLayer) and layer.box != PLACED_BY_CONTAINER
+        if (isinstance(layer, TextLayer | ButtonLayer)
+            or (isinstance(layer, ShapeLayer) and layer.box[2] * layer.box[3] < iw * ih / 2))  # a panel
+        and layer.box != PLACED_BY_CONTAINER
     ]
 
     def overlap(x: float) -> float:

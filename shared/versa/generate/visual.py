@@ -47,7 +47,7 @@ PAINT_SIZES: Mapping[str, tuple[int, int]] = {
 """The size painted for each aspect class: the sizes image models offer (1:1, 3:2, 2:3)."""
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP")
 """Formats a visual writer may answer in."""
-MIN_SPREAD = 6.0
+MIN_SPREAD = 3.0
 """A scene whose luminance varies less than this (standard deviation, 0-255) is blank or nearly uniform."""
 VISUAL_BRIEF_NAMES = frozenset({"style"})
 

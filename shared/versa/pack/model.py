@@ -601,7 +601,7 @@ class VisualSpec(Strict):
         "Unset: derived from the creative (the side of the image its text leaves free).",
     )
     product_height: float = Field(
-        default=0.5, gt=0.05, le=1, description="The product's height as a fraction of the scene's."
+        default=0.35, gt=0.05, le=1, description="The product's height as a fraction of the scene's."
     )
     review: bool = Field(
         default=True, description="Generated scenes wait for a reviewer's approval (edit mode: always)."
