@@ -12,8 +12,8 @@ import argparse
 import getpass
 import json
 import sys
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from versa.cli.main import CliError
