@@ -99,6 +99,13 @@ def test_a_bad_visual_field_is_reported_with_its_place_and_what_is_allowed(
 # --------------------------------------------------------------------------------------------- keys
 
 
+def test_the_decision_and_the_ports_name_the_same_aspect_classes() -> None:
+    from versa.decide.visuals import ASPECTS as DECIDED
+    from versa.ports import ASPECTS
+
+    assert DECIDED == ASPECTS and set(PAINT_SIZES) == set(ASPECTS)
+
+
 def test_aspect_classes_of_common_sizes() -> None:
     # the nearest by the ratio's logarithm: 4:5 (0.8) lies past the geometric middle of 1 and 2/3 (0.816)
     sizes = [(1200, 628), (728, 90), (1080, 1080), (1000, 900), (1080, 1350), (800, 1200), (1080, 1920)]

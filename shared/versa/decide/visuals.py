@@ -25,15 +25,14 @@ from versa.pack.model import (
     VisualStyle,
     walk_children,
 )
-from versa.ports import ASPECTS
 
 ASPECT_RATIOS: Mapping[str, float] = {"square": 1.0, "landscape": 3 / 2, "portrait": 2 / 3}
-"""Width over height of each aspect class (the image models' 1:1, 3:2 and 2:3 outputs)."""
+"""Width over height of each aspect class (the image models' 1:1, 3:2 and 2:3 outputs), in the order of
+`versa.ports.ASPECTS` (not imported: the ports import the decision; a test checks they agree)."""
+ASPECTS = tuple(ASPECT_RATIOS)
 VISUAL_PREFIX = "visual:"
 """How a visual slot's value travels among a render's texts (`visual:hero`): copy slot names cannot
 hold a colon, so the two never collide, and the render key covers both."""
-
-assert set(ASPECT_RATIOS) == set(ASPECTS)
 
 
 def aspect_class(size: tuple[int, int]) -> str:

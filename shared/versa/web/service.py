@@ -182,7 +182,7 @@ class ServiceConfig:
     render_queue: int
     copy_model: str | None
     """The model that writes copy (None: the offline writer): copy is stored under its generation key."""
-    visual_model: str | None = None
+    visual_model: str | None
     """The model that paints visual slots (None: the offline painter): scenes are stored under its key."""
 
     @classmethod
