@@ -349,3 +349,34 @@ def test_a_visual_message_decodes_and_a_bad_kind_or_aspect_is_poison() -> None:
         decode(base % ("video", "square"))
     with pytest.raises(PoisonMessage, match="aspect one of square, landscape, portrait"):
         decode(base % ("visual", "wide"))
+
+
+# --------------------------------------------------------------------------------------- warm, TTL
+
+
+def test_warm_counts_one_scene_per_audience_and_aspect_and_prices_them() -> None:
+    from versa.generate.warm import price_key, visual_cost, visual_requests
+
+    pack = load_pack(EXAMPLES / "lumen", checks=PACK_CHECKS)
+    requests = visual_requests(pack, model="img")
+    # 3 aesthetics x 2 dayparts x 3 aspect classes (one per size)
+    assert len(requests) == 18 and len({r.key for r in requests}) == 18
+    assert {r.aspect for r in requests} == {"square", "landscape", "portrait"}
+    assert all(r.kind == "visual" and "aspect" not in r.vary for r in requests)
+    prices = {price_key("img", a, "medium"): p for a, p in (("square", 0.04), ("landscape", 0.06))}
+    cost, missing = visual_cost(requests, prices, "img")
+    assert cost is None and missing == ["img/1024x1536/medium"]
+    prices["img/1024x1536/medium"] = 0.06
+    cost, missing = visual_cost(requests, prices, "img")
+    assert cost == pytest.approx(6 * 0.04 + 12 * 0.06) and missing == []
+    assert visual_cost(requests, {}, None) == (0.0, [])
+
+
+def test_a_scene_varying_by_daypart_expires_at_the_next_daypart() -> None:
+    # GIVEN the example, whose scene varies by daypart (day from 06:00, night from 19:00, London)
+    pack = load_pack(EXAMPLES / "lumen", checks=PACK_CHECKS)
+    query = {"aesthetic": "urban", "at": "2026-06-01T10:00:00Z", "tz": "Europe/London"}
+    ctx = resolve({}, query, NOW, context_options(pack.model, "bottle-hero", signed_names=frozenset(query)))
+    # WHEN it is decided at 11:00 London time THEN it is valid until 19:00 London (18:00 UTC)
+    decision = decide(pack.model, "bottle-hero", ctx)
+    assert decision.valid_until == datetime(2026, 6, 1, 18, 0, tzinfo=UTC)

@@ -485,16 +485,13 @@ def valid_until(pack: PackModel, creative: Creative, ctx: Context) -> datetime |
             attrs.add(node.attr)
             if node.attr == "hour":
                 wall_times |= {time(h % 24) for h in _hour_thresholds(node)}
-    for slot in creative.copy_slots.values():
-        if slot.generate:
-            attrs |= set(slot.generate.vary_by)
+    for _, vary_by in creative.vary_specs():  # copy and visual slots: a scene per daypart changes with it
+        attrs |= set(vary_by)
     uses_daypart = "daypart" in attrs
     midnight = bool(attrs & {"weekday", "weekend", "date"})
     month = bool(attrs & {"season"})
     minute = "minute" in attrs
-    if "hour" in attrs and any(
-        s.generate and "hour" in s.generate.vary_by for s in creative.copy_slots.values()
-    ):
+    if "hour" in attrs and any("hour" in vary_by for _, vary_by in creative.vary_specs()):
         wall_times |= {time(h) for h in range(24)}
 
     if uses_daypart:

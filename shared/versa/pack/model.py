@@ -901,6 +901,14 @@ class Creative(Strict):
     def copy_slots(self) -> dict[str, CopySlot]:
         return self.copy_
 
+    def vary_specs(self) -> list[tuple[str, dict[str, VaryBy]]]:
+        """(slot name, vary_by) of every generating copy and visual slot, copy first: what the creative's
+        designs vary by besides its rules (variants, `valid_until`, lint). Visual slot names carry a
+        `visual:` prefix."""
+        out = [(name, slot.generate.vary_by) for name, slot in self.copy_.items() if slot.generate]
+        out += [(f"visual:{name}", v.generate.vary_by) for name, v in self.visuals.items() if v.generate]
+        return out
+
     @property
     def allowed_widths(self) -> list[int]:
         return sorted(set(self.widths) | {self.size[0]})
