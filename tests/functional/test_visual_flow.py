@@ -1,7 +1,9 @@
 """Generated visuals end to end on the local server (`versa serve`, real HTTP) with the offline painter:
 the first request gets the slot's default image and queues the scene; the worker paints, guards and
 stores it for review (the default keeps serving, same ETag); once `versa visuals approve` approves it,
-the next request draws the scene, with a new ETag and a full TTL. Another aspect class is another key."""
+the next request draws the scene, with a new ETag and a full TTL. The studio's review panel shows the
+pending scene inside the creative (a URL signed for the preview scope); the public path ignores a scene
+named in its query. Another aspect class is another key."""
 
 from __future__ import annotations
 
@@ -64,6 +66,17 @@ def test_default_image_first_then_the_approved_scene_with_a_new_etag(
         _, waiting, waiting_png = _get(url)
         assert waiting.get("X-Versa-Visual") == "default" and waiting["ETag"] == first["ETag"]
         assert waiting_png == default_png
+        # AND the studio's review panel shows it inside the creative at the sizes of its aspect class
+        _, _, panel = _get(f"{served.url}/studio/review?brand=lumen")
+        listed = json.loads(panel)["items"]
+        assert [(r["key"], r["kind"], r["serving_source"]) for r in listed] == [(item["key"], "visual", "default")]
+        assert [p["size"] for p in listed[0]["previews"]] == ["1200x628"]
+        _, preview, preview_png = _get(served.url + listed[0]["previews"][0]["url"])
+        assert preview.get("X-Versa-Copy") == "preview" and preview["Cache-Control"] == "private, no-store"
+        assert preview_png != default_png
+        # AND the public path ignores a scene named in its query (no preview signature)
+        _, public, public_png = _get(url + f"&visual.hero={item['text']}")
+        assert public.get("X-Versa-Visual") == "default" and public_png == default_png
         # WHEN a reviewer approves it from the terminal
         code, out, _ = run_cli(capsys, "visuals", "approve", str(item["key"]), "--by", "ana")
         assert code == 0 and f"approved {item['key']}" in out
@@ -72,6 +85,7 @@ def test_default_image_first_then_the_approved_scene_with_a_new_etag(
         assert "X-Versa-Visual" not in approved and approved["ETag"] != first["ETag"]
         assert "max-age=300," not in approved["Cache-Control"]
         assert Image.open(io.BytesIO(scene_png)).size == (1200, 628) and scene_png != default_png
+        assert scene_png == preview_png  # the preview drew exactly what now serves
         # AND another size of another aspect class is another scene, queued on its own miss
         _, square, _ = _get(url.replace("bottle-hero.png", "bottle-hero@1080x1080.png"))
         assert square.get("X-Versa-Visual") == "default"

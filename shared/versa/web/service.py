@@ -89,6 +89,9 @@ SLUG_RE = re.compile(SLUG)
 PREVIEW_SCOPE = "preview"
 """The signature scope that lets an image URL carry copy to draw (`copy.<slot>=text`): the studio's."""
 PREVIEW_PREFIX = "copy."
+PREVIEW_VISUAL_PREFIX = "visual."
+"""The preview query names of visual slots (`visual.<slot>=<generated asset key>`): the studio's."""
+GENERATED_KEY_RE = re.compile(r"generated/[a-z0-9][a-z0-9-]{0,62}/[0-9a-f]{64}\.(png|jpg|webp)")
 
 # A 1x1 transparent PNG for email proxies asking for something that does not exist.
 BLANK_PNG = base64.b64decode(
@@ -97,17 +100,26 @@ BLANK_PNG = base64.b64decode(
 
 
 def preview_texts(signed: SignedInfo | None, query: Mapping[str, str], creative: Creative) -> dict[str, str]:
-    """Copy to draw instead of the slots' own, from `copy.<slot>` query values: only with a signature of
-    the `preview` scope (the studio's review panel) that covers each value, and only for the creative's
-    slots; without one they are ignored, so the public path never takes text from a URL."""
+    """Copy to draw instead of the slots' own, from `copy.<slot>` query values (and scenes, from
+    `visual.<slot>` values that are generated asset keys): only with a signature of the `preview` scope
+    (the studio's review panel) that covers each value, and only for the creative's slots; without one
+    they are ignored, so the public path never takes text or an image from a URL."""
     if signed is None or signed.scope != PREVIEW_SCOPE:
         return {}
-    return {
+    texts = {
         name.removeprefix(PREVIEW_PREFIX): value
         for name, value in query.items()
         if name.startswith(PREVIEW_PREFIX) and name in signed.covered_names
         and name.removeprefix(PREVIEW_PREFIX) in creative.copy_slots
     }
+    # A pending scene (`visual.<slot>=generated/...`): drawn from the asset store, never a pack path.
+    texts.update({
+        VISUAL_PREFIX + name.removeprefix(PREVIEW_VISUAL_PREFIX): value
+        for name, value in query.items()
+        if name.startswith(PREVIEW_VISUAL_PREFIX) and name in signed.covered_names
+        and name.removeprefix(PREVIEW_VISUAL_PREFIX) in creative.visuals and GENERATED_KEY_RE.fullmatch(value)
+    })
+    return texts
 
 
 def _cache_settings(pack: Pack, creative: Creative) -> CacheSettings:
