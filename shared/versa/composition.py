@@ -223,6 +223,15 @@ def writer_line(settings: Settings) -> str:
     return "copy writer      offline (VERSA_COPY_MODEL unset): slots keep their defaults"
 
 
+def painter_line(settings: Settings) -> str:
+    """One line saying what paints visual slots' scenes in this process (printed by `versa serve`)."""
+    if settings.generation_queue:
+        return "visual painter   the generation queue's consumer (SQS)"
+    if settings.visual_model:
+        return f"visual painter   model {settings.visual_model} at {settings.openai_base_url or 'OpenAI'}"
+    return "visual painter   offline (VERSA_VISUAL_MODEL unset): placeholder scenes, reviewed like any other"
+
+
 def build_writer(settings: Settings) -> CopyWriter:
     """The copy writer the settings name: the OpenAI writer when VERSA_COPY_MODEL is set, else the
     offline writer. An OpenAI key or URL without a model raises WriterUnavailable rather than quietly

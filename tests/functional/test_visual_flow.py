@@ -44,6 +44,7 @@ def test_default_image_first_then_the_approved_scene_with_a_new_etag(
     monkeypatch.setenv("VERSA_STATE_DIR", str(state))  # the CLI reads the store `versa serve` writes
     monkeypatch.setenv("VERSA_PACKS_DIR", str(packs))
     with running_versa(packs, state_dir=state, extra_args=["--no-signatures"]) as served:
+        assert "visual painter   offline (VERSA_VISUAL_MODEL unset)" in served.log_text()
         url = f"{served.url}/v1/lumen/bottle-hero.png?aesthetic=urban&at=2026-06-01T21:00:00Z&tz=Europe/London"
         # WHEN the first request for an audience is made
         status, first, default_png = _get(url)
