@@ -380,3 +380,49 @@ def test_a_scene_varying_by_daypart_expires_at_the_next_daypart() -> None:
     # WHEN it is decided at 11:00 London time THEN it is valid until 19:00 London (18:00 UTC)
     decision = decide(pack.model, "bottle-hero", ctx)
     assert decision.valid_until == datetime(2026, 6, 1, 18, 0, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------------------- the render path
+
+
+def test_a_generated_asset_is_read_through_the_pack_image_caps(tmp_path: Path) -> None:
+    from versa.errors import RenderError
+    from versa.render.layers import decoded
+
+    # GIVEN an asset store holding bytes that are not an image, and an image over the pixel cap
+    pack = load_pack(EXAMPLES / "lumen", checks=PACK_CHECKS)
+    store = LocalAssetStore(tmp_path / "state")
+    garbage = store.put("lumen", b"\x89PNG\r\n\x1a\n not really", "png")
+    out = io.BytesIO()
+    Image.new("1", (5000, 4000)).save(out, format="PNG")
+    huge = store.put("lumen", out.getvalue(), "png")
+    # WHEN the renderer decodes them THEN each is a RenderError naming why (the service serves the fallback)
+    with pytest.raises(RenderError, match="not a readable"):
+        decoded(pack, garbage, store)
+    with pytest.raises(RenderError, match="decompression bomb"):
+        decoded(pack, huge, store)
+    # AND a key the store does not hold is a RenderError too
+    with pytest.raises(RenderError, match="no generated asset"):
+        decoded(pack, "generated/lumen/" + "0" * 64 + ".png", store)
+
+
+def test_an_approved_scene_changes_the_render_key_and_is_drawn(tmp_path: Path) -> None:
+    from versa.composition import build_renderer
+    from versa.decide.visuals import VISUAL_PREFIX
+    from versa.settings import Settings
+
+    pack = load_pack(EXAMPLES / "lumen", checks=PACK_CHECKS)
+    store = LocalAssetStore(tmp_path / "state")
+    painted = OfflinePainter().paint(PaintRequest("k", "a beach", (1536, 1024)))
+    key = store.put("lumen", painted.image, "png")
+    renderer = build_renderer(Settings(state_dir=tmp_path / "state", memo_items=0), assets=store)
+    query = {"aesthetic": "coastal"}
+    ctx = resolve({}, query, NOW, context_options(pack.model, "bottle-hero", signed_names=frozenset(query)))
+    decision = decide(pack.model, "bottle-hero", ctx)
+    args: dict[str, Any] = {"params": ctx.params, "fmt": "png", "width": None, "dpr": 1.0, "now": NOW, "tz": "UTC"}
+    default = renderer.render(pack, decision, texts={}, **args)
+    scene = renderer.render(pack, decision, texts={VISUAL_PREFIX + "hero": key}, **args)
+    assert scene.render_key != default.render_key and scene.body != default.body
+    # a value that is not a generated key draws the default image, never a pack path named by it
+    other = renderer.render(pack, decision, texts={VISUAL_PREFIX + "hero": "assets/bottle.png"}, **args)
+    assert other.body == default.body
