@@ -49,7 +49,43 @@ def northwind_logo(path: Path) -> None:
     img.save(path, optimize=True)
 
 
+def lumen_bottle(path: Path, scale: int = 4) -> None:
+    """Lumen's product: a ceramic water bottle on a transparent ground (PNG with alpha), drawn on a
+    100x240 grid `scale` times as large. Composite-mode visual slots lay it over generated scenes."""
+    w, h = 100 * scale, 240 * scale
+    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
+    d = ImageDraw.Draw(img)
+    s = scale
+    d.rounded_rectangle([36 * s, 0, 64 * s, 22 * s], radius=4 * s, fill="#2b2d42")  # cap
+    d.rectangle([40 * s, 20 * s, 60 * s, 40 * s], fill="#d9d4c7")  # neck
+    d.polygon([(40 * s, 40 * s), (60 * s, 40 * s), (92 * s, 78 * s), (8 * s, 78 * s)], fill="#e9e4d8")  # shoulder
+    d.rounded_rectangle([8 * s, 70 * s, 92 * s, 238 * s], radius=14 * s, fill="#efe9dc")  # body
+    d.rectangle([8 * s, 120 * s, 92 * s, 176 * s], fill="#c8553d")  # label band
+    d.ellipse([38 * s, 134 * s, 62 * s, 158 * s], fill="#efe9dc")  # a sun mark on the label
+    d.rounded_rectangle([18 * s, 80 * s, 26 * s, 226 * s], radius=4 * s, fill="#fbf8f1")  # highlight
+    d.rounded_rectangle([78 * s, 80 * s, 88 * s, 230 * s], radius=4 * s, fill="#d8d1c1")  # shade
+    img.save(path, optimize=True)
+
+
+def lumen_default(path: Path, bottle: Path) -> None:
+    """Lumen's default hero (served until a generated scene is approved): the bottle in a plain studio,
+    1536x1024, the bottle where the visual slot's focal point puts generated scenes' product."""
+    w, h = 1536, 1024
+    img = Image.new("RGB", (w, h), "#efe7da")
+    d = ImageDraw.Draw(img)
+    for y in range(h):
+        t = y / h
+        d.line([(0, y), (w, y)], fill=(round(0xf4 - 24 * t), round(0xee - 28 * t), round(0xe4 - 30 * t)))
+    d.rectangle([0, round(h * 0.78), w, h], fill="#d9cdb8")
+    item = Image.open(bottle)
+    item = item.resize((round(item.width * h * 0.5 / item.height), round(h * 0.5)), Image.Resampling.LANCZOS)
+    img.paste(item, (round(w * 0.7 - item.width / 2), round(h * 0.62 - item.height / 2)), item)
+    img.save(path, optimize=True)
+
+
 if __name__ == "__main__":
     acme_logo(HERE / "acme/assets/logo.png")
     acme_hero(HERE / "acme/assets/peaks.png")
     northwind_logo(HERE / "northwind/assets/logo.png")
+    lumen_bottle(HERE / "lumen/assets/bottle.png")
+    lumen_default(HERE / "lumen/assets/hero-default.png", HERE / "lumen/assets/bottle.png")

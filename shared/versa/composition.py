@@ -8,12 +8,13 @@ S3 never pays for a client.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from versa.pack.model import Pack
 from versa.ports import (
+    AssetStore,
     CopyStore,
     CopyWriter,
     GenerationQueue,
@@ -30,7 +31,7 @@ from versa.web.service import Metrics, RenderService, ServiceConfig
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-    from versa.generate.worker import Counter, GenerationWorker
+    from versa.generate.worker import Counter, GenerationWorker, SceneCheck
     from versa.render.engine import Renderer
     from versa.render.scene import FontBook
 
@@ -114,6 +115,7 @@ def build_queue(
     *,
     metrics: Metrics | None = None,
     log: Callable[..., None] | None = None,
+    assets: AssetStore | None = None,
 ) -> GenerationQueue:
     """SQS when a queue is configured; else the in-process queue, whose worker thread runs the writer
     the settings name within the spending bounds (`versa.generate.worker`)."""
@@ -123,7 +125,8 @@ def build_queue(
         return SqsQueue(settings.generation_queue, client_factory=lambda: boto_client("sqs", settings))
     from versa.adapters.local_queue import InProcessQueue
 
-    worker = build_worker(settings, copy, packs or build_packs(settings, metrics), fonts, metrics=metrics, log=log)
+    worker = build_worker(settings, copy, packs or build_packs(settings, metrics), fonts, metrics=metrics, log=log,
+                          assets=assets)
     return InProcessQueue(worker.run)
 
 
@@ -136,17 +139,59 @@ def build_worker(
     writer: CopyWriter | None = None,
     metrics: Counter | None = None,
     log: Callable[..., None] | None = None,
+    painter: VisualWriter | None = None,
+    assets: AssetStore | None = None,
 ) -> GenerationWorker:
     """The generation worker the settings name: their writer (or `writer`), within their spending
-    bounds (kill switch, daily tokens, rate). The in-process queue runs it; so does `versa warm`."""
+    bounds (kill switch, daily tokens, rate), and their painter and asset store for visual slots (or
+    `painter`, `assets`). The in-process queue runs it; so does `versa warm`."""
     from versa.generate.worker import GenerationWorker, Limits
     from versa.render.scene import FontBook
 
+    fonts = fonts or FontBook(settings.font_dirs)
+    assets = assets or build_assets(settings)
     return GenerationWorker(
-        packs, copy, writer or build_writer(settings), fonts or FontBook(settings.font_dirs),
+        packs, copy, writer or build_writer(settings), fonts,
         limits=Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute),
         metrics=metrics, log=log,
+        painter=painter or build_painter(settings), assets=assets, contrast=scene_check(assets, fonts),
     )
+
+
+def build_assets(settings: Settings) -> AssetStore:
+    """The store of generated images: S3 under the pack bucket's `generated/` prefix when
+    VERSA_PACK_BUCKET is set (as deployed: the generator writes, the render function reads), else the
+    local folder under VERSA_STATE_DIR (`generated/BRAND/...`)."""
+    if settings.pack_bucket:
+        from versa.adapters.s3_assets import S3AssetStore
+
+        return S3AssetStore(settings.pack_bucket, prefix=settings.pack_prefix,
+                            client_factory=lambda: boto_client("s3", settings))
+    from versa.adapters.local_assets import LocalAssetStore
+
+    return LocalAssetStore(settings.generated_dir)
+
+
+def build_painter(settings: Settings) -> VisualWriter:
+    """The visual writer the settings name: the Images API painter when VERSA_VISUAL_MODEL is set
+    (`build_visual_writer`: its key from the secret or OPENAI_API_KEY), else the offline placeholder
+    painter."""
+    writer = build_visual_writer(settings)
+    if writer is not None:
+        return writer
+    from versa.adapters.offline_painter import OfflinePainter
+
+    return OfflinePainter()
+
+
+def scene_check(assets: AssetStore, fonts: FontBook) -> SceneCheck:
+    """The text-contrast guardrail the worker runs on a stored scene (`versa.authoring.scenes`)."""
+    from versa.authoring.scenes import contrast_problems
+
+    def check(pack: Pack, creative: str, slot: str, key: str, aspect: str) -> list[str]:
+        return contrast_problems(pack, creative, slot, key, aspect, assets=assets, fonts=fonts)
+
+    return check
 
 
 def close_service(service: RenderService, *, grace: float | None = None) -> str | None:
@@ -173,6 +218,15 @@ def writer_line(settings: Settings) -> str:
         where = settings.openai_base_url or "OpenAI"
         return f"copy writer      model {settings.copy_model} at {where}"
     return "copy writer      offline (VERSA_COPY_MODEL unset): slots keep their defaults"
+
+
+def painter_line(settings: Settings) -> str:
+    """One line saying what paints visual slots' scenes in this process (printed by `versa serve`)."""
+    if settings.generation_queue:
+        return "visual painter   the generation queue's consumer (SQS)"
+    if settings.visual_model:
+        return f"visual painter   model {settings.visual_model} at {settings.openai_base_url or 'OpenAI'}"
+    return "visual painter   offline (VERSA_VISUAL_MODEL unset): placeholder scenes, reviewed like any other"
 
 
 def build_writer(settings: Settings) -> CopyWriter:
@@ -227,12 +281,14 @@ def build_keyring(settings: Settings) -> Keyring:
     return load_or_create_dev_keyring(settings.state_dir)
 
 
-def build_renderer(settings: Settings, *, fast: bool = True) -> Renderer:
-    """The image renderer with the settings' font directories, memo bounds and output cap."""
+def build_renderer(settings: Settings, *, fast: bool = True, assets: AssetStore | None = None) -> Renderer:
+    """The image renderer with the settings' font directories, memo bounds and output cap, reading
+    generated scenes from `assets` (default: the settings' asset store)."""
     from versa.render.engine import Renderer
 
     return Renderer(
         settings.font_dirs,
+        assets=assets or build_assets(settings),
         memo_size=settings.memo_items,
         memo_bytes=settings.memo_bytes,
         max_output_bytes=settings.max_output_bytes,
@@ -274,9 +330,10 @@ def build_service(
     settings = settings or Settings()
     copy = build_copy(settings)
     keyring = build_keyring(settings)
-    renderer = build_renderer(settings)
+    assets = build_assets(settings)
+    renderer = build_renderer(settings, assets=assets)
     packs = build_packs(settings, metrics, prepare=fallback_drawer(renderer) if draw_fallbacks else None)
-    queue = build_queue(settings, copy, packs, renderer.fonts, metrics=metrics, log=log)
+    queue = build_queue(settings, copy, packs, renderer.fonts, metrics=metrics, log=log, assets=assets)
     service = RenderService(
         packs,
         copy,
@@ -310,6 +367,9 @@ class Generator:
     packs: PackStore
     idempotency: DynamoDBPersistenceLayer | None
     remember_seconds: int
+    worst_seconds: Mapping[str, float] = field(default_factory=dict)
+    """The longest one generation of each kind may take (every attempt timing out; a visual's moderation
+    call too): a record is not started with less time left in the invocation (it is retried instead)."""
 
 
 class GeneratorMisconfigured(WriterUnavailable):
@@ -395,11 +455,16 @@ def build_generator(
     settings = settings or Settings()
     writer = build_generator_writer(settings)
     packs = build_packs(settings, metrics)
+    fonts = FontBook(settings.font_dirs)
+    assets = build_assets(settings)
     worker = GenerationWorker(
-        packs, build_copy(settings), writer, FontBook(settings.font_dirs),
+        packs, build_copy(settings), writer, fonts,
         limits=Limits(settings.copy_kill_switch, settings.copy_daily_tokens, settings.copy_per_minute),
         ledger=build_ledger(settings), kill_switch=build_kill_switch(settings, log, metrics),
         metrics=metrics, log=log,
+        # Visual requests: the painter VERSA_VISUAL_MODEL names (hook: its key from the same secret as the
+        # copy writer's) and the asset store (hook: S3 `generated/` when deployed).
+        painter=build_painter(settings), assets=assets, contrast=scene_check(assets, fonts),
     )
     idempotency = None
     if settings.generator_table:
@@ -409,4 +474,8 @@ def build_generator(
             table_name=settings.generator_table, key_attr="pk", expiry_attr="expires_at",
             boto3_client=boto_client("dynamodb", settings),
         )
-    return Generator(worker, packs, idempotency, settings.copy_lease_seconds)
+    worst = {
+        "copy": settings.copy_timeout * settings.copy_attempts + 5,
+        "visual": 2 * settings.visual_timeout * settings.visual_attempts + 5,
+    }
+    return Generator(worker, packs, idempotency, settings.copy_lease_seconds, worst)

@@ -223,9 +223,16 @@ class CopyStore(ABC):
 # ---------------------------------------------------------------------------------- generation
 
 
+GENERATION_KINDS = ("copy", "visual")
+"""What a generation request asks for: a copy slot's text, or a visual slot's scene."""
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What a copy writer needs to write one slot's copy."""
+    """What the generator needs to write one slot's copy (`kind` copy) or paint one visual slot's scene
+    in one aspect class (`kind` visual: `slot` names a visual slot, `default` its default image, `aspect`
+    one of `ASPECTS`, `locale` the pack's default locale, `vary` without the aspect). The two fields added
+    for visuals have defaults, so a message written before them still decodes as copy."""
 
     key: str
     brand: str
@@ -236,6 +243,8 @@ class GenerationRequest:
     constraints: Mapping[str, Any]
     vary: Mapping[str, str]
     default: str
+    kind: str = "copy"
+    aspect: str = ""
 
 
 class GenerationQueue(ABC):

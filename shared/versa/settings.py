@@ -42,7 +42,7 @@ DEFAULT_VISUAL_PRICES: dict[str, dict[str, dict[str, float]]] = {
 }
 """USD per output image as OpenAI published them for its GPT image models (per-image output price by
 size and quality; the prompt's few text tokens are not counted). Prices change and models retire:
-VERSA_VISUAL_PRICES overrides or adds models (docs/VISUALS-OPERATING.md)."""
+VERSA_VISUAL_PRICES overrides or adds models (docs/VISUALS.md)."""
 
 
 def _copy_prices(table: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -241,6 +241,11 @@ class Settings(BaseSettings):
         if model is None:
             return None
         return self.visual_prices.get(model, {}).get(f"{size[0]}x{size[1]}", {}).get(quality)
+
+    @property
+    def generated_dir(self) -> Path:
+        """Where the local asset store keeps generated images (`generated/BRAND/...` below it)."""
+        return self.state_dir
 
 
 def find_state_dir(start: Path) -> Path:

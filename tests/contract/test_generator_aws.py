@@ -57,8 +57,11 @@ class LambdaContext:
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:versa-generator"
     aws_request_id = "generator-test-0001"
 
+    def __init__(self, remaining_ms: int = 60_000) -> None:
+        self.remaining_ms = remaining_ms
+
     def get_remaining_time_in_millis(self) -> int:
-        return 60_000
+        return self.remaining_ms
 
 
 @dataclass
@@ -169,10 +172,10 @@ def sqs_event(stack: Stack, messages: list[dict[str, Any]]) -> dict[str, Any]:
     } for m in messages]}
 
 
-def poll_once(stack: Stack, messages: list[dict[str, Any]]) -> list[str]:
+def poll_once(stack: Stack, messages: list[dict[str, Any]], context: LambdaContext | None = None) -> list[str]:
     """What the poller does with one batch: invoke, then delete every message not reported failed.
     Returns the failed message ids."""
-    response = consumer.handle(sqs_event(stack, messages), LambdaContext())
+    response = consumer.handle(sqs_event(stack, messages), context or LambdaContext())
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
     done = [m for m in messages if m["MessageId"] not in failed]
     if done:
@@ -226,6 +229,24 @@ def test_a_batch_is_generated_into_dynamodb_and_poison_items_are_reported(
     assert meta["model"] == MODEL and meta["generated"] is True and meta["brand"] == "shop"
     assert metrics.named("CopyGenerated") and metrics.named("CopyTokens")
     assert all(r.get("model") == MODEL for r in fake.requests())
+
+
+def test_a_message_is_deferred_unstarted_when_the_invocation_has_too_little_time_left(
+    stack: Stack, tmp_path: Path, fake: FakeOpenAI, use_generator: Callable[[Settings], Recorder]
+) -> None:
+    # GIVEN a queued headline generation and a generator whose model call may take 1 x 30 s (+5)
+    miss(stack, tmp_path, seg="outdoor")
+    use_generator(generator_settings(stack, tmp_path, fake))
+    messages = [m for m in receive(stack) if "outdoor" in m["Body"]]
+    asked = len(fake.requests())
+    # WHEN the batch arrives with 20 s left in the invocation
+    failed = poll_once(stack, messages, LambdaContext(remaining_ms=20_000))
+    # THEN the message is failed unstarted (redelivered later): the model was not asked, nothing written
+    assert failed == [m["MessageId"] for m in messages] and len(fake.requests()) == asked
+    # AND with enough time left, the redelivered message is generated
+    again = [m for m in receive(stack) if "outdoor" in m["Body"]]
+    assert len(again) == 1 and poll_once(stack, again, LambdaContext(remaining_ms=60_000)) == []
+    assert len(fake.requests()) == asked + 1
 
 
 def test_poison_messages_land_in_the_dead_letter_queue_after_the_redrive_count(

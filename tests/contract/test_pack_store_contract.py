@@ -23,7 +23,7 @@ from versa.publish.s3 import Publisher
 from versa.render.checks import PACK_CHECKS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "packs"
-BRANDS = ["acme", "northwind"]
+BRANDS = ["acme", "lumen", "northwind"]
 
 
 @pytest.fixture(scope="module")

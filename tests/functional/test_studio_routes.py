@@ -123,7 +123,7 @@ def test_page_is_served_with_its_security_headers(studio: Studio, path: str) -> 
     assert "default-src 'none'" in reply.header("Content-Security-Policy")
     assert reply.header("X-Content-Type-Options") == "nosniff"
     page = parse_page(reply)
-    assert page.options["f-brand"] == ["acme", "northwind"]
+    assert page.options["f-brand"] == ["acme", "lumen", "northwind"]
     assert page.options["f-creative"] == ["winter-sale", "leaderboard"]  # acme's, the first brand
 
 

@@ -143,9 +143,9 @@ def test_service_config_and_renderer_restate_no_default() -> None:
     # AND a config built from settings carries their values
     settings = Settings(
         require_signature=False, render_budget_ms=1234, copy_lease_seconds=99,
-        unknown_brand_seconds=7.5, render_queue=3, copy_model="m1",
+        unknown_brand_seconds=7.5, render_queue=3, copy_model="m1", visual_model="v1",
     )
-    assert ServiceConfig.from_settings(settings) == ServiceConfig(False, 1234, 99, 7.5, 3, "m1")
+    assert ServiceConfig.from_settings(settings) == ServiceConfig(False, 1234, 99, 7.5, 3, "m1", "v1")
 
 
 def test_flags_override_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -159,20 +159,19 @@ def _allowed(model: PackModel, creative: Creative, attr: str, dayparts: list[str
 
 def _vary_by(model: PackModel, creative: Creative, base: str) -> Iterator[Issue]:
     dayparts = [d.name for d in model.dayparts]
-    for name, slot in creative.copy_slots.items():
-        if slot.generate is None:
-            continue
-        for attr, spec in slot.generate.vary_by.items():
+    for name, vary_by in creative.vary_specs():  # copy slots, then visual slots (`visual:NAME`)
+        where = f"{base}.visuals.{name.removeprefix('visual:')}" if name.startswith("visual:") else f"{base}.copy.{name}"
+        for attr, spec in vary_by.items():
             if attr == "country" and isinstance(spec, dict) and "country" not in creative.params:
                 for bucket, members in spec.items():
                     for value in members if members != "*" else ():
                         problem = country_problem(value)
                         if problem:
-                            yield Issue(PACK_FILE, f"{base}.copy.{name}.generate.vary_by.country.{bucket}", problem)
+                            yield Issue(PACK_FILE, f"{where}.generate.vary_by.country.{bucket}", problem)
             if spec == "all" and _allowed(model, creative, attr, dayparts) is None:
                 yield Issue(
                     PACK_FILE,
-                    f"{base}.copy.{name}.generate.vary_by.{attr}",
+                    f"{where}.generate.vary_by.{attr}",
                     f"'all' needs a finite attribute; {attr!r} is open-ended: list buckets with an 'other': '*'",
                 )
 

@@ -98,7 +98,8 @@ def upscaled(
     s = out_w / size[0]
     for layer, box, path, _ in drawn:
         if isinstance(layer, ImageLayer):
-            ref, fit, name = layer.asset, layer.fit, layer_name(layer)
+            ref = layer.asset if layer.asset is not None else creative.visuals[layer.slot or ""].default
+            fit, name = layer.fit, layer_name(layer)
             _, _, w, h = scale_box(box, s)
             shown = f"its {box[2]}x{box[3]} box"
         elif isinstance(layer, BackgroundLayer) and layer.image is not None:
@@ -183,7 +184,7 @@ def _describe(layer: Any) -> str:
             return f"the background image {layer.image.asset}"
         return "the background"
     if isinstance(layer, ImageLayer):
-        return f"image {layer.id!r}" if layer.id else f"image {layer.asset}"
+        return f"image {layer.id!r}" if layer.id else f"image {layer.asset or layer.slot}"
     if isinstance(layer, ButtonLayer):
         return f"button {layer.id!r}" if layer.id else "its button"
     return f"shape {layer.id!r}" if layer.id else "a shape"

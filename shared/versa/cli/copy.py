@@ -12,6 +12,7 @@ import argparse
 import getpass
 import json
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,13 +84,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     store, packs = _stores(args)
     brands = [args.brand] if args.brand else packs.brands()
     status = CopyStatus(args.status) if args.status else None
-    rows = [describe(item) for brand in brands for item in _all(store, brand, status)]
+    kind = getattr(args, "kind", "copy")
+    rows = [row for brand in brands for item in _all(store, brand, status)
+            if (row := describe(item))["kind"] == kind]
     if args.json:
         print(json.dumps({"items": rows, "count": len(rows)}, ensure_ascii=False, indent=2))
         return 0
     if not rows:
         which = f"{args.status} " if args.status else ""
-        print(f"no {which}copy stored for {', '.join(brands) or 'any brand'}")
+        what = "copy" if kind == "copy" else "visuals"
+        print(f"no {which}{what} stored for {', '.join(brands) or 'any brand'}")
         return 0
     for row in rows:
         print(_line(row))
@@ -108,7 +112,11 @@ def _line(row: dict[str, Any]) -> str:
     return out
 
 
-def _decide(args: argparse.Namespace, action: str, keys: list[str]) -> int:
+def _decide(
+    args: argparse.Namespace, action: str, keys: list[str], *, on_done: Callable[[CopyItem], None] | None = None
+) -> int:
+    """Approve or reject each key (`on_done` runs after each decision, e.g. to mark a rejected visual's
+    asset for removal)."""
     from versa.generate import review
 
     store, packs = _stores(args)
@@ -124,6 +132,8 @@ def _decide(args: argparse.Namespace, action: str, keys: list[str]) -> int:
             print(f"versa: error: {exc}", file=sys.stderr)
             failed += 1
             continue
+        if on_done is not None:
+            on_done(done)
         print(f"{done.status.value} {key}: {done.text}")
     return 1 if failed else 0
 
@@ -150,7 +160,9 @@ def cmd_approve(args: argparse.Namespace) -> int:
     keys = list(args.keys)
     if args.all_pending:
         store, _ = _stores(args)
-        keys += [item.key for item in _all(store, args.all_pending, CopyStatus.review)]
+        kind = getattr(args, "kind", "copy")
+        keys += [item.key for item in _all(store, args.all_pending, CopyStatus.review)
+                 if (item.meta.get("kind") == "visual") == (kind == "visual")]
         if not keys:
             print(f"nothing of {args.all_pending} awaits review")
             return 0
@@ -159,10 +171,10 @@ def cmd_approve(args: argparse.Namespace) -> int:
     return _decide(args, "approve", list(dict.fromkeys(keys)))
 
 
-def cmd_reject(args: argparse.Namespace) -> int:
+def cmd_reject(args: argparse.Namespace, *, on_done: Callable[[CopyItem], None] | None = None) -> int:
     if not args.comment.strip():
         raise CliError("reject: --comment must say why")
-    return _decide(args, "reject", list(dict.fromkeys(args.keys)))
+    return _decide(args, "reject", list(dict.fromkeys(args.keys)), on_done=on_done)
 
 
 __all__ = ["register"]

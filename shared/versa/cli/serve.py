@@ -66,9 +66,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Versa is serving {packs} at {server.url}")
     if studio is not None:
         print(f"  preview studio   {server.url}/")
-    from versa.composition import writer_line
+    from versa.composition import painter_line, writer_line
 
     print(f"  {writer_line(settings)}", flush=True)
+    print(f"  {painter_line(settings)}", flush=True)
     from versa.decide.variants import splits_on_visitor
     from versa.signing.urls import creative_path
 

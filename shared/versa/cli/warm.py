@@ -18,6 +18,7 @@ import shlex
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -38,6 +39,9 @@ from versa.generate.warm import (
     estimate,
     generating_creatives,
     plan,
+    visual_cost,
+    visual_creatives,
+    visual_requests,
     warm_requests,
 )
 from versa.ports import (
@@ -104,30 +108,47 @@ def cmd_warm(args: argparse.Namespace) -> int:
     if settings.copy_kill_switch:
         raise CliError("VERSA_COPY_KILL_SWITCH is on: no copy is generated (turn it off to warm)")
     pack = _load(args.pack, settings)
-    ids = [args.creative] if args.creative else generating_creatives(pack)
+    with_visuals = set(visual_creatives(pack))
+    ids = [args.creative] if args.creative else [
+        cid for cid in pack.model.creatives if cid in with_visuals or cid in generating_creatives(pack)]
     for cid in ids:
         creative = pack.model.creative(cid)
-        if not any(slot.generate for slot in creative.copy_slots.values()):
-            raise CliError(f"{pack.brand}/{cid}: no copy slot generates (no `generate` block): nothing to warm")
+        if not any(slot.generate for slot in creative.copy_slots.values()) and cid not in with_visuals:
+            raise CliError(f"{pack.brand}/{cid}: no copy or visual slot generates (no `generate` block): "
+                           "nothing to warm")
     if not ids:
-        raise CliError(f"{pack.brand}: no creative has a copy slot that generates: nothing to warm")
+        raise CliError(f"{pack.brand}: no creative has a copy or visual slot that generates: nothing to warm")
 
     writer, writer_desc, model = _writer(settings, remote=args.remote, check=not args.dry_run)
     requests = warm_requests(pack, args.creative, model=model)
+    visuals = visual_requests(pack, args.creative, model=settings.visual_model) if (
+        args.creative is None or args.creative in with_visuals) else []
     store = build_copy(settings)
     now = datetime.now(UTC)
-    todo = plan(requests, _stored(store, [r.key for r in requests], now), now, retry_rejected=args.retry_rejected)
+    every = [*requests, *visuals]
+    todo = plan(every, _stored(store, [r.key for r in every], now), now, retry_rejected=args.retry_rejected)
+    copy_todo = [r for r in todo.todo if r.kind == "copy"]
+    visual_todo = [r for r in todo.todo if r.kind == "visual"]
     counter, counted_note = _counter(args.tokenizer, model)
-    expected = _estimate(pack, todo.todo, counter, model) if model else Estimate(requests=len(todo.todo))
+    expected = _estimate(pack, copy_todo, counter, model) if model else Estimate(requests=len(copy_todo))
     prices = Prices(settings.copy_price_in, settings.copy_price_out) if (
         settings.copy_price_in is not None and settings.copy_price_out is not None) else None
     cost = prices.cost(expected.prompt_tokens, expected.completion_tokens) if prices else (0.0 if not model else None)
+    if not copy_todo:
+        cost = 0.0
+    visual_price, missing = visual_cost(visual_todo, settings.visual_price, settings.visual_model)
+    cost = None if cost is None or visual_price is None else cost + visual_price
     where = f"{pack.brand}/{args.creative}" if args.creative else f"{pack.brand} ({', '.join(ids)})"
 
     if args.json:
-        print(json.dumps(_plan_json(where, requests, todo, expected, counter, cost, model), indent=2, ensure_ascii=False))
+        doc = _plan_json(where, every, todo, expected, counter, cost, model)
+        doc["visuals"] = {"model": settings.visual_model, "keys": len(visuals), "todo": len(visual_todo),
+                          "cost": visual_price, "missing_prices": missing}
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
         return 0
     _print_plan(where, requests, todo, expected, counter, counted_note, prices, cost, writer_desc, model, settings)
+    if visuals:
+        _print_visuals(visuals, visual_todo, visual_price, missing, settings)
     if args.dry_run:
         return 0
     if not todo.todo:
@@ -336,6 +357,24 @@ def _print_plan(
               "the run stops when the brand reaches it; run again after midnight UTC to finish")
 
 
+def _print_visuals(
+    visuals: Sequence[GenerationRequest], todo: Sequence[GenerationRequest], price: float | None,
+    missing: Sequence[str], settings: Settings,
+) -> None:
+    """The visual half of the plan: scenes by aspect class, who paints them and what they cost."""
+    aspects = Counter(r.aspect for r in visuals)
+    print(f"  visuals    {len(visuals)} scene key(s) (" + ", ".join(f"{a} {n}" for a, n in sorted(aspects.items()))
+          + f"), {len(todo)} to paint")
+    if settings.visual_model is None:
+        print("  painter    the offline painter (VERSA_VISUAL_MODEL unset): placeholder scenes, no cost")
+        return
+    print(f"  painter    model {settings.visual_model}")
+    if price is None:
+        print("  cost       unknown for visuals: VERSA_VISUAL_PRICES has no price for " + ", ".join(missing))
+    else:
+        print(f"  cost       visuals about {_money(price)} ({len(todo)} image(s) at the VERSA_VISUAL_PRICES table)")
+
+
 def _go_ahead(args: argparse.Namespace, cost: float | None) -> None:
     """Return when the run may start; raise CliError when it may not."""
     if args.yes:
@@ -362,7 +401,8 @@ def _print_summary(
 ) -> None:
     rejected = sum(tally.rejected.values())
     head = (f"enqueued {tally.enqueued}" if tally.enqueued else
-            f"generated {tally.generated}" + (f", defaults stored {tally.defaults}" if tally.defaults else ""))
+            f"generated {tally.generated}" + (f", defaults stored {tally.defaults}" if tally.defaults else "")
+            + (f", scenes stored {tally.scenes}" if tally.scenes else ""))
     print(f"summary: {head}, rejected {rejected}, skipped {sum(tally.skipped.values())}, "
           f"not done {outcome.not_done} ({seconds:.1f} s)")
     for label, groups in (("rejected", tally.rejected), ("skipped", tally.skipped), ("errors", tally.errors)):

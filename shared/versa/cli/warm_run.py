@@ -282,10 +282,11 @@ class LocalRun:
             self.halt.set()
             release(self.store, key, self.now())
             return Done(key, bound=bound)
-        if "CopyWriterUnavailable" in names:
+        if "CopyWriterUnavailable" in names or "VisualWriterUnavailable" in names:
             self.halt.set()
             release(self.store, key, self.now())
-            error = next((str(p.get("error")) for n, p in events if n == "log: copy writer unavailable"), "")
+            error = next((str(p.get("error")) for n, p in events
+                          if n in ("log: copy writer unavailable", "log: visual writer unavailable")), "")
             return Done(key, fatal=f"the writer is unavailable: {error}")
         if "CopyWriteLost" in names:
             return Done(key, skip="written by another process meanwhile")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -38,7 +38,7 @@ from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idemp
 from versa.composition import Generator, GeneratorMisconfigured, build_generator
 from versa.errors import UnknownBrand, VersaError
 from versa.generate.worker import Attempt
-from versa.ports import GenerationRequest, StoreUnavailable
+from versa.ports import ASPECTS, GENERATION_KINDS, GenerationRequest, StoreUnavailable
 from versa.settings import SettingsError
 
 SERVICE = "versa-generator"
@@ -53,6 +53,11 @@ class PoisonMessage(VersaError, ValueError):
 
 class GenerationRetry(VersaError, RuntimeError):
     """This message could not be generated now (the writer is unavailable): fail it, SQS redelivers."""
+
+
+class GenerationDeferred(GenerationRetry):
+    """Too little of the invocation is left to start this message: it is failed unstarted and
+    redelivered (counted as GenerationDeferred, not as a failure)."""
 
 
 class _Stopped(Exception):
@@ -79,6 +84,8 @@ def _log(message: str, **props: Any) -> None:
 # ------------------------------------------------------------------------------------- decoding
 
 _FIELDS = {f.name for f in fields(GenerationRequest)}
+_OPTIONAL = {f.name for f in fields(GenerationRequest) if f.default is not MISSING}
+"""Fields added later with a default (kind, aspect): a message written before them still decodes."""
 _MAPPINGS = {"constraints", "vary"}
 _NAMES = {"key", "brand", "creative", "slot", "locale"}
 
@@ -91,11 +98,11 @@ def decode(body: str) -> GenerationRequest:
         raise PoisonMessage(f"message body is not JSON: {body[:80]!r}") from None
     if not isinstance(data, dict):
         raise PoisonMessage(f"message body is a JSON {type(data).__name__}; expected a generation request object")
-    missing, extra = sorted(_FIELDS - set(data)), sorted(set(data) - _FIELDS)
+    missing, extra = sorted(_FIELDS - _OPTIONAL - set(data)), sorted(set(data) - _FIELDS)
     if missing or extra:
         raise PoisonMessage(f"generation request: missing field(s) {missing}, unknown field(s) {extra}"
                             f" (allowed: {', '.join(sorted(_FIELDS))})")
-    for name in sorted(_FIELDS):
+    for name in sorted(_FIELDS & set(data)):
         value = data[name]
         if name in _MAPPINGS:
             ok, kind = isinstance(value, dict), "an object"
@@ -106,6 +113,12 @@ def decode(body: str) -> GenerationRequest:
         if not ok:
             raise PoisonMessage(f"generation request: field {name!r} is {type(value).__name__} "
                                 f"{str(value)[:40]!r}; expected {kind}")
+    if data.get("kind", "copy") not in GENERATION_KINDS:
+        raise PoisonMessage(f"generation request: kind {str(data['kind'])[:20]!r} is not one of "
+                            f"{', '.join(GENERATION_KINDS)}")
+    if data.get("kind") == "visual" and data.get("aspect") not in ASPECTS:
+        raise PoisonMessage(f"generation request: a visual needs aspect one of {', '.join(ASPECTS)} "
+                            f"(got {str(data.get('aspect'))[:20]!r})")
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in data["vary"].items()):
         raise PoisonMessage("generation request: field 'vary' must map attribute names to string values")
     return GenerationRequest(**data)
@@ -121,6 +134,8 @@ class Consumer:
     generator: Generator
     config: IdempotencyConfig
     run: Callable[..., str]
+    remaining_ms: Callable[[], int] | None = None
+    """The invocation's time left (the Lambda context's), set per batch; None: no deadline."""
 
     @classmethod
     def build(cls, generator: Generator) -> Consumer:
@@ -133,7 +148,7 @@ class Consumer:
             if outcome is Attempt.stopped:
                 raise _Stopped
             if outcome is Attempt.unavailable:
-                raise GenerationRetry(f"the copy writer is unavailable ({worker.writer.model}); retried later")
+                raise GenerationRetry(f"the {data.get('kind', 'copy')} writer is unavailable; retried later")
             return outcome.value
 
         run: Callable[..., str] = generate
@@ -147,6 +162,7 @@ class Consumer:
         fails the item."""
         try:
             request = decode(record.body)
+            self._check_time(request.kind)
             try:
                 self.generator.packs.current(request.brand)
             except UnknownBrand as exc:
@@ -155,6 +171,10 @@ class Consumer:
                 return self.run(data=json.loads(record.body))
             except _Stopped:
                 return Attempt.stopped.value
+        except GenerationDeferred as exc:
+            metrics.add_metric(name="GenerationDeferred", unit=MetricUnit.Count, value=1)
+            logger.info("generation message deferred", extra={"message_id": record.message_id, "why": str(exc)})
+            raise
         except Exception as exc:
             metrics.add_metric(name="GenerationFailures", unit=MetricUnit.Count, value=1)
             logger.warning("generation message failed", extra={
@@ -163,6 +183,19 @@ class Consumer:
                 "receive_count": record.attributes.approximate_receive_count,
             })
             raise
+
+
+    def _check_time(self, kind: str) -> None:
+        """Raise GenerationRetry when the invocation has less time left than one generation of `kind`
+        may take: the record is failed and redelivered rather than cut off by the function's timeout
+        (which would fail the whole batch)."""
+        need = self.generator.worst_seconds.get(kind)
+        if self.remaining_ms is None or need is None:
+            return
+        left = self.remaining_ms() / 1000
+        if left < need:
+            raise GenerationDeferred(f"{left:.0f} s left in this invocation; a {kind} generation may take up to "
+                                  f"{need:.0f} s: retried in a later one")
 
 
 _consumer: Consumer | None = None
@@ -204,6 +237,7 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return _fail_all(event, f"{type(exc).__name__}: {exc}")
     if context is not None:
         built.config.register_lambda_context(context)
+    built.remaining_ms = getattr(context, "get_remaining_time_in_millis", None)
     response = process_partial_response(event=event, record_handler=built.handle, processor=processor,
                                         context=context)
     return dict(response)
@@ -216,4 +250,4 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return handle(event, context)
 
 
-__all__ = ["Consumer", "GenerationRetry", "PoisonMessage", "configure", "decode", "handle", "lambda_handler"]
+__all__ = ["Consumer", "GenerationDeferred", "GenerationRetry", "PoisonMessage", "configure", "decode", "handle", "lambda_handler"]

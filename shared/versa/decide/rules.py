@@ -26,8 +26,10 @@ from versa.context.timefeatures import (
     next_offset_change,
     next_wall_time,
 )
+from versa.decide.visuals import aspect_class, slot_layers, visual_key
 from versa.pack.conditions import Compare, Condition, TimeOfDay, Window
 from versa.pack.model import (
+    PLACED_BY_CONTAINER,
     BackgroundLayer,
     ButtonLayer,
     ContainerLayer,
@@ -111,6 +113,9 @@ class Decision:
     valid_until: datetime | None
     size: Size
     """The size rendered (width, height): one of the creative's sizes, the first by default."""
+    visuals: Mapping[str, CopyRef] = field(default_factory=dict)
+    """Visual slots drawn at this size: the visual key (the aspect class is among the vary values) and the
+    default image (a pack asset) that stands in until an approved scene exists."""
 
     @property
     def matched(self) -> tuple[str, ...]:
@@ -133,6 +138,7 @@ class Decision:
             "tokens": {"colors": dict(self.colors), "fonts": dict(self.fonts), "spacing": dict(self.spacing)},
             "layers": [layer.model_dump(mode="json", exclude_none=True) for layer in self.layers],
             "copy": {name: ref.to_json() for name, ref in self.copy.items()},
+            **({"visuals": {name: ref.to_json() for name, ref in self.visuals.items()}} if self.visuals else {}),
             "link": self.link,
         }
 
@@ -280,18 +286,19 @@ def _at_size(
     palette = tuple(state.colors.items())
     layers = tuple(_resolved(layer, state.colors, palette) for layer in state.layers if layer.visible)
     copy = _copy_refs(pack, creative, state, locale, lookup)
-    design_key = _design_key(
-        {
-            "brand": pack.brand,
-            "creative": creative_id,
-            "size": list(size),
-            "locale": locale,
-            "tokens": [state.colors, state.fonts, state.spacing],
-            "copy": {name: [ref.key, ref.default] for name, ref in copy.items()},
-            "link": state.link,
-        },
-        layers,
-    )
+    visuals = _visual_refs(pack, creative, layers, size, locale, lookup) if creative.visuals else {}
+    payload: dict[str, Any] = {
+        "brand": pack.brand,
+        "creative": creative_id,
+        "size": list(size),
+        "locale": locale,
+        "tokens": [state.colors, state.fonts, state.spacing],
+        "copy": {name: [ref.key, ref.default] for name, ref in copy.items()},
+        "link": state.link,
+    }
+    if visuals:  # hashed only when a creative has visual slots: other design keys stay as they were
+        payload["visuals"] = {name: [ref.key, ref.default] for name, ref in visuals.items()}
+    design_key = _design_key(payload, layers)
     return Decision(
         brand=pack.brand,
         creative=creative_id,
@@ -306,6 +313,7 @@ def _at_size(
         design_key=design_key,
         valid_until=valid,
         size=size,
+        visuals=visuals,
     )
 
 
@@ -324,6 +332,32 @@ def _copy_refs(
             for attr, spec in sorted(slot.generate.vary_by.items())
         }
         refs[name] = CopyRef(name, copy_key(pack.brand, name, locale, slot.generate, vary, pack.voice), text, vary)
+    return refs
+
+
+def _visual_refs(
+    pack: PackModel, creative: Creative, layers: tuple[Any, ...], size: Size, locale: str, lookup: Any
+) -> dict[str, CopyRef]:
+    """A reference per visual slot the visible `layers` draw at `size`: the visual key (None when the slot
+    does not generate), the default image and the vary values with the aspect class (`aspect`) of the
+    first layer drawing it (its box; a container's child: the creative size)."""
+    refs: dict[str, CopyRef] = {}
+    for layer in slot_layers(layers):
+        name = layer.slot
+        visual = creative.visuals.get(name or "")
+        if name is None or visual is None or name in refs:
+            continue
+        if visual.generate is None:
+            refs[name] = CopyRef(name, None, visual.default)
+            continue
+        box = (layer.box[2], layer.box[3]) if layer.box != PLACED_BY_CONTAINER else size
+        vary = {
+            attr: vary_value(attr, spec, locale if attr == "lang" else lookup(attr))
+            for attr, spec in sorted(visual.generate.vary_by.items())
+        }
+        aspect = aspect_class(box)
+        key = visual_key(pack.brand, name, visual.generate, pack.style, vary, aspect)
+        refs[name] = CopyRef(name, key, visual.default, {**vary, "aspect": aspect})
     return refs
 
 
@@ -451,16 +485,13 @@ def valid_until(pack: PackModel, creative: Creative, ctx: Context) -> datetime |
             attrs.add(node.attr)
             if node.attr == "hour":
                 wall_times |= {time(h % 24) for h in _hour_thresholds(node)}
-    for slot in creative.copy_slots.values():
-        if slot.generate:
-            attrs |= set(slot.generate.vary_by)
+    for _, vary_by in creative.vary_specs():  # copy and visual slots: a scene per daypart changes with it
+        attrs |= set(vary_by)
     uses_daypart = "daypart" in attrs
     midnight = bool(attrs & {"weekday", "weekend", "date"})
     month = bool(attrs & {"season"})
     minute = "minute" in attrs
-    if "hour" in attrs and any(
-        s.generate and "hour" in s.generate.vary_by for s in creative.copy_slots.values()
-    ):
+    if "hour" in attrs and any("hour" in vary_by for _, vary_by in creative.vary_specs()):
         wall_times |= {time(h) for h in range(24)}
 
     if uses_daypart:

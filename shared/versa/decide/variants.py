@@ -194,13 +194,12 @@ class VariantReport:
 
 
 def attributes_read(creative: Creative) -> set[str]:
-    """Every attribute or parameter the creative's rules and its copy slots' `vary_by` read."""
+    """Every attribute or parameter the creative's rules and its copy and visual slots' `vary_by` read."""
     names: set[str] = set()
     for rule in creative.rules:
         names |= rule.when.attributes()
-    for slot in creative.copy_slots.values():
-        if slot.generate:
-            names |= set(slot.generate.vary_by)
+    for _, vary_by in creative.vary_specs():
+        names |= set(vary_by)
     return names
 
 
@@ -240,8 +239,8 @@ def mentions(creative: Creative, attr: str, *, window_zones: bool = False) -> It
                     yield Mention(value, rule.id)
             elif window_zones and attr == "tz" and isinstance(node, Window) and node.tz:
                 yield Mention(node.tz, rule.id)
-    for slot_name, slot in creative.copy_slots.items():
-        spec = slot.generate.vary_by.get(attr) if slot.generate else None
+    for slot_name, vary_by in creative.vary_specs():
+        spec = vary_by.get(attr)
         if isinstance(spec, dict):
             for bucket, members in spec.items():
                 if members != "*":
@@ -545,7 +544,7 @@ def enumerate_variants(
     report = VariantReport(creative_id, read, total, sizes=[f"{w}x{h}" for w, h in chosen], arms=arms)
     arm_of = {bucket: arm for arm in arms for bucket in arm.buckets}
     by_key: dict[str, Variant] = {}
-    varied = sorted({a for s in creative.copy_slots.values() if s.generate for a in s.generate.vary_by} - {"lang"})
+    varied = sorted({a for _, vary_by in creative.vary_specs() for a in vary_by} - {"lang"})
     # A decision is a function of which rules match, the context's language and the vary_by values its
     # copy keys read (`decide` reads nothing else of the context when it skips valid_until): contexts
     # with the same signature have the same design at every size, so each signature is decided once.

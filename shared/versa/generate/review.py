@@ -58,6 +58,16 @@ def review_required(model: PackModel, creative_id: str, slot: str) -> bool:
     return model.review
 
 
+def visual_review_required(model: PackModel, creative_id: str, slot: str) -> bool:
+    """Whether a visual slot's scenes wait for approval: its `generate.review` (on unless turned off;
+    always in edit mode, which the pack refuses to turn off). False for a slot that does not generate."""
+    creative = model.creatives.get(creative_id)
+    visual = creative.visuals.get(slot) if creative else None
+    if visual is None or visual.generate is None:
+        return False
+    return visual.generate.review or visual.generate.mode == "edit"
+
+
 def serves(item: CopyItem | None, *, review: bool) -> bool:
     """Whether a generation key's (usable) item may serve: any usable item without review, only an
     approved one with it."""
@@ -205,6 +215,7 @@ def describe(item: CopyItem) -> dict[str, Any]:
         "slot": meta.get("slot"),
         "locale": meta.get("locale"),
         "vary": dict(meta.get("vary") or {}),
+        "kind": "visual" if meta.get("kind") == "visual" else "copy",
         "lineage": meta.get("lineage"),
         "text": item.text,
         "reason": item.reason,
@@ -226,4 +237,5 @@ __all__ = [
     "review_required",
     "serves",
     "serving",
+    "visual_review_required",
 ]

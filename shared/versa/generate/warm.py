@@ -21,7 +21,7 @@ import contextlib
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -76,6 +76,73 @@ def warm_requests(
                     vary=dict(ref.vary), default=ref.default,
                 )
     return list(out.values())
+
+
+def visual_creatives(pack: Pack) -> list[str]:
+    """The pack's creatives with at least one visual slot that generates, in pack order."""
+    return [cid for cid, creative in pack.model.creatives.items()
+            if any(visual.generate for visual in creative.visuals.values())]
+
+
+def visual_requests(
+    pack: Pack, creative: str | None = None, *, model: str | None, limit: int = MAX_COMBINATIONS
+) -> list[GenerationRequest]:
+    """Every visual generation request the pack's creatives (or `creative`) can make under `model`: one
+    per distinct key. Visual keys name the aspect class, so every size is enumerated. Exactly what the
+    service queues on a miss (`versa.web.service.RenderService._request`)."""
+    ids = [creative] if creative is not None else visual_creatives(pack)
+    out: dict[str, GenerationRequest] = {}
+    for cid in ids:
+        spec = pack.model.creative(cid)
+        report = enumerate_variants(pack.model, cid, limit=limit, sizes=spec.all_sizes)
+        for variant in report.variants:
+            for ref in variant.decision.visuals.values():
+                gen = spec.visuals[ref.slot].generate
+                if ref.key is None or gen is None:
+                    continue
+                key = generation_key(ref.key, model)
+                if key not in out:
+                    out[key] = GenerationRequest(
+                        key=key, brand=pack.brand, creative=cid, slot=ref.slot, locale=pack.model.default_locale,
+                        brief=gen.brief, constraints=gen.model_dump(mode="json", exclude={"brief", "vary_by"}),
+                        vary={k: v for k, v in ref.vary.items() if k != "aspect"}, default=ref.default,
+                        kind="visual", aspect=ref.vary.get("aspect", ""),
+                    )
+    return list(out.values())
+
+
+def price_key(model: str, aspect: str, quality: str) -> str:
+    """How one image is named when the price table (`VERSA_VISUAL_PRICES`) lacks it: `MODEL/WxH/QUALITY`."""
+    from versa.generate.visual import PAINT_SIZES
+
+    w, h = PAINT_SIZES[aspect]
+    return f"{model}/{w}x{h}/{quality}"
+
+
+def visual_cost(
+    requests: Iterable[GenerationRequest],
+    price: Callable[[str, tuple[int, int], str], float | None],
+    model: str | None,
+) -> tuple[float | None, list[str]]:
+    """The estimated cost of painting `requests` (one image each), `price(model, size, quality)` giving
+    one image's price (the settings' table: `Settings.visual_price`), and the entries the table lacks,
+    named `MODEL/WxH/QUALITY` (then the cost is None). Without a model (the offline painter) it costs
+    nothing."""
+    from versa.generate.visual import PAINT_SIZES
+
+    if model is None:
+        return 0.0, []
+    total, missing = 0.0, []
+    for request in requests:
+        quality = str(request.constraints.get("quality", "medium"))
+        one = price(model, PAINT_SIZES[request.aspect], quality)
+        if one is not None:
+            total += one
+        else:
+            name = price_key(model, request.aspect, quality)
+            if name not in missing:
+                missing.append(name)
+    return (None if missing else total), missing
 
 
 def breakdown(requests: Iterable[GenerationRequest]) -> dict[str, int]:
@@ -254,6 +321,11 @@ def failure_group(item: CopyItem) -> str:
     if reason.startswith("no candidate passed"):
         checks = sorted({str(r.get("check")) for r in item.meta.get("rejections") or () if isinstance(r, Mapping)})
         return "guardrails: " + (", ".join(checks) if checks else "no candidate")
+    if reason.startswith("image refused by the guardrails"):
+        checks = sorted({str(r.get("check")) for r in item.meta.get("rejections") or () if isinstance(r, Mapping)})
+        return "image guardrails: " + ", ".join(checks)
+    if reason.startswith("text over the scene"):
+        return "image guardrails: contrast"
     if reason.startswith("writer: "):
         return "writer: " + reason.removeprefix("writer: ").split(":", 1)[0]
     if reason.startswith("brief: "):
@@ -270,6 +342,8 @@ class Tally:
 
     generated: int = 0
     defaults: int = 0
+    scenes: int = 0
+    """Visual scenes stored (awaiting review, or serving when the slot turns review off)."""
     enqueued: int = 0
     rejected: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
@@ -285,6 +359,8 @@ class Tally:
         if item.status is CopyStatus.rejected:
             group = failure_group(item)
             self.rejected[group] = self.rejected.get(group, 0) + 1
+        elif meta.get("kind") == "visual":
+            self.scenes += 1
         elif meta.get("generated"):
             self.generated += 1
         else:
@@ -299,7 +375,7 @@ class Tally:
     @property
     def done(self) -> int:
         """Keys this run finished (copy or a failure stored, or enqueued)."""
-        return self.generated + self.defaults + self.enqueued + sum(self.rejected.values())
+        return self.generated + self.defaults + self.scenes + self.enqueued + sum(self.rejected.values())
 
 
 def _int(value: object) -> int:
@@ -320,8 +396,12 @@ __all__ = [
     "generating_creatives",
     "longest_answer",
     "plan",
+    "price_key",
     "release",
     "skip_reason",
     "take_lease",
+    "visual_cost",
+    "visual_creatives",
+    "visual_requests",
     "warm_requests",
 ]

@@ -21,9 +21,12 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
-from versa.generate.review import review_required
+from versa.generate.review import review_required, visual_review_required
+from versa.generate.visual import generate_visual
 from versa.generate.write import Outcome, generate_copy
+from versa.pack.model import Pack
 from versa.ports import (
+    AssetStore,
     CopyItem,
     CopyStatus,
     CopyStore,
@@ -31,9 +34,14 @@ from versa.ports import (
     GenerationRequest,
     PackStore,
     SpendingLedger,
+    VisualWriter,
     WriterUnavailable,
 )
 from versa.render.scene import FontBook
+
+SceneCheck = Callable[[Pack, str, str, str, str], list[str]]
+"""(pack, creative, visual slot, stored asset key, aspect class) -> problems: what the worker runs on a stored scene
+before it is offered for review (the text-contrast check)."""
 
 COPY_TTL = timedelta(days=7)
 """How long written copy serves before it is written again, unless the slot's `generate.ttl` says."""
@@ -130,6 +138,9 @@ class GenerationWorker:
         metrics: Counter | None = None,
         log: Callable[..., None] | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        painter: VisualWriter | None = None,
+        assets: AssetStore | None = None,
+        contrast: SceneCheck | None = None,
     ) -> None:
         self.packs = packs
         self.store = store
@@ -142,6 +153,13 @@ class GenerationWorker:
         self.metrics = metrics
         self.log = log or (lambda *a, **k: None)
         self.now = now
+        self.painter = painter
+        """Paints visual slots' scenes (None: visual requests find the writer unavailable)."""
+        self.assets = assets
+        """Where painted scenes are stored (content-addressed)."""
+        self.contrast = contrast
+        """The text-contrast check over a stored scene (`versa.authoring.scenes.contrast_problems`, handed
+        in by the composition root, since generate may not import authoring); None: not checked."""
 
     def _count(self, name: str, value: float = 1, **props: Any) -> None:
         if self.metrics is not None:
@@ -174,6 +192,8 @@ class GenerationWorker:
         if lease is None or lease.status is not CopyStatus.pending:
             return Attempt.skipped  # written meanwhile, or never leased: nothing to do
         pack = self.packs.current(request.brand)
+        if request.kind == "visual":
+            return self._attempt_visual(pack, request, lease)
         try:
             outcome = generate_copy(pack, request, self.writer, fonts=self.fonts)
         except WriterUnavailable as exc:
@@ -198,6 +218,58 @@ class GenerationWorker:
                      rejections=[r.to_json() for r in outcome.rejections])
         return Attempt.written
 
+    def _attempt_visual(self, pack: Pack, request: GenerationRequest, lease: CopyItem) -> Attempt:
+        """Paint, guard and store one visual slot's scene under the lease (see `generate_visual`): the
+        image into the asset store, its key as the item's text, `review` unless the slot turns review
+        off; a failure (brief, writer, guardrails, text contrast) stored `rejected` with its reasons."""
+        if self.painter is None or self.assets is None:
+            self._count("VisualWriterUnavailable", brand=request.brand)
+            self.log("visual writer unavailable", error="no painter or asset store configured")
+            return Attempt.unavailable
+        try:
+            outcome = generate_visual(pack, request, self.painter)
+        except WriterUnavailable as exc:
+            self._count("VisualWriterUnavailable", brand=request.brand)
+            self.log("visual writer unavailable", error=str(exc))
+            return Attempt.unavailable
+        meta: dict[str, Any] = {**outcome.meta(), "writer": type(self.painter).__name__, "slot": request.slot,
+                                "brand": request.brand, "creative": request.creative, "locale": request.locale,
+                                "vary": {**request.vary, "aspect": request.aspect}}
+        now = self.now()
+        asset_key: str | None = None
+        failure = outcome.failure
+        if outcome.passed and outcome.image is not None:
+            asset_key = self.assets.put(request.brand, outcome.image, "png")
+            problems = (self.contrast(pack, request.creative, request.slot, asset_key, request.aspect)
+                        if self.contrast else [])
+            if problems:
+                self.assets.reject(asset_key)
+                meta["rejections"] = [*meta["rejections"], *({"text": asset_key, "check": "contrast", "reason": p}
+                                                             for p in problems)]
+                failure = "text over the scene fails WCAG AA contrast: " + "; ".join(problems[:3])
+        if failure is None and asset_key is not None:
+            creative = pack.model.creatives[request.creative]
+            spec = creative.visuals[request.slot].generate
+            ttl = timedelta(seconds=spec.ttl) if spec else COPY_TTL
+            review = visual_review_required(pack.model, request.creative, request.slot)
+            item = CopyItem(request.key, CopyStatus.review if review else CopyStatus.generated, text=asset_key,
+                            version=lease.version + 1, expires_at=now + ttl, meta=meta, brand=request.brand)
+        else:
+            meta["asset"] = asset_key
+            item = CopyItem(request.key, CopyStatus.rejected, version=lease.version + 1,
+                            expires_at=now + FAILURE_TTL, reason=failure or "painting failed", meta=meta,
+                            brand=request.brand)
+        if not self.store.put_result(item, expected_version=lease.version):
+            self._count("CopyWriteLost", brand=request.brand, key=request.key)
+            return Attempt.lost
+        if item.status is CopyStatus.rejected:
+            self._count("VisualGenerationFailed", brand=request.brand, slot=request.slot)
+            self.log("visual generation failed", key=request.key, failure=item.reason)
+        else:
+            self._count("VisualGenerated" if outcome.generated else "VisualPlaceholder", brand=request.brand,
+                        slot=request.slot, quality=meta.get("quality"))
+        return Attempt.written
+
     def _item(self, request: GenerationRequest, outcome: Outcome, version: int, *, review: bool = False) -> CopyItem:
         """The stored outcome: passing copy (status `review` when a model wrote it and the slot requires
         review, else `generated`), or the failure; with brand, creative, locale and vary_by values for
@@ -217,4 +289,4 @@ class GenerationWorker:
                         brand=request.brand)
 
 
-__all__ = ["COPY_TTL", "FAILURE_TTL", "Attempt", "GenerationWorker", "Limits", "Spending"]
+__all__ = ["COPY_TTL", "FAILURE_TTL", "Attempt", "GenerationWorker", "Limits", "SceneCheck", "Spending"]

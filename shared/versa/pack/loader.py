@@ -30,6 +30,7 @@ from versa.pack.assets import (
     check_font_file,
     check_image,
     iter_pack_files,
+    open_image,
     read_pack_file,
     resolve_asset,
     unsafe_entries,
@@ -490,7 +491,12 @@ def _check_layer(model: PackModel, root: Path, creative: Creative, path: str, la
         if layer.image:
             yield from _check_asset(root, f"{path}.image.asset", layer.image.asset)
     elif isinstance(layer, ImageLayer):
-        yield from _check_asset(root, f"{path}.asset", layer.asset)
+        if layer.asset is not None:
+            yield from _check_asset(root, f"{path}.asset", layer.asset)
+        elif layer.slot is not None and layer.slot not in creative.visuals:
+            known = ", ".join(sorted(creative.visuals)) or "none declared under visuals"
+            yield Issue(PACK_FILE, f"{path}.slot", f"unknown visual slot {layer.slot!r}"
+                        f"{did_you_mean(layer.slot, creative.visuals)} (known: {known})")
     elif isinstance(layer, TextLayer | ButtonLayer):
         yield from _check_font(model, f"{path}.font", layer.font)
         yield from _check_color(model, f"{path}.color", layer.color)
@@ -578,6 +584,8 @@ def _check_creative(
                         f"unknown attribute {attr!r}{did_you_mean(attr, BUILTIN_ATTRIBUTES | set(creative.params))}",
                     )
             yield from _check_brief(f"{base}.copy.{slot}.generate", spec.generate)
+    for slot, visual in creative.visuals.items():
+        yield from _check_visual(model, root, creative, f"{base}.visuals.{slot}", visual)
     for w in creative.widths:
         if not 16 <= w <= 4000:
             yield Issue(PACK_FILE, f"{base}.widths", f"width {w} is outside 16..4000")
@@ -616,6 +624,50 @@ def _check_brief(path: str, generate: Any) -> Iterator[Issue]:
     for attr in generate.tone_by:
         if attr not in generate.vary_by:
             yield Issue(PACK_FILE, f"{path}.tone_by.{attr}", f"{attr!r} is not one of the slot's vary_by attributes")
+
+
+VISUAL_BRIEF_NAMES = frozenset({"style"})
+"""What a visual brief may read besides its vary_by attributes (versa.generate.visual renders it)."""
+
+
+def _check_visual(model: PackModel, root: Path, creative: Creative, path: str, visual: Any) -> Iterator[Issue]:
+    """A visual slot's default image and product exist and decode (the product with alpha in composite
+    mode); its brief parses and reads only its vary_by values and `style`; its vary_by attributes are
+    known; it names no banned subject of the brand's style."""
+    yield from _check_asset(root, f"{path}.default", visual.default)
+    spec = visual.generate
+    if spec is None:
+        return
+    if spec.product is not None:
+        issues = list(_check_asset(root, f"{path}.generate.product", spec.product))
+        yield from issues
+        if not issues and spec.mode == "composite":
+            image = open_image(read_pack_file(root, spec.product))
+            if "A" not in image.getbands() and "transparency" not in image.info:
+                yield Issue(PACK_FILE, f"{path}.generate.product",
+                            f"{spec.product!r} has no alpha channel: composite mode lays the product over "
+                            "the scene, so it needs a PNG or WebP with transparency around it")
+    for attr in spec.vary_by:
+        if attr not in BUILTIN_ATTRIBUTES and attr not in creative.params:
+            yield Issue(PACK_FILE, f"{path}.generate.vary_by.{attr}",
+                        f"unknown attribute {attr!r}{did_you_mean(attr, BUILTIN_ATTRIBUTES | set(creative.params))}")
+    try:
+        names = meta.find_undeclared_variables(BoundedSandbox().parse(spec.brief))
+    except TemplateSyntaxError as exc:
+        yield Issue(PACK_FILE, f"{path}.generate.brief", f"template syntax error: {exc.message}")
+        return
+    for name in sorted(set(names) - set(spec.vary_by) - VISUAL_BRIEF_NAMES):
+        yield Issue(
+            PACK_FILE, f"{path}.generate.brief",
+            f"reads {name!r}; a visual brief may read only its vary_by attributes "
+            f"({', '.join(sorted(spec.vary_by)) or 'none'}) and style",
+        )
+    banned = model.style.banned if model.style else []
+    lowered = spec.brief.casefold()
+    for word in banned:
+        if re.search(rf"\b{re.escape(word.casefold())}\b", lowered):
+            yield Issue(PACK_FILE, f"{path}.generate.brief",
+                        f"names {word!r}, a subject the brand's style.banned forbids in scenes")
 
 
 def _check_template(root: Path, path: str, name: str, checks: PackChecks) -> Iterator[Issue]:

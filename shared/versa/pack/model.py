@@ -230,7 +230,13 @@ _BOX_HELP = "x, y, width, height; omitted inside a container, which places the l
 
 class ImageLayer(LayerBase):
     type: Literal["image"]
-    asset: str
+    asset: str | None = Field(default=None, description="A pack image (give this or slot).")
+    slot: str | None = Field(
+        default=None,
+        description="A visual slot of this creative: its generated scene once approved, else its default image.",
+        # Left out of dumps when unset, so pack images hash into design keys as before.
+        exclude_if=lambda slot: slot is None,
+    )
     box: Box = Field(default=PLACED_BY_CONTAINER, description=_BOX_HELP)
     fit: Fit = "contain"
     focus: Focus = Field(
@@ -240,6 +246,13 @@ class ImageLayer(LayerBase):
     )
     radius: int = Field(default=0, ge=0)
     opacity: float = Field(default=1.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.asset is None) == (self.slot is None):
+            given = [k for k in ("asset", "slot") if getattr(self, k) is not None]
+            raise ValueError(f"an image needs exactly one of asset, slot (got {given or 'none'})")
+        return self
 
 
 Align = Literal["start", "end", "left", "right", "center"]
@@ -465,6 +478,19 @@ def countdown_layers(layers: Iterable[Any]) -> list[CountdownLayer]:
 VaryBy = Literal["all"] | dict[str, list[str] | Literal["*"]]
 
 
+def finite_vary(vary_by: dict[str, Any]) -> dict[str, Any]:
+    """`vary_by` when every bucketed attribute has exactly one catch-all bucket `other: "*"`."""
+    for attr, spec in vary_by.items():
+        if isinstance(spec, dict):
+            stars = [name for name, vals in spec.items() if vals == "*"]
+            if stars != ["other"]:
+                raise ValueError(
+                    f"vary_by.{attr}: buckets need exactly one catch-all bucket named 'other' "
+                    f"with value '*' (got {stars or 'none'})"
+                )
+    return vary_by
+
+
 class GenerateSpec(Strict):
     """How an LLM may write this slot's copy; the copy key hashes all of it."""
 
@@ -503,15 +529,7 @@ class GenerateSpec(Strict):
     @field_validator("vary_by")
     @classmethod
     def _finite(cls, vary_by: dict[str, Any]) -> dict[str, Any]:
-        for attr, spec in vary_by.items():
-            if isinstance(spec, dict):
-                stars = [name for name, vals in spec.items() if vals == "*"]
-                if stars != ["other"]:
-                    raise ValueError(
-                        f"vary_by.{attr}: buckets need exactly one catch-all bucket named 'other' "
-                        f"with value '*' (got {stars or 'none'})"
-                    )
-        return vary_by
+        return finite_vary(vary_by)
 
 
 class Voice(Strict):
@@ -532,6 +550,84 @@ class CopySlot(Strict):
     @classmethod
     def _plain(cls, value: Any) -> Any:
         return {"*": value} if isinstance(value, str) else value
+
+
+# -------------------------------------------------------------------------------------------- visuals
+
+
+Quality = Literal["low", "medium", "high"]
+"""The image model's quality tier: what a generated scene costs and how fine it is."""
+
+
+def _hex_palette(palette: list[str]) -> list[str]:
+    for i, value in enumerate(palette):
+        if not HEX_RE.match(value):
+            raise ValueError(f"palette[{i}]: {value!r} is not #RGB or #RRGGBB")
+    return palette
+
+
+class VisualStyle(Strict):
+    """The brand's visual style, given to every visual brief: its palette (hex colours), mood words and
+    the subjects no generated scene may show."""
+
+    palette: Annotated[list[str], AfterValidator(_hex_palette)] = Field(
+        default_factory=list, description="Hex colours scenes are painted in (the offline painter uses them)."
+    )
+    mood: list[str] = Field(default_factory=list, description="Mood words: calm, airy, warm light...")
+    banned: list[str] = Field(
+        default_factory=list, description="Subjects no scene may show (people, text, logos...): a brief that "
+        "names one is refused before anything is painted.",
+    )
+
+
+class VisualSpec(Strict):
+    """How an image model may paint this slot's scene; the visual key hashes all of it but `review`
+    and `ttl`. One scene is painted per aspect class (square, landscape, portrait) and each creative
+    size crops from the nearest class around `focus`."""
+
+    brief: str = Field(min_length=1, description="A Jinja2 template: its vary_by values and `style` only.")
+    vary_by: dict[str, VaryBy] = Field(default_factory=dict)
+    quality: Quality = Field(default="medium", description="low, medium or high: the model's tier (and price).")
+    mode: Literal["composite", "edit"] = Field(
+        default="composite",
+        description="composite: the product asset (PNG with alpha) is laid over the painted scene, so the "
+        "product is exactly the brand's; edit: the model redraws the product photo into the scene "
+        "(always reviewed).",
+    )
+    product: str | None = Field(default=None, description="The product image (a pack PNG with alpha).")
+    focus: Focus | None = Field(
+        default=None,
+        description="Where the product sits in the scene [x, y] (fractions); each size crops around it. "
+        "Unset: derived from the creative (the side of the image its text leaves free).",
+    )
+    product_height: float = Field(
+        default=0.35, gt=0.05, le=1, description="The product's height as a fraction of the scene's."
+    )
+    review: bool = Field(
+        default=True, description="Generated scenes wait for a reviewer's approval (edit mode: always)."
+    )
+    ttl: int = Field(default=30 * 86400, ge=3600, description="Seconds a generated scene stays fresh.")
+
+    @field_validator("vary_by")
+    @classmethod
+    def _finite(cls, vary_by: dict[str, Any]) -> dict[str, Any]:
+        return finite_vary(vary_by)  # the same buckets rule as copy
+
+    @model_validator(mode="after")
+    def _modes(self) -> Self:
+        if self.mode == "edit" and self.product is None:
+            raise ValueError("mode edit: give product, the photo the model redraws into the scene")
+        if self.mode == "edit" and not self.review:
+            raise ValueError("review: false is not allowed with mode edit (an edit redraws the product, "
+                             "so a person approves every one)")
+        return self
+
+
+class VisualSlot(Strict):
+    """A generated image: `default` (a pack image) serves until a generated scene is approved."""
+
+    default: str = Field(description="A pack image shown while no approved scene exists.")
+    generate: VisualSpec | None = None
 
 
 # ---------------------------------------------------------------------------------------------- rules
@@ -696,6 +792,9 @@ class Creative(Strict):
     widths: list[int] = Field(default_factory=list, description="Allowed output widths; default: the size's.")
     layers: list[Layer] = Field(min_length=1)
     copy_: dict[str, CopySlot] = Field(default_factory=dict, alias="copy")
+    visuals: dict[str, VisualSlot] = Field(
+        default_factory=dict, description="Visual slots: image layers name them with slot:."
+    )
     params: dict[str, ParamSpec] = Field(default_factory=dict)
     rules: list[Rule] = Field(default_factory=list)
     link: str | None = Field(default=None, description="Where a click goes: an https URL (http with allow_http_links).")
@@ -783,6 +882,14 @@ class Creative(Strict):
                 raise ValueError(f"copy slot name {name!r}: use lower-case letters, digits and _")
         return copy
 
+    @field_validator("visuals")
+    @classmethod
+    def _visual_names(cls, visuals: dict[str, VisualSlot]) -> dict[str, VisualSlot]:
+        for name in visuals:
+            if not _IDENT_RE.match(name):
+                raise ValueError(f"visual slot name {name!r}: use lower-case letters, digits and _")
+        return visuals
+
     @field_validator("params")
     @classmethod
     def _param_names(cls, params: dict[str, ParamSpec]) -> dict[str, ParamSpec]:
@@ -794,6 +901,14 @@ class Creative(Strict):
     @property
     def copy_slots(self) -> dict[str, CopySlot]:
         return self.copy_
+
+    def vary_specs(self) -> list[tuple[str, dict[str, VaryBy]]]:
+        """(slot name, vary_by) of every generating copy and visual slot, copy first: what the creative's
+        designs vary by besides its rules (variants, `valid_until`, lint). Visual slot names carry a
+        `visual:` prefix."""
+        out = [(name, slot.generate.vary_by) for name, slot in self.copy_.items() if slot.generate]
+        out += [(f"visual:{name}", v.generate.vary_by) for name, v in self.visuals.items() if v.generate]
+        return out
 
     @property
     def allowed_widths(self) -> list[int]:
@@ -821,6 +936,7 @@ class PackModel(Strict):
     allow_http_links: bool = Field(default=False, description="Let links (and rules' links) use http:// as well as https://.")
     voice: Voice | None = Field(default=None, description="The brand's voice for generated copy.")
     utm: Utm | None = Field(default=None, description="Campaign tags /click adds to every creative's link.")
+    style: VisualStyle | None = Field(default=None, description="The brand's visual style for generated scenes.")
     review: bool = Field(
         default=False,
         description="Generated copy of every slot waits for a reviewer's approval before it is served "

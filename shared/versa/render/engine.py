@@ -23,10 +23,11 @@ from versa.budget import check_deadline
 from versa.context.model import DPR_MAX, DPR_MIN
 from versa.decide.keys import render_key
 from versa.decide.rules import Decision, short_hash
+from versa.decide.visuals import VISUAL_PREFIX
 from versa.errors import ParamError, RenderError, VersaError
 from versa.pack.assets import read_pack_file
 from versa.pack.model import CountdownLayer, Pack, countdown_layers
-from versa.ports import ImageRenderer, Rendered
+from versa.ports import AssetStore, ImageRenderer, Rendered
 from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
 from versa.render.encode import (
     CONTENT_TYPES,
@@ -125,8 +126,11 @@ class Renderer(ImageRenderer):
         max_output_bytes: int,
         fast: bool = True,
         max_work: int,
+        assets: AssetStore | None = None,
     ) -> None:
         self.fonts = FontBook(font_dirs)
+        self.assets = assets
+        """Where generated scenes are read (`versa.ports.AssetStore`; None: visual slots draw defaults)."""
         self.max_work = max_work
         self.fast = fast
         self.max_output_bytes = max_output_bytes
@@ -174,6 +178,9 @@ class Renderer(ImageRenderer):
         check_dimensions(out_w, out_h, width=width, dpr=dpr)
 
         used = {slot: texts.get(slot, ref.default) for slot, ref in decision.copy.items()}
+        # A visual slot's value: an approved generated asset key, else its default image (a pack asset).
+        used.update({VISUAL_PREFIX + slot: texts.get(VISUAL_PREFIX + slot, ref.default)
+                     for slot, ref in decision.visuals.items()})
         countdowns = countdown_layers(decision.layers)
         frames = max((layer.frames for layer in countdowns), default=1) if fmt == "gif" else 1
         check_work(out_w, out_h, frames, width=width, dpr=dpr, limit=self.max_work)
@@ -198,7 +205,7 @@ class Renderer(ImageRenderer):
                 hit.body, hit.content_type, hit.width, hit.height, key, True, hit.frames, hit.loop_seconds
             )
 
-        scene = Scene(pack, decision, used, params, out_w / base_w, self.fonts)
+        scene = Scene(pack, decision, used, params, out_w / base_w, self.fonts, self.assets)
         try:
             body, frames = self._draw(scene, (out_w, out_h), fmt, now=now, tz=tz, robust=robust)
         except VersaError:

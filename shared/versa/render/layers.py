@@ -20,6 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageChops
 
+from versa.decide.visuals import VISUAL_PREFIX, slot_focus
 from versa.errors import RenderError
 from versa.pack.assets import AssetError, open_image, read_pack_file
 from versa.pack.model import (
@@ -33,6 +34,7 @@ from versa.pack.model import (
     ShapeLayer,
     TextLayer,
 )
+from versa.ports import AssetMissing, AssetStore, StoreUnavailable
 from versa.render.countdown import countdown_size
 from versa.render.layer_text import (
     clear_layouts,
@@ -61,6 +63,8 @@ from versa.render.paint import (
 from versa.render.scene import FontBook, Scene
 from versa.render.text import clear_shaping_cache, draw_text
 
+GENERATED_PREFIX = "generated/"
+"""How a generated asset key starts (`versa.ports.AssetStore.key_for`); a pack asset never does."""
 _DECODED: LRU[tuple[str, str, str], Image.Image] = LRU(256, max_weight=96 * 2**20, weigh=image_weight)
 _PATCHES: LRU[tuple[Any, ...], tuple[Image.Image, int, int]] = LRU(
     512, max_weight=96 * 2**20, weigh=lambda p: image_weight(p[0])
@@ -74,29 +78,36 @@ _BACKGROUNDS: LRU[tuple[Any, ...], tuple[Image.Image, bool]] = LRU(
 # ------------------------------------------------------------------------------------------ assets
 
 
-def decoded(pack: Pack, ref: str) -> Image.Image:
-    """A pack image decoded to RGBA, once per (pack root, asset, pack version) per process."""
-    key = (str(pack.root), ref, pack.version)
+def decoded(pack: Pack, ref: str, assets: AssetStore | None = None) -> Image.Image:
+    """A pack image decoded to RGBA, once per (pack root, asset, pack version) per process; with `assets`,
+    `ref` is a generated asset key (immutable) read from that store once per key, through the same
+    decoder and caps (formats, pixels, decompression bombs)."""
+    generated = assets is not None
+    key = ("generated", ref, "") if generated else (str(pack.root), ref, pack.version)
     image = _DECODED.get(key)
     if image is None:
         try:
-            source = open_image(read_pack_file(pack.root, ref))  # no link followed, even if planted after load
-        except (AssetError, OSError) as exc:
+            # A pack file is read with no link followed, even one planted after the pack loaded.
+            data = assets.get(ref) if assets is not None else read_pack_file(pack.root, ref)
+            source = open_image(data)
+        except (AssetError, OSError, AssetMissing, StoreUnavailable) as exc:
             raise RenderError(f"asset {ref!r} of pack {pack.brand!r}: {exc}") from exc
         image = _DECODED.put(key, source.convert("RGBA"))
     return image
 
 
 def fitted(
-    pack: Pack, ref: str, size: tuple[int, int], fit: Fit, focus: tuple[float, float] = (0.5, 0.5)
+    pack: Pack, ref: str, size: tuple[int, int], fit: Fit, focus: tuple[float, float] = (0.5, 0.5),
+    assets: AssetStore | None = None,
 ) -> tuple[Image.Image, int, int]:
     """The asset resized to fill (`cover`, cropped around `focus`) or fit (`contain`, placed by
-    `focus`) a w x h box: (patch, dx, dy) with the patch's offset inside the box. Cached."""
-    key = ("fit", str(pack.root), pack.version, ref, size, fit, focus)
+    `focus`) a w x h box: (patch, dx, dy) with the patch's offset inside the box. Cached. With `assets`,
+    `ref` is a generated asset key read from that store (see `decoded`)."""
+    key = ("fit", str(pack.root), pack.version, ref, size, fit, focus, assets is not None)
     hit = _PATCHES.get(key)
     if hit is not None:
         return hit
-    source = decoded(pack, ref)
+    source = decoded(pack, ref, assets)
     w, h = size
     ratio = (max if fit == "cover" else min)(w / source.width, h / source.height)
     rw, rh = max(1, round(source.width * ratio)), max(1, round(source.height * ratio))
@@ -108,6 +119,23 @@ def fitted(
     else:
         result = (resized, round((w - rw) * focus[0]), round((h - rh) * focus[1]))
     return _PATCHES.put(key, result)
+
+
+def image_source(layer: ImageLayer, scene: Scene) -> tuple[str, tuple[float, float], bool]:
+    """What an image layer draws, the focus it crops around and whether it is a generated asset: its
+    pack asset; for a visual slot, the value the render was handed when it is a generated asset key
+    (cropped around the slot's focal point, where the product stands), else the slot's default image
+    (around the layer's own focus). Raises RenderError for a generated scene without an asset store."""
+    if layer.asset is not None:
+        return layer.asset, layer.focus, False
+    slot = layer.slot or ""
+    creative = scene.pack.model.creative(scene.decision.creative)
+    ref = scene.texts.get(VISUAL_PREFIX + slot)
+    if ref and ref.startswith(GENERATED_PREFIX):
+        if scene.assets is None:
+            raise RenderError(f"visual slot {slot!r}: no asset store to read {ref!r} from")
+        return ref, slot_focus(creative, slot), True
+    return creative.visuals[slot].default, layer.focus, False
 
 
 # -------------------------------------------------------------------------------------- background
@@ -158,24 +186,26 @@ def draw_background(canvas: Image.Image, layer: BackgroundLayer, scene: Scene) -
 
 
 def draw_image(canvas: Image.Image, layer: ImageLayer, scene: Scene) -> None:
-    """A pack image fitted into its box (`cover` crops around its `focus`), with rounded corners and
-    opacity."""
+    """A pack image (or a visual slot's scene, see `image_source`) fitted into its box (`cover` crops
+    around its focus), with rounded corners and opacity."""
     x, y, w, h = scale_box(layer.box, scene.scale)
     radius = round(layer.radius * scene.scale)
+    ref, focus, generated = image_source(layer, scene)
     key = (
         "image",
         str(scene.pack.root),
         scene.pack.version,
-        layer.asset,
+        ref,
+        generated,
         (w, h),
         layer.fit,
-        layer.focus,
+        focus,
         radius,
         layer.opacity,
     )
     hit = _PATCHES.get(key)
     if hit is None:
-        patch, dx, dy = fitted(scene.pack, layer.asset, (w, h), layer.fit, layer.focus)
+        patch, dx, dy = fitted(scene.pack, ref, (w, h), layer.fit, focus, scene.assets if generated else None)
         if radius > 0 or layer.opacity < 1:
             alpha = patch.getchannel("A")
             if radius > 0:

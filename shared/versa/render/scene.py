@@ -14,6 +14,7 @@ from versa.decide.rules import Decision
 from versa.errors import RenderError
 from versa.pack.assets import FONT_SUFFIXES
 from versa.pack.model import Align, Pack
+from versa.ports import AssetStore
 from versa.render.fonts import FontFace, FontStack, cjk_region, font_stack
 from versa.render.paint import LRU
 
@@ -51,6 +52,8 @@ class Scene:
     params: Mapping[str, Any]
     scale: float
     fonts: FontBook
+    assets: AssetStore | None = None
+    """Where generated scenes are read (None: a visual slot draws its default image)."""
 
     @property
     def lang(self) -> str:

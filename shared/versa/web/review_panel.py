@@ -1,5 +1,6 @@
 """The studio's review panel, apart from HTTP: what awaits review for a brand, each item with image
-URLs that draw its text in the creative at every size, and the reviewer's decisions.
+URLs that draw its text in the creative at every size (a pending scene: at every size of its aspect
+class, through `visual.<slot>`), and the reviewer's decisions.
 
 Previews go through the ordinary image route with the pending text as `copy.<slot>` in a URL signed
 with the `preview` scope (`versa.web.service.preview_texts`): only a URL the studio signed can carry
@@ -19,13 +20,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from versa.decide.rules import default_text
+from versa.context.resolve import resolve
+from versa.decide.rules import context_options, default_text
+from versa.decide.rules import decide as decide_creative
 from versa.errors import ParamError, ReviewError
 from versa.generate import review
 from versa.pack.model import Creative, Pack, size_name
 from versa.ports import CopyItem, CopyStatus, CopyStore
 from versa.signing.urls import creative_path
-from versa.web.service import PREVIEW_PREFIX, PREVIEW_SCOPE
+from versa.web.service import PREVIEW_PREFIX, PREVIEW_SCOPE, PREVIEW_VISUAL_PREFIX
 
 Signer = Callable[..., str]
 """`sign(path, query, scope=...)`: the service's URL signer."""
@@ -85,6 +88,8 @@ def _row(item: CopyItem, pack: Pack, sign: Signer, now: datetime, approved: Mapp
     row = review.describe(item)
     creative = pack.model.creatives.get(str(row["creative"]))
     slot = str(row["slot"])
+    if row["kind"] == "visual":
+        return _visual_row(row, item, pack, sign, now, approved)
     if creative is None or slot not in creative.copy_slots:
         row.update(previews=[], serving=None, note="the current pack no longer has this creative or slot")
         return row
@@ -110,16 +115,52 @@ def _row(item: CopyItem, pack: Pack, sign: Signer, now: datetime, approved: Mapp
     return row
 
 
+def _visual_row(row: dict[str, Any], item: CopyItem, pack: Pack, sign: Signer, now: datetime,
+                approved: Mapping[str, CopyItem]) -> dict[str, Any]:
+    """A pending scene: what serves now (the lineage's approved scene or the default image) and a preview
+    of the creative with the scene in place at each size of the scene's aspect class."""
+    creative = pack.model.creatives.get(str(row["creative"]))
+    slot = str(row["slot"])
+    if creative is None or slot not in creative.visuals:
+        row.update(previews=[], serving=None, note="the current pack no longer has this creative or visual slot")
+        return row
+    lineage = approved.get(str(row["lineage"]))
+    row["serving"] = lineage.text if lineage is not None and lineage.text else creative.visuals[slot].default
+    row["serving_source"] = "approved" if lineage is not None and lineage.text else "default"
+    aspect = row["vary"].get("aspect")
+    query = {**preview_query(pack, creative, slot, pack.model.default_locale, row["vary"], now),
+             PREVIEW_VISUAL_PREFIX + slot: item.text or ""}
+    ctx = resolve({}, query, now, context_options(pack.model, str(row["creative"]), signed_names=frozenset(query)))
+    row["previews"] = [
+        {
+            "size": size_name(size),
+            "width": size[0],
+            "height": size[1],
+            "url": sign(
+                creative_path(pack.brand, str(row["creative"]), "png", None if size == creative.size else size),
+                query, scope=PREVIEW_SCOPE,
+            ),
+        }
+        for size in creative.all_sizes
+        if (ref := decide_creative(pack.model, str(row["creative"]), ctx, size=size).visuals.get(slot)) is not None
+        and ref.vary.get("aspect") == aspect
+    ]
+    return row
+
+
 def preview_query(
     pack: Pack, creative: Creative, slot: str, locale: str, vary: Mapping[str, Any], now: datetime
 ) -> dict[str, str]:
-    """A signed context that reaches this slot's audience: the locale, and each vary_by value as a
-    parameter, a context override (a bucket's first value) or, for a daypart, a local time within it."""
+    """A signed context that reaches this slot's audience (a copy slot, else a visual slot): the locale,
+    and each vary_by value as a parameter, a context override (a bucket's first value) or, for a daypart,
+    a local time within it."""
     query = {"lang": locale}
-    spec = creative.copy_slots[slot].generate
+    copy_slot = creative.copy_slots.get(slot)
+    visual = creative.visuals.get(slot)
+    spec = copy_slot.generate if copy_slot is not None else (visual.generate if visual is not None else None)
     buckets = spec.vary_by if spec is not None else {}
     for attr, value in vary.items():
-        if attr == "lang":
+        if attr in ("lang", "aspect"):
             continue
         if attr in creative.params:
             query[attr] = str(value)

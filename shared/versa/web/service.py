@@ -32,6 +32,7 @@ from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
 from versa.context.resolve import ContextOptions, RequestContext, resolve
 from versa.decide.keys import generation_key, lineage_key
 from versa.decide.rules import CopyRef, Decision, context_options, decide
+from versa.decide.visuals import VISUAL_PREFIX
 from versa.errors import (
     OutputTooLarge,
     Overloaded,
@@ -44,7 +45,7 @@ from versa.errors import (
     UnknownCreative,
     VersaError,
 )
-from versa.generate.review import review_required, serves, serving
+from versa.generate.review import review_required, serves, serving, visual_review_required
 from versa.pack.links import link_problem, with_utm
 from versa.pack.model import SLUG, CacheSettings, Creative, Pack, countdown_layers
 from versa.pack.sizes import size_of
@@ -88,6 +89,9 @@ SLUG_RE = re.compile(SLUG)
 PREVIEW_SCOPE = "preview"
 """The signature scope that lets an image URL carry copy to draw (`copy.<slot>=text`): the studio's."""
 PREVIEW_PREFIX = "copy."
+PREVIEW_VISUAL_PREFIX = "visual."
+"""The preview query names of visual slots (`visual.<slot>=<generated asset key>`): the studio's."""
+GENERATED_KEY_RE = re.compile(r"generated/[a-z0-9][a-z0-9-]{0,62}/[0-9a-f]{64}\.(png|jpg|webp)")
 
 # A 1x1 transparent PNG for email proxies asking for something that does not exist.
 BLANK_PNG = base64.b64decode(
@@ -96,17 +100,26 @@ BLANK_PNG = base64.b64decode(
 
 
 def preview_texts(signed: SignedInfo | None, query: Mapping[str, str], creative: Creative) -> dict[str, str]:
-    """Copy to draw instead of the slots' own, from `copy.<slot>` query values: only with a signature of
-    the `preview` scope (the studio's review panel) that covers each value, and only for the creative's
-    slots; without one they are ignored, so the public path never takes text from a URL."""
+    """Copy to draw instead of the slots' own, from `copy.<slot>` query values (and scenes, from
+    `visual.<slot>` values that are generated asset keys): only with a signature of the `preview` scope
+    (the studio's review panel) that covers each value, and only for the creative's slots; without one
+    they are ignored, so the public path never takes text or an image from a URL."""
     if signed is None or signed.scope != PREVIEW_SCOPE:
         return {}
-    return {
+    texts = {
         name.removeprefix(PREVIEW_PREFIX): value
         for name, value in query.items()
         if name.startswith(PREVIEW_PREFIX) and name in signed.covered_names
         and name.removeprefix(PREVIEW_PREFIX) in creative.copy_slots
     }
+    # A pending scene (`visual.<slot>=generated/...`): drawn from the asset store, never a pack path.
+    texts.update({
+        VISUAL_PREFIX + name.removeprefix(PREVIEW_VISUAL_PREFIX): value
+        for name, value in query.items()
+        if name.startswith(PREVIEW_VISUAL_PREFIX) and name in signed.covered_names
+        and name.removeprefix(PREVIEW_VISUAL_PREFIX) in creative.visuals and GENERATED_KEY_RE.fullmatch(value)
+    })
+    return texts
 
 
 def _cache_settings(pack: Pack, creative: Creative) -> CacheSettings:
@@ -181,6 +194,8 @@ class ServiceConfig:
     render_queue: int
     copy_model: str | None
     """The model that writes copy (None: the offline writer): copy is stored under its generation key."""
+    visual_model: str | None
+    """The model that paints visual slots (None: the offline painter): scenes are stored under its key."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
@@ -301,23 +316,30 @@ class RenderService:
     # ------------------------------------------------------------------------------------ copy
 
     def _texts(self, pack: Pack, creative: Creative, decision: Decision, now: datetime) -> tuple[dict[str, str], bool]:
-        """Copy to show per slot, and whether any generating slot fell back to its default. Copy is
-        looked up under its generation key (the copy key with the configured model); a key this process
-        knows is pending (leased, not yet written) costs no store read until its lease or the short
-        default-copy TTL runs out, or the in-process worker says it was written. A slot that requires
-        review (`versa.generate.review`) serves approved copy only: its lineage key is read in the same
-        batch, so the lineage's approved text serves while a newer generation waits for a reviewer."""
-        model = self.config.copy_model
+        """Copy to show per slot (and, under `visual:SLOT`, each visual slot's image: an approved
+        generated asset key, else its default), and whether any generating slot fell back to its default.
+        Copy is looked up under its generation key (the copy key with the configured model; a visual's
+        key with the visual model); a key this process knows is pending (leased, not yet written) costs
+        no store read until its lease or the short default-copy TTL runs out, or the in-process worker
+        says it was written. A slot that requires review (`versa.generate.review`) serves approved items
+        only: its lineage key is read in the same batch, so the lineage's approved text serves while a
+        newer generation waits for a reviewer."""
         refs = [
-            (ref, generation_key(ref.key, model), self._lineage(pack, decision, ref))
+            (ref, generation_key(ref.key, self.config.copy_model), self._lineage(pack, decision, ref), "")
             for ref in decision.copy.values() if ref.key
         ]
+        refs += [
+            (ref, generation_key(ref.key, self.config.visual_model), self._visual_lineage(pack, decision, ref),
+             VISUAL_PREFIX)
+            for ref in decision.visuals.values() if ref.key
+        ]
         texts = {name: ref.default for name, ref in decision.copy.items()}
+        texts.update({VISUAL_PREFIX + name: ref.default for name, ref in decision.visuals.items()})
         if not refs:
             return texts, False
-        pending = {key for _, key, _ in refs if self._pending(key, now)}
-        wanted = [key for _, key, _ in refs if key not in pending]
-        wanted += [lineage for _, _, lineage in refs if lineage]
+        pending = {key for _, key, _, _ in refs if self._pending(key, now)}
+        wanted = [key for _, key, _, _ in refs if key not in pending]
+        wanted += [lineage for _, _, lineage, _ in refs if lineage]
         malformed: list[str] = []
         found: dict[str, CopyItem] = {}
         if wanted:
@@ -330,20 +352,20 @@ class RenderService:
             self.metrics.count("CopyMalformed", len(malformed), brand=pack.brand, keys=malformed)
         missing = []
         defaulted = False
-        for ref, key, lineage in refs:
+        for ref, key, lineage, prefix in refs:
             item = found.get(key)
             if not serves(item, review=lineage is not None):
-                missing.append((ref, key))
+                missing.append((ref, key, prefix))
             chosen = serving(item, found.get(lineage) if lineage else None, review=lineage is not None)
             if chosen is not None and chosen.text:
-                texts[ref.slot] = chosen.text
+                texts[prefix + ref.slot] = chosen.text
             else:
                 defaulted = True
         if missing:
             self.metrics.count("CopyMisses", len(missing), brand=pack.brand, creative=decision.creative)
             if pending:
                 self.metrics.count("CopyPendingRemembered", len(pending), brand=pack.brand)
-            fresh = [(ref, key) for ref, key in missing if key not in pending]
+            fresh = [(ref, key, prefix) for ref, key, prefix in missing if key not in pending]
             if fresh:
                 hold = min(self.config.copy_lease_seconds, _cache_settings(pack, creative).default_copy_ttl)
                 self._enqueue(pack, creative, decision, fresh, now, hold=timedelta(seconds=hold))
@@ -356,15 +378,23 @@ class RenderService:
             return None
         return lineage_key(pack.brand, decision.creative, ref.slot, decision.locale, ref.vary)
 
+    @staticmethod
+    def _visual_lineage(pack: Pack, decision: Decision, ref: CopyRef) -> str | None:
+        """A visual slot's lineage key (no locale; the aspect class among its vary values) when its scenes
+        require review, else None."""
+        if not visual_review_required(pack.model, decision.creative, ref.slot):
+            return None
+        return lineage_key(pack.brand, decision.creative, ref.slot, "", ref.vary)
+
     def _enqueue(
-        self, pack: Pack, creative: Creative, decision: Decision, refs: list[tuple[CopyRef, str]], now: datetime,
-        *, hold: timedelta,
+        self, pack: Pack, creative: Creative, decision: Decision, refs: list[tuple[CopyRef, str, str]],
+        now: datetime, *, hold: timedelta,
     ) -> None:
         """Take the store's lease for each missing key; only the keys whose lease this request won are
         queued. Each key is remembered as pending for `hold` either way."""
         lease = timedelta(seconds=self.config.copy_lease_seconds)
         requests = []
-        for ref, key in refs:
+        for ref, key, prefix in refs:
             try:
                 won = self.copy.lease(key, now=now, ttl=lease)
             except Exception:  # StoreUnavailable or worse: generation waits for a later request
@@ -372,21 +402,36 @@ class RenderService:
             self._remember_pending(key, now + hold)
             if not won:
                 continue
-            gen = creative.copy_slots[ref.slot].generate
-            assert gen is not None
-            requests.append(
-                GenerationRequest(
-                    key=key, brand=pack.brand, creative=decision.creative, slot=ref.slot,
-                    locale=decision.locale, brief=gen.brief,
-                    constraints=gen.model_dump(mode="json", exclude={"brief", "vary_by"}),
-                    vary=dict(ref.vary), default=ref.default,
-                )
-            )
+            requests.append(self._request(pack, creative, decision, ref, key, visual=bool(prefix)))
         if requests:
             try:
                 self.queue.enqueue(requests)
             except Exception as exc:  # the queue is best effort; the lease expires and retries
                 self.metrics.count("QueueErrors", reason=str(exc))
+
+    @staticmethod
+    def _request(
+        pack: Pack, creative: Creative, decision: Decision, ref: CopyRef, key: str, *, visual: bool
+    ) -> GenerationRequest:
+        """The generation request a missing copy or visual key queues."""
+        if visual:
+            spec = creative.visuals[ref.slot].generate
+            assert spec is not None
+            vary = {k: v for k, v in ref.vary.items() if k != "aspect"}
+            return GenerationRequest(
+                key=key, brand=pack.brand, creative=decision.creative, slot=ref.slot,
+                locale=pack.model.default_locale, brief=spec.brief,
+                constraints=spec.model_dump(mode="json", exclude={"brief", "vary_by"}),
+                vary=vary, default=ref.default, kind="visual", aspect=ref.vary.get("aspect", ""),
+            )
+        gen = creative.copy_slots[ref.slot].generate
+        assert gen is not None
+        return GenerationRequest(
+            key=key, brand=pack.brand, creative=decision.creative, slot=ref.slot,
+            locale=decision.locale, brief=gen.brief,
+            constraints=gen.model_dump(mode="json", exclude={"brief", "vary_by"}),
+            vary=dict(ref.vary), default=ref.default,
+        )
 
     def _pending(self, key: str, now: datetime) -> bool:
         with self._leases_lock:
@@ -570,6 +615,8 @@ class RenderService:
             headers["Vary"] = "Accept"
         if default_used:
             headers["X-Versa-Copy"] = "default"
+        if any(ref.key and texts.get(VISUAL_PREFIX + name) == ref.default for name, ref in decision.visuals.items()):
+            headers["X-Versa-Visual"] = "default"
         if preview:
             headers["Cache-Control"] = "private, no-store"
             headers["X-Versa-Copy"] = "preview"

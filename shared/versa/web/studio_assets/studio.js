@@ -401,7 +401,7 @@
     reviewItems = body.items;
     $("review-count").textContent = body.count ? `(${body.count}${body.more ? "+" : ""})` : "";
     $("review-note").textContent = body.count
-      ? "Generated copy waiting for a reviewer, drawn in the creative at each of its sizes. Only approved copy is served."
+      ? "Generated copy and scenes waiting for a reviewer, drawn in the creative at each of their sizes. Only approved ones are served."
       : `Nothing of ${body.brand} awaits review.`;
     $("review-approve-all").disabled = !body.count;
     list.replaceChildren(...body.items.map(reviewCard));
@@ -432,7 +432,7 @@
     const shots = el("div", { class: "review-shots" });
     for (const p of item.previews) {
       const shot = el("img", { "data-src": p.url, width: String(p.width), height: String(p.height),
-        alt: `${item.creative} at ${p.size} with the copy under review` });
+        alt: `${item.creative} at ${p.size} with the ${item.kind === "visual" ? "scene" : "copy"} under review` });
       shots.append(el("figure", {}, shot, el("figcaption", { text: p.size })));
     }
     const approve = el("button", { type: "button", class: "approve", text: "Approve" });
@@ -444,7 +444,9 @@
         el("strong", { text: `${item.creative} / ${item.slot}` }),
         el("span", { class: "meta", text: `${item.locale}${vary ? " · " + vary : ""}${item.model ? " · " + item.model : ""}` }),
         el("code", { class: "meta", text: item.key })),
-      el("p", { class: "review-text", text: item.text || "", lang: item.locale, dir: "auto" }),
+      item.kind === "visual"
+        ? el("p", { class: "review-text", text: `A generated scene (${item.vary.aspect || "?"}): ${item.text || ""}` })
+        : el("p", { class: "review-text", text: item.text || "", lang: item.locale, dir: "auto" }),
       el("p", { class: "hint", text: `Serving now (${item.serving_source || "—"}): ${item.serving || "—"}` }),
       item.note ? el("p", { class: "hint", text: item.note }) : null,
       shots,
