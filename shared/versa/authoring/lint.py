@@ -45,8 +45,8 @@ from versa.pack.model import (
     PackModel,
     ShapeLayer,
     TextLayer,
-    walk_children,
 )
+from versa.pack.paths import item
 
 _LINTED: dict[tuple[str, frozenset[str], tuple[str, ...]], tuple[Issue, ...]] = {}
 """The findings of the last few packs linted in this process, by content version (a hash of every file
@@ -92,7 +92,7 @@ def _keyable(creative: Creative, base: str, keyable: frozenset[str]) -> Iterator
             if attr not in keyable and attr not in creative.params:
                 yield Issue(
                     PACK_FILE,
-                    f"{base}.rules[{r}].when",
+                    f"{base}.rules{item(r, rule.id)}.when",
                     f"rule {rule.id!r} reads {attr!r}, which the CDN cache key does not carry: one viewer's "
                     f"variant would be served to others (keyable: {', '.join(sorted(keyable))}, or a declared "
                     "parameter)",
@@ -110,7 +110,7 @@ def _impossible_values(model: PackModel, creative: Creative, base: str) -> Itera
                 for value in values:
                     problem = country_problem(value)
                     if problem:
-                        yield Issue(PACK_FILE, f"{base}.rules[{r}].when.country", f"rule {rule.id!r}: {problem}")
+                        yield Issue(PACK_FILE, f"{base}.rules{item(r, rule.id)}.when.country", f"rule {rule.id!r}: {problem}")
                 continue
             allowed = _allowed(model, creative, node.attr, dayparts)
             if allowed is None:
@@ -121,7 +121,7 @@ def _impossible_values(model: PackModel, creative: Creative, base: str) -> Itera
                 if str(value).casefold() not in folded:
                     yield Issue(
                         PACK_FILE,
-                        f"{base}.rules[{r}].when.{node.attr}",
+                        f"{base}.rules{item(r, rule.id)}.when.{node.attr}",
                         f"{node.attr} is never {value!r} (possible: {', '.join(str(a) for a in allowed)})",
                     )
 
@@ -218,9 +218,17 @@ def _plural_labels(creative: Creative, base: str) -> Iterator[Issue]:
 
 
 def _layer_paths_of(creative: Creative, base: str) -> Iterator[tuple[str, Any]]:
-    for i, top in enumerate(creative.layers):
-        yield f"{base}.layers[{i}]", top
-        yield from ((f"{base}.{rel}", child) for rel, child in walk_children(top, f"layers[{i}]"))
+    """Every layer of the creative, containers' children too, depth first, with its pack.yaml path
+    (items named by their ids, `versa.pack.paths`; a loaded pack's layer ids are unique)."""
+
+    def walk(layers: Iterable[Any], prefix: str) -> Iterator[tuple[str, Any]]:
+        for i, layer in enumerate(layers):
+            path = f"{prefix}{item(i, layer.id)}"
+            yield path, layer
+            if isinstance(layer, ContainerLayer):
+                yield from walk(layer.children, f"{path}.children")
+
+    return walk(creative.layers, f"{base}.layers")
 
 
 def _variants(model: PackModel, cid: str) -> VariantReport | None:
@@ -311,11 +319,11 @@ def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> 
     for r, rule in enumerate(creative.rules):
         if rule.id not in matched_ever:
             why = _why_never(model, cid, rule.when)
-            yield Issue(PACK_FILE, f"{base}.rules[{r}]", f"rule {rule.id!r} can never match: {why}")
+            yield Issue(PACK_FILE, f"{base}.rules{item(r, rule.id)}", f"rule {rule.id!r} can never match: {why}")
         elif rule.set and rule.id not in effective:
             yield Issue(
                 PACK_FILE,
-                f"{base}.rules[{r}]",
+                f"{base}.rules{item(r, rule.id)}",
                 f"rule {rule.id!r} is shadowed: whenever it matches, later rules override everything it sets",
                 "warning",
             )
@@ -409,15 +417,8 @@ _Placed = tuple[Any, tuple[int, int, int, int], str, "tuple[int, int, int, int] 
 def _layer_paths(creative: Creative, base: str) -> dict[str, str]:
     """pack.yaml paths of the creative's layers by id, and by (type, slot) for layers without one."""
     out: dict[str, str] = {}
-
-    def walk(layers: Iterable[Any], prefix: str) -> None:
-        for i, layer in enumerate(layers):
-            path = f"{prefix}[{i}]"
-            out.setdefault(layer.id or f"{layer.type}:{getattr(layer, 'slot', None)}", path)
-            if isinstance(layer, ContainerLayer):
-                walk(layer.children, f"{path}.children")
-
-    walk(creative.layers, f"{base}.layers")
+    for path, layer in _layer_paths_of(creative, base):
+        out.setdefault(layer.id or f"{layer.type}:{getattr(layer, 'slot', None)}", path)
     return out
 
 

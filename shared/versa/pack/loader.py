@@ -55,6 +55,7 @@ from versa.pack.model import (
     walk_children,
 )
 from versa.pack.overrides import check_set
+from versa.pack.paths import named_path
 from versa.pack.safe_yaml import position, read_pack_yaml
 from versa.pack.sandbox import BoundedSandbox
 from versa.pack.sizes import check_sizes
@@ -373,12 +374,17 @@ def load_pack(root: Path | str, *, checks: PackChecks) -> Pack:
 
 def located(issues: Iterable[Issue], document: Any) -> list[Issue]:
     """`issues` with the line and column where each one's path is written in pack.yaml (`document`
-    as `read_pack_yaml` returned it), when it can be found."""
+    as `read_pack_yaml` returned it), when it can be found, and list items in the path named by their
+    ids (`rules['winter-de']` rather than `rules[6]`; see `versa.pack.paths`)."""
     node = getattr(document, "node", None)
     out = []
     for issue in issues:
-        where = position(node, issue.path) if issue.file == PACK_FILE and issue.line is None else None
-        out.append(replace(issue, line=where[0], column=where[1]) if where else issue)
+        if issue.file != PACK_FILE:
+            out.append(issue)
+            continue
+        where = position(node, issue.path) if issue.line is None else None
+        named = replace(issue, path=named_path(document, issue.path))
+        out.append(replace(named, line=where[0], column=where[1]) if where else named)
     return out
 
 

@@ -1,0 +1,117 @@
+"""Pack errors as an author reads them: list items named by their ids (with the line and column kept),
+one error per mistake, and 'did you mean' for unknown fields, fonts, tokens and attributes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from packissues import unlocated
+from versa.adapters.directory import DirectoryPackStore
+from versa.errors import PackError
+from versa.pack.loader import load_pack
+from versa.pack.paths import named_path
+from versa.pack.safe_yaml import parse_yaml, position
+from versa.render.checks import PACK_CHECKS
+
+
+def load_errors(root: Path) -> list[Any]:
+    with pytest.raises(PackError) as caught:
+        load_pack(root, checks=PACK_CHECKS)
+    return caught.value.issues
+
+
+def rule_of(data: dict[str, Any], creative: str, rule_id: str) -> dict[str, Any]:
+    return next(r for r in data["creatives"][creative]["rules"] if r["id"] == rule_id)
+
+
+# ------------------------------------------------------------------------------------------- ids
+
+
+def test_errors_name_rules_and_layers_by_id_at_their_line(example_copy: Callable[..., Path]) -> None:
+    # GIVEN acme with a bad locale in the rule 'dach' and an unknown font in the layer 'cta' (in a container)
+    def break_it(data: dict[str, Any]) -> None:
+        rule_of(data, "winter-sale", "dach")["set"]["lang"] = "dk"
+        layers = data["creatives"]["winter-sale"]["layers"]
+        layers[1]["children"][0]["children"][3]["font"] = "dispaly"
+
+    root = example_copy("acme", break_it)
+    text = (root / "pack.yaml").read_text(encoding="utf-8").splitlines()
+
+    # WHEN it is loaded
+    issues = {i.path: i for i in load_errors(root)}
+
+    # THEN each is named by ids, not positions
+    rule = issues["creatives.winter-sale.rules['dach'].set.lang"]
+    font = issues["creatives.winter-sale.layers['frame'].children['copy'].children['cta'].font"]
+    assert str(rule).startswith("pack.yaml: creatives.winter-sale.rules['dach'].set.lang: 'dk' is not a declared locale")
+    assert str(font).startswith(
+        "pack.yaml: creatives.winter-sale.layers['frame'].children['copy'].children['cta'].font: unknown font 'dispaly'"
+    )
+    # AND the line and column still point at the offending field of that item
+    assert rule.line is not None and font.line is not None and rule.column is not None and font.column is not None
+    assert text[rule.line - 1][rule.column - 1 :].startswith("lang: dk")
+    assert text[font.line - 1][font.column - 1 :].startswith("font: dispaly")
+
+
+def test_an_item_without_an_id_or_with_a_repeated_one_keeps_its_index(example_copy: Callable[..., Path]) -> None:
+    # GIVEN a layer without an id and two rules sharing the id 'gulf', one of them with a bad locale
+    def break_it(data: dict[str, Any]) -> None:
+        data["creatives"]["leaderboard"]["layers"][0]["fill"] = "inkk"
+        rules = data["creatives"]["winter-sale"]["rules"]
+        rules.append({"id": "gulf", "set": {"lang": "dk"}})
+
+    root = example_copy("acme", break_it)
+    count = len(example_rules(root))
+
+    # WHEN it is loaded
+    found = unlocated(load_errors(root))
+
+    # THEN those items are named by their place in the list
+    assert any(line.startswith("pack.yaml: creatives.leaderboard.layers[0].fill: unknown colour token 'inkk'") for line in found)
+    assert f"pack.yaml: creatives.winter-sale.rules[{count - 1}].id: rule id 'gulf' repeats" in found
+    assert any(line.startswith(f"pack.yaml: creatives.winter-sale.rules[{count - 1}].set.lang: 'dk'") for line in found)
+
+
+def example_rules(root: Path) -> list[Any]:
+    return list(yaml.safe_load((root / "pack.yaml").read_text(encoding="utf-8"))["creatives"]["winter-sale"]["rules"])
+
+
+def test_named_paths_and_their_positions() -> None:
+    # GIVEN a document with items with and without ids
+    doc = parse_yaml(
+        b"creatives:\n  x:\n    rules:\n      - id: a\n        when: {}\n      - note: none\n"
+        b"    layers:\n      - {id: row, type: container, children: [{type: text}, {id: t, font: f}]}\n",
+        "pack.yaml",
+    )
+    # WHEN index paths are named
+    # THEN ids replace indexes where an item has one, and both forms find the same place
+    assert named_path(doc, "creatives.x.rules[0].when") == "creatives.x.rules['a'].when"
+    assert named_path(doc, "creatives.x.rules[1].note") == "creatives.x.rules[1].note"
+    assert named_path(doc, "creatives.x.layers[0].children[1].font") == "creatives.x.layers['row'].children['t'].font"
+    assert named_path(doc, "creatives.x.layers[0].children[0]") == "creatives.x.layers['row'].children[0]"
+    assert named_path(doc, "creatives.x.layers[5].font") == "creatives.x.layers[5].font"
+    node = doc.node
+    assert position(node, "creatives.x.rules['a'].when") == position(node, "creatives.x.rules[0].when") == (5, 9)
+    assert position(node, "creatives.x.layers['row'].children['t'].font") == position(
+        node, "creatives.x.layers[0].children[1].font"
+    )
+    assert position(node, "creatives.x.rules['nope']") == (3, 5)  # the list that lacks it
+
+
+def test_serve_refuses_a_broken_pack_naming_items_by_id(example_copy: Callable[..., Path]) -> None:
+    # GIVEN a folder of packs holding acme with a bad locale in the rule 'france'
+    root = example_copy("acme", lambda d: rule_of(d, "winter-sale", "france")["set"].update(lang="dk"))
+    store = DirectoryPackStore(root.parent, checks=PACK_CHECKS)
+
+    # WHEN the server's pack store loads it
+    with pytest.raises(PackError) as caught:
+        store.current("acme")
+
+    # THEN the refusal (what `versa serve` prints) names the rule by its id, with its line
+    assert "pack.yaml: creatives.winter-sale.rules['france'].set.lang: 'dk' is not a declared locale" in str(caught.value)
+    assert "(line " in str(caught.value).split("rules['france']")[1]
