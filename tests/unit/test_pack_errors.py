@@ -115,3 +115,87 @@ def test_serve_refuses_a_broken_pack_naming_items_by_id(example_copy: Callable[.
     # THEN the refusal (what `versa serve` prints) names the rule by its id, with its line
     assert "pack.yaml: creatives.winter-sale.rules['france'].set.lang: 'dk' is not a declared locale" in str(caught.value)
     assert "(line " in str(caught.value).split("rules['france']")[1]
+
+
+# ------------------------------------------------------------------------------ one per mistake
+
+
+def _headline_generate(data: dict[str, Any]) -> dict[str, Any]:
+    generate: dict[str, Any] = data["creatives"]["winter-sale"]["copy"]["headline"]["generate"]
+    return generate
+
+
+def _frame(data: dict[str, Any]) -> dict[str, Any]:
+    frame: dict[str, Any] = data["creatives"]["winter-sale"]["layers"][1]
+    return frame
+
+
+ONE_ERROR = [
+    pytest.param(
+        lambda d: _headline_generate(d)["vary_by"]["country"].update(us="US"),
+        "pack.yaml: creatives.winter-sale.copy.headline.generate.vary_by.country.us: Input should be a valid list or '*' (got 'US')",
+        id="a bucket's values not a list",
+    ),
+    pytest.param(
+        lambda d: _headline_generate(d)["vary_by"]["country"].update(other="**"),
+        "pack.yaml: creatives.winter-sale.copy.headline.generate.vary_by.country.other: Input should be a valid list or '*' (got '**')",
+        id="a typo in the catch-all bucket",
+    ),
+    pytest.param(
+        lambda d: _headline_generate(d)["vary_by"].update(daypart="al"),
+        "pack.yaml: creatives.winter-sale.copy.headline.generate.vary_by.daypart: Input should be 'all' or a valid dictionary (got 'al')",
+        id="a typo in vary_by all",
+    ),
+    pytest.param(
+        lambda d: _frame(d)["children"][0]["children"][1].update(digits="arab"),
+        "pack.yaml: creatives.winter-sale.layers['frame'].children['copy'].children['headline'].digits: "
+        "Input should be 'latn' or 'native' or a valid dictionary (got 'arab')",
+        id="a union-typed layer field",
+    ),
+    pytest.param(
+        lambda d: _frame(d)["children"][0].update(flex={"grow": "x"}),
+        "pack.yaml: creatives.winter-sale.layers['frame'].children['copy'].flex.grow: "
+        "Input should be a valid number, unable to parse string as a number (got 'x')",
+        id="a bad value deep in a container (no 'no layer with id' for the ids inside it)",
+    ),
+    pytest.param(
+        lambda d: _frame(d)["children"][0]["children"][1].update(type="txt"),
+        "pack.yaml: creatives.winter-sale.layers['frame'].children['copy'].children['headline'].type: "
+        "unknown layer type 'txt'; did you mean 'text'? (types: image, text, button, shape, countdown, container)",
+        id="a layer type typo",
+    ),
+    pytest.param(
+        lambda d: d["creatives"]["winter-sale"]["layers"][0]["gradient"].update(stops=["#fff", 3]),
+        "pack.yaml: creatives.winter-sale.layers['bg'].gradient.stops[1].color: Input should be a valid string (got 3)",
+        id="one bad gradient stop",
+    ),
+    pytest.param(
+        lambda d: next(r for r in d["creatives"]["winter-sale"]["rules"] if r["id"] == "dach")["when"].update(
+            bucket={"key": "user", "salt": "s", "pcnt": [0, 50]}
+        ),
+        "pack.yaml: creatives.winter-sale.rules['dach'].when.bucket.pcnt: unknown field; did you mean 'pct'? "
+        "(bucket takes {key: PARAM, salt: TEXT, pct: [FROM, TO]})",
+        id="a typo in a bucket condition",
+    ),
+    pytest.param(
+        lambda d: next(r for r in d["creatives"]["winter-sale"]["rules"] if r["id"] == "dach")["when"].update(
+            hour={"gt": "x"}
+        ),
+        "pack.yaml: creatives.winter-sale.rules['dach'].when.hour.gt: 'x' is not a number",
+        id="a bad condition value",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), ONE_ERROR)
+def test_one_mistake_is_one_error(
+    example_copy: Callable[..., Path], edit: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    # GIVEN acme with one mistake
+    root = example_copy("acme", edit)
+
+    # WHEN it is loaded
+    found = unlocated(load_errors(root))
+
+    # THEN exactly one error names it, at its place
+    assert found == [expected]

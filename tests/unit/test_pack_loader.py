@@ -606,7 +606,7 @@ def test_when_errors_name_the_path_inside_when(example_copy: Callable[..., Path]
     # THEN each names the rule's `when` and the place inside it
     assert any(
         line.startswith(
-            "pack.yaml: creatives.winter-sale.rules['evening-dark'].when: any[1].local_time.from: '25:00' is not a time of day"
+            "pack.yaml: creatives.winter-sale.rules['evening-dark'].when.any[1].local_time.from: '25:00' is not a time of day"
         )
         for line in found
     )

@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from versa.context.attributes import BUILTIN_ATTRIBUTES
 from versa.context.locale import LocaleFormatError, format_deadline
 from versa.context.model import RESERVED_QUERY_NAMES
+from versa.context.params import ParamSpec
+from versa.context.timefeatures import Daypart
 from versa.errors import Issue, PackError
 from versa.pack.assets import (
     AssetError,
@@ -122,9 +124,10 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
-def _models() -> list[type[Strict]]:
-    found: list[type[Strict]] = []
-    todo: list[type[Strict]] = [Strict]
+def _models() -> list[type[BaseModel]]:
+    """Every model of pack.yaml: the pack's own and the context's it holds (parameters, dayparts)."""
+    found: list[type[BaseModel]] = []
+    todo: list[type[BaseModel]] = [Strict, ParamSpec, Daypart]
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
@@ -132,7 +135,7 @@ def _models() -> list[type[Strict]]:
     return found
 
 
-def _fields(cls: type[Strict]) -> set[str]:
+def _fields(cls: type[BaseModel]) -> set[str]:
     return {info.alias or name for name, info in cls.model_fields.items()}
 
 
@@ -163,9 +166,56 @@ _LOCATED = re.compile(r"^(layers\[\d+\](?:\.children\[\d+\])*\.\w+): (.*)$", re.
 """A message of `Creative`'s layer check that names the field it is about: `layers[2].box: ...`."""
 
 
+_SCALAR_BRANCHES = frozenset({"str", "int", "float", "bool", "none", "date", "datetime", "time"})
+
+
+def _branch_at(loc: tuple[Any, ...], start: int) -> int | None:
+    """Where, from `start` on, `loc` names a member of a union (`literal['all']`, `dict[...]`, `str`)."""
+    for k in range(start, len(loc)):
+        part = loc[k]
+        if isinstance(part, str) and (_TYPE_TAG.match(part) or part in _SCALAR_BRANCHES):
+            return k
+    return None
+
+
+def one_per_union(errors: list[Any], start: int = 0) -> list[Any]:
+    """pydantic's errors with one error per mistake: a value that fits no member of a union yields an
+    error from every member; keep the member the value went deepest into (a mapping of buckets whose
+    one bucket is wrong blames that bucket), and where no member went further, one error naming
+    what each member wanted ("Input should be 'all' or a valid dictionary")."""
+    out: list[Any] = []
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for err in errors:
+        k = _branch_at(tuple(err["loc"]), start)
+        if k is None:
+            out.append(err)
+        else:
+            groups.setdefault(tuple(err["loc"][:k]), []).append(err)
+    for prefix, items in groups.items():
+        k = len(prefix)
+        branches: dict[Any, list[Any]] = {}
+        for err in items:
+            branches.setdefault(err["loc"][k], []).append(err)
+        depth = {tag: max(len(e["loc"]) for e in errs) for tag, errs in branches.items()}
+        deepest = [tag for tag in branches if depth[tag] == max(depth.values())]
+        if len(deepest) == 1 or any(len(branches[tag]) > 1 or depth[tag] > k + 1 for tag in deepest):
+            out += one_per_union(branches[deepest[0]], k + 1)
+            continue
+        wants = [str(branches[tag][0]["msg"]) for tag in deepest]
+        head = "Input should be "
+        said = head + " or ".join(w.removeprefix(head) for w in wants) if all(w.startswith(head) for w in wants) else "; or ".join(wants)
+        first = branches[deepest[0]][0]
+        out.append({**first, "loc": prefix, "msg": said, "type": "union"})
+    return out
+
+
+_INSIDE_WHEN = re.compile(r"^((?:[A-Za-z_][\w-]*|\[\d+\])(?:\.[A-Za-z_][\w-]*|\[\d+\])*): (.*)$", re.S)
+"""A `when:` error naming its place inside the condition: `any[1].local_time.from: ...`."""
+
+
 def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
     issues = []
-    for err in exc.errors(include_url=False):
+    for err in one_per_union(list(exc.errors(include_url=False))):
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field" + did_you_mean(str(err["loc"][-1]), _fields_beside(data, tuple(err["loc"])))
@@ -175,8 +225,15 @@ def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
         located = _LOCATED.match(msg)
         if located and path.endswith("layers"):
             path, msg = f"{path.removesuffix('layers')}{located.group(1)}", located.group(2)
+        inside = _INSIDE_WHEN.match(msg) if path.endswith("when") else None
+        if inside:  # a condition's error names the place inside `when:` (versa.pack.model._parse_when)
+            path, msg = f"{path}.{inside.group(1)}", inside.group(2)
+        if err["type"] == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            tag, types = str(ctx.get("tag")), re.findall(r"'([^']+)'", str(ctx.get("expected_tags", "")))
+            path, msg = f"{path}.type", f"unknown layer type {tag!r}{did_you_mean(tag, types)} (types: {', '.join(types)})"
         value = err.get("input")
-        if err["type"] not in ("missing",) and not isinstance(value, dict | list):
+        if err["type"] not in ("missing", "union_tag_invalid") and not inside and not isinstance(value, dict | list):
             hint = ""
             if msg.startswith("unknown field; "):
                 msg, hint = msg.split("; ", 1)
@@ -210,9 +267,12 @@ def _partial_reference_issues(
             good[str(cid)] = creative
             # Rules pointing at a layer that itself failed would only repeat that layer's error.
             skip += [
-                f"creatives.{cid}.rules[{r}].set.layers.{lid}."
+                f"creatives.{cid}.{where}.set.layers.{lid}."
                 for lid in bad_ids
-                for r in range(len(creative.rules))
+                for where in [
+                    *(f"rules[{r}]" for r in range(len(creative.rules))),
+                    *(f"by_size[{b}]" for b in range(len(creative.by_size))),
+                ]
             ]
     if not good:
         return []
@@ -288,7 +348,7 @@ def _salvage_creative(raw: Any) -> tuple[Creative | None, set[str]]:
         return None, set()
     patched = copy.deepcopy(raw)
     bad_ids: set[str] = set()
-    touched: set[tuple[str, int]] = set()
+    touched: set[tuple[Any, ...]] = set()
     for _ in range(_SALVAGE_ROUNDS):
         try:
             return Creative.model_validate(patched), bad_ids
@@ -301,7 +361,7 @@ def _salvage_creative(raw: Any) -> tuple[Creative | None, set[str]]:
 
 
 def _patch_creative(
-    patched: dict[str, Any], loc: tuple[Any, ...], touched: set[tuple[str, int]], bad_ids: set[str]
+    patched: dict[str, Any], loc: tuple[Any, ...], touched: set[tuple[Any, ...]], bad_ids: set[str]
 ) -> bool:
     """Patch the place one validation error points at; False when the creative cannot be salvaged."""
     if not loc:
@@ -309,19 +369,17 @@ def _patch_creative(
     head = str(loc[0])
     items = patched.get(head)
     if head in ("layers", "rules") and len(loc) >= 2 and isinstance(loc[1], int) and isinstance(items, list):
-        i = loc[1]
+        if head == "layers":
+            items, i, field, where = _layer_at(items, loc)
+        else:
+            i, field, where = loc[1], (loc[2] if len(loc) >= 3 else None), (head, loc[1])
         item = items[i]
-        # A layer's field sits after the union tag: ('layers', 3, 'text', 'font').
-        field = loc[3] if head == "layers" and len(loc) >= 4 and loc[2] in LAYER_TYPES else None
-        if head == "rules" and len(loc) >= 3:
-            field = loc[2]
-        first = (head, i) not in touched
-        touched.add((head, i))
+        first = where not in touched
+        touched.add(where)
         if isinstance(item, dict) and field not in (None, "id", "type") and (first or field in item):
             item.pop(field, None)
         elif head == "layers":
-            if isinstance(item, dict) and item.get("id") is not None:
-                bad_ids.add(str(item["id"]))
+            bad_ids.update(_ids_within(item))
             items[i] = dict(_PLACEHOLDER_LAYER)
         else:
             items[i] = {"id": f"invalid-{i}"}
@@ -344,6 +402,35 @@ def _patch_creative(
     else:
         patched.pop(head, None)
     return True
+
+
+def _layer_at(layers: list[Any], loc: tuple[Any, ...]) -> tuple[list[Any], int, Any, tuple[Any, ...]]:
+    """The innermost layer an error's location names (inside containers too: ('layers', 1, 'container',
+    'children', 0, 'text', 'font')): the list holding it, its index, the field blamed (None when the
+    layer itself is) and the location of the layer, so a mistake deep in a container patches that
+    child and not the whole container."""
+    k = 1
+    while True:
+        i = loc[k]
+        k += 1
+        if k < len(loc) and loc[k] in LAYER_TYPES:
+            k += 1  # a layer's field sits after the union tag
+        item = layers[i] if i < len(layers) else None
+        children = item.get("children") if isinstance(item, dict) else None
+        if k + 1 < len(loc) and loc[k] == "children" and isinstance(loc[k + 1], int) and isinstance(children, list) and loc[k + 1] < len(children):
+            layers = children
+            k += 1
+            continue
+        return layers, i, (loc[k] if k < len(loc) else None), tuple(loc[:k])
+
+
+def _ids_within(layer: Any) -> set[str]:
+    """The ids of `layer` and of every layer inside it."""
+    if not isinstance(layer, dict):
+        return set()
+    own = {str(layer["id"])} if layer.get("id") is not None else set()
+    children = layer.get("children")
+    return own.union(*(_ids_within(c) for c in children)) if isinstance(children, list) else own
 
 
 _MINIMAL_CREATIVE = {"size": [16, 16], "layers": [{"type": "background", "fill": "#000"}]}
