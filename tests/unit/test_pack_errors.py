@@ -199,3 +199,86 @@ def test_one_mistake_is_one_error(
 
     # THEN exactly one error names it, at its place
     assert found == [expected]
+
+
+# ----------------------------------------------------------------------------------- did you mean
+
+
+def _rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    return rule_of(data, "winter-sale", rule_id)
+
+
+def _layer(data: dict[str, Any], layer_id: str) -> dict[str, Any]:
+    from packdata import find_layer
+
+    return find_layer(data, "winter-sale", layer_id)[0]
+
+
+HEADLINE = "creatives.winter-sale.layers['frame'].children['copy'].children['headline']"
+SUGGESTIONS = [
+    pytest.param(
+        lambda d: _layer(d, "headline").update(max_line=2),
+        f"pack.yaml: {HEADLINE}.max_line: unknown field (got 2); did you mean 'max_lines'?",
+        id="unknown field of a layer",
+    ),
+    pytest.param(
+        lambda d: d["creatives"]["winter-sale"].setdefault("params", {}).update(tier={"type": "enum", "valuse": ["a"]}),
+        "pack.yaml: creatives.winter-sale.params.tier.valuse: unknown field; did you mean 'values'?",
+        id="unknown field of a parameter",
+    ),
+    pytest.param(
+        lambda d: d["tokens"]["fonts"].update(body="sans-bld"),
+        "pack.yaml: tokens.fonts.body: unknown font 'sans-bld': name a pack file (assets/X.ttf) or one of: arabic, "
+        "arabic-bold, cjk, cjk-bold, cjk-jp, cjk-jp-bold, cjk-kr, cjk-kr-bold, cjk-sc, cjk-sc-bold, cjk-tc, cjk-tc-bold, "
+        "devanagari, devanagari-bold, hebrew, hebrew-bold, noto-sans, noto-sans-bold, sans, sans-bold, thai, thai-bold "
+        "(did you mean 'sans-bold'?)",
+        id="a font family in tokens",
+    ),
+    pytest.param(
+        lambda d: _layer(d, "headline").update(font="dispaly"),
+        f"pack.yaml: {HEADLINE}.font: unknown font 'dispaly'; did you mean 'display'? (known: body, display)",
+        id="a font token of a layer",
+    ),
+    pytest.param(
+        lambda d: _layer(d, "headline").update(color="inkk"),
+        f"pack.yaml: {HEADLINE}.color: unknown colour token 'inkk'; did you mean 'ink'? "
+        "(known: accent, accent_ink, ink, muted, paper, sky_bottom, sky_top)",
+        id="a colour token of a layer",
+    ),
+    pytest.param(
+        lambda d: _rule(d, "france")["set"].update({"tokens.colors.acent": "#000000"}),
+        "pack.yaml: creatives.winter-sale.rules['france'].set.tokens.colors.acent: unknown color token 'acent'; "
+        "did you mean 'accent'? (known: accent, accent_ink, ink, muted, paper, sky_bottom, sky_top)",
+        id="a token a rule sets",
+    ),
+    pytest.param(
+        lambda d: _rule(d, "france")["when"].update(devise="mobile"),
+        None,
+        id="an attribute a rule reads",
+    ),
+    pytest.param(
+        lambda d: d["creatives"]["winter-sale"]["copy"]["headline"]["generate"]["vary_by"].update(daypat="all"),
+        "pack.yaml: creatives.winter-sale.copy.headline.generate.vary_by.daypat: unknown attribute 'daypat'; "
+        "did you mean 'daypart'?",
+        id="an attribute copy varies by",
+    ),
+]
+
+
+@pytest.mark.parametrize(("edit", "expected"), SUGGESTIONS)
+def test_typos_get_did_you_mean(
+    example_copy: Callable[..., Path], edit: Callable[[dict[str, Any]], None], expected: str | None
+) -> None:
+    # GIVEN acme with one misspelt name
+    root = example_copy("acme", edit)
+
+    # WHEN it is loaded
+    found = unlocated(load_errors(root))
+
+    # THEN the error suggests the name meant
+    if expected is None:  # the attribute list is long: its start and the suggestion
+        assert len(found) == 1 and found[0].startswith(
+            "pack.yaml: creatives.winter-sale.rules['france'].when: unknown attribute 'devise'; did you mean 'device'? (known: "
+        ), found
+    else:
+        assert found == [expected]

@@ -131,7 +131,7 @@ def test_broken_pack_reports_every_error_at_once_with_file_field_and_value(
     assert path["headline"] == "creatives.winter-sale.layers['frame'].children['copy'].children['headline']"
     assert f"pack.yaml: {path['headline']}.font: unknown font 'dispaly'; did you mean 'display'? (known: body, display)" in found
     assert any(line.startswith(f"pack.yaml: {path['cta']}.fill: unknown colour token 'acent'") for line in found)
-    assert f"pack.yaml: {path['subline']}.slot: unknown copy slot 'sublime' (known: cta, headline, subline)" in found
+    assert f"pack.yaml: {path['subline']}.slot: unknown copy slot 'sublime'; did you mean 'subline'? (known: cta, headline, subline)" in found
     assert f"pack.yaml: {path['logo']}.asset: 'assets/logo-missing.png' does not exist in the pack" in found
     assert any(
         line.startswith("pack.yaml: creatives.winter-sale.rules['gulf'].set.layers.hedline.align: no layer with id")
@@ -511,13 +511,13 @@ def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Cal
 
     # THEN each is reported at its field with what is known
     week = "pack.yaml: creatives.cyber-week"
-    assert f"{week}.{where['cta']}.slot: unknown copy slot 'ctaa' (known: cta, headline, note)" in found
+    assert f"{week}.{where['cta']}.slot: unknown copy slot 'ctaa'; did you mean 'cta'? (known: cta, headline, note)" in found
     assert (
-        f"{week}.{where['note']}.param: unknown parameter 'first_nam' (known: first_name, tier, uid)" in found
+        f"{week}.{where['note']}.param: unknown parameter 'first_nam'; did you mean 'first_name'? (known: first_name, tier, uid)" in found
     )
     assert (
         f"{week}.{where['greeting']}.text: template reads 'firstname', "
-        "which is neither a parameter nor a copy slot" in found
+        "which is neither a parameter nor a copy slot; did you mean 'first_name'?" in found
     )
     assert any(
         line.startswith(f"pack.yaml: creatives.welcome.{where['hello']}.text: template syntax error")
@@ -529,7 +529,7 @@ def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Cal
 @pytest.mark.parametrize(
     ("key", "value", "expected"),
     [
-        ("layers.hedline.align", "start", "no layer with id 'hedline' (ids: art, bg, copy, cta, frame, headline, logo, subline)"),
+        ("layers.hedline.align", "start", "no layer with id 'hedline'; did you mean 'headline'? (ids: art, bg, copy, cta, frame, headline, logo, subline)"),
         ("layers.cta.colour", "#000", "button layers have no field 'colour'"),
         ("layers.cta.radius", -4, "greater than or equal to 0"),
         ("layers.cta.type", "text", "button layers have no field 'type'"),
@@ -539,7 +539,7 @@ def test_unknown_copy_slots_and_params_in_layers_and_templates(example_copy: Cal
         ("tokens.fonts.display", "comic-sans", "'comic-sans': a rule may switch to a default family"),
         ("tokens.spacing.margin", "wide", "'wide' is not a whole number of pixels"),
         ("tokens.shadow.soft", 1, "use tokens.colors.NAME, tokens.fonts.NAME or tokens.spacing.NAME"),
-        ("copy.ctaa", "Go", "no copy slot 'ctaa' (slots: cta, headline, subline)"),
+        ("copy.ctaa", "Go", "no copy slot 'ctaa'; did you mean 'cta'? (slots: cta, headline, subline)"),
         ("copy.cta.it", "Vai", "'it' is not a declared locale"),
         ("copy.cta", {"en": "Go", "it": "Vai"}, "'it' is not a declared locale"),
         ("copy.cta.en", 3, "needs a string"),

@@ -8,7 +8,6 @@ path and the offending value. A pack with errors is never partly loaded. What on
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -57,7 +56,7 @@ from versa.pack.model import (
     walk_children,
 )
 from versa.pack.overrides import check_set
-from versa.pack.paths import named_path
+from versa.pack.paths import did_you_mean, named_path
 from versa.pack.safe_yaml import position, read_pack_yaml
 from versa.pack.sandbox import BoundedSandbox
 from versa.pack.sizes import check_sizes
@@ -116,12 +115,6 @@ def format_loc(loc: Iterable[Any]) -> str:
             continue
         out += ("." if out else "") + str(part)
     return out
-
-
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """'; did you mean 'X'?' for the candidate closest to `word` (a typo), else ''."""
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.7)
-    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _models() -> list[type[BaseModel]]:
@@ -514,8 +507,9 @@ def check_references(model: PackModel, root: Path, checks: PackChecks) -> Iterat
             yield Issue(
                 PACK_FILE,
                 path,
-                f"unknown font {ref!r}{did_you_mean(ref, families)}: name a pack file (assets/X.ttf) or one of: "
-                + ", ".join(sorted(families)),
+                f"unknown font {ref!r}: name a pack file (assets/X.ttf) or one of: "
+                + ", ".join(sorted(families))
+                + did_you_mean(ref, families).replace("; d", " (d", 1).replace("?", "?)", 1),
             )
     for cid, creative in model.creatives.items():
         yield from _check_creative(model, root, cid, creative, checks)
@@ -554,10 +548,10 @@ TEMPLATE_GLOBALS = frozenset({"lang", "locale", "brand", "creative", "daypart", 
 def _check_text_source(creative: Creative, path: str, layer: TextLayer | ButtonLayer) -> Iterator[Issue]:
     if layer.slot is not None and layer.slot not in creative.copy_slots:
         known = ", ".join(sorted(creative.copy_slots)) or "none declared"
-        yield Issue(PACK_FILE, f"{path}.slot", f"unknown copy slot {layer.slot!r} (known: {known})")
+        yield Issue(PACK_FILE, f"{path}.slot", f"unknown copy slot {layer.slot!r}{did_you_mean(layer.slot, creative.copy_slots)} (known: {known})")
     if layer.param is not None and layer.param not in creative.params:
         known = ", ".join(sorted(creative.params)) or "none declared"
-        yield Issue(PACK_FILE, f"{path}.param", f"unknown parameter {layer.param!r} (known: {known})")
+        yield Issue(PACK_FILE, f"{path}.param", f"unknown parameter {layer.param!r}{did_you_mean(layer.param, creative.params)} (known: {known})")
     if layer.text is not None:
         try:
             names = template_names(layer.text)
@@ -569,7 +563,7 @@ def _check_text_source(creative: Creative, path: str, layer: TextLayer | ButtonL
             yield Issue(
                 PACK_FILE,
                 f"{path}.text",
-                f"template reads {name!r}, which is neither a parameter nor a copy slot",
+                f"template reads {name!r}, which is neither a parameter nor a copy slot{did_you_mean(name, allowed)}",
             )
 
 

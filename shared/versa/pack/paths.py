@@ -9,12 +9,20 @@ Mapping keys are joined with dots (``tokens.fonts.body``); keys may hold dots, a
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 _PLAIN_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 """An id that can be written between quotes in a path without escaping."""
 _INDEX = re.compile(r"\[(\d+)\]")
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """'; did you mean 'X'?' for the candidate closest to `word` (a typo), else ''."""
+    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.7)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def item(index: int, item_id: Any) -> str:
@@ -80,4 +88,4 @@ def _key_at(node: Any, path: str, pos: int) -> tuple[str, Any]:
     return rest[:end], None
 
 
-__all__ = ["item", "named_path"]
+__all__ = ["did_you_mean", "item", "named_path"]
