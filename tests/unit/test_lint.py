@@ -403,6 +403,26 @@ def test_a_good_pack_at_every_size_has_no_layout_warnings(
     assert lint(pack) == []
 
 
+def test_text_that_draws_nothing_is_a_warning(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a title whose English copy is only a space and zero-width spaces
+    copy = {"title": {"default": {"en": "\u200b \u200b", "de": "Hallo"}}, "cta": {"default": {"en": "go", "de": "los"}}}
+    pack = load_pack(make_pack(_promo(small_pack, copy=copy)), checks=PACK_CHECKS)
+
+    # WHEN linted
+    found = [i for i in lint(pack) if i.message.startswith("draws-nothing")]
+
+    # THEN it is named at each size in English, and not in German, where it has words
+    title = [i for i in found if i.path == "creatives.promo.layers['title']"]
+    assert len(title) == 2 and len(found) == 2, found
+    assert all(i.severity == "warning" for i in found)
+    assert title[0].message.startswith(
+        "draws-nothing: at 300x100 en layer 'title' has only spaces or zero-width characters (U+200B, U+0020): "
+        "it draws nothing (copy: the default; variant "
+    )
+
+
 def test_cut_text_in_a_warning_reads_as_drawn(
     small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
 ) -> None:

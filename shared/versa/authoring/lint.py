@@ -8,8 +8,9 @@ plural category their locale's counts take (`_plural_labels`), rules whose every
 overridden by later rules (shadowed), and what laying out every variant at every size with its
 default copy and with each slot's `max_chars` probe finds (cut text,
 text outside its container, layers colliding at a size, text failing WCAG AA contrast over fills,
-images and gradients, images enlarged beyond their pixels, layers off the canvas: `_overflow`, with
-the drawn checks in `versa.authoring.pixels`).
+images and gradients, images enlarged beyond their pixels, layers off the canvas, text that draws
+nothing (blank or only zero-width characters): `_overflow`, with the drawn checks in
+`versa.authoring.pixels`).
 Overlap between rules is how a cascade works and is not reported.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -496,6 +498,15 @@ def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str, co
         if not isinstance(layer, TextLayer | ButtonLayer):
             continue
         name = f"layer {layer.id!r}" if layer.id else f"{layer.type} layer"
+        nothing = _draws_nothing(layer, scene)
+        if nothing is not None:
+            yield Issue(
+                PACK_FILE,
+                path,
+                f"draws-nothing: at {where} {name} {nothing} ({copy}; variant {key}: {rules})",
+                "warning",
+            )
+            continue
         lay = text_layout(layer, scene)
         if lay is not None and not lay.fits:
             text = " / ".join(line.text.strip() for line in lay.lines)  # " / " where a line breaks
@@ -517,6 +528,26 @@ def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str, co
                     f"outside its container {list(container)} ({copy}; variant {key}: {rules})",
                     "warning",
                 )
+
+
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"})
+"""Unicode categories that draw no ink on their own: spaces, separators, controls, format characters
+(zero-width space and joiners, the word joiner, the byte order mark, bidi marks) and combining marks."""
+
+
+def _draws_nothing(layer: TextLayer | ButtonLayer, scene: Any) -> str | None:
+    """Why the layer's text puts no ink on the canvas (it is empty, or only spaces and invisible
+    characters), else None. A box too small for a line still draws one, cut (`does not fit`); text with
+    no glyph in the font is the glyph check's (an error)."""
+    from versa.render.layer_text import layer_text
+
+    text: str = layer_text(layer, scene)
+    if not text:
+        return "has no text: its source resolves to ''"
+    if all(unicodedata.category(c) in _INVISIBLE for c in text):
+        named = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in text))
+        return f"has only spaces or zero-width characters ({named}): it draws nothing"
+    return None
 
 
 def layer_text_of(layer: Any, scene: Any) -> str:
