@@ -78,11 +78,11 @@ def test_declared_parameters_and_buckets_are_keyable() -> None:
 @pytest.mark.parametrize(
     ("when", "field", "value", "possible"),
     [
-        ({"device": "phone"}, "device", "'phone'", "mobile, tablet, desktop, tv"),
-        ({"daypart": ["evening", "evenin"]}, "daypart", "'evenin'", "morning, afternoon, evening, night"),
-        ({"client": {"not_in": ["gmial"]}}, "client", "'gmial'", "browser, gmail"),
-        ({"lang": "it"}, "lang", "'it'", "en, de"),
-        ({"weekday": "saturday"}, "weekday", "'saturday'", "mon, tue"),
+        ({"device": "phone"}, "device", "'phone' (possible", "mobile, tablet, desktop, tv"),
+        ({"daypart": ["evening", "evenin"]}, "daypart", "'evenin'; did you mean 'evening'? (possible", "morning, afternoon, evening, night"),
+        ({"client": {"not_in": ["gmial"]}}, "client", "'gmial'; did you mean 'gmail'? (possible", "browser, gmail"),
+        ({"lang": "it"}, "lang", "'it' (possible", "en, de"),
+        ({"weekday": "saturday"}, "weekday", "'saturday' (possible", "mon, tue"),
     ],
 )
 def test_values_an_attribute_never_takes(

@@ -282,3 +282,34 @@ def test_typos_get_did_you_mean(
         ), found
     else:
         assert found == [expected]
+
+
+def test_the_studio_shows_a_broken_packs_errors_by_id(example_copy: Callable[..., Path]) -> None:
+    import html
+    from collections.abc import Mapping
+
+    from versa.pack.model import Pack
+    from versa.web.studio import Studio
+
+    # GIVEN the studio over a folder holding acme with a bad locale in the rule 'france'
+    root = example_copy("acme", lambda d: rule_of(d, "winter-sale", "france")["set"].update(lang="dk"))
+    store = DirectoryPackStore(root.parent, checks=PACK_CHECKS)
+
+    class Backend:
+        def brands(self) -> list[str]:
+            return store.brands()
+
+        def current_pack(self, brand: str) -> Pack:
+            return store.current(brand)
+
+        def sign(self, path: str, query: Mapping[str, str], *, scope: str | None = None) -> str:
+            return path
+
+    # WHEN its page is asked for the brand
+    status, _, body = Studio(Backend()).handle("/?brand=acme")
+
+    # THEN the page's error box names the rule by its id, with its line
+    page = html.unescape(body.decode())
+    assert status == 200
+    assert "pack.yaml: creatives.winter-sale.rules['france'].set.lang: 'dk' is not a declared locale" in page
+    assert "(line " in page.split("rules['france'].set.lang")[1].split("\n")[0]

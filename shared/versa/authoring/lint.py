@@ -48,7 +48,7 @@ from versa.pack.model import (
     ShapeLayer,
     TextLayer,
 )
-from versa.pack.paths import item
+from versa.pack.paths import did_you_mean, item
 
 _LINTED: dict[tuple[str, frozenset[str], tuple[str, ...]], tuple[Issue, ...]] = {}
 """The findings of the last few packs linted in this process, by content version (a hash of every file
@@ -124,7 +124,8 @@ def _impossible_values(model: PackModel, creative: Creative, base: str) -> Itera
                     yield Issue(
                         PACK_FILE,
                         f"{base}.rules{item(r, rule.id)}.when.{node.attr}",
-                        f"{node.attr} is never {value!r} (possible: {', '.join(str(a) for a in allowed)})",
+                        f"{node.attr} is never {value!r}{did_you_mean(str(value), map(str, allowed))} "
+                        f"(possible: {', '.join(str(a) for a in allowed)})",
                     )
 
 
