@@ -178,6 +178,20 @@ ONE_ERROR = [
         id="a typo in a bucket condition",
     ),
     pytest.param(
+        lambda d: next(r for r in d["creatives"]["winter-sale"]["rules"] if r["id"] == "dach")["set"].update(
+            {"layers.cta.flex": {"grow": "x"}}
+        ),
+        "pack.yaml: creatives.winter-sale.rules['dach'].set.layers.cta.flex: grow: "
+        "Input should be a valid number, unable to parse string as a number (got 'x')",
+        id="a bad value inside a field a rule sets",
+    ),
+    pytest.param(
+        lambda d: d["creatives"]["winter-sale"]["sizes"].__setitem__(1, "300x25o"),
+        "pack.yaml: creatives.winter-sale.sizes[1]: '300x25o' is not a size: write WIDTHxHEIGHT in px, e.g. '728x90' "
+        "(got '300x25o')",
+        id="a typo in one of the sizes (no 'matches no declared size' for every by_size)",
+    ),
+    pytest.param(
         lambda d: next(r for r in d["creatives"]["winter-sale"]["rules"] if r["id"] == "dach")["when"].update(
             hour={"gt": "x"}
         ),

@@ -53,6 +53,7 @@ from versa.pack.model import (
     Strict,
     TextLayer,
     color_token_name,
+    parse_size,
     walk_children,
 )
 from versa.pack.overrides import check_set
@@ -392,6 +393,20 @@ def _patch_creative(
         return True
     if head == "size":
         patched["size"] = [4000, 4000]  # as large as allowed: no layer box is blamed for it
+    elif head == "sizes" and isinstance(items, list):
+        # Keep the sizes that parse (layer boxes are checked at them); `by_size` is checked once they all do.
+        good = []
+        for entry in items:
+            try:
+                parse_size(entry)
+                good.append(entry)
+            except ValueError:
+                continue
+        if good and len(set(map(str, good))) == len(good):
+            patched["sizes"] = good
+        else:
+            patched.pop("sizes", None)
+        patched.pop("by_size", None)
     else:
         patched.pop(head, None)
     return True

@@ -134,6 +134,20 @@ def _validation_message(exc: ValidationError) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
+def _field_problem(exc: ValidationError, field: str, value: Any) -> str:
+    """The first problem of a value set on a layer field, naming the place inside the value when it is
+    deeper (`flex.grow: ...`) and the value found there."""
+    err = exc.errors(include_url=False)[0]
+    loc = list(err["loc"])
+    after = loc[loc.index(field) + 1 :] if field in loc else []
+    # union members and validators (`literal['x']`, `function-after[...]`) name no field
+    inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in after if isinstance(p, int) or ("[" not in p and "-" not in p))
+    message = _validation_message(exc)
+    if inner:
+        return f"{inner.removeprefix('.')}: {message} (got {err.get('input')!r})"
+    return f"{message} (got {value!r})"
+
+
 def check_set(
     model: PackModel, creative: Creative, keys: Iterable[SetKey], *, font_families: frozenset[str]
 ) -> Iterator[tuple[str, str]]:
@@ -187,7 +201,7 @@ def check_set(
             try:
                 _LAYER_ADAPTER.validate_python({**layer.model_dump(), item.field: value})
             except ValidationError as exc:
-                yield key, f"{_validation_message(exc)} (got {value!r})"
+                yield key, _field_problem(exc, item.field, value)
         elif isinstance(item, SetCopy):
             if item.slot not in creative.copy_slots:
                 yield key, _no_slot(creative, item.slot)
