@@ -327,3 +327,23 @@ def test_the_studio_shows_a_broken_packs_errors_by_id(example_copy: Callable[...
     assert status == 200
     assert "pack.yaml: creatives.winter-sale.rules['france'].set.lang: 'dk' is not a declared locale" in page
     assert "(line " in page.split("rules['france'].set.lang")[1].split("\n")[0]
+
+
+def test_mistakes_in_entries_named_like_types_stay_apart(example_copy: Callable[..., Path]) -> None:
+    # GIVEN two parameters named 'time' and 'str' (as pydantic names union members), each with a bad type
+    root = example_copy(
+        "acme",
+        lambda d: d["creatives"]["winter-sale"].setdefault("params", {}).update(
+            time={"type": "clock"}, str={"type": "calendar"}
+        ),
+    )
+
+    # WHEN it is loaded
+    found = unlocated(load_errors(root))
+
+    # THEN each is its own error
+    allowed = "Input should be 'text', 'int', 'number', 'enum', 'bool' or 'datetime'"
+    assert found == [
+        f"pack.yaml: creatives.winter-sale.params.time.type: {allowed} (got 'clock')",
+        f"pack.yaml: creatives.winter-sale.params.str.type: {allowed} (got 'calendar')",
+    ]

@@ -190,6 +190,9 @@ def one_per_union(errors: list[Any], start: int = 0) -> list[Any]:
         branches: dict[Any, list[Any]] = {}
         for err in items:
             branches.setdefault(err["loc"][k], []).append(err)
+        if not any(_TYPE_TAG.match(str(tag)) for tag in branches):
+            out += one_per_union(items, k + 1)  # names like 'str' or 'time' here are keys of the pack's data
+            continue
         depth = {tag: max(len(e["loc"]) for e in errs) for tag, errs in branches.items()}
         deepest = [tag for tag in branches if depth[tag] == max(depth.values())]
         if len(deepest) == 1 or any(len(branches[tag]) > 1 or depth[tag] > k + 1 for tag in deepest):
