@@ -309,7 +309,7 @@ def test_rule_link_with_javascript_is_refused(tmp_path: Path) -> None:
         d["creatives"]["winter-sale"]["rules"][0]["set"]["link"] = "javascript:alert(1)"
 
     found = refused(acme_edited(tmp_path, edit))
-    assert found[0].startswith("pack.yaml: creatives.winter-sale.rules[0].set.link: 'javascript:alert(1)' is not an allowed link")
+    assert found[0].startswith("pack.yaml: creatives.winter-sale.rules['evening-dark'].set.link: 'javascript:alert(1)' is not an allowed link")
 
 
 def test_plain_http_needs_the_packs_consent(tmp_path: Path) -> None:

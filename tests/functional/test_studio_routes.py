@@ -326,3 +326,40 @@ def test_page_boot_data_cannot_close_its_script(studio: Studio) -> None:
     reply = studio.get("/", {**WINTER, "creative": "</script><script>alert(1)</script>"})
     assert reply.status == 200
     assert reply.body.count(b"</script>") == reply.body.count(b"<script")
+
+
+# ------------------------------------------------------------------------------------------ lint
+
+
+def test_lint_lists_what_versa_lint_finds_per_creative(studio: Studio) -> None:
+    from versa.authoring.lint import lint
+    from versa.pack.loader import load_pack, locate_in_pack
+    from versa.render.checks import PACK_CHECKS
+
+    # GIVEN what `versa lint` finds in northwind, located
+    pack = load_pack(EXAMPLES / "northwind", checks=PACK_CHECKS)
+    expected = locate_in_pack(pack.root, lint(pack))
+
+    # WHEN the studio's lint route is asked for the brand
+    reply = studio.get("/studio/lint", {"brand": "northwind"})
+
+    # THEN it lists the same findings, each under its creative with its line and column
+    assert reply.status == 200 and reply.header("Cache-Control") == "no-store"
+    report = reply.json()
+    shown = [
+        (f["path"], f["message"], f["severity"], f["line"], f["column"])
+        for group in report["creatives"]
+        for f in group["findings"]
+    ]
+    assert sorted(shown, key=str) == sorted(((i.path, i.message, i.severity, i.line, i.column) for i in expected), key=str)
+    assert [g["creative"] for g in report["creatives"]][: len(pack.model.creatives)] == list(pack.model.creatives)
+    assert report["version"] == pack.version
+    assert (report["errors"], report["warnings"]) == (
+        sum(i.severity == "error" for i in expected),
+        sum(i.severity != "error" for i in expected),
+    )
+
+
+def test_lint_of_an_unknown_brand_is_404(studio: Studio) -> None:
+    doc = assert_problem(studio.get("/studio/lint", {"brand": "nobody"}), 404)
+    assert "nobody" in doc["detail"]

@@ -1,5 +1,5 @@
 """Editing example packs' data in tests by layer id, wherever the layer sits (containers included), so a
-test breaks a named layer rather than `layers[3]` and names it as the loader does."""
+test breaks a named layer rather than `layers[3]` and names it as the loader does (by its id)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 
 def find_layer(data: dict[str, Any], creative: str, layer_id: str) -> tuple[dict[str, Any], str]:
     """The layer `layer_id` of `creative` in pack data, and its path as errors name it under the
-    creative (``layers[1].children[0].children[2]``)."""
+    creative: by ids where layers have them (``layers['frame'].children['copy'].children['cta']``)."""
 
     def walk(layers: Iterable[dict[str, Any]], prefix: str) -> tuple[dict[str, Any], str] | None:
         for i, layer in enumerate(layers):
-            path = f"{prefix}[{i}]"
+            path = f"{prefix}[{layer['id']!r}]" if layer.get("id") else f"{prefix}[{i}]"
             if layer.get("id") == layer_id:
                 return layer, path
             found = walk(layer.get("children", ()), f"{path}.children")

@@ -111,7 +111,7 @@ def test_broken_pack_prints_every_error(example_copy: Callable[..., Path], capsy
 
         # THEN each command prints both, located, with no traceback
         assert err.startswith("versa: error: pack 'acme' is invalid (2 error(s)):")
-        assert "pack.yaml: creatives.winter-sale.layers[1].children[0].children[1].font: unknown font 'dispaly'; did you mean 'display'? (known: body, display)" in err
+        assert "pack.yaml: creatives.winter-sale.layers['frame'].children['copy'].children['headline'].font: unknown font 'dispaly'; did you mean 'display'? (known: body, display)" in err
         assert "pack.yaml: creatives.leaderboard.layers[0].fill: unknown colour token 'inkk'" in err
 
 

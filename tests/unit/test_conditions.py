@@ -276,7 +276,7 @@ def test_window_bounds_may_be_yaml_dates_and_timestamps() -> None:
         ('{window: {from: "2026-12-01", tz: Mars/Olympus}}', "when.window.tz"),
         ('{window: {from: "soon"}}', "when.window.from"),
         ("{window: {tz: UTC}}", "when.window"),
-        ('{window: {from: "2026-12-01", until: "2026-12-02"}}', "when.window"),
+        ('{window: {from: "2026-12-01", until: "2026-12-02"}}', "when.window.until"),
     ],
 )
 def test_window_parse_errors(when: str, path: str) -> None:

@@ -242,18 +242,18 @@ def test_loader_locates_problems_inside_containers(
         {"type": "container", "children": [{"type": "button", "slot": "nope", "font": "body", "fill": "inky"}]},
     ])  # fmt: skip
     found = problems(make_pack(data))
-    assert "pack.yaml: creatives.promo.layers[1].children[0].font: unknown font 'bodyy'; did you mean 'body'? (known: body)" in found
-    assert any(p.startswith("pack.yaml: creatives.promo.layers[1].children[1].children[0].fill: unknown colour") for p in found)
-    assert any(p.startswith("pack.yaml: creatives.promo.layers[1].children[1].children[0].slot:") for p in found)
+    assert "pack.yaml: creatives.promo.layers['row'].children[0].font: unknown font 'bodyy'; did you mean 'body'? (known: body)" in found
+    assert any(p.startswith("pack.yaml: creatives.promo.layers['row'].children[1].children[0].fill: unknown colour") for p in found)
+    assert any(p.startswith("pack.yaml: creatives.promo.layers['row'].children[1].children[0].slot:") for p in found)
 
     boxed = _container_pack(small_pack, [{"type": "shape", "box": [0, 0, 10, 10], "fill": "ink"}])
     assert problems(make_pack(boxed, "boxed")) == [
-        "pack.yaml: creatives.promo.layers[1].children[0].box: its container places it; size it with flex: instead"
+        "pack.yaml: creatives.promo.layers['row'].children[0].box: its container places it; size it with flex: instead"
     ]
     wrong = _container_pack(small_pack, [{"type": "background", "fill": "ink"}, {"type": "shape", "flex": {"grow": "x"}}])
     found = problems(make_pack(wrong, "wrong"))
-    assert any(p.startswith("pack.yaml: creatives.promo.layers[1].children[0]") for p in found), found
-    assert any(p.startswith("pack.yaml: creatives.promo.layers[1].children[1].flex.grow:") for p in found), found
+    assert any(p.startswith("pack.yaml: creatives.promo.layers['row'].children[0]") for p in found), found
+    assert any(p.startswith("pack.yaml: creatives.promo.layers['row'].children[1].flex.grow:") for p in found), found
 
 
 def test_a_top_level_layer_without_a_box_is_an_error(
@@ -286,7 +286,7 @@ def test_rules_set_fields_of_layers_inside_containers(
     # AND a rule may not move a child by its box
     data["creatives"]["promo"]["rules"][0]["set"] = {"layers.cta.box": [0, 0, 10, 10]}
     assert problems(make_pack(data, "moved")) == [
-        "pack.yaml: creatives.promo.rules[0].set.layers.cta.box: its container places it: set its flex instead"
+        "pack.yaml: creatives.promo.rules['de'].set.layers.cta.box: its container places it: set its flex instead"
     ]
 
 

@@ -50,7 +50,7 @@ def test_a_non_keyable_attribute_is_an_error(build: Callable[..., Pack]) -> None
 
     # THEN the rule is an error at its `when`, naming the attribute
     assert len(found) == 1
-    assert found[0].startswith("error: pack.yaml: creatives.promo.rules[0].when: rule 'berlin' reads 'city', ")
+    assert found[0].startswith("error: pack.yaml: creatives.promo.rules['berlin'].when: rule 'berlin' reads 'city', ")
     assert "the CDN cache key does not carry" in found[0]
 
 
@@ -78,11 +78,11 @@ def test_declared_parameters_and_buckets_are_keyable() -> None:
 @pytest.mark.parametrize(
     ("when", "field", "value", "possible"),
     [
-        ({"device": "phone"}, "device", "'phone'", "mobile, tablet, desktop, tv"),
-        ({"daypart": ["evening", "evenin"]}, "daypart", "'evenin'", "morning, afternoon, evening, night"),
-        ({"client": {"not_in": ["gmial"]}}, "client", "'gmial'", "browser, gmail"),
-        ({"lang": "it"}, "lang", "'it'", "en, de"),
-        ({"weekday": "saturday"}, "weekday", "'saturday'", "mon, tue"),
+        ({"device": "phone"}, "device", "'phone' (possible", "mobile, tablet, desktop, tv"),
+        ({"daypart": ["evening", "evenin"]}, "daypart", "'evenin'; did you mean 'evening'? (possible", "morning, afternoon, evening, night"),
+        ({"client": {"not_in": ["gmial"]}}, "client", "'gmial'; did you mean 'gmail'? (possible", "browser, gmail"),
+        ({"lang": "it"}, "lang", "'it' (possible", "en, de"),
+        ({"weekday": "saturday"}, "weekday", "'saturday' (possible", "mon, tue"),
     ],
 )
 def test_values_an_attribute_never_takes(
@@ -96,7 +96,7 @@ def test_values_an_attribute_never_takes(
 
     # THEN the value is an error at the condition, listing the possible values
     assert any(
-        line.startswith(f"error: pack.yaml: creatives.promo.rules[0].when.{field}: {field} is never {value}")
+        line.startswith(f"error: pack.yaml: creatives.promo.rules['typo'].when.{field}: {field} is never {value}")
         and possible in line
         for line in found
     ), found
@@ -116,7 +116,7 @@ def test_a_country_that_is_not_an_iso_code(build: Callable[..., Pack], when: dic
 
     # WHEN linted, THEN it is an error at the condition, naming the rule and the code
     assert any(
-        line.startswith("error: pack.yaml: creatives.promo.rules[0].when.country: rule 'geo': " + message)
+        line.startswith("error: pack.yaml: creatives.promo.rules['geo'].when.country: rule 'geo': " + message)
         for line in errors(pack)
     ), errors(pack)
 
@@ -149,11 +149,11 @@ def test_a_rule_that_can_never_match(build: Callable[..., Pack]) -> None:
 
     # THEN each impossible rule is an error saying why; the possible one is not reported
     assert (
-        "error: pack.yaml: creatives.promo.rules[0]: rule 'both' can never match: "
+        "error: pack.yaml: creatives.promo.rules['both']: rule 'both' can never match: "
         '{"country": "DE"} and {"country": "FR"} never hold together'
     ) in found, found
     assert (
-        "error: pack.yaml: creatives.promo.rules[1]: rule 'late' can never match: "
+        "error: pack.yaml: creatives.promo.rules['late']: rule 'late' can never match: "
         '{"hour": {"gt": 23}} is never true for any viewer'
     ) in found, found
     assert not any("'fine'" in line for line in found)
@@ -173,7 +173,7 @@ def test_a_shadowed_rule_is_a_warning(build: Callable[..., Pack]) -> None:
 
     # THEN it is a warning (not an error) at the shadowed rule
     assert lines(issues) == [
-        "warning: pack.yaml: creatives.promo.rules[0]: rule 'germany' is shadowed: "
+        "warning: pack.yaml: creatives.promo.rules['germany']: rule 'germany' is shadowed: "
         "whenever it matches, later rules override everything it sets"
     ]
 
@@ -303,7 +303,7 @@ def test_fonts_lacking_glyphs_for_a_locale(build: Callable[..., Pack]) -> None:
 
     # THEN the text layer's font is blamed for that locale
     assert len(found) == 1
-    assert found[0].startswith("error: pack.yaml: creatives.promo.layers[2].font: font 'body' and its fallbacks lack glyphs for locale 'de'")
+    assert found[0].startswith("error: pack.yaml: creatives.promo.layers['title'].font: font 'body' and its fallbacks lack glyphs for locale 'de'")
 
 
 # ------------------------------------------------------------------------------------- examples
@@ -345,9 +345,9 @@ def test_cli_exit_codes(build: Callable[..., Pack], capsys: pytest.CaptureFixtur
 
     # THEN errors fail, warnings and clean packs pass, and the summary counts both
     assert (bad_code, keyable_code, warn_code, ok_code) == (1, 0, 0, 0)
-    assert "error: pack.yaml: creatives.promo.rules[0].when: rule 'berlin' reads 'city'" in bad_out.out
+    assert "error: pack.yaml: creatives.promo.rules['berlin'].when: rule 'berlin' reads 'city'" in bad_out.out
     assert f"{bad.root}: 1 error(s), 0 warning(s)" in bad_out.err
-    assert "warning: pack.yaml: creatives.promo.rules[0]: rule 'germany' is shadowed" in warn_out.out
+    assert "warning: pack.yaml: creatives.promo.rules['germany']: rule 'germany' is shadowed" in warn_out.out
 
 
 def test_cli_json(build: Callable[..., Pack], capsys: pytest.CaptureFixture[str]) -> None:
@@ -362,7 +362,7 @@ def test_cli_json(build: Callable[..., Pack], capsys: pytest.CaptureFixture[str]
     assert code == 1
     typo = next(i for i in issues if "device is never 'phone'" in i["message"])
     assert typo["file"] == "pack.yaml"
-    assert typo["path"] == "creatives.promo.rules[0].when.device"
+    assert typo["path"] == "creatives.promo.rules['phone'].when.device"
     assert typo["severity"] == "error"
 
 
@@ -380,7 +380,7 @@ def test_copy_that_cannot_fit_its_box_is_a_warning_naming_the_variant(
     found = [i for i in issues if "does not fit" in i.message]
     assert len(found) == 1, issues
     assert found[0].severity == "warning"
-    assert found[0].path == "creatives.promo.layers[3]"
+    assert found[0].path == "creatives.promo.layers['cta']"
     assert found[0].message.startswith("de text does not fit") and "long" in found[0].message
 
 
@@ -401,6 +401,26 @@ def test_a_good_pack_at_every_size_has_no_layout_warnings(
     # WHEN linted
     # THEN nothing is found
     assert lint(pack) == []
+
+
+def test_text_that_draws_nothing_is_a_warning(
+    small_pack: Callable[..., dict[str, Any]], make_pack: Callable[..., Path]
+) -> None:
+    # GIVEN a title whose English copy is only a space and zero-width spaces
+    copy = {"title": {"default": {"en": "\u200b \u200b", "de": "Hallo"}}, "cta": {"default": {"en": "go", "de": "los"}}}
+    pack = load_pack(make_pack(_promo(small_pack, copy=copy)), checks=PACK_CHECKS)
+
+    # WHEN linted
+    found = [i for i in lint(pack) if i.message.startswith("draws-nothing")]
+
+    # THEN it is named at each size in English, and not in German, where it has words
+    title = [i for i in found if i.path == "creatives.promo.layers['title']"]
+    assert len(title) == 2 and len(found) == 2, found
+    assert all(i.severity == "warning" for i in found)
+    assert title[0].message.startswith(
+        "draws-nothing: at 300x100 en layer 'title' has only spaces or zero-width characters (U+200B, U+0020): "
+        "it draws nothing (copy: the default; variant "
+    )
 
 
 def test_cut_text_in_a_warning_reads_as_drawn(
@@ -435,7 +455,7 @@ def test_max_chars_of_wide_glyphs_is_laid_out_at_every_size(
     # WHEN linted
     found = [i for i in lint(pack) if "does not fit" in i.message]
     # THEN 40 Ws are cut, named by layer, size and locale, at the title's path
-    assert found and all(i.path == "creatives.promo.layers[2]" and i.severity == "warning" for i in found)
+    assert found and all(i.path == "creatives.promo.layers['title']" and i.severity == "warning" for i in found)
     assert any("layer 'title' at 300x100 en" in i.message and "WWW" in i.message for i in found)
     assert any("at 300x100 de" in i.message for i in found)
 
@@ -453,8 +473,8 @@ def test_layers_colliding_at_a_size_only_are_a_warning(
     found = [i for i in lint(pack) if i.message.startswith("layer-collision")]
     # THEN the badge and the title are named, at that size only
     assert len(found) == 1, found
-    assert found[0].path == "creatives.promo.layers[1]"
-    assert "creatives.promo.layers[2]" in found[0].message and "600x100" in found[0].message
+    assert found[0].path == "creatives.promo.layers['badge']"
+    assert "creatives.promo.layers['title']" in found[0].message and "600x100" in found[0].message
 
 
 def test_text_overflowing_its_container_is_a_warning(
@@ -480,7 +500,7 @@ def test_text_overflowing_its_container_is_a_warning(
     found = [i for i in lint(pack) if i.message.startswith("text-overflow")]
     # THEN the second text is named by its path inside the container, with its text
     assert found, lint(pack)
-    assert {i.path for i in found} == {"creatives.promo.layers[1].children[1]"}
+    assert {i.path for i in found} == {"creatives.promo.layers['row'].children['b']"}
     assert "layer 'b'" in found[0].message and "'go en'" in found[0].message
 
 
@@ -520,8 +540,8 @@ def test_low_contrast_text_is_a_warning_over_fills_and_gradients(
     found = [i for i in lint(pack) if i.message.startswith("low-contrast")]
     # THEN the title (resolved colour, ratio, need) and the button are named
     paths = {i.path for i in found}
-    assert paths == {"creatives.promo.layers[2]", "creatives.promo.layers[3]"}, found
-    title = next(i for i in found if i.path.endswith("[2]"))
+    assert paths == {"creatives.promo.layers['title']", "creatives.promo.layers['cta']"}, found
+    title = next(i for i in found if i.path.endswith("['title']"))
     assert "#999999 on #ffffff" in title.message and "4.5:1" in title.message
 
     # AND over a light gradient background (sampled) the grey title still fails, a dark one passes
@@ -529,7 +549,7 @@ def test_low_contrast_text_is_a_warning_over_fills_and_gradients(
     layers[3]["fill"] = "#000000"
     pack = load_pack(make_pack(data, name="gradient"), checks=PACK_CHECKS)
     found = [i for i in lint(pack) if i.message.startswith("low-contrast")]
-    assert {i.path for i in found} == {"creatives.promo.layers[2]"}, found
+    assert {i.path for i in found} == {"creatives.promo.layers['title']"}, found
     assert "over the background gradient (sampled" in found[0].message
     layers[2]["color"] = "ink"
     pack = load_pack(make_pack(data, name="gradient-ink"), checks=PACK_CHECKS)

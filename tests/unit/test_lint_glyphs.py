@@ -109,7 +109,7 @@ def test_a_bold_japanese_headline_with_a_bold_cjk_face_has_no_weight_warning(
     found = _weight(lint(pack))
     # THEN only `other` is warned about: every character of `headline` is drawn in a bold face, and
     # `own` gets the weight its token declares
-    assert [i.path for i in found] == ["creatives.promo.layers[1].children[1].font"], found
+    assert [i.path for i in found] == ["creatives.promo.layers['col'].children['other'].font"], found
     assert all("layer 'headline'" not in i.message for i in lint(pack))
 
 
@@ -142,7 +142,7 @@ def test_a_regular_only_japanese_font_under_a_bold_token_is_a_weight_fallback(
     # THEN one warning names the creative, the layer, the locale, the characters, the face and the weight
     assert len(found) == 1, found
     issue = found[0]
-    assert issue.severity == "warning" and issue.path == "creatives.promo.layers[1].font"
+    assert issue.severity == "warning" and issue.path == "creatives.promo.layers['headline'].font"
     for part in ("'promo'", "layer 'headline'", "locale 'ja'", HEADLINE_JA, "JP-Regular.otf", "wants bold"):
         assert part in issue.message, issue.message
 
@@ -157,7 +157,7 @@ def test_a_character_no_face_covers_is_a_missing_glyph_error(
     found = [i for i in lint(pack) if i.severity == "error"]
     # THEN the headline's font is blamed for that locale, naming the character
     assert len(found) == 1, found
-    assert found[0].path == "creatives.promo.layers[1].font"
+    assert found[0].path == "creatives.promo.layers['headline'].font"
     assert found[0].message.startswith(
         "font 'display' and its fallbacks lack glyphs for locale 'ja': \U00012000 (layer 'headline'"
     )
@@ -198,11 +198,11 @@ def test_glyphs_inside_containers_are_checked(
     found = {i.path: i.message for i in lint(pack) if i.severity == "error"}
     # THEN both nested layers are named by their paths inside the containers
     assert set(found) == {
-        "creatives.promo.layers[1].children[0].children[0].font",
-        "creatives.promo.layers[1].children[1].font",
+        "creatives.promo.layers['outer'].children['inner'].children['deep'].font",
+        "creatives.promo.layers['outer'].children['timer'].font",
     }, found
-    assert "\U00012000" in found["creatives.promo.layers[1].children[0].children[0].font"]
-    assert "\U00012001" in found["creatives.promo.layers[1].children[1].font"]
+    assert "\U00012000" in found["creatives.promo.layers['outer'].children['inner'].children['deep'].font"]
+    assert "\U00012001" in found["creatives.promo.layers['outer'].children['timer'].font"]
 
 
 def test_a_long_default_overflowing_is_reported_even_when_max_chars_is_small(
@@ -250,5 +250,5 @@ def test_glyphs_are_checked_when_there_are_too_many_variants_to_enumerate(
     # WHEN its glyphs are checked
     found = list(_glyphs(pack, pack.model.creatives["promo"], "creatives.promo", (), None))
     # THEN each locale's design is still checked
-    assert [(i.severity, i.path) for i in found] == [("error", "creatives.promo.layers[1].children[0].font")]
+    assert [(i.severity, i.path) for i in found] == [("error", "creatives.promo.layers['col'].children['headline'].font")]
 

@@ -67,7 +67,7 @@ def test_an_image_with_too_few_pixels_for_dpr_3_is_named_with_the_pixels_it_need
     issues = found(pack, "image-upscaled")
 
     # THEN one warning at the layer names the size, the asset and its pixels, the output and the need
-    assert [i.path for i in issues] == ["creatives.promo.layers[1]"]
+    assert [i.path for i in issues] == ["creatives.promo.layers['logo']"]
     message = issues[0].message
     assert "at 300x100 layer 'logo' (assets/logo.png, 60x60 px)" in message
     assert "at w=300 dpr 3 that is 120x120 output px" in message
@@ -116,7 +116,7 @@ def test_a_background_image_is_checked_against_the_whole_canvas(build: BuildPack
     issues = found(pack, "image-upscaled")
 
     # THEN the background is named with the canvas and the pixels it needs
-    assert [i.path for i in issues] == ["creatives.promo.layers[0]"]
+    assert [i.path for i in issues] == ["creatives.promo.layers['bg']"]
     assert "the background image (assets/sky.png, 450x150 px) fills the canvas (cover)" in issues[0].message
     assert "it needs at least 900x300 px" in issues[0].message
 
@@ -150,7 +150,7 @@ def test_a_box_a_rule_sets_past_an_edge_is_named_with_the_edge(build: BuildPack)
     issues = found(pack, "off-canvas")
 
     # THEN the title is named, in German only, with its box and the edge
-    assert [i.path for i in issues] == ["creatives.promo.layers[1]"]
+    assert [i.path for i in issues] == ["creatives.promo.layers['title']"]
     assert "at 300x100 de layer 'title' (box [250, 10, 100, 40]) runs 50 px past the right edge of the 300x100 canvas" in (
         issues[0].message
     )
@@ -168,9 +168,9 @@ def test_a_layer_wholly_outside_and_a_bleeding_shape_are_both_named(build: Build
 
     # THEN the lost shape lies outside; the circle runs past two edges (only the background bleeds)
     assert "layer 'lost' (box [310, 10, 20, 20]) lies wholly outside the 300x100 canvas" in issues[
-        "creatives.promo.layers[2]"
+        "creatives.promo.layers['lost']"
     ]
-    assert "runs 20 px past the left edge and 10 px past the top edge of" in issues["creatives.promo.layers[1]"]
+    assert "runs 20 px past the left edge and 10 px past the top edge of" in issues["creatives.promo.layers['blob']"]
     assert len(issues) == 2
 
 
@@ -189,7 +189,7 @@ def test_a_container_child_pushed_off_the_canvas_is_named(build: BuildPack) -> N
     issues = found(pack, "off-canvas")
 
     # THEN the second child is named by its path inside the container, at 50 px past the right edge
-    assert [i.path for i in issues] == ["creatives.promo.layers[1].children[1]"]
+    assert [i.path for i in issues] == ["creatives.promo.layers['row'].children['b']"]
     assert "layer 'b' (box [250, 10, 100, 40]) runs 50 px past the right edge" in issues[0].message
 
 
@@ -221,7 +221,7 @@ def test_text_over_an_image_is_sampled_and_the_worst_region_named(build: BuildPa
     issues = found(pack, "low-contrast")
 
     # THEN the text is named over the image, with the dark region it fails on and the ratio
-    assert {i.path for i in issues} == {"creatives.promo.layers[2]"}
+    assert {i.path for i in issues} == {"creatives.promo.layers['title']"}
     message = issues[0].message
     assert "is #333333 over image 'photo' (sampled: worst region" in message
     assert "averages #202020" in message
@@ -267,7 +267,7 @@ def test_a_translucent_panel_is_sampled_over_what_it_covers(build: BuildPack) ->
     # WHEN linted
     # THEN the translucent panel fails (sampled), the opaque one is read off the pack and passes
     issues = found(translucent, "low-contrast")
-    assert {i.path for i in issues} == {"creatives.promo.layers[2]"}
+    assert {i.path for i in issues} == {"creatives.promo.layers['title']"}
     assert "over shape 'panel' over the background (sampled" in issues[0].message
     assert "averages #9f9f9f" in issues[0].message  # 0x60 of black over white: 255 x (1 - 96/255)
     assert found(opaque, "low-contrast") == []

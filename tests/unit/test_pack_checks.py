@@ -60,7 +60,7 @@ def test_a_rule_may_switch_a_font_token_only_to_a_handed_family(example_copy: Ca
     root = example_copy("acme", edit)
     # WHEN loaded with the renderer's checks / THEN the set is refused
     assert problems(root, PACK_CHECKS) == [
-        "pack.yaml: creatives.winter-sale.rules[3].set.tokens.fonts.display: 'house-serif': a rule may "
+        "pack.yaml: creatives.winter-sale.rules['france'].set.tokens.fonts.display: 'house-serif': a rule may "
         "switch to a default family or a font the pack's tokens already load"
     ]
     # WHEN loaded with checks that know the family / THEN it loads

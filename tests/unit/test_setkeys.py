@@ -88,4 +88,4 @@ def test_a_malformed_key_is_named_in_its_targets_terms(
     with pytest.raises(PackError) as caught:
         load_pack(root, checks=PACK_CHECKS)
     # THEN the loader blames that key with the message of the target it starts with
-    assert unlocated(caught.value.issues) == [f"pack.yaml: creatives.winter-sale.rules[3].set.{key}: {expected}"]
+    assert unlocated(caught.value.issues) == [f"pack.yaml: creatives.winter-sale.rules['france'].set.{key}: {expected}"]

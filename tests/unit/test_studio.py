@@ -207,3 +207,30 @@ def test_page_shows_an_error_only_when_there_is_one() -> None:
 def test_page_unknown_creative_shows_the_first() -> None:
     page = render_page(["acme"], "acme", ACME, Form(brand="acme", creative="nope"), NOW)
     assert boot_data(page)["creative"] == next(iter(ACME.model.creatives))
+
+
+# ------------------------------------------------------------------------------------------ lint
+
+
+def test_the_lint_panel_groups_findings_per_creative_with_their_place() -> None:
+    from versa.errors import Issue
+    from versa.web.lint_panel import grouped
+
+    # GIVEN findings about two of acme's creatives and one about the pack as a whole
+    issues = [
+        Issue("pack.yaml", "creatives.leaderboard.layers['row']", "off-canvas: ...", "warning", 240, 9),
+        Issue("pack.yaml", "creatives.winter-sale.rules['dach'].when.country", "rule 'dach': country is never 'UK'", "error", 180, 15),
+        Issue("templates/x.html", "line 3", "template syntax error", "error"),
+    ]
+
+    # WHEN grouped for the panel
+    report = grouped(ACME, issues)
+
+    # THEN each creative has its group (in the pack's order), paths are relative to it, places kept
+    assert (report["errors"], report["warnings"]) == (2, 1)
+    groups = {g["creative"]: g["findings"] for g in report["creatives"]}
+    assert list(groups) == [*ACME.model.creatives, ""]
+    (dach,) = groups["winter-sale"]
+    assert (dach["where"], dach["line"], dach["column"], dach["severity"]) == ("rules['dach'].when.country", 180, 15, "error")
+    assert groups["leaderboard"][0]["where"] == "layers['row']"
+    assert groups[""][0]["file"] == "templates/x.html" and groups[""][0]["where"] == "line 3"

@@ -8,8 +8,9 @@ plural category their locale's counts take (`_plural_labels`), rules whose every
 overridden by later rules (shadowed), and what laying out every variant at every size with its
 default copy and with each slot's `max_chars` probe finds (cut text,
 text outside its container, layers colliding at a size, text failing WCAG AA contrast over fills,
-images and gradients, images enlarged beyond their pixels, layers off the canvas: `_overflow`, with
-the drawn checks in `versa.authoring.pixels`).
+images and gradients, images enlarged beyond their pixels, layers off the canvas, text that draws
+nothing (blank or only zero-width characters): `_overflow`, with the drawn checks in
+`versa.authoring.pixels`).
 Overlap between rules is how a cascade works and is not reported.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -45,8 +47,8 @@ from versa.pack.model import (
     PackModel,
     ShapeLayer,
     TextLayer,
-    walk_children,
 )
+from versa.pack.paths import did_you_mean, item
 
 _LINTED: dict[tuple[str, frozenset[str], tuple[str, ...]], tuple[Issue, ...]] = {}
 """The findings of the last few packs linted in this process, by content version (a hash of every file
@@ -92,7 +94,7 @@ def _keyable(creative: Creative, base: str, keyable: frozenset[str]) -> Iterator
             if attr not in keyable and attr not in creative.params:
                 yield Issue(
                     PACK_FILE,
-                    f"{base}.rules[{r}].when",
+                    f"{base}.rules{item(r, rule.id)}.when",
                     f"rule {rule.id!r} reads {attr!r}, which the CDN cache key does not carry: one viewer's "
                     f"variant would be served to others (keyable: {', '.join(sorted(keyable))}, or a declared "
                     "parameter)",
@@ -110,7 +112,7 @@ def _impossible_values(model: PackModel, creative: Creative, base: str) -> Itera
                 for value in values:
                     problem = country_problem(value)
                     if problem:
-                        yield Issue(PACK_FILE, f"{base}.rules[{r}].when.country", f"rule {rule.id!r}: {problem}")
+                        yield Issue(PACK_FILE, f"{base}.rules{item(r, rule.id)}.when.country", f"rule {rule.id!r}: {problem}")
                 continue
             allowed = _allowed(model, creative, node.attr, dayparts)
             if allowed is None:
@@ -121,8 +123,9 @@ def _impossible_values(model: PackModel, creative: Creative, base: str) -> Itera
                 if str(value).casefold() not in folded:
                     yield Issue(
                         PACK_FILE,
-                        f"{base}.rules[{r}].when.{node.attr}",
-                        f"{node.attr} is never {value!r} (possible: {', '.join(str(a) for a in allowed)})",
+                        f"{base}.rules{item(r, rule.id)}.when.{node.attr}",
+                        f"{node.attr} is never {value!r}{did_you_mean(str(value), map(str, allowed))} "
+                        f"(possible: {', '.join(str(a) for a in allowed)})",
                     )
 
 
@@ -217,9 +220,17 @@ def _plural_labels(creative: Creative, base: str) -> Iterator[Issue]:
 
 
 def _layer_paths_of(creative: Creative, base: str) -> Iterator[tuple[str, Any]]:
-    for i, top in enumerate(creative.layers):
-        yield f"{base}.layers[{i}]", top
-        yield from ((f"{base}.{rel}", child) for rel, child in walk_children(top, f"layers[{i}]"))
+    """Every layer of the creative, containers' children too, depth first, with its pack.yaml path
+    (items named by their ids, `versa.pack.paths`; a loaded pack's layer ids are unique)."""
+
+    def walk(layers: Iterable[Any], prefix: str) -> Iterator[tuple[str, Any]]:
+        for i, layer in enumerate(layers):
+            path = f"{prefix}{item(i, layer.id)}"
+            yield path, layer
+            if isinstance(layer, ContainerLayer):
+                yield from walk(layer.children, f"{path}.children")
+
+    return walk(creative.layers, f"{base}.layers")
 
 
 def _variants(model: PackModel, cid: str) -> VariantReport | None:
@@ -310,11 +321,11 @@ def _reachability(model: PackModel, cid: str, creative: Creative, base: str) -> 
     for r, rule in enumerate(creative.rules):
         if rule.id not in matched_ever:
             why = _why_never(model, cid, rule.when)
-            yield Issue(PACK_FILE, f"{base}.rules[{r}]", f"rule {rule.id!r} can never match: {why}")
+            yield Issue(PACK_FILE, f"{base}.rules{item(r, rule.id)}", f"rule {rule.id!r} can never match: {why}")
         elif rule.set and rule.id not in effective:
             yield Issue(
                 PACK_FILE,
-                f"{base}.rules[{r}]",
+                f"{base}.rules{item(r, rule.id)}",
                 f"rule {rule.id!r} is shadowed: whenever it matches, later rules override everything it sets",
                 "warning",
             )
@@ -408,15 +419,8 @@ _Placed = tuple[Any, tuple[int, int, int, int], str, "tuple[int, int, int, int] 
 def _layer_paths(creative: Creative, base: str) -> dict[str, str]:
     """pack.yaml paths of the creative's layers by id, and by (type, slot) for layers without one."""
     out: dict[str, str] = {}
-
-    def walk(layers: Iterable[Any], prefix: str) -> None:
-        for i, layer in enumerate(layers):
-            path = f"{prefix}[{i}]"
-            out.setdefault(layer.id or f"{layer.type}:{getattr(layer, 'slot', None)}", path)
-            if isinstance(layer, ContainerLayer):
-                walk(layer.children, f"{path}.children")
-
-    walk(creative.layers, f"{base}.layers")
+    for path, layer in _layer_paths_of(creative, base):
+        out.setdefault(layer.id or f"{layer.type}:{getattr(layer, 'slot', None)}", path)
     return out
 
 
@@ -494,6 +498,15 @@ def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str, co
         if not isinstance(layer, TextLayer | ButtonLayer):
             continue
         name = f"layer {layer.id!r}" if layer.id else f"{layer.type} layer"
+        nothing = _draws_nothing(layer, scene)
+        if nothing is not None:
+            yield Issue(
+                PACK_FILE,
+                path,
+                f"draws-nothing: at {where} {name} {nothing} ({copy}; variant {key}: {rules})",
+                "warning",
+            )
+            continue
         lay = text_layout(layer, scene)
         if lay is not None and not lay.fits:
             text = " / ".join(line.text.strip() for line in lay.lines)  # " / " where a line breaks
@@ -515,6 +528,26 @@ def _fits(boxes: list[_Placed], scene: Any, where: str, rules: str, key: str, co
                     f"outside its container {list(container)} ({copy}; variant {key}: {rules})",
                     "warning",
                 )
+
+
+_INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf", "Mn", "Me"})
+"""Unicode categories that draw no ink on their own: spaces, separators, controls, format characters
+(zero-width space and joiners, the word joiner, the byte order mark, bidi marks) and combining marks."""
+
+
+def _draws_nothing(layer: TextLayer | ButtonLayer, scene: Any) -> str | None:
+    """Why the layer's text puts no ink on the canvas (it is empty, or only spaces and invisible
+    characters), else None. A box too small for a line still draws one, cut (`does not fit`); text with
+    no glyph in the font is the glyph check's (an error)."""
+    from versa.render.layer_text import layer_text
+
+    text: str = layer_text(layer, scene)
+    if not text:
+        return "has no text: its source resolves to ''"
+    if all(unicodedata.category(c) in _INVISIBLE for c in text):
+        named = ", ".join(dict.fromkeys(f"U+{ord(c):04X}" for c in text))
+        return f"has only spaces or zero-width characters ({named}): it draws nothing"
+    return None
 
 
 def layer_text_of(layer: Any, scene: Any) -> str:

@@ -20,10 +20,11 @@ request carries no such attribute) and returns whether the condition holds and a
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, ClassVar
@@ -396,7 +397,7 @@ def _parse_ops(attr: str, spec: dict[str, Any], path: str) -> Condition:
     for op, value in spec.items():
         where = f"{path}.{op}"
         if op not in COMPARE_OPS:
-            raise ConditionError(where, f"unknown operator {op!r} (known: {', '.join(COMPARE_OPS)})")
+            raise ConditionError(where, f"unknown operator {op!r}{_did_you_mean(op, COMPARE_OPS)} (known: {', '.join(COMPARE_OPS)})")
         if op in ("in", "not_in"):
             if not isinstance(value, list) or not value:
                 raise ConditionError(where, "needs a non-empty list")
@@ -424,6 +425,7 @@ def _parse_entry(key: str, value: Any, path: str) -> Condition:
     if key == "not":
         return Not(parse_condition(value, where))
     if key == "local_time":
+        _check_keys(value, where, {"from", "to"}, {"from", "to"}, "{from: 'HH:MM', to: 'HH:MM'}")
         if not isinstance(value, dict) or set(value) != {"from", "to"}:
             raise ConditionError(where, "needs {from: 'HH:MM', to: 'HH:MM'}")
         start, end = _parse_time(value["from"], f"{where}.from"), _parse_time(value["to"], f"{where}.to")
@@ -431,6 +433,7 @@ def _parse_entry(key: str, value: Any, path: str) -> Condition:
             raise ConditionError(where, "from and to are equal: the range would be empty")
         return TimeOfDay(start, end)
     if key == "window":
+        _check_keys(value, where, {"from", "to", "tz"}, set(), "{from: DATETIME, to: DATETIME, tz: ZONE}")
         if (
             not isinstance(value, dict)
             or not set(value) <= {"from", "to", "tz"}
@@ -451,10 +454,10 @@ def _parse_entry(key: str, value: Any, path: str) -> Condition:
             raise ConditionError(where, "from must be before to")
         return Window(since, until, str(tz) if tz else None)
     if key == "bucket":
+        form = "{salt: TEXT, pct: [FROM, TO]} and, to split on a declared parameter, key: PARAM"
+        _check_keys(value, where, {"key", "salt", "pct"}, {"salt", "pct"}, form)
         if not isinstance(value, dict) or not {"salt", "pct"} <= set(value) <= {"key", "salt", "pct"}:
-            raise ConditionError(
-                where, "needs {salt: TEXT, pct: [FROM, TO]} and, to split on a declared parameter, key: PARAM"
-            )
+            raise ConditionError(where, "needs " + form)
         key = str(value.get("key", VISITOR_PARAM))
         pct = value["pct"]
         if not (isinstance(pct, list) and len(pct) == 2):
@@ -474,6 +477,25 @@ def _parse_entry(key: str, value: Any, path: str) -> Condition:
             raise ConditionError(where, "an empty list can never match")
         return Compare(key, "in", tuple(_scalar(v, where) for v in value))
     return Compare(key, "eq", _scalar(value, where))
+
+
+def _did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, sorted(candidates), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_keys(value: Any, where: str, allowed: set[str], required: set[str], form: str) -> None:
+    """One error for a special condition's keys: the first unknown one (with the nearest allowed key
+    it may be a typo of), else the missing ones."""
+    if not isinstance(value, dict):
+        return
+    for key in value:
+        if str(key) not in allowed:
+            hint = _did_you_mean(str(key), allowed - set(map(str, value)))
+            raise ConditionError(f"{where}.{key}", f"unknown field{hint} ({where.rsplit('.', 1)[-1]} takes {form})")
+    missing = sorted(required - set(value))
+    if missing:
+        raise ConditionError(where, f"{', '.join(missing)} missing: needs {form}")
 
 
 def parse_condition(data: Any, path: str = "when") -> Condition:

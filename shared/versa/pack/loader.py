@@ -8,7 +8,6 @@ path and the offending value. A pack with errors is never partly loaded. What on
 from __future__ import annotations
 
 import copy
-import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
@@ -18,11 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import TemplateSyntaxError, meta
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from versa.context.attributes import BUILTIN_ATTRIBUTES
 from versa.context.locale import LocaleFormatError, format_deadline
 from versa.context.model import RESERVED_QUERY_NAMES
+from versa.context.params import ParamSpec
+from versa.context.timefeatures import Daypart
 from versa.context.visitor import VISITOR_PARAM
 from versa.errors import Issue, PackError
 from versa.pack.assets import (
@@ -54,9 +55,11 @@ from versa.pack.model import (
     Strict,
     TextLayer,
     color_token_name,
+    parse_size,
     walk_children,
 )
 from versa.pack.overrides import check_set
+from versa.pack.paths import did_you_mean, named_path
 from versa.pack.safe_yaml import position, read_pack_yaml
 from versa.pack.sandbox import BoundedSandbox
 from versa.pack.sizes import check_sizes
@@ -117,15 +120,10 @@ def format_loc(loc: Iterable[Any]) -> str:
     return out
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str:
-    """'; did you mean 'X'?' for the candidate closest to `word` (a typo), else ''."""
-    close = difflib.get_close_matches(word, sorted(set(candidates)), n=1, cutoff=0.7)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
-def _models() -> list[type[Strict]]:
-    found: list[type[Strict]] = []
-    todo: list[type[Strict]] = [Strict]
+def _models() -> list[type[BaseModel]]:
+    """Every model of pack.yaml: the pack's own and the context's it holds (parameters, dayparts)."""
+    found: list[type[BaseModel]] = []
+    todo: list[type[BaseModel]] = [Strict, ParamSpec, Daypart]
     while todo:
         cls = todo.pop()
         todo += cls.__subclasses__()
@@ -133,7 +131,7 @@ def _models() -> list[type[Strict]]:
     return found
 
 
-def _fields(cls: type[Strict]) -> set[str]:
+def _fields(cls: type[BaseModel]) -> set[str]:
     return {info.alias or name for name, info in cls.model_fields.items()}
 
 
@@ -164,9 +162,59 @@ _LOCATED = re.compile(r"^(layers\[\d+\](?:\.children\[\d+\])*\.\w+): (.*)$", re.
 """A message of `Creative`'s layer check that names the field it is about: `layers[2].box: ...`."""
 
 
+_SCALAR_BRANCHES = frozenset({"str", "int", "float", "bool", "none", "date", "datetime", "time"})
+
+
+def _branch_at(loc: tuple[Any, ...], start: int) -> int | None:
+    """Where, from `start` on, `loc` names a member of a union (`literal['all']`, `dict[...]`, `str`)."""
+    for k in range(start, len(loc)):
+        part = loc[k]
+        if isinstance(part, str) and (_TYPE_TAG.match(part) or part in _SCALAR_BRANCHES):
+            return k
+    return None
+
+
+def one_per_union(errors: list[Any], start: int = 0) -> list[Any]:
+    """pydantic's errors with one error per mistake: a value that fits no member of a union yields an
+    error from every member; keep the member the value went deepest into (a mapping of buckets whose
+    one bucket is wrong blames that bucket), and where no member went further, one error naming
+    what each member wanted ("Input should be 'all' or a valid dictionary")."""
+    out: list[Any] = []
+    groups: dict[tuple[Any, ...], list[Any]] = {}
+    for err in errors:
+        k = _branch_at(tuple(err["loc"]), start)
+        if k is None:
+            out.append(err)
+        else:
+            groups.setdefault(tuple(err["loc"][:k]), []).append(err)
+    for prefix, items in groups.items():
+        k = len(prefix)
+        branches: dict[Any, list[Any]] = {}
+        for err in items:
+            branches.setdefault(err["loc"][k], []).append(err)
+        if not any(_TYPE_TAG.match(str(tag)) for tag in branches):
+            out += one_per_union(items, k + 1)  # names like 'str' or 'time' here are keys of the pack's data
+            continue
+        depth = {tag: max(len(e["loc"]) for e in errs) for tag, errs in branches.items()}
+        deepest = [tag for tag in branches if depth[tag] == max(depth.values())]
+        if len(deepest) == 1 or any(len(branches[tag]) > 1 or depth[tag] > k + 1 for tag in deepest):
+            out += one_per_union(branches[deepest[0]], k + 1)
+            continue
+        wants = [str(branches[tag][0]["msg"]) for tag in deepest]
+        head = "Input should be "
+        said = head + " or ".join(w.removeprefix(head) for w in wants) if all(w.startswith(head) for w in wants) else "; or ".join(wants)
+        first = branches[deepest[0]][0]
+        out.append({**first, "loc": prefix, "msg": said, "type": "union"})
+    return out
+
+
+_INSIDE_WHEN = re.compile(r"^((?:[A-Za-z_][\w-]*|\[\d+\])(?:\.[A-Za-z_][\w-]*|\[\d+\])*): (.*)$", re.S)
+"""A `when:` error naming its place inside the condition: `any[1].local_time.from: ...`."""
+
+
 def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
     issues = []
-    for err in exc.errors(include_url=False):
+    for err in one_per_union(list(exc.errors(include_url=False))):
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field" + did_you_mean(str(err["loc"][-1]), _fields_beside(data, tuple(err["loc"])))
@@ -176,8 +224,15 @@ def _validation_issues(exc: ValidationError, data: Any) -> list[Issue]:
         located = _LOCATED.match(msg)
         if located and path.endswith("layers"):
             path, msg = f"{path.removesuffix('layers')}{located.group(1)}", located.group(2)
+        inside = _INSIDE_WHEN.match(msg) if path.endswith("when") else None
+        if inside:  # a condition's error names the place inside `when:` (versa.pack.model._parse_when)
+            path, msg = f"{path}.{inside.group(1)}", inside.group(2)
+        if err["type"] == "union_tag_invalid":
+            ctx = err.get("ctx", {})
+            tag, types = str(ctx.get("tag")), re.findall(r"'([^']+)'", str(ctx.get("expected_tags", "")))
+            path, msg = f"{path}.type", f"unknown layer type {tag!r}{did_you_mean(tag, types)} (types: {', '.join(types)})"
         value = err.get("input")
-        if err["type"] not in ("missing",) and not isinstance(value, dict | list):
+        if err["type"] not in ("missing", "union_tag_invalid") and not inside and not isinstance(value, dict | list):
             hint = ""
             if msg.startswith("unknown field; "):
                 msg, hint = msg.split("; ", 1)
@@ -211,9 +266,12 @@ def _partial_reference_issues(
             good[str(cid)] = creative
             # Rules pointing at a layer that itself failed would only repeat that layer's error.
             skip += [
-                f"creatives.{cid}.rules[{r}].set.layers.{lid}."
+                f"creatives.{cid}.{where}.set.layers.{lid}."
                 for lid in bad_ids
-                for r in range(len(creative.rules))
+                for where in [
+                    *(f"rules[{r}]" for r in range(len(creative.rules))),
+                    *(f"by_size[{b}]" for b in range(len(creative.by_size))),
+                ]
             ]
     if not good:
         return []
@@ -289,7 +347,7 @@ def _salvage_creative(raw: Any) -> tuple[Creative | None, set[str]]:
         return None, set()
     patched = copy.deepcopy(raw)
     bad_ids: set[str] = set()
-    touched: set[tuple[str, int]] = set()
+    touched: set[tuple[Any, ...]] = set()
     for _ in range(_SALVAGE_ROUNDS):
         try:
             return Creative.model_validate(patched), bad_ids
@@ -302,7 +360,7 @@ def _salvage_creative(raw: Any) -> tuple[Creative | None, set[str]]:
 
 
 def _patch_creative(
-    patched: dict[str, Any], loc: tuple[Any, ...], touched: set[tuple[str, int]], bad_ids: set[str]
+    patched: dict[str, Any], loc: tuple[Any, ...], touched: set[tuple[Any, ...]], bad_ids: set[str]
 ) -> bool:
     """Patch the place one validation error points at; False when the creative cannot be salvaged."""
     if not loc:
@@ -310,19 +368,17 @@ def _patch_creative(
     head = str(loc[0])
     items = patched.get(head)
     if head in ("layers", "rules") and len(loc) >= 2 and isinstance(loc[1], int) and isinstance(items, list):
-        i = loc[1]
+        if head == "layers":
+            items, i, field, where = _layer_at(items, loc)
+        else:
+            i, field, where = loc[1], (loc[2] if len(loc) >= 3 else None), (head, loc[1])
         item = items[i]
-        # A layer's field sits after the union tag: ('layers', 3, 'text', 'font').
-        field = loc[3] if head == "layers" and len(loc) >= 4 and loc[2] in LAYER_TYPES else None
-        if head == "rules" and len(loc) >= 3:
-            field = loc[2]
-        first = (head, i) not in touched
-        touched.add((head, i))
+        first = where not in touched
+        touched.add(where)
         if isinstance(item, dict) and field not in (None, "id", "type") and (first or field in item):
             item.pop(field, None)
         elif head == "layers":
-            if isinstance(item, dict) and item.get("id") is not None:
-                bad_ids.add(str(item["id"]))
+            bad_ids.update(_ids_within(item))
             items[i] = dict(_PLACEHOLDER_LAYER)
         else:
             items[i] = {"id": f"invalid-{i}"}
@@ -342,9 +398,52 @@ def _patch_creative(
         return True
     if head == "size":
         patched["size"] = [4000, 4000]  # as large as allowed: no layer box is blamed for it
+    elif head == "sizes" and isinstance(items, list):
+        # Keep the sizes that parse (layer boxes are checked at them); `by_size` is checked once they all do.
+        good = []
+        for entry in items:
+            try:
+                parse_size(entry)
+                good.append(entry)
+            except ValueError:
+                continue
+        if good and len(set(map(str, good))) == len(good):
+            patched["sizes"] = good
+        else:
+            patched.pop("sizes", None)
+        patched.pop("by_size", None)
     else:
         patched.pop(head, None)
     return True
+
+
+def _layer_at(layers: list[Any], loc: tuple[Any, ...]) -> tuple[list[Any], int, Any, tuple[Any, ...]]:
+    """The innermost layer an error's location names (inside containers too: ('layers', 1, 'container',
+    'children', 0, 'text', 'font')): the list holding it, its index, the field blamed (None when the
+    layer itself is) and the location of the layer, so a mistake deep in a container patches that
+    child and not the whole container."""
+    k = 1
+    while True:
+        i = loc[k]
+        k += 1
+        if k < len(loc) and loc[k] in LAYER_TYPES:
+            k += 1  # a layer's field sits after the union tag
+        item = layers[i] if i < len(layers) else None
+        children = item.get("children") if isinstance(item, dict) else None
+        if k + 1 < len(loc) and loc[k] == "children" and isinstance(loc[k + 1], int) and isinstance(children, list) and loc[k + 1] < len(children):
+            layers = children
+            k += 1
+            continue
+        return layers, i, (loc[k] if k < len(loc) else None), tuple(loc[:k])
+
+
+def _ids_within(layer: Any) -> set[str]:
+    """The ids of `layer` and of every layer inside it."""
+    if not isinstance(layer, dict):
+        return set()
+    own = {str(layer["id"])} if layer.get("id") is not None else set()
+    children = layer.get("children")
+    return own.union(*(_ids_within(c) for c in children)) if isinstance(children, list) else own
 
 
 _MINIMAL_CREATIVE = {"size": [16, 16], "layers": [{"type": "background", "fill": "#000"}]}
@@ -375,12 +474,17 @@ def load_pack(root: Path | str, *, checks: PackChecks) -> Pack:
 
 def located(issues: Iterable[Issue], document: Any) -> list[Issue]:
     """`issues` with the line and column where each one's path is written in pack.yaml (`document`
-    as `read_pack_yaml` returned it), when it can be found."""
+    as `read_pack_yaml` returned it), when it can be found, and list items in the path named by their
+    ids (`rules['winter-de']` rather than `rules[6]`; see `versa.pack.paths`)."""
     node = getattr(document, "node", None)
     out = []
     for issue in issues:
-        where = position(node, issue.path) if issue.file == PACK_FILE and issue.line is None else None
-        out.append(replace(issue, line=where[0], column=where[1]) if where else issue)
+        if issue.file != PACK_FILE:
+            out.append(issue)
+            continue
+        where = position(node, issue.path) if issue.line is None else None
+        named = replace(issue, path=named_path(document, issue.path))
+        out.append(replace(named, line=where[0], column=where[1]) if where else named)
     return out
 
 
@@ -423,8 +527,9 @@ def check_references(model: PackModel, root: Path, checks: PackChecks) -> Iterat
             yield Issue(
                 PACK_FILE,
                 path,
-                f"unknown font {ref!r}{did_you_mean(ref, families)}: name a pack file (assets/X.ttf) or one of: "
-                + ", ".join(sorted(families)),
+                f"unknown font {ref!r}: name a pack file (assets/X.ttf) or one of: "
+                + ", ".join(sorted(families))
+                + did_you_mean(ref, families).replace("; d", " (d", 1).replace("?", "?)", 1),
             )
     for cid, creative in model.creatives.items():
         yield from _check_creative(model, root, cid, creative, checks)
@@ -463,10 +568,10 @@ TEMPLATE_GLOBALS = frozenset({"lang", "locale", "brand", "creative", "daypart", 
 def _check_text_source(creative: Creative, path: str, layer: TextLayer | ButtonLayer) -> Iterator[Issue]:
     if layer.slot is not None and layer.slot not in creative.copy_slots:
         known = ", ".join(sorted(creative.copy_slots)) or "none declared"
-        yield Issue(PACK_FILE, f"{path}.slot", f"unknown copy slot {layer.slot!r} (known: {known})")
+        yield Issue(PACK_FILE, f"{path}.slot", f"unknown copy slot {layer.slot!r}{did_you_mean(layer.slot, creative.copy_slots)} (known: {known})")
     if layer.param is not None and layer.param not in creative.params:
         known = ", ".join(sorted(creative.params)) or "none declared"
-        yield Issue(PACK_FILE, f"{path}.param", f"unknown parameter {layer.param!r} (known: {known})")
+        yield Issue(PACK_FILE, f"{path}.param", f"unknown parameter {layer.param!r}{did_you_mean(layer.param, creative.params)} (known: {known})")
     if layer.text is not None:
         try:
             names = template_names(layer.text)
@@ -478,7 +583,7 @@ def _check_text_source(creative: Creative, path: str, layer: TextLayer | ButtonL
             yield Issue(
                 PACK_FILE,
                 f"{path}.text",
-                f"template reads {name!r}, which is neither a parameter nor a copy slot",
+                f"template reads {name!r}, which is neither a parameter nor a copy slot{did_you_mean(name, allowed)}",
             )
 
 

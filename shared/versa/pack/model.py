@@ -172,8 +172,9 @@ class Gradient(Strict):
     @field_validator("stops", mode="before")
     @classmethod
     def _shorthand(cls, stops: Any) -> Any:
-        # ["#fff", "#000"] spreads colours evenly; [["#fff", 0], ["#000", 1]] gives positions.
-        if isinstance(stops, list) and stops and all(isinstance(s, str) for s in stops):
+        # ["#fff", "#000"] spreads colours evenly; [["#fff", 0], ["#000", 1]] gives positions. A list of
+        # plain values is the first form even when one is no colour, so that one alone is blamed.
+        if isinstance(stops, list) and stops and all(not isinstance(s, dict | list | tuple) for s in stops):
             n = len(stops) - 1 or 1
             return [{"color": c, "at": i / n} for i, c in enumerate(stops)]
         if isinstance(stops, list) and all(isinstance(s, list | tuple) and len(s) == 2 for s in stops):

@@ -23,6 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from versa.pack.links import link_problem
 from versa.pack.model import HEX_RE, ContainerLayer, Creative, Layer, PackModel
+from versa.pack.paths import did_you_mean
 from versa.pack.setkeys import (
     SET_ROOTS,
     MalformedKey,
@@ -133,6 +134,20 @@ def _validation_message(exc: ValidationError) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
+def _field_problem(exc: ValidationError, field: str, value: Any) -> str:
+    """The first problem of a value set on a layer field, naming the place inside the value when it is
+    deeper (`flex.grow: ...`) and the value found there."""
+    err = exc.errors(include_url=False)[0]
+    loc = list(err["loc"])
+    after = loc[loc.index(field) + 1 :] if field in loc else []
+    # union members and validators (`literal['x']`, `function-after[...]`) name no field
+    inner = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in after if isinstance(p, int) or ("[" not in p and "-" not in p))
+    message = _validation_message(exc)
+    if inner:
+        return f"{inner.removeprefix('.')}: {message} (got {err.get('input')!r})"
+    return f"{message} (got {value!r})"
+
+
 def check_set(
     model: PackModel, creative: Creative, keys: Iterable[SetKey], *, font_families: frozenset[str]
 ) -> Iterator[tuple[str, str]]:
@@ -155,7 +170,7 @@ def check_set(
             if item.name not in table:
                 yield (
                     key,
-                    f"unknown {item.table[:-1] if item.table != 'spacing' else 'spacing'} token {item.name!r} (known: {', '.join(sorted(table)) or 'none'})",
+                    f"unknown {item.table[:-1] if item.table != 'spacing' else 'spacing'} token {item.name!r}{did_you_mean(item.name, table)} (known: {', '.join(sorted(table)) or 'none'})",
                 )
             elif item.table == "colors" and not (isinstance(value, str) and HEX_RE.match(value)):
                 yield key, f"{value!r} is not #RGB, #RRGGBB or #RRGGBBAA"
@@ -163,7 +178,8 @@ def check_set(
                 if not (isinstance(value, str) and value in font_families):
                     yield (
                         key,
-                        f"{value!r}: a rule may switch to a default family or a font the pack's tokens already load",
+                        f"{value!r}{did_you_mean(str(value), {*font_families, *model.tokens.fonts.values()})}: a rule may "
+                        "switch to a default family or a font the pack's tokens already load",
                     )
             elif item.table == "spacing" and not isinstance(value, int):
                 yield key, f"{value!r} is not a whole number of pixels"
@@ -171,7 +187,7 @@ def check_set(
             if item.layer not in ids:
                 yield (
                     key,
-                    f"no layer with id {item.layer!r} (ids: {', '.join(sorted(ids)) or 'none; add id: to a layer'})",
+                    f"no layer with id {item.layer!r}{did_you_mean(item.layer, ids)} (ids: {', '.join(sorted(ids)) or 'none; add id: to a layer'})",
                 )
                 continue
             layer = _layer_at(creative.layers, ids[item.layer])
@@ -180,12 +196,12 @@ def check_set(
                 continue
             if item.field in ("type", "id") or item.field not in type(layer).model_fields:
                 fields = sorted(set(type(layer).model_fields) - {"type", "id"})
-                yield key, f"{layer.type} layers have no field {item.field!r} (fields: {', '.join(fields)})"
+                yield key, f"{layer.type} layers have no field {item.field!r}{did_you_mean(item.field, fields)} (fields: {', '.join(fields)})"
                 continue
             try:
                 _LAYER_ADAPTER.validate_python({**layer.model_dump(), item.field: value})
             except ValidationError as exc:
-                yield key, f"{_validation_message(exc)} (got {value!r})"
+                yield key, _field_problem(exc, item.field, value)
         elif isinstance(item, SetCopy):
             if item.slot not in creative.copy_slots:
                 yield key, _no_slot(creative, item.slot)
@@ -203,7 +219,7 @@ def check_set(
 
 
 def _no_slot(creative: Creative, slot: str) -> str:
-    return f"no copy slot {slot!r} (slots: {', '.join(sorted(creative.copy_slots)) or 'none'})"
+    return f"no copy slot {slot!r}{did_you_mean(slot, creative.copy_slots)} (slots: {', '.join(sorted(creative.copy_slots)) or 'none'})"
 
 
 def _malformed(model: PackModel, creative: Creative, item: MalformedKey) -> str:

@@ -165,8 +165,8 @@ class Document(dict[str, Any]):
 
 
 def position(node: Node | None, path: str) -> tuple[int, int] | None:
-    """(line, column), 1-based, where `path` (`creatives.x.layers[2].font`; keys may hold dots, as
-    `set:` keys do) is written under `node`: the key of the deepest part that exists, so a missing
+    """(line, column), 1-based, where `path` (`creatives.x.layers[2].font` or, naming an item by its
+    id, `creatives.x.layers['hero'].font`; keys may hold dots, as `set:` keys do) is written under `node`: the key of the deepest part that exists, so a missing
     field points at the mapping that lacks it. None for an empty path or no node."""
     if node is None or not path:
         return None
@@ -187,9 +187,10 @@ def position(node: Node | None, path: str) -> tuple[int, int] | None:
             rest = rest[len(key) :].removeprefix(".")
         elif isinstance(node, yaml.SequenceNode) and rest.startswith("["):
             index, _, after = rest[1:].partition("]")
-            if not index.isdigit() or int(index) >= len(node.value):
+            found = _item_node(node, index)
+            if found is None:
                 break
-            node = node.value[int(index)]
+            node = found
             mark = node.start_mark
             rest = after.removeprefix(".")
         else:
@@ -197,6 +198,21 @@ def position(node: Node | None, path: str) -> tuple[int, int] | None:
     if mark is None:
         return None
     return mark.line + 1, mark.column + 1
+
+
+def _item_node(seq: yaml.SequenceNode, index: str) -> Node | None:
+    """The item of `seq` a path's `[N]` or `['ID']` names (the first with that id), or None."""
+    if index.isdigit():
+        return seq.value[int(index)] if int(index) < len(seq.value) else None
+    if len(index) < 2 or index[0] != index[-1] or index[0] not in "'\"":
+        return None
+    wanted = index[1:-1]
+    for child in seq.value:
+        if isinstance(child, MappingNode) and any(
+            getattr(k, "value", None) == "id" and getattr(v, "value", None) == wanted for k, v in child.value
+        ):
+            return child
+    return None
 
 
 def parse_yaml(data: bytes, name: str, limits: YamlLimits = DEFAULT_LIMITS) -> dict[str, Any]:

@@ -15,6 +15,8 @@ Routes (all GET): `/` the page; `/studio/urls` signed URLs as JSON (the image an
 the size in their path, `@WxH`, unless it is the first), or a problem+json naming the bad input;
 `/studio/variants` the creative's distinct variants at the chosen size (cached per pack version);
 `/studio/review?brand=` the brand's copy awaiting review with preview URLs (`versa.web.review_panel`);
+`/studio/lint?brand=` the loaded pack's lint findings per creative with their place in pack.yaml
+(`versa.web.lint_panel`);
 `/studio/assets/{studio.css,studio.js}`. One POST: `/studio/review`, the review panel's decisions.
 """
 
@@ -42,7 +44,7 @@ from versa.errors import PackError, ParamError, VersaError
 from versa.pack.model import Creative, Pack, PackModel, parse_size, size_name
 from versa.ports import CopyStore, StoreUnavailable
 from versa.signing.urls import click_path, creative_path, decision_path
-from versa.web import review_panel
+from versa.web import lint_panel, review_panel
 from versa.web.http import HttpResponse, json_response, problem, problem_for
 from versa.web.studio_grid import ROUTES as GRID_ROUTES
 from versa.web.studio_grid import Dispatch, GridRoutes
@@ -143,6 +145,7 @@ class Studio:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._variants: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._lint_lock = threading.Lock()
 
     # ------------------------------------------------------------------------------------- routing
 
@@ -160,6 +163,8 @@ class Studio:
                 return _send(self.review(Form.parse(parts.query).brand))
             if path in GRID_ROUTES:
                 return _send(self.grid_route(path, parts.query))
+            if path == "/studio/lint":
+                return _send(self.lint(Form.parse(parts.query).brand))
             if path.startswith("/studio/assets/"):
                 return _asset(path.removeprefix("/studio/assets/"))
             return _send(problem(404, "Not found", f"no studio route for {parts.path}"))
@@ -216,6 +221,15 @@ class Studio:
         except ParamError as exc:
             return problem_for(exc, field="size")
         return self.grid.handle(path, pack, form, size, raw_query)
+
+    # -------------------------------------------------------------------------------------- lint
+
+    def lint(self, brand: str) -> HttpResponse:
+        """The loaded pack's lint findings per creative, located in pack.yaml (`versa.web.lint_panel`).
+        One lint at a time: a second page waits for the first and gets its findings from lint's cache."""
+        pack = self.service.current_pack(brand)
+        with self._lint_lock:
+            return json_response(lint_panel.report(pack))
 
     # ---------------------------------------------------------------------------------------- urls
 

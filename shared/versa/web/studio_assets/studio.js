@@ -487,6 +487,58 @@
     if (boot.creative) update();
   }
 
+  // -------------------------------------------------------------------------------------- lint
+
+  let lintSeq = 0;
+
+  async function loadLint() {
+    const mine = ++lintSeq;
+    $("lint-note").textContent = "Linting the pack (every variant at every size)…";
+    document.body.dataset.lint = "loading";
+    let body;
+    try {
+      const resp = await fetch("/studio/lint?" + new URLSearchParams({ brand: boot.brand }), { cache: "no-store" });
+      body = await resp.json();
+      if (!resp.ok) throw new Error(`${body.title || resp.status}: ${body.detail || ""}`);
+    } catch (err) {
+      if (mine === lintSeq) {
+        $("lint-note").textContent = `Lint did not run: ${err.message || err}`;
+        document.body.dataset.lint = "error";
+      }
+      return;
+    }
+    if (mine !== lintSeq) return;
+    const total = body.errors + body.warnings;
+    $("lint-count").textContent = total ? `(${body.errors} error${body.errors === 1 ? "" : "s"}, ` +
+      `${body.warnings} warning${body.warnings === 1 ? "" : "s"})` : "";
+    $("lint-note").textContent = total
+      ? `What versa lint finds in ${body.brand} (version ${body.version}), per creative, with its place in pack.yaml.`
+      : `versa lint finds nothing in ${body.brand} (version ${body.version}).`;
+    const groups = body.creatives.filter((g) => g.findings.length)
+      .sort((a, b) => (b.creative === boot.creative) - (a.creative === boot.creative));
+    $("lint-groups").replaceChildren(...groups.map(lintGroup));
+    document.body.dataset.lint = "ready";
+  }
+
+  function lintGroup(group) {
+    const section = el("section", { class: "lint-group" + (group.creative === boot.creative ? " current" : ""),
+      "data-creative": group.creative });
+    section.append(el("h3", { text: group.creative ? `${group.creative} (${group.findings.length})` :
+      `pack (${group.findings.length})` }));
+    const list = el("ol", { class: "lint-list" });
+    for (const f of group.findings) {
+      const at = f.line ? `${f.file} line ${f.line}, column ${f.column}` : f.file;
+      list.append(el("li", { class: `lint-item ${f.severity}` },
+        el("span", { class: "sev", text: f.severity }),
+        el("code", { class: "where", text: f.where || f.path, title: f.path }),
+        el("span", { class: "at", text: at }),
+        el("p", { class: "msg", text: f.message })));
+    }
+    section.append(list);
+    return section;
+  }
+
+  $("lint-reload").addEventListener("click", loadLint);
   $("review-reload").addEventListener("click", loadReview);
   $("review-approve-all").addEventListener("click", () => decide("approve", reviewItems));
 
@@ -495,4 +547,5 @@
     loadVariants();
   }
   loadReview();
+  if (boot.creative) loadLint();
 })();
