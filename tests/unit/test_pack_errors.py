@@ -174,7 +174,7 @@ ONE_ERROR = [
             bucket={"key": "user", "salt": "s", "pcnt": [0, 50]}
         ),
         "pack.yaml: creatives.winter-sale.rules['dach'].when.bucket.pcnt: unknown field; did you mean 'pct'? "
-        "(bucket takes {key: PARAM, salt: TEXT, pct: [FROM, TO]})",
+        "(bucket takes {salt: TEXT, pct: [FROM, TO]} and, to split on a declared parameter, key: PARAM)",
         id="a typo in a bucket condition",
     ),
     pytest.param(

@@ -187,7 +187,7 @@ def test_vid_outside_a_split_is_refused_with_how_to_split(tmp_path: Path) -> Non
     rules = [{"id": "by-bucket", "when": {"vid": 5}, "set": {"copy.cta": "x"}}]
     found = problems(write(tmp_path, pack_data(rules=rules)))
     assert found == [
-        "pack.yaml: creatives.hero.rules[0].when: vid is the visitor's bucket and is read only by a split: "
+        "pack.yaml: creatives.hero.rules['by-bucket'].when: vid is the visitor's bucket and is read only by a split: "
         "bucket: {salt: TEXT, pct: [FROM, TO]}"
     ]
 
@@ -196,7 +196,7 @@ def test_a_bucket_key_that_is_neither_a_parameter_nor_vid(tmp_path: Path) -> Non
     rules = [{"id": "b", "when": {"bucket": {"key": "uid", "salt": "s", "pct": [0, 50]}}, "set": {"copy.cta": "x"}}]
     found = problems(write(tmp_path, pack_data(rules=rules)))
     assert found == [
-        "pack.yaml: creatives.hero.rules[0].when: bucket key 'uid' must be a declared parameter or vid (the visitor id)"
+        "pack.yaml: creatives.hero.rules['b'].when: bucket key 'uid' must be a declared parameter or vid (the visitor id)"
     ]
 
 
