@@ -138,6 +138,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if complete:
         _write_manifests(out_dir, plan, results)
     _summary(pack, plan, out_dir, outcome, kept, results, workers, render_seconds, time.perf_counter() - started)
+    if outcome.fatal:
+        print(f"versa: error: {outcome.fatal}; the files written are kept: run the same command again to resume",
+              file=sys.stderr)
+        return 1
     if outcome.failed:
         return 1
     if not complete:

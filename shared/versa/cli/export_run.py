@@ -19,12 +19,13 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from versa.authoring.export import ExportError, ExportFile, Written
+from versa.authoring.export import ExportFile, Written
 from versa.cli.warm_run import Interrupts
 
 if TYPE_CHECKING:
@@ -35,8 +36,10 @@ if TYPE_CHECKING:
 JOURNAL = ".versa-export.jsonl"
 """The journal's name in the export directory."""
 JOURNAL_FORMAT = 1
-IN_FLIGHT_PER_WORKER = 4
-"""Files handed to each worker ahead of time: enough to keep it busy, few enough that Ctrl-C stops soon."""
+IN_FLIGHT_PER_WORKER = 3
+"""Batches handed to each worker ahead of time: enough to keep it busy, few enough that Ctrl-C stops soon."""
+MAX_BATCH = 8
+"""The most files in one batch (a small export gets batches of one, so every worker has work)."""
 
 
 def sha256_file(path: Path) -> str:
@@ -97,14 +100,29 @@ def _init_worker(pack_dir: Path, version: str, settings: Settings, out_dir: Path
     _WORKER = build_writer(pack_dir, version, settings, out_dir)
 
 
-def _work(item: ExportFile) -> Written:
-    """Write one file in a pool worker; any failure comes back as an ExportError naming the file
-    (plain, so it survives the trip back to the parent)."""
+def _work(batch: Sequence[ExportFile]) -> list[Written | str]:
+    """Write a batch of files in a pool worker: each one's Written, or why it failed (a string, so any
+    failure survives the trip back to the parent and the rest of the batch is still written)."""
     assert _WORKER is not None, "the pool's initializer builds the writer"
-    try:
-        return _WORKER.write(item)
-    except Exception as exc:
-        raise ExportError(f"{type(exc).__name__}: {exc}") from None
+    out: list[Written | str] = []
+    for item in batch:
+        try:
+            out.append(_WORKER.write(item))
+        except Exception as exc:
+            out.append(f"{type(exc).__name__}: {exc}")
+    return out
+
+
+def pool_context() -> BaseContext:
+    """How workers start: from a fork server that has imported the renderer once (where there is
+    one), else a fresh interpreter each; never a plain fork of this process (its threads)."""
+    import multiprocessing
+
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["versa.cli.export_run", "versa.render.engine", "versa.pack.loader"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 # ----------------------------------------------------------------------------------------- journal
@@ -191,6 +209,8 @@ class Outcome:
     written: list[tuple[ExportFile, Written]] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     interrupted: bool = False
+    fatal: str = ""
+    """Why the run could not go on (a worker process died), when it could not."""
 
 
 Done = Callable[[ExportFile, Written | None], None]
@@ -225,43 +245,48 @@ class LocalRun:
 
 
 class PoolRun:
-    """Draws the files on `jobs` worker processes, each with its own pack and renderer."""
+    """Draws the files on `jobs` worker processes, each with its own pack and renderer, handed out in
+    small batches (fewer round trips; a design's formats travel together, its decision pickled once)."""
 
     def __init__(self, jobs: int, pack_dir: Path, version: str, settings: Settings, out_dir: Path) -> None:
         self.jobs = jobs
         self.initargs = (pack_dir, version, settings, out_dir)
 
     def run(self, todo: Sequence[ExportFile], done: Done) -> Outcome:
-        from versa.errors import VersaError
-
         outcome = Outcome()
-        pending = iter(todo)
-        running: dict[Future[Written], ExportFile] = {}
+        size = max(1, min(MAX_BATCH, len(todo) // (self.jobs * IN_FLIGHT_PER_WORKER * 4)))
+        batches = iter([todo[i : i + size] for i in range(0, len(todo), size)])
+        running: dict[Future[list[Written | str]], Sequence[ExportFile]] = {}
         ahead = self.jobs * IN_FLIGHT_PER_WORKER
         pool = ProcessPoolExecutor(
-            max_workers=self.jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=self.initargs
+            max_workers=self.jobs, mp_context=pool_context(), initializer=_init_worker, initargs=self.initargs
         )
         with Interrupts().installed() as signals:
             try:
                 while True:
                     while not signals.stop.is_set() and len(running) < ahead:
-                        item = next(pending, None)
-                        if item is None:
+                        batch = next(batches, None)
+                        if batch is None:
                             break
-                        running[pool.submit(_work, item)] = item
+                        running[pool.submit(_work, batch)] = batch
                     if not running or signals.abandon.is_set():
                         break
                     finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in finished:
-                        item = running.pop(future)
+                        batch = running.pop(future)
                         try:
-                            written = future.result()
-                        except (VersaError, OSError, ValueError) as exc:
-                            outcome.failed[item.file] = str(exc)
-                            done(item, None)
+                            results = future.result()
+                        except BrokenProcessPool as exc:
+                            outcome.fatal = f"a worker process stopped ({exc})"
+                            signals.stop.set()
                             continue
-                        outcome.written.append((item, written))
-                        done(item, written)
+                        for item, result in zip(batch, results, strict=True):
+                            if isinstance(result, str):
+                                outcome.failed[item.file] = result
+                                done(item, None)
+                            else:
+                                outcome.written.append((item, result))
+                                done(item, result)
             finally:
                 pool.shutdown(wait=not signals.abandon.is_set(), cancel_futures=True)
             outcome.interrupted = signals.interrupted
