@@ -92,6 +92,21 @@ def test_manifest_rows_are_the_variant_count_times_the_formats(
     assert f"{count * 2} file(s) = {count} variant(s)" in out
 
 
+def test_two_processes_write_the_same_files_as_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN the same export on one process and on a pool of two
+    one, two = tmp_path / "one", tmp_path / "two"
+    assert export(capsys, NORTHWIND, "segment-hero", "--formats", "png,webp", "-o", str(one), "-j", "1")[0] == 0
+    code, out, err = export(capsys, NORTHWIND, "segment-hero", "--formats", "png,webp", "-o", str(two), "-j", "2")
+
+    # THEN the pool wrote every file, byte for byte the same, and the manifests are identical
+    assert code == 0, err
+    assert "on 2 process(es)" in out
+    assert (one / "manifest.csv").read_text(encoding="utf-8") == (two / "manifest.csv").read_text(encoding="utf-8")
+    rows, _ = manifest(two)
+    assert len(rows) == 36 * 2
+    assert all(sha256(two / r["file"]) == r["sha256"] for r in rows)
+
+
 def test_the_manifest_says_what_selects_each_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN acme's leaderboard, exported as PNG
     code, _, err = export(capsys, ACME, "leaderboard", "-o", str(tmp_path), "-j", "1")
