@@ -1,11 +1,10 @@
 """Export benchmark: `versa export` on 2 worker processes against one renderer drawing the same files.
 
-    python bench/bench_export.py            # 600 designs of the generated pack, 3 rounds (~2 min)
+    python bench/bench_export.py            # the 3,000 designs of the generated pack, 2 rounds (~4 min)
     python bench/bench_export.py --quick    # 200 designs, 1 round
-    python bench/bench_export.py --full     # plus the whole command on the 3,000-design pack, -j 2
+    python bench/bench_export.py --full     # plus the whole `versa export` command on the 3,000, -j 2
 
-The pack is `examples/generate_big_pack.py`'s (300x250, PNG), with fewer countries to keep a round
-short. Every row draws the same files, planned by `versa.authoring.export.plan_export`, each in a
+The pack is `examples/generate_big_pack.py`'s (300x250, PNG; `--countries` makes it smaller). Every row draws the same files, planned by `versa.authoring.export.plan_export`, each in a
 fresh process (so every row starts with cold font and layout caches, as a pool worker does):
 
 - `render/single` (the baseline): one `Renderer`, memo off, renders each file; nothing is written.
@@ -123,8 +122,8 @@ def in_child(case: str, pack_dir: Path, out: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="200 designs, one round")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--countries", type=int, default=5, help="countries with a rule: (N+1) x 100 designs")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--countries", type=int, default=29, help="countries with a rule: (N+1) x 100 designs")
     parser.add_argument("--full", action="store_true", help="also `versa export` on the 3,000-design pack, -j 2")
     parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--pack", type=Path, help=argparse.SUPPRESS)
