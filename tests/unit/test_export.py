@@ -127,6 +127,34 @@ def test_the_manifest_says_what_selects_each_file(tmp_path: Path, capsys: pytest
     assert (row["channel"], row["budget_bytes"], row["over_budget"]) == ("display", str(150 * 1024), "no")
 
 
+@pytest.mark.parametrize("creative", ["welcome", "segment-hero"])
+def test_each_file_is_what_a_request_in_its_context_gets(
+    creative: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an exported creative whose designs depend on the country, the daypart and a parameter
+    assert export(capsys, NORTHWIND, creative, "-o", str(tmp_path / "out"), "-j", "1")[0] == 0
+    assert main(["variants", NORTHWIND, creative, "--json"]) == 0
+    (report,) = json.loads(capsys.readouterr().out)
+    params = set(load_pack(Path(NORTHWIND), checks=PACK_CHECKS).model.creative(creative).params)
+    _, doc = manifest(tmp_path / "out")
+    files = {(r["design_key"], r["size"]): r["file"] for r in doc["files"]}
+
+    for variant in report["variants"]:
+        # WHEN `versa render` draws each variant's example context
+        example = variant["example"]
+        flags = ["--tz", example["tz"], "--at", example["at"], "--lang", example["lang"], "--size", variant["size"]]
+        if example.get("country"):
+            flags += ["--country", example["country"]]
+        flags += [arg for name in sorted(params & set(example)) if example[name] is not None
+                  for arg in ("--param", f"{name}={example[name]}")]
+        drawn = tmp_path / "drawn.png"
+        assert main(["render", NORTHWIND, creative, *flags, "-o", str(drawn)]) == 0
+        capsys.readouterr()
+
+        # THEN it is the exported file, byte for byte
+        assert drawn.read_bytes() == (tmp_path / "out" / files[(variant["design_key"], variant["size"])]).read_bytes()
+
+
 def test_identical_bytes_only_where_the_drawing_is_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # GIVEN the leaderboard, whose rules set a language and a link: a viewer asking for German outside the
     # DACH countries sees the DACH banner with the default link (another design, the same pixels)

@@ -186,8 +186,8 @@ def _summary(
         print(f"  {parts}; largest {largest.file} ({weight_name(largest.bytes)})")
         dupes = len(results) - len({w.sha256 for w in results.values()})
         if dupes:
-            print(f"  {dupes} file(s) are byte-identical to another (designs that differ only in what is not drawn, "
-                  "e.g. the link)")
+            print(f"  {dupes} file(s) are byte-identical to another (designs that differ only in what is not drawn: "
+                  "a link, or a generated-copy key whose default stands in)")
     if len(results) == len(plan.files):
         print(f"  manifest: {out_dir / MANIFEST_CSV}, {out_dir / MANIFEST_JSON}")
     items = [(item, results[item.file]) for item in plan.files if item.file in results]
