@@ -25,6 +25,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     PrivateAttr,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -34,6 +35,7 @@ from versa.context.locale import DigitsSetting, PluralCategory
 from versa.context.params import ParamSpec
 from versa.context.timefeatures import DEFAULT_DAYPARTS, Daypart
 from versa.pack.assets import resolve_asset
+from versa.pack.budgets import Budgets
 from versa.pack.conditions import ALWAYS, CONDITION_SCHEMA, Condition, ConditionError, parse_condition
 from versa.pack.links import Utm, link_problem
 from versa.pack.setkeys import SetKey, parse_set
@@ -943,6 +945,11 @@ class PackModel(Strict):
         description="Generated copy of every slot waits for a reviewer's approval before it is served "
         "(a creative's or a slot's `review` overrides).",
     )
+    budgets: Budgets = Field(
+        default_factory=Budgets,
+        description="Weight budgets `versa export` checks each file against: per channel, and a creative's "
+        "channel or own weight (default: 150 KB for IAB display sizes).",
+    )
 
     @field_validator("locales")
     @classmethod
@@ -963,6 +970,15 @@ class PackModel(Strict):
         if len({p.name for p in parts}) != len(parts):
             raise ValueError("daypart names repeat")
         return parts
+
+    @field_validator("budgets")
+    @classmethod
+    def _budget_creatives(cls, budgets: Budgets, info: ValidationInfo) -> Budgets:
+        creatives = info.data.get("creatives")
+        for cid in budgets.creatives:
+            if creatives is not None and cid not in creatives:
+                raise ValueError(f"creatives.{cid}: no such creative (creatives: {', '.join(creatives)})")
+        return budgets
 
     @property
     def default_locale(self) -> str:
