@@ -10,6 +10,7 @@ from __future__ import annotations
 from versa.relevance.buckets import BUCKETS, counts_from_weights, holdout_arms, holdout_buckets, moved, remap
 from versa.relevance.counters import ArmCounts, Counters, Group
 from versa.relevance.optimizer import Policy, PolicyError, reallocate, weights
+from versa.relevance.rules import assignment_for, policy_for, segment_key
 from versa.relevance.snapshot import DEFAULT_SEGMENT, AllocationSnapshot, Assignment, SnapshotError, arm_for
 from versa.relevance.thompson import Beta, prob_best
 
@@ -26,12 +27,15 @@ __all__ = [
     "PolicyError",
     "SnapshotError",
     "arm_for",
+    "assignment_for",
     "counts_from_weights",
     "holdout_arms",
     "holdout_buckets",
     "moved",
+    "policy_for",
     "prob_best",
     "reallocate",
     "remap",
+    "segment_key",
     "weights",
 ]

@@ -1,0 +1,96 @@
+"""Optimized rules in pack.yaml: arms, learn_by, holdout, min_share, reallocate; the errors name the
+place, the value and what is allowed; the relevance core reads them as a policy and segments."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from packissues import unlocated
+from versa.errors import PackError
+from versa.pack.loader import load_pack
+from versa.relevance import Counters, assignment_for, policy_for, reallocate, segment_key
+from versa.render.checks import PACK_CHECKS
+
+TEST_RULE: dict[str, Any] = {
+    "id": "headline-test",
+    "optimize": "clicks",
+    "learn_by": ["country", "device"],
+    "holdout": 0.1,
+    "min_share": 0.05,
+    "reallocate": "15m",
+    "arms": [
+        {"id": "as-designed"},
+        {"id": "ink", "set": {"tokens.colors.paper": "#0b0b0b"}},
+    ],
+}
+
+
+def _with_rule(rule: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        data["creatives"]["winter-sale"].setdefault("rules", []).append(rule)
+
+    return edit
+
+
+def _problems(root: Path) -> list[str]:
+    with pytest.raises(PackError) as caught:
+        load_pack(root, checks=PACK_CHECKS)
+    return unlocated(caught.value.issues)
+
+
+def test_an_optimized_rule_loads_and_becomes_a_policy(example_copy: Callable[..., Path]) -> None:
+    # GIVEN the acme pack with an optimized rule
+    pack = load_pack(example_copy("acme", _with_rule(TEST_RULE)), checks=PACK_CHECKS)
+    rule = pack.model.creative("winter-sale").rules[-1]
+    # WHEN the relevance core reads it
+    policy = policy_for(rule)
+    # THEN the declared values are the policy's
+    assert (policy.rule, policy.arms, policy.holdout, policy.min_share) == ("headline-test", ("as-designed", "ink"), 0.1, 0.05)
+    assert policy.period == timedelta(minutes=15)
+    # AND a request's segment is its learn_by values, and it gets an arm from the snapshot
+    lookup = {"country": "DE", "device": "mobile"}.get
+    assert segment_key(rule, lookup) == "country=DE|device=mobile"
+    assert segment_key(rule, {"country": "DE"}.get) == "country=DE|device=-"
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    snap = reallocate(policy, Counters(), None, now, random.Random(1))
+    got = assignment_for(rule, snap, lookup, 42)
+    assert got is not None and got.arm in policy.arms and got.epoch == 1
+    assert assignment_for(rule, snap, lookup, None) is None  # no visitor bucket: the rule's own set only
+    assert assignment_for(rule, None, lookup, 42) is None  # no allocation yet
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"learn_by": ["city"]}, "learn_by 'city': allowed segment, country, device, daypart"),
+        ({"reallocate": "1m"}, "reallocate '1m': allowed a period from 5m to 7d"),
+        ({"arms": [{"id": "solo"}]}, "arms: optimize: clicks needs two or more arms, got 1"),
+        ({"arms": [{"id": "x"}, {"id": "x"}]}, "arms: id 'x' repeats"),
+        ({"min_share": 0.5}, "min_share 0.5: 2 arms x 50% exceed the 90% outside the holdout; allowed min_share <= 0.45"),
+        ({"optimize": None}, "arms needs optimize: clicks"),
+        ({"holdout": 0.9}, "holdout: Input should be less than or equal to 0.5"),
+    ],
+)
+def test_bad_optimized_rules_name_field_value_and_allowed(
+    example_copy: Callable[..., Path], change: dict[str, Any], expected: str
+) -> None:
+    rule = {**TEST_RULE, **change}
+    if rule["optimize"] is None:
+        del rule["optimize"]
+    found = _problems(example_copy("acme", _with_rule(rule)))
+    assert any(expected in line and "creatives.winter-sale.rules[" in line for line in found), found
+
+
+def test_arm_overrides_are_checked_like_a_rules(example_copy: Callable[..., Path]) -> None:
+    # GIVEN an arm whose set names a colour token that does not exist, and learn_by segment without the param
+    rule = {**TEST_RULE, "learn_by": ["segment"], "arms": [{"id": "a"}, {"id": "b", "set": {"tokens.colors.papr": "#000"}}]}
+    found = _problems(example_copy("acme", _with_rule(rule)))
+    # THEN both are reported at their place
+    assert any(".arms[1].set" in line and "arm 'b'" in line and "papr" in line for line in found), found
+    assert any(".learn_by" in line and "declares no 'segment' parameter" in line for line in found), found
