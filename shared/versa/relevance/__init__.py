@@ -12,6 +12,7 @@ from versa.relevance.counters import ArmCounts, Counters, Group
 from versa.relevance.optimizer import Policy, PolicyError, reallocate, weights
 from versa.relevance.rules import assignment_for, policy_for, segment_key
 from versa.relevance.snapshot import DEFAULT_SEGMENT, AllocationSnapshot, Assignment, SnapshotError, arm_for
+from versa.relevance.store import MemoryRelevanceStore, RelevanceStore, scope_of
 from versa.relevance.thompson import Beta, prob_best
 
 __all__ = [
@@ -23,8 +24,10 @@ __all__ = [
     "Beta",
     "Counters",
     "Group",
+    "MemoryRelevanceStore",
     "Policy",
     "PolicyError",
+    "RelevanceStore",
     "SnapshotError",
     "arm_for",
     "assignment_for",
@@ -36,6 +39,7 @@ __all__ = [
     "prob_best",
     "reallocate",
     "remap",
+    "scope_of",
     "segment_key",
     "weights",
 ]
