@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         300, ge=1, le=3600, description="Seconds the OpenAI key is cached: a rotation is honoured within it."
     )
 
+    # relevance loop
+    relevance_table: str | None = Field(
+        None, description="DynamoDB table of the relevance loop's counts and allocation snapshots (unset: SQLite"
+        " under the state folder)."
+    )
+
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")
     aws_connect_timeout: float = Field(0.5, gt=0, description="Seconds to connect to S3/DynamoDB/SQS.")
@@ -148,6 +154,10 @@ class Settings(BaseSettings):
     @property
     def copy_db(self) -> Path:
         return self.state_dir / "copy.sqlite3"
+
+    @property
+    def relevance_db(self) -> Path:
+        return self.state_dir / "relevance.sqlite3"
 
 
 def find_state_dir(start: Path) -> Path:
