@@ -94,3 +94,28 @@ def test_arm_overrides_are_checked_like_a_rules(example_copy: Callable[..., Path
     # THEN both are reported at their place
     assert any(".arms[1].set" in line and "arm 'b'" in line and "papr" in line for line in found), found
     assert any(".learn_by" in line and "declares no 'segment' parameter" in line for line in found), found
+
+
+def test_decide_shows_the_arm_it_is_given(example_copy: Callable[..., Path]) -> None:
+    from versa.context.resolve import resolve
+    from versa.decide.rules import context_options, decide
+
+    # GIVEN the acme pack with the optimized rule, and a desktop request in Germany
+    pack = load_pack(example_copy("acme", _with_rule(TEST_RULE)), checks=PACK_CHECKS).model
+    headers = {"CloudFront-Viewer-Country": "DE", "CloudFront-Viewer-Time-Zone": "Europe/Berlin",
+               "CloudFront-Is-Desktop-Viewer": "true", "User-Agent": "Mozilla/5.0 Chrome/131.0"}
+    ctx = resolve(headers, {}, datetime(2026, 12, 1, 10, 0, tzinfo=UTC), context_options(pack, "winter-sale"))
+    # WHEN it is decided without an arm, with each arm, and with an arm the rule does not have
+    plain = decide(pack, "winter-sale", ctx)
+    designed = decide(pack, "winter-sale", ctx, arms={"headline-test": "as-designed"})
+    ink = decide(pack, "winter-sale", ctx, arms={"headline-test": "ink"})
+    unknown = decide(pack, "winter-sale", ctx, arms={"headline-test": "gone"})
+    # THEN the empty arm is the rule as designed, the ink arm changes the design (and its key),
+    # and an unknown arm shows none, saying so in the trace
+    assert designed.design_key == plain.design_key == unknown.design_key
+    assert ink.design_key != plain.design_key
+    assert ink.colors["paper"] == "#0b0b0b"
+    [trace] = [t for t in ink.trace if t.rule == "headline-test"]
+    assert trace.reason.endswith("; arm ink") and "tokens.colors.paper" in trace.sets
+    [trace] = [t for t in unknown.trace if t.rule == "headline-test"]
+    assert "arm 'gone' is not one of this rule's arms" in trace.reason
