@@ -1,4 +1,5 @@
-"""The relevance benchmark's scenario, reduced: the real optimizer finds each segment's best arm and
+"""The relevance benchmark's scenario, reduced: through the real decision path (the acme pack with an
+optimized rule, `arm_for`, `decide` with the arm) the real optimizer finds each segment's best arm and
 loses far fewer clicks than a uniform split (the full scenario runs in `make bench`)."""
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def test_optimizer_finds_the_best_arm_and_beats_uniform(bench: ModuleType) -> No
 
 
 def test_without_learning_the_measure_reports_no_gain(bench: ModuleType) -> None:
-    # GIVEN a minimum sample no arm reaches: the optimizer must stay uniform (holdout included)
-    run = bench.simulate(0, impressions=20_000, period=5_000, min_sample=10**9)
+    # GIVEN a minimum sample no arm reaches (the largest a pack may declare): the optimizer must stay
+    # uniform (holdout included)
+    run = bench.simulate(0, impressions=20_000, period=5_000, min_sample=10_000_000)
     # THEN its regret matches the uniform split's within the sampling noise of 20,000 impressions:
     # the measure does not flatter the optimizer by construction
     assert run.optimizer_regret / run.uniform_regret == pytest.approx(1.0, abs=0.05)
