@@ -46,6 +46,7 @@ from versa.relevance import (
     Counters,
     Policy,
     arm_for,
+    arm_id,
     policy_for,
     reallocate,
     segment_key,
@@ -150,6 +151,7 @@ def simulate(
     counters = Counters()
     now = START
     seg_key = path.segments
+    keys = {arm_id(k): k for k in pol.arms}  # the click URL carries the arm's versioned key
     snap: AllocationSnapshot = reallocate(pol, counters, None, now, opt_rng, segments=list(seg_key.values()))
     regret = uniform_regret = 0.0
     reallocations = moved = 0
@@ -157,9 +159,9 @@ def simulate(
         segment = "A" if traffic.random() < 0.5 else "B"
         bucket = traffic.randrange(BUCKETS)
         shown = arm_for(snap, seg_key[segment], bucket)
-        key, credited = path.design(segment, shown.arm)
+        key, credited = path.design(segment, arm_id(shown.arm))
         rate = path.rates[key]
-        counters.add(seg_key[segment], credited, shown.group, impressions=1, clicks=int(clicks_rng.random() < rate))
+        counters.add(seg_key[segment], keys[credited], shown.group, impressions=1, clicks=int(clicks_rng.random() < rate))
         regret += best[segment] - rate
         uniform_regret += best[segment] - RATES[segment][arm_for(uniform, segment, bucket).arm]
         if i % period == 0 and i < impressions:
@@ -167,7 +169,7 @@ def simulate(
             nxt = reallocate(pol, counters, snap, now, opt_rng)
             moved += sum(a != b for seg in seg_key.values() for a, b in zip(snap.table(seg), nxt.table(seg), strict=True))
             snap, reallocations = nxt, reallocations + 1
-    shares = {seg: snap.shares(seg_key[seg]) for seg in RATES}
+    shares = {seg: {arm_id(k): v for k, v in snap.shares(seg_key[seg]).items()} for seg in RATES}
     found = {seg: max(shares[seg], key=shares[seg].__getitem__) == max(RATES[seg], key=RATES[seg].__getitem__) for seg in RATES}
     return Run(seed, regret, uniform_regret, found, shares, reallocations, moved)
 

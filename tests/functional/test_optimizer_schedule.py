@@ -18,7 +18,7 @@ import yaml
 from versa.adapters.directory import DirectoryPackStore
 from versa.adapters.dynamo_relevance import DynamoRelevanceStore, create_relevance_table
 from versa.consumer import optimizer
-from versa.relevance import Counters, holdout_buckets, scope_of
+from versa.relevance import Counters, arm_id, holdout_buckets, policy_for, scope_of
 from versa.render.checks import PACK_CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,8 +55,10 @@ def test_a_scheduled_run_reallocates_every_optimized_rule(packs_dir: Path, table
     # GIVEN counts where the dark arm clearly wins on mobile, and the schedule's event
     store = DynamoRelevanceStore(table, client=dynamodb_client)
     packs = DirectoryPackStore(packs_dir, checks=PACK_CHECKS)
-    store.add(SCOPE, Counters({("device=mobile", "as-designed", "optimized"): (2000, 20),
-                               ("device=mobile", "dark", "optimized"): (2000, 80)}))
+    rule = packs.current("acme").model.creative("winter-sale").rules[-1]
+    keys = {arm_id(k): k for k in policy_for(rule).arms}
+    store.add(SCOPE, Counters({("device=mobile", keys["as-designed"], "optimized"): (2000, 20),
+                               ("device=mobile", keys["dark"], "optimized"): (2000, 80)}))
     event = json.loads((EVENTS / "optimizer" / "schedule.json").read_text(encoding="utf-8"))
     # WHEN the optimizer runs twice, an hour apart
     first = optimizer.run(event, packs, store, NOW, random.Random(1))
@@ -67,7 +69,7 @@ def test_a_scheduled_run_reallocates_every_optimized_rule(packs_dir: Path, table
     snap = store.snapshot(SCOPE)
     assert snap is not None and snap.epoch == 2
     # AND mobile traffic moved to the winning arm, outside the fixed holdout
-    assert snap.shares("device=mobile")["dark"] > 0.8
+    assert snap.shares("device=mobile")[keys["dark"]] > 0.8
     assert snap.holdout == holdout_buckets("headline-test", 0.10)
 
 

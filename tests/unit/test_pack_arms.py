@@ -14,7 +14,7 @@ import pytest
 from packissues import unlocated
 from versa.errors import PackError
 from versa.pack.loader import load_pack
-from versa.relevance import Counters, assignment_for, policy_for, reallocate, segment_key
+from versa.relevance import Counters, arm_id, assignment_for, policy_for, reallocate, segment_key
 from versa.render.checks import PACK_CHECKS
 
 TEST_RULE: dict[str, Any] = {
@@ -51,7 +51,8 @@ def test_an_optimized_rule_loads_and_becomes_a_policy(example_copy: Callable[...
     # WHEN the relevance core reads it
     policy = policy_for(rule)
     # THEN the declared values are the policy's
-    assert (policy.rule, policy.arms, policy.holdout, policy.min_share) == ("headline-test", ("as-designed", "ink"), 0.1, 0.05)
+    assert (policy.rule, policy.holdout, policy.min_share) == ("headline-test", 0.1, 0.05)
+    assert [arm_id(key) for key in policy.arms] == ["as-designed", "ink"]
     assert policy.period == timedelta(minutes=15)
     # AND a request's segment is its learn_by values, and it gets an arm from the snapshot
     lookup = {"country": "DE", "device": "mobile"}.get
@@ -119,3 +120,22 @@ def test_decide_shows_the_arm_it_is_given(example_copy: Callable[..., Path]) -> 
     assert trace.reason.endswith("; arm ink") and "tokens.colors.paper" in trace.sets
     [trace] = [t for t in unknown.trace if t.rule == "headline-test"]
     assert "arm 'gone' is not one of this rule's arms" in trace.reason
+
+
+def test_editing_an_arm_restarts_its_learning_only(example_copy: Callable[..., Path]) -> None:
+    # GIVEN the rule's policy, and the same rule with the ink arm's colour changed
+    before = policy_for(load_pack(example_copy("acme", _with_rule(TEST_RULE)), checks=PACK_CHECKS)
+                        .model.creative("winter-sale").rules[-1])
+    edited = {**TEST_RULE, "arms": [TEST_RULE["arms"][0], {"id": "ink", "set": {"tokens.colors.paper": "#111111"}}]}
+    after = policy_for(load_pack(example_copy("acme", _with_rule(edited), name="edited"), checks=PACK_CHECKS)
+                       .model.creative("winter-sale").rules[-1])
+    # THEN the untouched arm keeps its key (and so its counts); the edited one gets a new key
+    assert after.arms[0] == before.arms[0]
+    assert after.arms[1] != before.arms[1] and arm_id(after.arms[1]) == "ink"
+    # AND with counts only under the old keys, the next allocation is uniform again (min_sample)
+    c = Counters({("all", key, "optimized"): (5000, 10 * (i + 1) ** 3) for i, key in enumerate(before.arms)})
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    favoured = reallocate(before, c, None, now, random.Random(1))
+    restarted = reallocate(after, c, favoured, now, random.Random(1))
+    assert max(favoured.shares("all").values()) > 0.8
+    assert sorted(restarted.shares("all").values()) == [0.5, 0.5]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from versa.relevance.buckets import BUCKETS, counts_from_weights, holdout_arms, holdout_buckets, moved, remap
 from versa.relevance.counters import ArmCounts, Counters, Group
 from versa.relevance.optimizer import Policy, PolicyError, reallocate, weights
-from versa.relevance.rules import assignment_for, policy_for, segment_key
+from versa.relevance.rules import arm_id, arm_key, assignment_for, policy_for, segment_key
 from versa.relevance.snapshot import DEFAULT_SEGMENT, AllocationSnapshot, Assignment, SnapshotError, arm_for
 from versa.relevance.store import MemoryRelevanceStore, RelevanceStore, scope_of
 from versa.relevance.thompson import Beta, prob_best
@@ -30,6 +30,8 @@ __all__ = [
     "RelevanceStore",
     "SnapshotError",
     "arm_for",
+    "arm_id",
+    "arm_key",
     "assignment_for",
     "counts_from_weights",
     "holdout_arms",
