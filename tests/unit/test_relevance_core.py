@@ -215,7 +215,7 @@ def test_policy_errors_name_field_value_and_allowed() -> None:
         _policy(min_share=0.3)
     with pytest.raises(PolicyError, match=r"holdout 0.8: allowed 0..0.5"):
         _policy(holdout=0.8)
-    with pytest.raises(PolicyError, match="two or more distinct"):
+    with pytest.raises(PolicyError, match=r"allowed 2\.\.36 distinct arm ids"):
         _policy(arms=("a",))
 
 
@@ -237,6 +237,10 @@ def test_snapshot_json_round_trip_and_arm_for() -> None:
 
 def test_snapshot_errors_name_the_field() -> None:
     data = reallocate(_policy(), Counters(), None, NOW, random.Random(1)).to_data()
+    assert len(data["segments"]["*"]) == 100 and set(data["segments"]["*"]) == set("0123")  # one digit a bucket
+    bad = {**data, "segments": {**data["segments"], "*": "4" * 100}}
+    with pytest.raises(SnapshotError, match=r"segments\.\*: '4444.*' names an arm beyond the 4 listed"):
+        AllocationSnapshot.from_data(bad)
     data["segments"]["*"] = data["segments"]["*"][:99]
     with pytest.raises(SnapshotError, match=r"segments\.\*: 99 buckets, allowed exactly 100"):
         AllocationSnapshot.from_data(data)

@@ -88,7 +88,9 @@ class OptimizedRule(BaseModel):
     optimize: Literal["clicks"] | None = Field(
         default=None, description="Learn which arm wins on this metric and move traffic to it (clicks)."
     )
-    arms: list[Arm] = Field(default_factory=list, description="Two or more alternatives the rule chooses between.")
+    arms: list[Arm] = Field(
+        default_factory=list, max_length=36, description="Two to 36 alternatives the rule chooses between."
+    )
     learn_by: list[str] = Field(
         default_factory=list, description=f"Learn separately per value of these: {', '.join(LEARNABLE)}."
     )

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from versa.relevance.buckets import BUCKETS, counts_from_weights, holdout_arms, holdout_buckets, remap
 from versa.relevance.counters import Counters
-from versa.relevance.snapshot import DEFAULT_SEGMENT, AllocationSnapshot
+from versa.relevance.snapshot import DEFAULT_SEGMENT, MAX_ARMS, AllocationSnapshot
 from versa.relevance.thompson import prob_best
 
 
@@ -38,8 +38,8 @@ class Policy:
     draws: int = 2000
 
     def __post_init__(self) -> None:
-        if len(self.arms) < 2 or len(set(self.arms)) != len(self.arms):
-            raise PolicyError(f"arms {list(self.arms)}: allowed two or more distinct arm ids")
+        if not 2 <= len(self.arms) <= MAX_ARMS or len(set(self.arms)) != len(self.arms):
+            raise PolicyError(f"arms {list(self.arms)}: allowed 2..{MAX_ARMS} distinct arm ids")
         if not 0 <= self.holdout <= 0.5:
             raise PolicyError(f"holdout {self.holdout}: allowed 0..0.5")
         if self.min_sample < 0:

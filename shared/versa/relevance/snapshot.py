@@ -16,6 +16,11 @@ from typing import Any
 from versa.relevance.buckets import BUCKETS
 from versa.relevance.counters import Group
 
+MAX_ARMS = 36
+"""Arms a snapshot can hold: each bucket's arm is stored as one base-36 digit (its index in `arms`), so
+a segment's table is 100 characters and a snapshot of thousands of segments fits one DynamoDB item."""
+_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+
 DEFAULT_SEGMENT = "*"
 """The table used for a segment the snapshot does not list yet (no counts so far): uniform."""
 
@@ -50,6 +55,8 @@ class AllocationSnapshot:
             raise SnapshotError(f"epoch {self.epoch}: allowed an integer >= 0")
         if self.valid_until.tzinfo is None:
             raise SnapshotError(f"valid_until {self.valid_until.isoformat()}: needs a UTC offset")
+        if not 0 < len(self.arms) <= MAX_ARMS:
+            raise SnapshotError(f"arms: {len(self.arms)} arms, allowed 1..{MAX_ARMS}")
         if DEFAULT_SEGMENT not in self.tables:
             raise SnapshotError(f"segments: the default table {DEFAULT_SEGMENT!r} is missing")
         bad = sorted(b for b in self.holdout if not 0 <= b < BUCKETS)
@@ -78,8 +85,23 @@ class AllocationSnapshot:
             "valid_until": self.valid_until.isoformat(),
             "arms": list(self.arms),
             "holdout": sorted(self.holdout),
-            "segments": {seg: list(table) for seg, table in sorted(self.tables.items())},
+            "segments": {seg: self._encode(table) for seg, table in sorted(self.tables.items())},
         }
+
+    def _encode(self, table: tuple[str, ...]) -> str:
+        index = {arm: _DIGITS[i] for i, arm in enumerate(self.arms)}
+        return "".join(index[arm] for arm in table)
+
+    @staticmethod
+    def _decode(arms: tuple[str, ...], segment: str, text: Any) -> tuple[str, ...]:
+        if not isinstance(text, str):
+            raise SnapshotError(f"segments.{segment}: {type(text).__name__}, allowed a string of {BUCKETS} arm digits")
+        try:
+            return tuple(arms[_DIGITS.index(ch)] for ch in text)
+        except (ValueError, IndexError):
+            raise SnapshotError(
+                f"segments.{segment}: {text!r} names an arm beyond the {len(arms)} listed (digits 0-9a-z)"
+            ) from None
 
     def to_json(self) -> str:
         """The snapshot as compact, key-sorted JSON (what the allocation table stores)."""
@@ -89,13 +111,14 @@ class AllocationSnapshot:
     def from_data(cls, data: Mapping[str, Any]) -> AllocationSnapshot:
         """The inverse of `to_data`; raises SnapshotError naming the field at fault."""
         try:
+            arms = tuple(str(a) for a in data["arms"])
             return cls(
                 rule=str(data["rule"]),
                 epoch=int(data["epoch"]),
                 valid_until=datetime.fromisoformat(str(data["valid_until"])),
-                arms=tuple(str(a) for a in data["arms"]),
+                arms=arms,
                 holdout=frozenset(int(b) for b in data["holdout"]),
-                tables={str(s): tuple(str(a) for a in t) for s, t in dict(data["segments"]).items()},
+                tables={str(s): cls._decode(arms, str(s), t) for s, t in dict(data["segments"]).items()},
             )
         except KeyError as exc:
             raise SnapshotError(f"allocation snapshot: field {exc.args[0]!r} is missing") from None
