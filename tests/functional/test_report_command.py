@@ -79,3 +79,18 @@ def test_report_json_and_refusals(pack: Path, tmp_path: Path, capsys: Any) -> No
     with pytest.raises(SystemExit):
         main(["report", str(pack), "leaderboard"])
     assert "has no optimized rule" in capsys.readouterr().err
+
+
+def test_render_previews_each_arm(pack: Path, tmp_path: Path, capsys: Any) -> None:
+    # GIVEN the optimized rule's two arms WHEN each is rendered THEN they are different designs
+    designs = []
+    for arm in ("light", "dark"):
+        out = tmp_path / f"{arm}.png"
+        assert main(["render", str(pack), "winter-sale", "--arm", f"headline-test={arm}", "-o", str(out)]) == 0
+        assert out.read_bytes().startswith(b"\x89PNG")
+        designs.append(capsys.readouterr().err.split("design ")[1].split(",")[0])
+    assert designs[0] != designs[1]
+    # AND an arm the rule does not have is refused, naming what is allowed
+    with pytest.raises(SystemExit):
+        main(["render", str(pack), "winter-sale", "--arm", "headline-test=gone", "-o", str(tmp_path / "x.png")])
+    assert "--arm 'headline-test=gone': allowed headline-test=light|dark" in capsys.readouterr().err
