@@ -139,3 +139,18 @@ def test_editing_an_arm_restarts_its_learning_only(example_copy: Callable[..., P
     restarted = reallocate(after, c, favoured, now, random.Random(1))
     assert max(favoured.shares("all").values()) > 0.8
     assert sorted(restarted.shares("all").values()) == [0.5, 0.5]
+
+
+def test_variants_list_every_arm_and_no_arm(example_copy: Callable[..., Path]) -> None:
+    from versa.decide.variants import enumerate_variants
+
+    # GIVEN acme with and without the optimized rule (its "as-designed" arm sets nothing)
+    plain = enumerate_variants(load_pack(example_copy("acme"), checks=PACK_CHECKS).model, "winter-sale")
+    pack = load_pack(example_copy("acme", _with_rule(TEST_RULE), name="optimized"), checks=PACK_CHECKS).model
+    # WHEN the variants are enumerated
+    report = enumerate_variants(pack, "winter-sale")
+    # THEN each plain design comes back (no arm, or the empty arm) plus its ink version, named by its arm
+    assert len(report.variants) == 2 * len(plain.variants)
+    inked = [v for v in report.variants if v.example.get("arms") == "headline-test=ink"]
+    assert len(inked) == len(plain.variants)
+    assert all(v.decision.colors["paper"] == "#0b0b0b" for v in inked)

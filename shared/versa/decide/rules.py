@@ -230,12 +230,19 @@ def decide(
     )
 
 
-def decide_sizes(pack: PackModel, creative_id: str, ctx: Context, sizes: Iterable[Size]) -> list[Decision]:
-    """`decide(pack, creative_id, ctx, size=s, with_valid_until=False)` for each of `sizes`, with the
-    rules applied once (what enumerating every size of a creative needs)."""
+def decide_sizes(
+    pack: PackModel,
+    creative_id: str,
+    ctx: Context,
+    sizes: Iterable[Size],
+    *,
+    arms: Mapping[str, str] | None = None,
+) -> list[Decision]:
+    """`decide(pack, creative_id, ctx, size=s, with_valid_until=False, arms=arms)` for each of `sizes`,
+    with the rules applied once (what enumerating every size of a creative needs)."""
     creative = pack.creative(creative_id)
     lookup = lookup_for(ctx)
-    state, trace = _apply_rules(pack, creative, lookup)
+    state, trace = _apply_rules(pack, creative, lookup, arms)
     out = []
     for size in sizes:
         size = size_of(pack.brand, creative_id, creative, size)
