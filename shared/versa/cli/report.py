@@ -17,7 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from versa.cli.main import CliError, _load
+from versa.cli.main import CliError
 from versa.cli.main import settings as cli_settings
 
 
@@ -33,12 +33,14 @@ def register(sub: Any) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from versa.composition import build_relevance
+    from versa.pack.loader import load_pack
     from versa.relevance.report import arm_rows, lift, rows_csv
     from versa.relevance.rules import arm_id, policy_for
     from versa.relevance.schedule import optimized_rules
     from versa.relevance.store import scope_of
+    from versa.render.checks import PACK_CHECKS
 
-    pack = _load(args.pack)
+    pack = load_pack(Path(args.pack), checks=PACK_CHECKS)
     rules = [rule for cid, rule in optimized_rules(pack) if cid == args.creative]
     if args.creative not in pack.model.creatives:
         raise CliError(f"creative {args.creative!r} is not in pack {pack.brand!r} "

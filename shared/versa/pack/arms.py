@@ -24,9 +24,17 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from versa.pack.setkeys import SetKey, parse_set
 
@@ -99,9 +107,11 @@ class OptimizedRule(BaseModel):
     min_sample: int = Field(
         default=1000, ge=0, le=10_000_000, description="Impressions per arm and segment before any arm takes over."
     )
-    reallocate: int = Field(
-        default=3600, description="Seconds between reallocations; written '15m', '1h', '1d' (5m to 7d)."
-    )
+    reallocate: Annotated[
+        int,
+        WithJsonSchema({"anyOf": [{"type": "string", "pattern": _PERIOD_RE.pattern},
+                                  {"type": "integer", "minimum": PERIOD_MIN, "maximum": PERIOD_MAX}]}),
+    ] = Field(default=3600, description="Time between reallocations: '15m', '1h', '1d' or seconds (5m to 7d).")
 
     @field_validator("reallocate", mode="before")
     @classmethod
