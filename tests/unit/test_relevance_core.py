@@ -247,3 +247,32 @@ def test_snapshot_errors_name_the_field() -> None:
     del data["epoch"]
     with pytest.raises(SnapshotError, match="field 'epoch' is missing"):
         AllocationSnapshot.from_data(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    counts=st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 200)), min_size=4, max_size=4),
+    holdout=st.sampled_from([0.0, 0.05, 0.1, 0.2]),
+    min_share=st.sampled_from([0.0, 0.02, 0.05]),
+    seed=st.integers(0, 1000),
+)
+def test_every_allocation_keeps_the_guardrails(
+    counts: list[tuple[int, int]], holdout: float, min_share: float, seed: int
+) -> None:
+    # GIVEN any counts (clicks capped at impressions) and a previous allocation
+    policy = _policy(holdout=holdout, min_share=min_share, min_sample=100)
+    c = Counters({("A", arm, "optimized"): (n, min(k, n)) for arm, (n, k) in zip(ARMS, counts, strict=True)})
+    first = reallocate(policy, Counters(), None, NOW, random.Random(seed), segments=["A"])
+    # WHEN the optimizer reallocates
+    snap = reallocate(policy, c, first, NOW, random.Random(seed))
+    table = snap.table("A")
+    free = [b for b in range(BUCKETS) if b not in snap.holdout]
+    # THEN the holdout is the rule's, dealt as before; every arm keeps its minimum outside it
+    assert snap.holdout == holdout_buckets(policy.rule, holdout)
+    assert {b: table[b] for b in snap.holdout} == {b: first.table("A")[b] for b in first.holdout}
+    for arm in ARMS:
+        assert [table[b] for b in free].count(arm) >= policy.min_buckets
+    # AND while an arm lacks min_sample impressions, the segment is as even as whole buckets allow
+    if any(n < policy.min_sample for n, _ in counts):
+        shares = [[table[b] for b in free].count(arm) for arm in ARMS]
+        assert max(shares) - min(shares) <= 1
