@@ -65,6 +65,7 @@ bench: system-deps venv
 	$(BIN)/python bench/bench_copy.py
 	$(BIN)/python bench/bench_coldstart.py
 	$(BIN)/python bench/bench_export.py
+	$(BIN)/python bench/bench_relevance.py
 
 build: system-deps
 	scripts/sam-build.sh

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
     from versa.generate.worker import Counter, GenerationWorker, SceneCheck
+    from versa.relevance.store import RelevanceStore
     from versa.render.engine import Renderer
     from versa.render.scene import FontBook
 
@@ -105,6 +106,17 @@ def build_copy(settings: Settings) -> CopyStore:
 
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return SQLiteCopyStore(settings.copy_db)
+
+
+def build_relevance(settings: Settings) -> RelevanceStore:
+    """The relevance loop's counts and snapshots: DynamoDB when a table is configured, else SQLite."""
+    if settings.relevance_table:
+        from versa.adapters.dynamo_relevance import DynamoRelevanceStore
+
+        return DynamoRelevanceStore(settings.relevance_table, client_factory=lambda: boto_client("dynamodb", settings))
+    from versa.adapters.sqlite_relevance import SQLiteRelevanceStore
+
+    return SQLiteRelevanceStore(settings.relevance_db)
 
 
 def build_queue(

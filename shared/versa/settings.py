@@ -125,6 +125,12 @@ class Settings(BaseSettings):
         " over the built-in table (a model given replaces that model's table); versa warm's cost estimate.",
     )
 
+    # relevance loop
+    relevance_table: str | None = Field(
+        None, description="DynamoDB table of the relevance loop's counts and allocation snapshots (unset: SQLite"
+        " under the state folder)."
+    )
+
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")
     aws_connect_timeout: float = Field(0.5, gt=0, description="Seconds to connect to S3/DynamoDB/SQS.")
@@ -246,6 +252,10 @@ class Settings(BaseSettings):
     def generated_dir(self) -> Path:
         """Where the local asset store keeps generated images (`generated/BRAND/...` below it)."""
         return self.state_dir
+
+    @property
+    def relevance_db(self) -> Path:
+        return self.state_dir / "relevance.sqlite3"
 
 
 def find_state_dir(start: Path) -> Path:

@@ -341,7 +341,7 @@ def test_runtime_is_python_312_or_newer() -> None:
 def test_function_settings_are_settings_versa_reads() -> None:
     settings = pytest.importorskip("versa.settings")
     fields = {f"VERSA_{name.upper()}" for name in settings.Settings.model_fields}
-    for function in ("RenderFunction", "GeneratorFunction"):
+    for function in ("RenderFunction", "GeneratorFunction", "OptimizerFunction"):
         env = props(function)["Environment"]["Variables"]
         assert {k for k in env if k.startswith("VERSA_")} <= fields, function
         assert env["VERSA_FONT_DIRS"] == "/opt/fonts"
@@ -573,7 +573,7 @@ def test_no_iam_statement_grants_everything() -> None:
 
 
 def test_functions_use_the_explicit_least_privilege_role() -> None:
-    roles = {"RenderFunction": "RenderRole", "GeneratorFunction": "GeneratorRole"}
+    roles = {"RenderFunction": "RenderRole", "GeneratorFunction": "GeneratorRole", "OptimizerFunction": "OptimizerRole"}
     functions = resources("AWS::Serverless::Function")
     assert set(functions) == set(roles)
     for name, res in functions.items():
@@ -640,6 +640,42 @@ def test_generated_visuals_are_written_by_the_generator_and_read_by_the_render_f
     assert template()["Parameters"]["VisualModel"]["Default"] == ""
 
 
+def test_optimizer_role_reads_counts_and_packs_and_writes_snapshots_only() -> None:
+    """The optimizer queries counts and the latest snapshot, reads an epoch back and writes an epoch
+    once, on the relevance table only; it never counts (no UpdateItem) and never touches copy."""
+    [policy] = props("OptimizerRole")["Policies"]
+    statements_ = policy["PolicyDocument"]["Statement"]
+    granted = {a for s in statements_ for a in _as_list(s["Action"])}
+    assert granted == {
+        "logs:CreateLogStream", "logs:PutLogEvents", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem",
+        "s3:GetObject", "s3:ListBucket",
+    }  # fmt: skip
+    dynamo = [s for s in statements_ if any(a.startswith("dynamodb:") for a in _as_list(s["Action"]))]
+    assert [s["Resource"] for s in dynamo] == [{"Fn::GetAtt": ["RelevanceTable", "Arn"]}]
+    assert "ManagedPolicyArns" not in props("OptimizerRole")
+
+
+def test_the_optimizer_runs_on_a_schedule_naming_its_brands() -> None:
+    rule = props("OptimizerScheduleRule")
+    assert rule["ScheduleExpression"] == {"Ref": "OptimizerSchedule"}
+    assert template()["Parameters"]["OptimizerSchedule"]["Default"] == "rate(1 hour)"
+    assert rule["State"] == {"Fn::If": ["HasOptimizerBrands", "ENABLED", "DISABLED"]}
+    [target] = rule["Targets"]
+    assert target["Arn"] == {"Fn::GetAtt": ["OptimizerFunction", "Arn"]}
+    body, names = target["Input"]["Fn::Sub"]
+    # the input the handler reads (versa.consumer.optimizer.brands_of), for two brands
+    import json
+
+    joined = '", "'.join(["acme", "northwind"])
+    assert json.loads(body.replace("${Brands}", joined)) == {"brands": ["acme", "northwind"]}
+    assert names == {"Brands": {"Fn::Join": ['", "', {"Ref": "OptimizerBrands"}]}}
+    permission = props("OptimizerInvokePermission")
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": ["OptimizerScheduleRule", "Arn"]}
+    env = props("OptimizerFunction")["Environment"]["Variables"]
+    assert env["VERSA_RELEVANCE_TABLE"] == {"Ref": "RelevanceTable"}
+
+
 def test_the_generator_consumes_the_queue_with_partial_failures_and_bounded_concurrency() -> None:
     generator = props("GeneratorFunction")
     [event] = generator["Events"].values()
@@ -697,6 +733,8 @@ def _names(node: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, Any
 def test_account_unique_names_derive_from_the_stack_name() -> None:
     named = {}
     for logical_id, res in resources().items():
+        if res["Type"] == "AWS::Lambda::Permission":
+            continue  # its FunctionName refers to a function, it names nothing
         for path, value in _names(res.get("Properties", {})):
             named[f"{logical_id}.{path}"] = value
     assert len(named) >= 6

@@ -37,11 +37,28 @@ def register(sub: Any) -> None:
     p.add_argument("--dpr", type=float, default=1.0, help="device pixel ratio, 1 to 3")
     p.add_argument("-o", "--output", required=True, help="file to write ('-' for stdout); page.html writes the HTML page")
     p.add_argument(
+        "--arm", action="append", default=[], metavar="RULE=ARM",
+        help="show this arm of an optimized rule (repeatable): preview what the relevance loop may serve",
+    )
+    p.add_argument(
         "--base-url",
         default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}",
         help="for HTML: where the page's images and click link point (a running versa serve)",
     )
     p.set_defaults(func=cmd_render)
+
+
+def arms_flag(creative: Any, given: list[str]) -> dict[str, str]:
+    """`--arm RULE=ARM` flags as {rule: arm}; CliError naming the flag, the value and what is allowed."""
+    arms: dict[str, str] = {}
+    optimized = {rule.id: [arm.id for arm in rule.arms] for rule in creative.rules if rule.optimize}
+    for item in given:
+        rule, sep, arm = item.partition("=")
+        if not sep or rule not in optimized or arm not in optimized[rule]:
+            allowed = "; ".join(f"{r}={'|'.join(a)}" for r, a in optimized.items()) or "none (no optimized rule)"
+            raise CliError(f"--arm {item!r}: allowed {allowed}")
+        arms[rule] = arm
+    return arms
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -61,7 +78,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         raise CliError(f"{where}: {fmt!r} is not a format this pack renders (render.formats: {', '.join(allowed)})")
     size = size_flag(pack, args.creative, args.size)
     ctx = resolve_simulated(pack, args.creative, args)
-    decision = decide(pack.model, args.creative, ctx, size=size)
+    decision = decide(pack.model, args.creative, ctx, size=size, arms=arms_flag(creative, args.arm))
     texts = {name: ref.default for name, ref in decision.copy.items()}
     if fmt == "html":
         if creative.template is None:

@@ -209,30 +209,46 @@ def default_text(defaults: Mapping[str, str], locale: str, fallback_locale: str)
 
 
 def decide(
-    pack: PackModel, creative_id: str, ctx: Context, *, size: Size | None = None, with_valid_until: bool = True
+    pack: PackModel,
+    creative_id: str,
+    ctx: Context,
+    *,
+    size: Size | None = None,
+    with_valid_until: bool = True,
+    arms: Mapping[str, str] | None = None,
 ) -> Decision:
     """Apply the creative's rules in order (later wins), then bring the layers to `size` (one of the
     creative's sizes, None for its first: boxes scaled, `by_size` overrides applied; see
     `versa.pack.sizes`) and return the resolved decision. Raises UnknownSize for a size not declared.
 
     `with_valid_until=False` skips computing when the decision expires (enumeration does not need it).
+    `arms` maps an optimized rule's id to the arm this request shows (`versa.relevance.assignment_for`
+    chose it): a matched rule applies its own `set`, then the arm's; the caller caps the response's
+    lifetime at the allocation's `valid_until`. Without an entry the rule's own `set` applies alone.
     """
     creative = pack.creative(creative_id)
     size = size_of(pack.brand, creative_id, creative, size)
     lookup = lookup_for(ctx)
-    state, trace = _apply_rules(pack, creative, lookup)
+    state, trace = _apply_rules(pack, creative, lookup, arms)
     return _at_size(
         pack, creative_id, creative, state, trace, size, ctx, lookup,
         valid=valid_until(pack, creative, ctx) if with_valid_until else None,
     )
 
 
-def decide_sizes(pack: PackModel, creative_id: str, ctx: Context, sizes: Iterable[Size]) -> list[Decision]:
-    """`decide(pack, creative_id, ctx, size=s, with_valid_until=False)` for each of `sizes`, with the
-    rules applied once (what enumerating every size of a creative needs)."""
+def decide_sizes(
+    pack: PackModel,
+    creative_id: str,
+    ctx: Context,
+    sizes: Iterable[Size],
+    *,
+    arms: Mapping[str, str] | None = None,
+) -> list[Decision]:
+    """`decide(pack, creative_id, ctx, size=s, with_valid_until=False, arms=arms)` for each of `sizes`,
+    with the rules applied once (what enumerating every size of a creative needs)."""
     creative = pack.creative(creative_id)
     lookup = lookup_for(ctx)
-    state, trace = _apply_rules(pack, creative, lookup)
+    state, trace = _apply_rules(pack, creative, lookup, arms)
     out = []
     for size in sizes:
         size = size_of(pack.brand, creative_id, creative, size)
@@ -248,7 +264,9 @@ def decide_sizes(pack: PackModel, creative_id: str, ctx: Context, sizes: Iterabl
     return out
 
 
-def _apply_rules(pack: PackModel, creative: Creative, lookup: Any) -> tuple[Resolved, tuple[RuleTrace, ...]]:
+def _apply_rules(
+    pack: PackModel, creative: Creative, lookup: Any, arms: Mapping[str, str] | None = None
+) -> tuple[Resolved, tuple[RuleTrace, ...]]:
     state = Resolved(
         colors=dict(pack.tokens.colors),
         fonts=dict(pack.tokens.fonts),
@@ -261,9 +279,17 @@ def _apply_rules(pack: PackModel, creative: Creative, lookup: Any) -> tuple[Reso
     trace = []
     for rule in creative.rules:
         matched, reason = rule.when.evaluate(lookup)
+        sets = tuple(rule.set)
         if matched:
             apply_set(state, creative, rule.set_keys)
-        trace.append(RuleTrace(rule.id, matched, reason, tuple(rule.set)))
+            chosen = arms.get(rule.id) if arms and rule.optimize else None
+            arm = next((a for a in rule.arms if a.id == chosen), None)
+            if arm is not None:
+                apply_set(state, creative, arm.set_keys)
+                reason, sets = f"{reason}; arm {arm.id}", sets + tuple(arm.set)
+            elif chosen is not None:
+                reason = f"{reason}; arm {chosen!r} is not one of this rule's arms: none shown"
+        trace.append(RuleTrace(rule.id, matched, reason, sets))
     return state, tuple(trace)
 
 

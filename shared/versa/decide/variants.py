@@ -535,7 +535,11 @@ def enumerate_variants(
     sizes: Sequence[tuple[int, int]] | None = None,
 ) -> VariantReport:
     """Every distinct design key of the creative at each of its sizes (or at `sizes`, some of its
-    declared ones), with one representative context each (sorted by size, then most contexts first)."""
+    declared ones), with one representative context each (sorted by size, then most contexts first).
+
+    A matched optimized rule multiplies its contexts by its arms and by "no arm" (its own `set` alone,
+    what a request without an allocation gets): every version the relevance loop may serve is listed,
+    its example naming the arms (`arms: rule=arm,...`)."""
     total, read, contexts = iter_contexts(pack, creative_id, limit=limit)
     declared = pack.creative(creative_id).all_sizes
     chosen = declared if sizes is None else [s for s in declared if s in set(sizes)]
@@ -562,20 +566,33 @@ def enumerate_variants(
                 by_key[key].count += 1
             continue
         keys = decided[signature] = []
-        for decision in decide_sizes(pack, creative_id, ctx, chosen):
-            keys.append(decision.design_key)
-            variant = by_key.get(decision.design_key)
-            if variant is None:
-                bucket = ctx.values.get(VISITOR_PARAM)
-                by_key[decision.design_key] = Variant(
-                    decision.design_key, 1, _example(ctx, set(read), arm_of), decision, decision.matched,
-                    (arm_of[bucket].example_id if bucket is not None else "") if arms else None,
-                )
-            else:
-                variant.count += 1
+        for chosen_arms in _arm_choices(creative, signature[0]):
+            for decision in decide_sizes(pack, creative_id, ctx, chosen, arms=chosen_arms):
+                keys.append(decision.design_key)
+                variant = by_key.get(decision.design_key)
+                if variant is None:
+                    bucket = ctx.values.get(VISITOR_PARAM)
+                    example = _example(ctx, set(read), arm_of)
+                    if chosen_arms:
+                        example["arms"] = ",".join(f"{rule}={arm}" for rule, arm in chosen_arms.items())
+                    by_key[decision.design_key] = Variant(
+                        decision.design_key, 1, example, decision, decision.matched,
+                        (arm_of[bucket].example_id if bucket is not None else "") if arms else None,
+                    )
+                else:
+                    variant.count += 1
     order = {size: i for i, size in enumerate(chosen)}
     report.variants = sorted(by_key.values(), key=lambda v: (order[v.decision.size], -v.count, v.design_key))
     return report
+
+
+def _arm_choices(creative: Any, matched: Sequence[bool]) -> Iterator[dict[str, str]]:
+    """Every combination of arms of the matched optimized rules, "no arm" included (one empty choice
+    when none matched)."""
+    rules = [rule for rule, hit in zip(creative.rules, matched, strict=True) if hit and rule.optimize]
+    options = [[None, *(arm.id for arm in rule.arms)] for rule in rules]
+    for combo in itertools.product(*options):
+        yield {rule.id: arm for rule, arm in zip(rules, combo, strict=True) if arm is not None}
 
 
 def _example(ctx: SyntheticContext, read: set[str], arm_of: Mapping[int, Arm]) -> dict[str, Any]:

@@ -703,6 +703,17 @@ def _check_creative(
         yield from _check_condition(creative, f"{path}.when", rule.when)
         for key, message in check_set(model, creative, rule.set_keys, font_families=checks.font_families):
             yield Issue(PACK_FILE, f"{path}.set.{key}" if key else f"{path}.set", message)
+        for a, arm in enumerate(rule.arms):
+            for key, message in check_set(model, creative, arm.set_keys, font_families=checks.font_families):
+                where = f"{path}.arms[{a}].set"
+                yield Issue(PACK_FILE, f"{where}.{key}" if key else where, f"arm {arm.id!r}: {message}")
+        if "segment" in rule.learn_by and "segment" not in creative.params:
+            yield Issue(
+                PACK_FILE,
+                f"{path}.learn_by",
+                f"rule {rule.id!r} learns by 'segment' but the creative declares no 'segment' parameter "
+                "(declare params.segment, an enum with the segments as values)",
+            )
     for where, message in check_sizes(model, creative, font_families=checks.font_families):
         yield Issue(PACK_FILE, f"{base}.{where}", message)
 

@@ -34,6 +34,7 @@ from pydantic import (
 from versa.context.locale import DigitsSetting, PluralCategory
 from versa.context.params import ParamSpec
 from versa.context.timefeatures import DEFAULT_DAYPARTS, Daypart
+from versa.pack.arms import OptimizedRule
 from versa.pack.assets import resolve_asset
 from versa.pack.budgets import Budgets
 from versa.pack.conditions import ALWAYS, CONDITION_SCHEMA, Condition, ConditionError, parse_condition
@@ -653,7 +654,10 @@ When = Annotated[
 ]
 
 
-class Rule(Strict):
+class Rule(OptimizedRule, Strict):
+    """A condition and the overrides it sets; with `optimize`, also arms the relevance loop chooses
+    between (see `versa.pack.arms`)."""
+
     id: Slug
     when: When = Field(default=ALWAYS, description="Conditions on context attributes; see docs/PACKS.md.")
     set: dict[str, Any] = Field(default_factory=dict, description="Overrides applied when the rule matches.")
