@@ -93,7 +93,7 @@ def test_arm_overrides_are_checked_like_a_rules(example_copy: Callable[..., Path
     rule = {**TEST_RULE, "learn_by": ["segment"], "arms": [{"id": "a"}, {"id": "b", "set": {"tokens.colors.papr": "#000"}}]}
     found = _problems(example_copy("acme", _with_rule(rule)))
     # THEN both are reported at their place
-    assert any(".arms[1].set" in line and "arm 'b'" in line and "papr" in line for line in found), found
+    assert any(".arms['b'].set" in line and "arm 'b'" in line and "papr" in line for line in found), found
     assert any(".learn_by" in line and "declares no 'segment' parameter" in line for line in found), found
 
 
