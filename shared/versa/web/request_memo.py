@@ -24,16 +24,15 @@ import base64
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from versa.ports import ORIGIN_SECRET_HEADER
 
 if TYPE_CHECKING:
     from versa.pack.model import CacheSettings
-    from versa.web.service import CreativeRequest
 
 IGNORED_HEADERS = frozenset({
     "if-none-match", "if-modified-since", ORIGIN_SECRET_HEADER,
@@ -46,7 +45,26 @@ IGNORED_HEADERS = frozenset({
 RequestKey = tuple[object, ...]
 
 
-def request_key(req: CreativeRequest) -> RequestKey:
+class ImageRequest(Protocol):
+    """What the key reads of a request (`versa.web.service.CreativeRequest` is one)."""
+
+    @property
+    def brand(self) -> str: ...
+    @property
+    def creative(self) -> str: ...
+    @property
+    def ext(self) -> str: ...
+    @property
+    def size(self) -> tuple[int, int] | None: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    @property
+    def query(self) -> Mapping[str, str]: ...
+    @property
+    def multi_query(self) -> Mapping[str, list[str]]: ...
+
+
+def request_key(req: ImageRequest) -> RequestKey:
     """The memo key of an image request (see the module docstring): equal keys, equal decisions."""
     query = req.multi_query or {k: [v] for k, v in req.query.items()}
     return (
@@ -111,11 +129,12 @@ class RequestMemo:
         with self._lock:
             self._pop(key)
 
-    def put(self, key: RequestKey, *, body: bytes, **fields: object) -> None:
-        """Remember a 200 answer under `key` (its base64 body computed once here), evicting as needed;
-        nothing is kept when the memo is off (`items` 0) or the body alone exceeds `max_bytes`."""
+    def put(self, key: RequestKey, *, body: bytes, **fields: object) -> MemoEntry | None:
+        """Remember a 200 answer under `key` (its base64 body computed once here) and return it,
+        evicting as needed; nothing is kept (None) when the memo is off (`items` 0) or the body alone
+        exceeds `max_bytes`."""
         if self.items <= 0 or self.seconds <= 0 or 3 * len(body) > self.max_bytes:
-            return
+            return None
         entry = MemoEntry(body=body, encoded=base64.b64encode(body).decode("ascii"),
                           stale_at=self.clock() + self.seconds, **fields)  # type: ignore[arg-type]
         with self._lock:
@@ -124,6 +143,7 @@ class RequestMemo:
             self.weight += entry.weight
             while self._data and (len(self._data) > self.items or self.weight > self.max_bytes):
                 self._pop(next(iter(self._data)))
+        return entry
 
     def __len__(self) -> int:
         return len(self._data)

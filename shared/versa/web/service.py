@@ -627,9 +627,10 @@ class RenderService:
         if preview:
             headers["Cache-Control"] = "private, no-store"
             headers["X-Versa-Copy"] = "preview"
-        elif key is not None and self.memo is not None and not default_used and loop is None:
+        entry = None
+        if not preview and key is not None and self.memo is not None and not default_used and loop is None:
             now_signal = ctx.signals.get("now")
-            self.memo.put(
+            entry = self.memo.put(
                 key, body=rendered.body, pack_version=pack.version, content_type=rendered.content_type,
                 headers={k: v for k, v in headers.items() if k != "Cache-Control"}, etag=headers["ETag"],
                 cache=cache, valid_until=decision.valid_until, expires=signed.expires if signed else None,
@@ -638,7 +639,7 @@ class RenderService:
             )
         if etag_matches(req.header("if-none-match"), headers["ETag"]):
             return HttpResponse(304, b"", rendered.content_type, headers)
-        return HttpResponse(200, rendered.body, rendered.content_type, headers)
+        return HttpResponse(200, rendered.body, rendered.content_type, headers, entry.encoded if entry else None)
 
     def _submit_render(self, pack: Pack, decision: Decision, **kwargs: Any) -> concurrent.futures.Future[Any]:
         """Hand the render to the pool with its deadline, or shed it (Overloaded) when every worker is
