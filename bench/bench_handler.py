@@ -435,7 +435,7 @@ def load_run(name: str, address: str, targets: Iterator[str], *, clients: int, m
                 round(min(latencies), 3), round(max(latencies), 3), clients)
 
 
-def load_rows(results: Results, tmp: Path, *, quick: bool, clients: int) -> list[Load]:
+def load_rows(results: Results, tmp: Path, *, quick: bool, clients: list[int]) -> list[Load]:
     process, address, keyring = start_server(tmp)
     urls = Urls(keyring)
     runs: list[Load] = []
@@ -447,19 +447,22 @@ def load_rows(results: Results, tmp: Path, *, quick: bool, clients: int) -> list
             conn.request("GET", urls.target(name), headers={"User-Agent": BROWSER_UA, "Accept": "image/png"})
             conn.getresponse().read()
             conn.close()
-        plans: list[tuple[str, Iterator[str], int, float, str]] = [
-            ("load/memoized", warm_names, 300 if quick else 2000, 5 if quick else 20,
-             "8 variants, each already rendered (render memo)"),
-            ("load/uncached", (urls.target(unique_name(i)) for i in itertools.count(10_000)),
-             100 if quick else 500, 5 if quick else 20, "a unique merge name per request: every one renders"),
-        ]
-        for name, targets, max_requests, max_seconds, what in plans:
-            run = load_run(name, address, targets, clients=clients, max_requests=max_requests,
+        fresh = (urls.target(unique_name(i)) for i in itertools.count(10_000))
+        plans: list[tuple[str, Iterator[str], int, float, str, int]] = []
+        for n in clients:
+            plans += [
+                (f"load/memoized c{n}", warm_names, 300 if quick else 1500, 5 if quick else 10,
+                 "8 variants, each already rendered (memo)", n),
+                (f"load/uncached c{n}", fresh, 100 if quick else 400, 5 if quick else 10,
+                 "a unique merge name per request: every one renders", n),
+            ]
+        for name, targets, max_requests, max_seconds, what, n in plans:
+            run = load_run(name, address, targets, clients=n, max_requests=max_requests,
                            max_seconds=max_seconds)
             runs.append(run)
             stats = Stats(median_ms=run.p50_ms, p90_ms=run.p90_ms, min_ms=run.min_ms, n=run.requests)
             results.add(name, stats, notes=f"{run.requests_per_s:.0f} req/s, p99 {run.p99_ms:.1f} ms, "
-                                           f"{run.errors} errors, {clients} clients; {what}")
+                                           f"{run.errors} errors, {n} clients; {what}")
     finally:
         process.terminate()
         try:
@@ -474,7 +477,8 @@ def load_rows(results: Results, tmp: Path, *, quick: bool, clients: int) -> list
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--clients", type=int, default=4, help="client threads of the load run (default 4)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16],
+                        help="client threads of each load run (default 1 4 16)")
     parser.add_argument("--rounds", type=int, default=400, help="interleaved in-process rounds (default 400)")
     parser.add_argument("--only", choices=["inproc", "cold", "load"], help="run one part only")
     parser.add_argument("--quick", action="store_true", help="smoke run: few samples, short load run")
