@@ -145,6 +145,12 @@ class RequestMemo:
                 self._pop(next(iter(self._data)))
         return entry
 
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._data.clear()
+            self.weight = 0
+
     def __len__(self) -> int:
         return len(self._data)
 

@@ -244,6 +244,21 @@ class RenderService:
         """`path` with `query`, signed with this service's keyring (see `versa.signing.signer.signed_url`)."""
         return signed_url(path, query, self.keyring, scope=scope)
 
+    def forget_time_bound(self) -> None:
+        """Drop what this process remembers by the clock (after a SnapStart restore, when the instants
+        the snapshot holds mean nothing): the request memo, unknown brands, pending copy keys, and
+        the pack store's and origin secret's caches where they keep one (`forget_cached`)."""
+        if self.memo is not None:
+            self.memo.clear()
+        with self._unknown_lock:
+            self._unknown.clear()
+        with self._leases_lock:
+            self._leases.clear()
+        for port in (self.packs, self.copy, self.origin):
+            forget = getattr(port, "forget_cached", None)
+            if callable(forget):
+                forget()
+
     # ---------------------------------------------------------------------------- understanding
 
     def client_of(self, req: CreativeRequest) -> EmailClient:
