@@ -362,6 +362,10 @@ class Load:
     min_ms: float
     max_ms: float
     clients: int
+    ok_per_s: float = 0.0
+    """Requests answered 200 with a PNG, per second."""
+    error_kinds: dict[str, int] | None = None
+    """Failed requests by kind: `STATUS reason` or the exception (connection refused/reset...)."""
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Any]:
@@ -430,9 +434,13 @@ def load_run(name: str, address: str, targets: Iterator[str], *, clients: int, m
         thread.join()
     seconds = time.perf_counter() - began
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    kinds: dict[str, int] = {}
+    for error in errors:
+        kinds[error] = kinds.get(error, 0) + 1
     return Load(name, len(latencies), len(errors), round(seconds, 3), round(len(latencies) / seconds, 1),
                 round(statistics.median(latencies), 3), round(cuts[89], 3), round(cuts[98], 3),
-                round(min(latencies), 3), round(max(latencies), 3), clients)
+                round(min(latencies), 3), round(max(latencies), 3), clients,
+                round((len(latencies) - len(errors)) / seconds, 1), kinds)
 
 
 def load_rows(results: Results, tmp: Path, *, quick: bool, clients: list[int]) -> list[Load]:
@@ -461,8 +469,10 @@ def load_rows(results: Results, tmp: Path, *, quick: bool, clients: list[int]) -
                            max_seconds=max_seconds)
             runs.append(run)
             stats = Stats(median_ms=run.p50_ms, p90_ms=run.p90_ms, min_ms=run.min_ms, n=run.requests)
-            results.add(name, stats, notes=f"{run.requests_per_s:.0f} req/s, p99 {run.p99_ms:.1f} ms, "
-                                           f"{run.errors} errors, {n} clients; {what}")
+            kinds = ", ".join(f"{k} x{v}" for k, v in (run.error_kinds or {}).items())
+            results.add(name, stats, notes=f"{run.requests_per_s:.0f} req/s ({run.ok_per_s:.0f} ok), p99 "
+                                           f"{run.p99_ms:.1f} ms, {run.errors} errors{f' ({kinds})' if kinds else ''}, "
+                                           f"{n} clients; {what}")
     finally:
         process.terminate()
         try:
