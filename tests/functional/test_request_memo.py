@@ -254,3 +254,16 @@ def test_the_handlers_fast_path_answers_exactly_as_the_router(tmp_path: Path, mo
     # AND other routes and methods are never answered by it
     assert api.remembered({**event_for(query, edge), "httpMethod": "HEAD"}) is None
     assert api.remembered({**event_for(query, edge), "path": PATH.replace(".png", ".html")}) is None
+
+
+def test_a_service_that_cannot_be_built_is_answered_by_the_router(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a composition root that fails (SSM unreachable at cold start, say)
+    def broken() -> RenderService:
+        raise RuntimeError("signing keys unavailable")
+
+    monkeypatch.setattr(api, "_service", None)
+    monkeypatch.setattr(api, "_factory", broken)
+    query = signed_query(PATH)
+    # WHEN an image request arrives, THEN the fast path steps aside and the router maps the error
+    assert api.remembered(event_for(query, {})) is None
+    assert api.handle(event_for(query, {}), None)["statusCode"] == 500

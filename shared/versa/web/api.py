@@ -286,12 +286,12 @@ def remembered(event: Mapping[str, Any]) -> dict[str, Any] | None:
     match = FILE_RE.match(path["file"]) if path else None
     if path is None or match is None or match["ext"] not in IMAGE_EXTS:
         return None
-    svc = service()
     try:
+        svc = service()
         if svc.memo is None or not _origin_ok(event):
             return None
-    except Exception:  # the secret store fails: the router answers (503) as it would without the memo
-        return None
+    except Exception:  # no service or no secret store: the router answers (its error mapping) as it
+        return None  # would without the memo
     req = _request_of(event, path["brand"], match["creative"], match["ext"], file_size(match))
     resp = svc.remembered(req)
     if resp is None:
