@@ -31,7 +31,6 @@ from versa.web.http import (
     problem_for,
     problem_kind,
 )
-from versa.web.openapi import complete
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -233,6 +232,8 @@ def openapi_document() -> dict[str, Any]:
     skeleton = app.get_openapi_schema(title="Versa render API", version="1").model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
+    from versa.web.openapi import complete  # only this route needs it: not imported at cold start
+
     return complete(skeleton)
 
 
