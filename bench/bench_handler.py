@@ -30,10 +30,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import gc
 import http.client
 import itertools
 import json
 import os
+import random
 import shutil
 import socket
 import statistics
@@ -42,14 +45,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 from baseline import NAMES, BaselineCard, values_for
-from harness import RESULTS_DIR, Results, Stats, measure
+from harness import RESULTS_DIR, Results, Stats
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -137,9 +140,43 @@ def packs_dir(tmp: Path) -> Path:
 # ----------------------------------------------------------------------------------- in-process
 
 
-def in_process_rows(results: Results, tmp: Path, *, repeat: int, min_time: float) -> None:
-    for name, value in QUIET_ENV.items():
-        os.environ.setdefault(name, value)
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    """(first quartile, median, third quartile)."""
+    q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, q2, q3
+
+
+@contextlib.contextmanager
+def logs_to_devnull() -> Iterator[None]:
+    """Logging and metrics stay on (JSON log lines, EMF flushes are formatted and written), but to
+    /dev/null rather than the terminal."""
+    import logging
+
+    devnull = Path(os.devnull).open("w")  # noqa: SIM115  (closed below)
+    saved = sys.stdout, sys.stderr
+    streams = [(h, h.stream) for lg in (logging.getLogger(), logging.getLogger("versa"))
+               for h in lg.handlers if isinstance(h, logging.StreamHandler)]
+    sys.stdout = sys.stderr = devnull
+    for handler, _ in streams:
+        handler.setStream(devnull)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+        for handler, stream in streams:
+            handler.setStream(stream)
+        devnull.close()
+
+
+def in_process_rows(results: Results, tmp: Path, *, rounds: int) -> dict[str, Any]:
+    """Plain Pillow and the handler as deployed (Powertools logging and metrics on, written to
+    /dev/null; tracing off as without an X-Ray daemon), interleaved: each round runs every case once in a
+    shuffled order (seeded by the round). Times are process CPU time (render threads included), so other processes' load on a
+    shared machine is left out; each row's ratio is the median of per-round ratios to baseline/png,
+    with quartiles in the notes."""
+    os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
+    os.environ.pop("POWERTOOLS_METRICS_DISABLED", None)
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "INFO"
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -148,16 +185,13 @@ def in_process_rows(results: Results, tmp: Path, *, repeat: int, min_time: float
     from versa.web import api
 
     state, keyring = state_dir(tmp)
-    service = build_service(Settings(packs_dir=packs_dir(tmp), state_dir=state))
+    service = build_service(Settings(packs_dir=packs_dir(tmp), state_dir=state),
+                            metrics=api.PowertoolsMetrics(), log=api._log)
     api.configure(lambda: service)
     urls = Urls(keyring)
     context = Context()
-
     card = BaselineCard()
     counter = itertools.count()
-    results.add("baseline/png", measure(lambda: card.render(values_for(next(counter)), "png"),
-                                        repeat=repeat, min_time=min_time),
-                nbytes=len(card.render(values_for(0), "png")), baseline="baseline/png", notes="plain Pillow")
 
     def call(event: dict[str, Any], status: int = 200) -> dict[str, Any]:
         result = api.lambda_handler(event, context)
@@ -165,19 +199,56 @@ def in_process_rows(results: Results, tmp: Path, *, repeat: int, min_time: float
             raise AssertionError(f"handler answered {result['statusCode']}: {str(result['body'])[:200]}")
         return result
 
-    first = call(urls.event(NAMES[0]))
+    with logs_to_devnull():
+        first = call(urls.event(NAMES[0]))
     nbytes = len(base64.b64decode(first["body"]))
-    # Events are built up front: the timed call is the handler alone.
-    fresh = iter([urls.event(unique_name(i)) for i in range(8, 8 + 600)])
-    results.add("handler/png uncached", measure(lambda: call(next(fresh)), repeat=repeat, min_time=min_time),
-                nbytes=nbytes, baseline="baseline/png", notes="unique merge name per call: no memo")
-    same = urls.event(NAMES[0])
-    results.add("handler/png memoized", measure(lambda: call(same), repeat=repeat, min_time=min_time),
-                nbytes=nbytes, baseline="baseline/png", notes="render memo hit")
     etag = first["multiValueHeaders"]["ETag"][0]
+    same = urls.event(NAMES[0])
     revalidate = urls.event(NAMES[0], {"If-None-Match": etag})
-    results.add("handler/png 304", measure(lambda: call(revalidate, 304), repeat=repeat, min_time=min_time),
-                nbytes=0, baseline="baseline/png", notes="If-None-Match with the ETag")
+    fresh = iter([urls.event(unique_name(i)) for i in range(8, 8 + rounds + 20)])
+    cases: dict[str, Callable[[], Any]] = {
+        "baseline/png": lambda: card.render(values_for(next(counter)), "png"),
+        "handler/png uncached": lambda: call(next(fresh)),
+        "handler/png memoized": lambda: call(same),
+        "handler/png 304": lambda: call(revalidate, 304),
+    }
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
+    with logs_to_devnull():
+        for name in names:  # warm-up
+            cases[name]()
+        gc_was = gc.isenabled()
+        gc.disable()
+        try:
+            for r in range(rounds):
+                order = names[:]
+                random.Random(r).shuffle(order)  # each case follows each other one as often
+                for name in order:
+                    start = time.process_time_ns()
+                    cases[name]()
+                    cpu[name].append((time.process_time_ns() - start) / 1e6)
+        finally:
+            if gc_was:
+                gc.enable()
+    base = cpu["baseline/png"]
+    summary: dict[str, Any] = {}
+    notes = {
+        "baseline/png": "plain Pillow, level-6 PNG",
+        "handler/png uncached": "unique merge name per call: no memo",
+        "handler/png memoized": "the same event every call: request memo hit",
+        "handler/png 304": "If-None-Match with the ETag",
+    }
+    for name in names:
+        ratios = [a / b for a, b in zip(cpu[name], base, strict=True)]
+        q1, q2, q3 = quartiles(ratios)
+        summary[name] = {"cpu_ms_median": round(statistics.median(cpu[name]), 4),
+                         "ratio_median": round(q2, 4), "ratio_q1": round(q1, 4), "ratio_q3": round(q3, 4)}
+        row = results.add(name, stats_of(cpu[name]), nbytes=0 if name.endswith("304") else (
+            len(card.render(values_for(0), "png")) if name == "baseline/png" else nbytes),
+            baseline="baseline/png",
+            notes=f"{notes[name]}; CPU, per-round ratio {q2:.4f} [{q1:.4f}, {q3:.4f}]")
+        row.ratio = q2
+    return summary
 
 
 # ---------------------------------------------------------------------------------- cold starts
@@ -291,6 +362,10 @@ class Load:
     min_ms: float
     max_ms: float
     clients: int
+    ok_per_s: float = 0.0
+    """Requests answered 200 with a PNG, per second."""
+    error_kinds: dict[str, int] | None = None
+    """Failed requests by kind: `STATUS reason` or the exception (connection refused/reset...)."""
 
 
 def start_server(tmp: Path) -> tuple[subprocess.Popen[bytes], str, Any]:
@@ -359,12 +434,16 @@ def load_run(name: str, address: str, targets: Iterator[str], *, clients: int, m
         thread.join()
     seconds = time.perf_counter() - began
     cuts = statistics.quantiles(latencies, n=100, method="inclusive")
+    kinds: dict[str, int] = {}
+    for error in errors:
+        kinds[error] = kinds.get(error, 0) + 1
     return Load(name, len(latencies), len(errors), round(seconds, 3), round(len(latencies) / seconds, 1),
                 round(statistics.median(latencies), 3), round(cuts[89], 3), round(cuts[98], 3),
-                round(min(latencies), 3), round(max(latencies), 3), clients)
+                round(min(latencies), 3), round(max(latencies), 3), clients,
+                round((len(latencies) - len(errors)) / seconds, 1), kinds)
 
 
-def load_rows(results: Results, tmp: Path, *, quick: bool, clients: int) -> list[Load]:
+def load_rows(results: Results, tmp: Path, *, quick: bool, clients: list[int]) -> list[Load]:
     process, address, keyring = start_server(tmp)
     urls = Urls(keyring)
     runs: list[Load] = []
@@ -376,19 +455,24 @@ def load_rows(results: Results, tmp: Path, *, quick: bool, clients: int) -> list
             conn.request("GET", urls.target(name), headers={"User-Agent": BROWSER_UA, "Accept": "image/png"})
             conn.getresponse().read()
             conn.close()
-        plans: list[tuple[str, Iterator[str], int, float, str]] = [
-            ("load/memoized", warm_names, 300 if quick else 2000, 5 if quick else 20,
-             "8 variants, each already rendered (render memo)"),
-            ("load/uncached", (urls.target(unique_name(i)) for i in itertools.count(10_000)),
-             100 if quick else 500, 5 if quick else 20, "a unique merge name per request: every one renders"),
-        ]
-        for name, targets, max_requests, max_seconds, what in plans:
-            run = load_run(name, address, targets, clients=clients, max_requests=max_requests,
+        fresh = (urls.target(unique_name(i)) for i in itertools.count(10_000))
+        plans: list[tuple[str, Iterator[str], int, float, str, int]] = []
+        for n in clients:
+            plans += [
+                (f"load/memoized c{n}", warm_names, 300 if quick else 1500, 5 if quick else 10,
+                 "8 variants, each already rendered (memo)", n),
+                (f"load/uncached c{n}", fresh, 100 if quick else 400, 5 if quick else 10,
+                 "a unique merge name per request: every one renders", n),
+            ]
+        for name, targets, max_requests, max_seconds, what, n in plans:
+            run = load_run(name, address, targets, clients=n, max_requests=max_requests,
                            max_seconds=max_seconds)
             runs.append(run)
             stats = Stats(median_ms=run.p50_ms, p90_ms=run.p90_ms, min_ms=run.min_ms, n=run.requests)
-            results.add(name, stats, notes=f"{run.requests_per_s:.0f} req/s, p99 {run.p99_ms:.1f} ms, "
-                                           f"{run.errors} errors, {clients} clients; {what}")
+            kinds = ", ".join(f"{k} x{v}" for k, v in (run.error_kinds or {}).items())
+            results.add(name, stats, notes=f"{run.requests_per_s:.0f} req/s ({run.ok_per_s:.0f} ok), p99 "
+                                           f"{run.p99_ms:.1f} ms, {run.errors} errors{f' ({kinds})' if kinds else ''}, "
+                                           f"{n} clients; {what}")
     finally:
         process.terminate()
         try:
@@ -403,12 +487,12 @@ def load_rows(results: Results, tmp: Path, *, quick: bool, clients: int) -> list
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=30, help="minimum timed samples per row (default 30)")
-    parser.add_argument("--min-time", type=float, default=1.0, help="minimum seconds per row (default 1.0)")
-    parser.add_argument("--clients", type=int, default=4, help="client threads of the load run (default 4)")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16],
+                        help="client threads of each load run (default 1 4 16)")
+    parser.add_argument("--rounds", type=int, default=400, help="interleaved in-process rounds (default 400)")
+    parser.add_argument("--only", choices=["inproc", "cold", "load"], help="run one part only")
     parser.add_argument("--quick", action="store_true", help="smoke run: few samples, short load run")
     args = parser.parse_args(argv)
-    repeat, min_time = (5, 0.0) if args.quick else (args.repeat, args.min_time)
 
     results = Results("handler")
     with tempfile.TemporaryDirectory(prefix="versa-bench-") as tmp_name:
@@ -416,13 +500,20 @@ def main(argv: list[str] | None = None) -> int:
         (tmp / "inproc").mkdir()
         (tmp / "cold").mkdir()
         (tmp / "load").mkdir()
-        in_process_rows(results, tmp / "inproc", repeat=repeat, min_time=min_time)
-        cold = cold_rows(results, tmp / "cold", runs=3 if args.quick else 10)
-        loads = load_rows(results, tmp / "load", quick=args.quick, clients=args.clients)
+        inproc = cold = {}
+        loads: list[Load] = []
+        if args.only in (None, "inproc"):
+            inproc = in_process_rows(results, tmp / "inproc", rounds=60 if args.quick else args.rounds)
+        if args.only in (None, "cold"):
+            cold = cold_rows(results, tmp / "cold", runs=3 if args.quick else 10)
+        if args.only in (None, "load"):
+            loads = load_rows(results, tmp / "load", quick=args.quick, clients=args.clients)
 
     print(f"== {results.name} ==")
     print(results.table())
     data = results.to_dict()
+    data["in_process_cpu"] = inproc
+    data["load_average"] = os.getloadavg()
     data["cold_start_breakdown_ms"] = cold
     data["load"] = [asdict(run) for run in loads]
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,8 @@ def _start(
     for attempt in range(1, ATTEMPTS + 1):
         port = free_port()
         command = [*versa_command(), "serve", "--packs", str(packs), "--host", HOST, "--port", str(port)]
+        if "--workers" not in extra_args:  # one process unless a test asks: its state is then one process's
+            command += ["--workers", "1"]
         with log.open("wb") as out:
             process = subprocess.Popen(
                 [*command, *extra_args], stdout=out, stderr=subprocess.STDOUT, env=environment, cwd=state

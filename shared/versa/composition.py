@@ -26,6 +26,7 @@ from versa.ports import (
 )
 from versa.settings import Settings
 from versa.signing.signer import Keyring
+from versa.web.request_memo import RequestMemo
 from versa.web.service import Metrics, RenderService, ServiceConfig
 
 if TYPE_CHECKING:
@@ -357,6 +358,8 @@ def build_service(
         html=HtmlPages(keyring),
         origin=build_origin(settings, metrics),
         log=log,
+        memo=RequestMemo(settings.request_memo_items, settings.request_memo_bytes, settings.request_memo_seconds)
+        if settings.request_memo_items and settings.request_memo_seconds else None,
     )
     from versa.adapters.local_queue import InProcessQueue
 

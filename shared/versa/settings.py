@@ -164,6 +164,15 @@ class Settings(BaseSettings):
     font_dirs: Annotated[list[str], NoDecode] = Field(default_factory=list, description="Extra font directories (Lambda: /opt/fonts).")
     memo_items: int = Field(512, ge=0, description="Rendered responses kept in memory per process.")
     memo_bytes: int = Field(64 * 2**20, ge=0, description="Bytes of rendered responses kept in memory.")
+    request_memo_items: int = Field(
+        2048, ge=0, description="Image requests whose answer is kept to skip deciding them again (0: off)."
+    )
+    request_memo_bytes: int = Field(
+        48 * 2**20, ge=0, description="Bytes the request memo keeps (each answer counts raw and in base64)."
+    )
+    request_memo_seconds: float = Field(
+        60.0, ge=0, description="Longest a remembered request is answered before it is decided again."
+    )
     render_budget_ms: int = Field(2000, ge=1, description="A render slower than this serves the fallback.")
     max_output_bytes: int = Field(4_500_000, ge=1024, description="Larger outputs serve the fallback.")
     max_render_work: int = Field(

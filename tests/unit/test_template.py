@@ -815,3 +815,22 @@ if __name__ == "__main__":
     if sys.argv[1:] != ["--sync"]:
         sys.exit(f"usage: python {Path(__file__).relative_to(ROOT)} --sync")
     print("template.yaml updated" if sync_function_code() else "template.yaml already up to date")
+
+
+def test_snapstart_is_a_parameter_off_by_default_and_its_constraints_hold() -> None:
+    # GIVEN the SnapStart parameter and the render function
+    parameter = template()["Parameters"]["SnapStart"]
+    function = props("RenderFunction")
+    # THEN it is off unless asked for, and on means published versions, which the alias publishes
+    assert parameter["Default"] == "false" and parameter["AllowedValues"] == ["true", "false"]
+    assert template()["Conditions"]["SnapStartOn"] == {"Fn::Equals": [{"Ref": "SnapStart"}, "true"]}
+    assert function["SnapStart"] == {
+        "Fn::If": ["SnapStartOn", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]
+    }
+    assert function["AutoPublishAlias"]
+    # AND nothing SnapStart refuses is configured: Python 3.12+, no provisioned concurrency, no EFS,
+    # ephemeral storage at most 512 MB
+    major, minor = map(int, function["Runtime"].removeprefix("python").split("."))
+    assert (major, minor) >= (3, 12)
+    assert "ProvisionedConcurrencyConfig" not in function and "FileSystemConfigs" not in function
+    assert function.get("EphemeralStorage", {"Size": 512})["Size"] <= 512

@@ -11,6 +11,7 @@ its value only from a Secrets Manager dynamic reference, and one store keeps the
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -59,6 +60,14 @@ class SecretsManagerOriginSecrets(OriginSecrets):
         if not isinstance(value, str):
             raise StoreUnavailable(f"{self.describe()} is a binary secret; expected a JSON string")
         return value
+
+    def forget_cached(self) -> None:
+        """Read the secret again on the next request (after a SnapStart restore: a rotation may have
+        happened since the snapshot); the last good value still answers if that read fails."""
+        self._provider = None
+        with self._lock:
+            self._retry_at = -math.inf
+            self._last_text = ""
 
     def _secrets(self) -> SecretsProvider:
         if self._provider is None:

@@ -22,6 +22,7 @@ by short timeouts and one retry; the client is created on first use.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
 import tempfile
@@ -289,6 +290,16 @@ class S3PackStore(PackStore):
                         del self._brand_locks[name]
             lock = self._brand_locks[brand] = threading.Lock()
         return lock
+
+    def forget_cached(self) -> None:
+        """Check every brand's pointer again on its next request (after a SnapStart restore: the
+        snapshot's "checked at" instants mean nothing now); packs already read stay on disk and in
+        memory, so an unchanged pointer costs one conditional GET."""
+        with self._lock:
+            for entry in self._entries.values():
+                entry.checked = -math.inf
+            self._failures.clear()
+            self._fallbacks.clear()
 
     def _current_locked(self, brand: str) -> Pack:
         now = self._clock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
@@ -25,7 +26,26 @@ def register(sub: Any) -> None:
         action="store_true",
         help="read and set the first-party visitor cookie as the CDN does with VisitorCookie on (env VERSA_VISITOR_COOKIE)",
     )
+    p.add_argument(
+        "--workers", type=int, default=0, metavar="N",
+        help="processes accepting from one listening socket (default 0: one per CPU core, at most "
+        f"{MAX_DEFAULT_WORKERS}); each has its own memo, render pool and generation worker",
+    )
     p.set_defaults(func=cmd_serve)
+
+
+MAX_DEFAULT_WORKERS = 4
+
+
+def worker_count(requested: int) -> int:
+    """How many processes serve: `requested`, or one per CPU core (at most MAX_DEFAULT_WORKERS) for 0;
+    always 1 where processes cannot be forked."""
+    if not hasattr(os, "fork"):
+        return 1
+    if requested > 0:
+        return requested
+    return max(1, min(MAX_DEFAULT_WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                      else os.cpu_count() or 1))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -44,6 +64,60 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
+    if args.workers < 0:
+        print(f"versa: error: --workers {args.workers}: a number of processes, 1 or more (0: one per core)",
+              file=sys.stderr)
+        return 2
+    from versa.composition import build_keyring
+    from versa.web.server import listening_socket
+
+    try:
+        sock = listening_socket(args.host, args.port)
+    except OSError as exc:
+        print(f"versa: error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    build_keyring(settings)  # a development key is created once, before the workers read it
+    children = _fork_workers(worker_count(args.workers) - 1, settings, sock)
+    try:
+        return _serve_main(args, settings, sock, children)
+    finally:
+        _stop_workers(children)
+
+
+def _fork_workers(count: int, settings: Any, sock: Any) -> list[int]:
+    """Start `count` worker processes serving from `sock` (forked before this process starts any
+    thread or opens any store); each stops on SIGTERM or when this process is gone."""
+    children = []
+    parent = os.getpid()
+    for _ in range(count):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child (tests see it from outside)
+            code = 1
+            try:
+                server, service, _ = _start_serving(settings, sock)
+                _wait_for_stop(parent=parent)
+                server.shutdown()
+                from versa.composition import close_service
+
+                close_service(service)
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    return children
+
+
+def _stop_workers(children: list[int]) -> None:
+    for pid in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for pid in children:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+def _start_serving(settings: Any, sock: Any) -> tuple[Any, Any, Any]:
+    """This process's HTTP server on `sock`, its service and its studio (None without one)."""
     from versa.composition import build_service
     from versa.web import api
     from versa.web.server import dispatcher, serve
@@ -58,12 +132,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         if exc.name != "versa.web.studio":
             raise
-    try:
-        server = serve(api.lambda_handler, args.host, args.port, studio, visitor_cookie=settings.visitor_cookie)
-    except OSError as exc:
-        print(f"versa: error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
-        return 1
-    print(f"Versa is serving {packs} at {server.url}")
+    host, port = sock.getsockname()[:2]
+    server = serve(api.lambda_handler, host, port, studio, visitor_cookie=settings.visitor_cookie, sock=sock)
+    return server, service, studio
+
+
+def _serve_main(args: argparse.Namespace, settings: Any, sock: Any, children: list[int]) -> int:
+    packs = settings.packs_dir
+    server, service, studio = _start_serving(settings, sock)
+    print(f"Versa is serving {packs} at {server.url} ({len(children) + 1} process{'es' if children else ''})")
     if studio is not None:
         print(f"  preview studio   {server.url}/")
     from versa.composition import painter_line, writer_line
@@ -98,8 +175,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _wait_for_stop() -> None:
-    """Block until SIGINT (Ctrl-C) or SIGTERM; a second signal stops the process at once."""
+def _wait_for_stop(parent: int | None = None) -> None:
+    """Block until SIGINT (Ctrl-C) or SIGTERM (or, for a worker, until its `parent` process is gone);
+    a second signal stops the process at once."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -110,4 +188,5 @@ def _wait_for_stop() -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     while not stop.wait(1.0):
-        pass
+        if parent is not None and os.getppid() != parent:
+            return

@@ -31,6 +31,7 @@ from versa.ports import AssetStore, ImageRenderer, Rendered
 from versa.render.countdown import CountdownPainter, animate, countdown_state, draw_countdown
 from versa.render.encode import (
     CONTENT_TYPES,
+    FAST_PNG,
     check_dimensions,
     check_output,
     check_work,
@@ -70,7 +71,7 @@ def engine_version(font_dirs: Sequence[str | Path] = (), *, fast: bool = True) -
     fonts = _font_fingerprint(tuple(str(d) for d in font_dirs))
     return (
         f"versa/{RENDERER_VERSION} pillow/{PIL.__version__} cldr/babel-{babel.__version__} fonts/{fonts} "
-        f"enc/{'fast' if fast else 'std'}"
+        f"enc/{'fast ' + FAST_PNG if fast else 'std'}"
     )
 
 

@@ -15,6 +15,7 @@ handed out by a cache are shared: callers copy before they mutate.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -46,7 +47,6 @@ from versa.render.layer_text import (
     template_vars,
     text_layout,
 )
-from versa.render.layout import clear_styles, place
 from versa.render.paint import (
     LRU,
     composite,
@@ -321,6 +321,8 @@ def placed(layer: ContainerLayer, scene: Scene) -> list[tuple[Any, tuple[int, in
                 return countdown_size(child, scene.stack(child.font), scene.lang, max_width, max_height)
             return measure(child, scene, max_width, max_height, shown.get(id(child)))
 
+        from versa.render.layout import place  # Taffy (stretchable) loads with the first container
+
         hit = _PLACED.put(key, place(layer, measured, rtl=scene.rtl))
     return hit
 
@@ -360,7 +362,8 @@ def clear_caches() -> None:
     for cache in (_DECODED, _PATCHES, _BACKGROUNDS, _PLACED, _DUMPS):
         cache.clear()
     clear_layouts()
-    clear_styles()
+    if "versa.render.layout" in sys.modules:  # no container laid out yet: no styles to clear
+        sys.modules["versa.render.layout"].clear_styles()
     clear_shaping_cache()
     round_mask.cache_clear()
     ring_mask.cache_clear()

@@ -7,8 +7,10 @@ service is built by the composition root on first use, once per process (cold st
 
 from __future__ import annotations
 
+import base64
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -29,7 +31,6 @@ from versa.web.http import (
     problem_for,
     problem_kind,
 )
-from versa.web.openapi import complete
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -99,28 +100,39 @@ def _log(message: str, **props: Any) -> None:
 
 
 def _request(brand: str, creative: str, ext: str, size: tuple[int, int] | None = None) -> CreativeRequest:
-    event = app.current_event
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    query = dict(event.query_string_parameters or {})
-    multi = {k: list(v) for k, v in (event.multi_value_query_string_parameters or {}).items()}
+    return _request_of(app.current_event.raw_event, brand, creative, ext, size)
+
+
+def _request_of(
+    event: Mapping[str, Any], brand: str, creative: str, ext: str, size: tuple[int, int] | None = None
+) -> CreativeRequest:
+    """The service's request from a REST proxy event: lower-cased headers, the decoded query."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    query = dict(event.get("queryStringParameters") or {})
+    multi = {k: list(v) for k, v in (event.get("multiValueQueryStringParameters") or {}).items()}
     return CreativeRequest(
         brand=brand, creative=creative, ext=ext, headers=headers, query=query,
-        now=datetime.now(UTC), path=event.path, multi_query=multi, size=size,
+        now=datetime.now(UTC), path=event.get("path") or "", multi_query=multi, size=size,
     )
 
 
 def _to_response(resp: HttpResponse) -> Response[Any]:
-    resp = _within_expiry(resp)
+    resp = _within_expiry(resp, app.current_event.query_string_parameters)
     # Powertools serializes a JSON content type itself; hand it text, and binary bodies as bytes.
     body: Any = resp.body.decode() if resp.content_type.startswith("application/json") else resp.body
+    if resp.encoded is not None:  # base64 already at hand (a request memo hit): no encoding per request
+        response = Response(status_code=resp.status, content_type=resp.content_type, body=resp.encoded,
+                            headers=resp.headers)
+        response.base64_encoded = True
+        return response
     return Response(status_code=resp.status, content_type=resp.content_type, body=body, headers=resp.headers)
 
 
-def _within_expiry(resp: HttpResponse) -> HttpResponse:
+def _within_expiry(resp: HttpResponse, query: Mapping[str, str] | None) -> HttpResponse:
     """Any response to a URL with `exp` (problems included) is cacheable no longer than `exp - now`;
     the answers to an already expired link (410, the `expired` fallback) stay true after it and keep
     their lifetime."""
-    exp = (app.current_event.query_string_parameters or {}).get("exp", "")
+    exp = (query or {}).get("exp", "")
     cache = resp.headers.get("Cache-Control")
     if (not (exp.isascii() and exp.isdigit()) or len(exp) > 12 or cache is None or resp.status == 410
             or resp.headers.get("X-Versa-Fallback") == "expired"):
@@ -133,14 +145,19 @@ def _check_origin() -> None:
     """With an origin secret configured, only CloudFront (which adds the header) may call the API: the
     header must equal the secret's current or previous value exactly. A secret store that cannot be
     read, with no earlier value known, answers 503 (OriginSecretUnavailable; the CDN fails over)."""
+    if not _origin_ok(app.current_event.raw_event):
+        raise OriginForbidden("requests must come through the CDN")
+
+
+def _origin_ok(event: Mapping[str, Any]) -> bool:
+    """True without an origin secret configured, else when the event carries it exactly once."""
     origin = service().origin
-    if origin is not None:
-        event = app.current_event
-        presented = [v for k, v in (event.headers or {}).items() if k.lower() == ORIGIN_SECRET_HEADER]
-        repeated = sum(len(v or ()) for k, v in (event.multi_value_headers or {}).items()
-                       if k.lower() == ORIGIN_SECRET_HEADER) > 1
-        if len(presented) != 1 or repeated or not origin.accepts(presented[0]):
-            raise OriginForbidden("requests must come through the CDN")
+    if origin is None:
+        return True
+    presented = [v for k, v in (event.get("headers") or {}).items() if k.lower() == ORIGIN_SECRET_HEADER]
+    repeated = sum(len(v or ()) for k, v in (event.get("multiValueHeaders") or {}).items()
+                   if k.lower() == ORIGIN_SECRET_HEADER) > 1
+    return len(presented) == 1 and not repeated and origin.accepts(presented[0])
 
 
 class OriginForbidden(SignatureError):
@@ -215,6 +232,8 @@ def openapi_document() -> dict[str, Any]:
     skeleton = app.get_openapi_schema(title="Versa render API", version="1").model_dump(
         mode="json", by_alias=True, exclude_none=True
     )
+    from versa.web.openapi import complete  # only this route needs it: not imported at cold start
+
     return complete(skeleton)
 
 
@@ -253,14 +272,46 @@ def _not_found(exc: Exception) -> Response[Any]:
     return _to_response(problem(404, "Not found", "no route for this path"))
 
 
+REMEMBERED_PATH = re.compile(r"/v1/(?P<brand>[a-z0-9][a-z0-9-]*)/(?P<file>[^/]+)")
+"""The image route as the request memo's fast path reads it (anything else goes to the router)."""
+
+
+def remembered(event: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The proxy response to an image request the service's request memo answers (a repeat: see
+    `versa.web.request_memo`), built without the router; None for anything else, which the router then
+    resolves in full. The answer is the one the router would give (same status, headers and body):
+    the origin check, the expiry cap and the serialization are the router path's."""
+    if event.get("httpMethod") != "GET":
+        return None
+    path = REMEMBERED_PATH.fullmatch(event.get("path") or "")
+    match = FILE_RE.match(path["file"]) if path else None
+    if path is None or match is None or match["ext"] not in IMAGE_EXTS:
+        return None
+    try:
+        svc = service()
+        if svc.memo is None or not _origin_ok(event):
+            return None
+    except Exception:  # no service or no secret store: the router answers (its error mapping) as it
+        return None  # would without the memo
+    req = _request_of(event, path["brand"], match["creative"], match["ext"], file_size(match))
+    resp = svc.remembered(req)
+    if resp is None:
+        return None
+    resp = _within_expiry(resp, event.get("queryStringParameters"))
+    headers = {"Content-Type": [resp.content_type], **{k: [v] for k, v in resp.headers.items()}}
+    body = resp.encoded if resp.encoded is not None else base64.b64encode(resp.body).decode()
+    return {"statusCode": resp.status, "body": body, "isBase64Encoded": True, "multiValueHeaders": headers}
+
+
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve one API Gateway REST proxy event (no logging/metrics/tracing wrappers)."""
-    return app.resolve(event, context)
+    return remembered(event) or app.resolve(event, context)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda entry point: the router with correlation-id logging, metrics flush and tracing."""
-    return app.resolve(event, context)
+    """The Lambda entry point: the router with correlation-id logging, metrics flush and tracing; a
+    repeated image request is answered from the request memo before the router."""
+    return remembered(event) or app.resolve(event, context)

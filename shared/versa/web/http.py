@@ -47,9 +47,11 @@ class HttpResponse:
     body: bytes
     content_type: str
     headers: dict[str, str] = field(default_factory=dict)
+    encoded: str | None = None
+    """The body in base64 when already at hand (a request memo hit), so the Lambda answer skips encoding."""
 
     def with_headers(self, **extra: str) -> HttpResponse:
-        return HttpResponse(self.status, self.body, self.content_type, {**self.headers, **extra})
+        return HttpResponse(self.status, self.body, self.content_type, {**self.headers, **extra}, self.encoded)
 
 
 def ttl_seconds(

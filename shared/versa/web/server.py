@@ -12,6 +12,7 @@ route) are served here only: they sign URLs with the local development key.
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -27,6 +28,9 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 ALLOWED_METHODS = "GET, HEAD"
 MAX_POST_BYTES = 65_536
 """The largest body the studio's POST route reads."""
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before they are accepted (socketserver's default, 5, drops
+connections under a burst of clients; the kernel caps it at net.core.somaxconn)."""
 
 
 @dataclass
@@ -118,16 +122,29 @@ def dispatcher(handler: Handler) -> Callable[[str, Mapping[str, str]], tuple[int
     return get
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to (host, port) and listening with LISTEN_BACKLOG: what `VersaHTTPServer`
+    opens itself, or several worker processes share (each accepts from it)."""
+    return socket.create_server((host, port), backlog=LISTEN_BACKLOG)
+
+
 class VersaHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = LISTEN_BACKLOG
 
     def __init__(
-        self, address: tuple[str, int], handler: Handler, studio: Any | None = None, *, visitor_cookie: bool = False
+        self, address: tuple[str, int], handler: Handler, studio: Any | None = None, *, visitor_cookie: bool = False,
+        sock: socket.socket | None = None,
     ) -> None:
         self.lambda_handler = handler
         self.studio = studio
         self.visitor_cookie = visitor_cookie
-        super().__init__(address, RequestHandler)
+        super().__init__(address, RequestHandler, bind_and_activate=sock is None)
+        if sock is not None:  # already bound and listening (shared with other worker processes)
+            self.socket.close()
+            self.socket = sock
+            self.server_address = sock.getsockname()
+            self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
 
     @property
     def url(self) -> str:
@@ -227,10 +244,12 @@ class RequestHandler(BaseHTTPRequestHandler):
 
 
 def serve(
-    handler: Handler, host: str, port: int, studio: Any | None = None, *, visitor_cookie: bool = False
+    handler: Handler, host: str, port: int, studio: Any | None = None, *, visitor_cookie: bool = False,
+    sock: socket.socket | None = None,
 ) -> VersaHTTPServer:
     """Start serving in a background thread; returns the server (call shutdown() to stop). With
-    `visitor_cookie`, the first-party visitor cookie is read and set as the CDN does with it on."""
-    server = VersaHTTPServer((host, port), handler, studio, visitor_cookie=visitor_cookie)
+    `visitor_cookie`, the first-party visitor cookie is read and set as the CDN does with it on. With
+    `sock` (from `listening_socket`), requests are accepted from it instead of a socket of its own."""
+    server = VersaHTTPServer((host, port), handler, studio, visitor_cookie=visitor_cookie, sock=sock)
     threading.Thread(target=server.serve_forever, name="versa-http", daemon=True).start()
     return server

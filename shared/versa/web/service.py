@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from versa.budget import release_memory, run_with_deadline
 from versa.context.clients import EmailClient, classify_client, is_proxy
 from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
+from versa.context.model import Source
 from versa.context.resolve import ContextOptions, RequestContext, resolve
 from versa.decide.keys import generation_key, lineage_key
 from versa.decide.rules import CopyRef, Decision, context_options, decide
@@ -73,6 +74,7 @@ from versa.web.http import (
     redirect,
     ttl_seconds,
 )
+from versa.web.request_memo import RequestKey, RequestMemo, request_key
 
 if TYPE_CHECKING:
     from versa.settings import Settings
@@ -219,6 +221,7 @@ class RenderService:
         html: HtmlRenderer | None = None,
         origin: OriginSecrets | None = None,
         log: Callable[..., None] | None = None,
+        memo: RequestMemo | None = None,
     ) -> None:
         self.packs = packs
         self.copy = copy
@@ -230,6 +233,7 @@ class RenderService:
         self.html = html
         self.origin = origin  # None: no origin check (local); see versa.web.api
         self.log = log or (lambda *a, **k: None)
+        self.memo = memo  # None: every request is decided (see versa.web.request_memo)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=RENDER_WORKERS, thread_name_prefix="versa-render"
         )
@@ -254,6 +258,21 @@ class RenderService:
     def sign(self, path: str, query: Mapping[str, str], *, scope: str | None = None) -> str:
         """`path` with `query`, signed with this service's keyring (see `versa.signing.signer.signed_url`)."""
         return signed_url(path, query, self.keyring, scope=scope)
+
+    def forget_time_bound(self) -> None:
+        """Drop what this process remembers by the clock (after a SnapStart restore, when the instants
+        the snapshot holds mean nothing): the request memo, unknown brands, pending copy keys, and
+        the pack store's and origin secret's caches where they keep one (`forget_cached`)."""
+        if self.memo is not None:
+            self.memo.clear()
+        with self._unknown_lock:
+            self._unknown.clear()
+        with self._leases_lock:
+            self._leases.clear()
+        for port in (self.packs, self.copy, self.origin):
+            forget = getattr(port, "forget_cached", None)
+            if callable(forget):
+                forget()
 
     # ---------------------------------------------------------------------------- understanding
 
@@ -483,13 +502,19 @@ class RenderService:
         fails, an email proxy gets an image with status 200 and `X-Versa-Fallback`; a browser gets the
         error (mapped to problem+json, an unexpected one to a bare 500). Every response's cache
         lifetime ends by the signed URL's expiry."""
+        key = None
+        if self.memo is not None:
+            key = request_key(req)
+            hit = self._memo_hit(key, req)
+            if hit is not None:
+                return self._expiry_capped(req, hit)
         try:
             client = self.client_of(req)
         except Exception:
             client = EmailClient.gmail  # cannot tell: answer as to a proxy, the safe side
         proxy = is_proxy(client)
         try:
-            return self._expiry_capped(req, self._image(req, client))
+            return self._expiry_capped(req, self._image(req, client, key))
         except Exception as exc:
             if not proxy:
                 raise
@@ -518,7 +543,49 @@ class RenderService:
         remaining = int(exp) - math.floor(req.now.timestamp())
         return resp.with_headers(**{"Cache-Control": cap_lifetime(cache, remaining)})
 
-    def _image(self, req: CreativeRequest, client: EmailClient) -> HttpResponse:
+    def remembered(self, req: CreativeRequest) -> HttpResponse | None:
+        """The request memo's answer to an image request (as `image` would give it), or None when the
+        memo is off or has no live answer; never raises. Checked again by `image`, so a caller may
+        fall back to it."""
+        if self.memo is None:
+            return None
+        try:
+            hit = self._memo_hit(request_key(req), req)
+        except Exception:
+            return None
+        return None if hit is None else self._expiry_capped(req, hit)
+
+    def _memo_hit(self, key: RequestKey, req: CreativeRequest) -> HttpResponse | None:
+        """The remembered answer to this request with its max-age computed for now, a 304 when
+        If-None-Match names its ETag; None (decide in full) when there is none, the link has expired,
+        the decision's `valid_until` has passed or the brand's pack changed."""
+        assert self.memo is not None
+        entry = self.memo.get(key)
+        if entry is None:
+            return None
+        if entry.expires is not None and req.now >= entry.expires:
+            return None  # the full path refuses it (410, or the `expired` fallback for a proxy)
+        decided_at = entry.fixed_now or req.now
+        if entry.valid_until is not None and decided_at >= entry.valid_until:
+            self.memo.drop(key)
+            return None
+        try:
+            version = self._current_pack(req.brand).version
+        except Exception:
+            return None
+        if version != entry.pack_version:
+            self.memo.drop(key)
+            return None
+        ttl = ttl_seconds(decided_at, entry.valid_until, entry.cache)
+        cache = cache_control(ttl, entry.cache, unbounded=entry.valid_until is None,
+                              proxy_refetch=entry.proxy_refetch)
+        headers = {"Cache-Control": cache, **entry.headers}
+        self.metrics.count("RequestMemoHits")
+        if etag_matches(req.header("if-none-match"), entry.etag):
+            return HttpResponse(304, b"", entry.content_type, headers)
+        return HttpResponse(200, entry.body, entry.content_type, headers, encoded=entry.encoded)
+
+    def _image(self, req: CreativeRequest, client: EmailClient, key: RequestKey | None = None) -> HttpResponse:
         proxy = is_proxy(client)
         try:
             self._check_names(req)
@@ -550,7 +617,8 @@ class RenderService:
         try:
             # Signed send-time values may name the client (previews, ESP-declared proxies): use the context's.
             preview = preview_texts(signed, req.query, creative)
-            return self._render_image(pack, creative, req, ctx, EmailClient(ctx.client), preview=preview)
+            return self._render_image(pack, creative, req, ctx, EmailClient(ctx.client), preview=preview,
+                                      signed=signed, key=key)
         except ParamError:  # a width, dpr or format the creative does not allow, or too much work
             if proxy:
                 return self._fallback(pack, req.creative, creative, "bad-request", req.size)
@@ -562,7 +630,8 @@ class RenderService:
 
     def _render_image(
         self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, client: EmailClient,
-        *, preview: Mapping[str, str] | None = None,
+        *, preview: Mapping[str, str] | None = None, signed: SignedInfo | None = None,
+        key: RequestKey | None = None,
     ) -> HttpResponse:
         start = time.perf_counter()
         decision = decide(pack.model, req.creative, ctx, size=req.size)
@@ -620,9 +689,19 @@ class RenderService:
         if preview:
             headers["Cache-Control"] = "private, no-store"
             headers["X-Versa-Copy"] = "preview"
+        entry = None
+        if not preview and key is not None and self.memo is not None and not default_used and loop is None:
+            now_signal = ctx.signals.get("now")
+            entry = self.memo.put(
+                key, body=rendered.body, pack_version=pack.version, content_type=rendered.content_type,
+                headers={k: v for k, v in headers.items() if k != "Cache-Control"}, etag=headers["ETag"],
+                cache=cache, valid_until=decision.valid_until, expires=signed.expires if signed else None,
+                fixed_now=ctx.now if now_signal is not None and now_signal.source is Source.signed else None,
+                proxy_refetch=client is EmailClient.gmail and time_sensitive,
+            )
         if etag_matches(req.header("if-none-match"), headers["ETag"]):
             return HttpResponse(304, b"", rendered.content_type, headers)
-        return HttpResponse(200, rendered.body, rendered.content_type, headers)
+        return HttpResponse(200, rendered.body, rendered.content_type, headers, entry.encoded if entry else None)
 
     def _submit_render(self, pack: Pack, decision: Decision, **kwargs: Any) -> concurrent.futures.Future[Any]:
         """Hand the render to the pool with its deadline, or shed it (Overloaded) when every worker is
