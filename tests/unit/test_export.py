@@ -198,6 +198,9 @@ def test_a_killed_export_resumes_without_rendering_finished_files_again(tmp_path
     assert not (out_dir / "manifest.csv").exists()
     mtimes = {f: (out_dir / f).stat().st_mtime_ns for f in finished}
 
+    # (a worker killed between writing and renaming leaves its temporary file; make sure one is there)
+    (out_dir / "winter-sale" / ".winter-sale_320x50_0000000000000000.png.99999.tmp").write_bytes(b"half")
+
     # WHEN the same command runs again
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 

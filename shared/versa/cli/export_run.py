@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -140,7 +141,9 @@ class Journal:
 
     def finished(self) -> tuple[dict[str, Written], str]:
         """The files a journal for this pack version and engine lists that are still on disk with the
-        checksum it recorded, and a note on anything set aside (another version, a changed file)."""
+        checksum it recorded, and a note on anything set aside (another version, a changed file). Temporary
+        files a killed run left behind (`.NAME.PID.tmp`, never renamed into place) are removed first."""
+        self._sweep()
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
         except FileNotFoundError:
@@ -171,6 +174,16 @@ class Journal:
                 changed += 1
         note = f"{changed} journaled file(s) missing or changed since; rendered again" if changed else ""
         return out, note
+
+    def _sweep(self) -> None:
+        """Remove what a killed writer left half-written: `.NAME.PID.tmp` files (FileWriter.write) and
+        the journal's own `.tmp`."""
+        if not self.out_dir.is_dir():
+            return
+        for leftover in self.out_dir.rglob(".*.tmp"):
+            if re.fullmatch(r"\..+\.[0-9]+\.tmp", leftover.name) and leftover.is_file():
+                leftover.unlink(missing_ok=True)
+        self.path.with_name(self.path.name + ".tmp").unlink(missing_ok=True)
 
     @contextlib.contextmanager
     def recording(self, kept: Sequence[Written]) -> Iterator[Journal]:
