@@ -153,7 +153,12 @@ def test_lease_never_replaces_live_copy(store: CopyStore) -> None:
     assert store.get("stale") == CopyItem("stale", CopyStatus.pending, version=5, expires_at=NOW + LEASE)
 
 
-def test_a_burst_of_concurrent_leases_has_one_winner(store: CopyStore) -> None:
+def test_a_burst_of_concurrent_leases_has_one_winner(store: CopyStore, request: pytest.FixtureRequest) -> None:
+    if request.node.callspec.id.startswith("dynamodb"):
+        # moto's server does not make a condition check and its write atomic under concurrent requests
+        # (a loaded machine showed two winners): on DynamoDB the contract is proved without a race, by
+        # test_lease_first_caller_wins_until_it_expires above and the generator tests' second conditional put
+        pytest.skip("moto's DynamoDB is not atomic under races; the conditional write is proved without one")
     # GIVEN 20 threads released at the same moment
     start = threading.Barrier(20)
 
