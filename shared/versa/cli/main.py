@@ -349,7 +349,8 @@ def _extra_commands() -> list[Callable[[Any], None]]:
     """Commands whose modules bring heavier imports register themselves lazily."""
     found = []
     for module in (
-        "versa.cli.render", "versa.cli.serve", "versa.cli.aws", "versa.cli.copy", "versa.cli.warm", "versa.cli.init"
+        "versa.cli.render", "versa.cli.serve", "versa.cli.aws", "versa.cli.copy", "versa.cli.warm", "versa.cli.init",
+        "versa.cli.cost",
     ):
         try:
             mod = __import__(module, fromlist=["register"])

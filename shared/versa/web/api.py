@@ -8,6 +8,7 @@ service is built by the composition root on first use, once per process (cold st
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -30,6 +31,7 @@ from versa.web.http import (
     problem_kind,
 )
 from versa.web.openapi import complete
+from versa.web.access import ACCESS_MESSAGE, RequestNotes, record
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
@@ -38,6 +40,7 @@ tracer = Tracer(service="versa", patch_modules=["botocore"])  # AWS calls only: 
 app = APIGatewayRestResolver(enable_validation=False)
 
 _service: RenderService | None = None
+_notes = RequestNotes()
 _factory: Callable[[], RenderService] | None = None
 
 
@@ -49,6 +52,8 @@ class PowertoolsMetrics:
     DIMENSIONED: ClassVar[dict[str, str]] = {"Fallbacks": "reason"}
 
     def count(self, name: str, value: float = 1, /, **props: Any) -> None:
+        if name == "MemoHits":
+            _notes.memo_hit = True
         dimension = self.DIMENSIONED.get(name)
         if dimension and dimension in props and not metrics_disabled():
             with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace,
@@ -259,8 +264,15 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda entry point: the router with correlation-id logging, metrics flush and tracing."""
-    return app.resolve(event, context)
+    """The Lambda entry point: the router with correlation-id logging, metrics flush (and the ColdStart
+    metric on a container's first invocation), tracing, and one access log line per request
+    (`versa.web.access`)."""
+    _notes.reset()
+    start = time.perf_counter()
+    response = app.resolve(event, context)
+    ms = (time.perf_counter() - start) * 1000
+    logger.info(ACCESS_MESSAGE, extra=record(event, response, ms, memo_hit=_notes.memo_hit))
+    return response
