@@ -209,12 +209,14 @@ class Settings(BaseSettings):
     )
     synthetic_targets: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
+        json_schema_extra={"shown_default": ""},
         description="BRAND/CREATIVE[.EXT] the synthetic check fetches (comma-separated); empty: each brand's first creative.",
     )
 
     # `versa cost`: the monthly estimate's prices and measured figures (docs/COST.md names each source)
     cost_prices: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_COST_PRICES),
+        json_schema_extra={"shown_default": "built-in table (docs/COST.md)"},
         description="USD prices versa cost multiplies by (JSON merged over the built-in table, docs/COST.md).",
     )
     cost_render_ms: float = Field(
