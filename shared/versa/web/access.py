@@ -50,10 +50,15 @@ def route_of(path: str) -> tuple[str, str | None, str | None]:
     return "creative", match["brand"], file["creative"] if file else match["creative"]
 
 
-def _header(headers: Mapping[str, Any] | None, name: str) -> str | None:
-    for key, value in (headers or {}).items():
+def _header(message: Mapping[str, Any], name: str) -> str | None:
+    """The first value of header `name` (lower case) in an event or proxy response, from `headers` or
+    `multiValueHeaders` (Powertools answers REST events with the latter)."""
+    for key, value in (message.get("headers") or {}).items():
         if key.lower() == name:
             return str(value)
+    for key, values in (message.get("multiValueHeaders") or {}).items():
+        if key.lower() == name and values:
+            return str(values[0])
     return None
 
 
@@ -62,16 +67,15 @@ def record(event: Mapping[str, Any], response: Mapping[str, Any], ms: float, *, 
     Absent facts are None (a problem response has no variant; only a fallback has a reason)."""
     path = str(event.get("path") or "")
     route, brand, creative = route_of(path)
-    out_headers = response.get("headers") or {}
     return {
         "status": int(response.get("statusCode") or 0),
         "route": route,
         "path": path,
         "brand": brand,
         "creative": creative,
-        "variant": _header(out_headers, "x-versa-variant"),
-        "fallback": _header(out_headers, "x-versa-fallback"),
-        "cf_request_id": _header(event.get("headers"), "x-amz-cf-id"),
+        "variant": _header(response, "x-versa-variant"),
+        "fallback": _header(response, "x-versa-fallback"),
+        "cf_request_id": _header(event, "x-amz-cf-id"),
         "duration_ms": round(ms, 2),
         "memo_hit": memo_hit,
     }

@@ -47,7 +47,8 @@ _factory: Callable[[], RenderService] | None = None
 class PowertoolsMetrics:
     """The service's metrics sink: counts and timings as CloudWatch metrics (service dimension only);
     brand/creative/variant go to the log as properties, never dimensions (billed per combination).
-    The one exception is `reason` on Fallbacks: a handful of fixed values, so fallbacks chart by reason."""
+    The one exception is `reason` on Fallbacks: a handful of fixed values, so fallbacks chart by reason;
+    they are also counted with the service dimension alone, the total the fallback-rate alarm divides."""
 
     DIMENSIONED: ClassVar[dict[str, str]] = {"Fallbacks": "reason"}
 
@@ -59,8 +60,7 @@ class PowertoolsMetrics:
             with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace,
                                default_dimensions={"service": "versa"}) as metric:
                 metric.add_dimension(name=dimension, value=str(props[dimension]))
-        else:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
         if props:
             logger.info(name, extra={"metric": name, "value": value, **props})
 
