@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -13,7 +14,7 @@ from versa.settings import DEFAULT_COST_PRICES, Settings
 
 def test_cost_falls_as_the_hit_ratio_rises() -> None:
     totals = [estimate(10_000_000, r, prices=DEFAULT_COST_PRICES).total for r in (0.0, 0.5, 0.9, 0.99, 1.0)]
-    assert all(a > b for a, b in zip(totals, totals[1:], strict=False)), totals
+    assert all(a > b for a, b in itertools.pairwise(totals)), totals
     # at a 100% hit ratio only CloudFront is paid
     at_one = estimate(10_000_000, 1.0, prices=DEFAULT_COST_PRICES)
     assert {i.name for i in at_one.items if i.usd > 0} == {"cloudfront requests", "cloudfront data out"}

@@ -21,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from versa.errors import ParamError, SignatureError
 from versa.ports import ORIGIN_SECRET_HEADER
 from versa.signing.urls import FILE_RE, IMAGE_EXTS, SIZE_FORM, SIZED_RE, file_size
+from versa.web.access import ACCESS_MESSAGE, RequestNotes, record
 from versa.web.http import (
     PROBLEMS,
     HttpResponse,
@@ -31,7 +32,6 @@ from versa.web.http import (
     problem_kind,
 )
 from versa.web.openapi import complete
-from versa.web.access import ACCESS_MESSAGE, RequestNotes, record
 from versa.web.service import CreativeRequest, RenderService
 
 logger = Logger(service="versa")
