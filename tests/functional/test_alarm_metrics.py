@@ -163,3 +163,7 @@ def test_renders_count_real_renders_and_each_request_logs_one_access_line(
     assert lines[0]["variant"] and lines[0]["variant"] == lines[1]["variant"]
     assert lines[0]["creative"] == "winter-sale" and lines[0]["cf_request_id"]
     assert all(x["duration_ms"] > 0 for x in lines)
+    assert lines[0]["render_ms"] > 0 and lines[2]["render_ms"] is None  # the expired link drew nothing
+    # AND a request writes that one line only: the metrics it carries write none of their own
+    per_metric = [r.getMessage() for r in caplog.records if r.getMessage() in ("Renders", "MemoHits", "RenderTime", "Fallbacks")]
+    assert per_metric == []

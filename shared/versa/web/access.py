@@ -28,10 +28,12 @@ class RequestNotes(threading.local):
     """Facts about the request in flight that the response does not carry (one per thread)."""
 
     memo_hit: bool = False
+    render_ms: float | None = None
 
     def reset(self) -> None:
         """Forget the previous request's facts (called as each request starts)."""
         self.memo_hit = False
+        self.render_ms = None
 
 
 def route_of(path: str) -> tuple[str, str | None, str | None]:
@@ -62,9 +64,12 @@ def _header(message: Mapping[str, Any], name: str) -> str | None:
     return None
 
 
-def record(event: Mapping[str, Any], response: Mapping[str, Any], ms: float, *, memo_hit: bool) -> dict[str, Any]:
-    """The access line's fields for one API Gateway REST proxy `event` answered by `response` in `ms`.
-    Absent facts are None (a problem response has no variant; only a fallback has a reason)."""
+def record(
+    event: Mapping[str, Any], response: Mapping[str, Any], ms: float, *, memo_hit: bool, render_ms: float | None = None
+) -> dict[str, Any]:
+    """The access line's fields for one API Gateway REST proxy `event` answered by `response` in `ms`
+    (`render_ms`: the decision and render alone, when there was one). Absent facts are None (a problem
+    response has no variant; only a fallback has a reason; Powertools leaves None fields out)."""
     path = str(event.get("path") or "")
     route, brand, creative = route_of(path)
     return {
@@ -77,6 +82,7 @@ def record(event: Mapping[str, Any], response: Mapping[str, Any], ms: float, *, 
         "fallback": _header(response, "x-versa-fallback"),
         "cf_request_id": _header(event, "x-amz-cf-id"),
         "duration_ms": round(ms, 2),
+        "render_ms": None if render_ms is None else round(render_ms, 2),
         "memo_hit": memo_hit,
     }
 

@@ -52,6 +52,10 @@ class PowertoolsMetrics:
 
     DIMENSIONED: ClassVar[dict[str, str]] = {"Fallbacks": "reason"}
 
+    IN_ACCESS_LINE: ClassVar[frozenset[str]] = frozenset({"Renders", "MemoHits", "Fallbacks", "RenderTime"})
+    """Metrics whose details (brand, creative, variant, reason, memo hit, render ms) the request's access
+    line carries: no log line of their own, so a request writes one line, not two or three."""
+
     def count(self, name: str, value: float = 1, /, **props: Any) -> None:
         if name == "MemoHits":
             _notes.memo_hit = True
@@ -61,12 +65,15 @@ class PowertoolsMetrics:
                                default_dimensions={"service": "versa"}) as metric:
                 metric.add_dimension(name=dimension, value=str(props[dimension]))
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        if props:
+        if props and name not in self.IN_ACCESS_LINE:
             logger.info(name, extra={"metric": name, "value": value, **props})
 
     def timing(self, name: str, ms: float, /, **props: Any) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=ms)
-        logger.info(name, extra={"metric": name, "ms": round(ms, 2), **props})
+        if name == "RenderTime":
+            _notes.render_ms = ms
+        else:
+            logger.info(name, extra={"metric": name, "ms": round(ms, 2), **props})
 
 
 def metrics_disabled() -> bool:
@@ -274,5 +281,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start = time.perf_counter()
     response = app.resolve(event, context)
     ms = (time.perf_counter() - start) * 1000
-    logger.info(ACCESS_MESSAGE, extra=record(event, response, ms, memo_hit=_notes.memo_hit))
+    logger.info(ACCESS_MESSAGE, extra=record(event, response, ms, memo_hit=_notes.memo_hit, render_ms=_notes.render_ms))
     return response
