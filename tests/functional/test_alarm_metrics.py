@@ -86,7 +86,7 @@ def test_every_alarmed_metric_is_emitted(
     for name in [n for n in __import__("os").environ if n.startswith("VERSA_")]:
         monkeypatch.delenv(name)
     alarmed = alarmed_metrics()
-    assert {name for name, _ in alarmed} >= {"Fallbacks", "Renders", "MemoHits", "PackStale", "SyntheticFallbacks"}
+    assert {name for name, _ in alarmed} >= {"FallbackAnswers", "CreativeAnswers", "PackStale", "SyntheticFallbacks"}
 
     # the render handler: a render, the same again (a memo hit), an expired link and a bad parameter
     settings = keyed_settings(tmp_path, packs=PACKS, require_signature=True)
@@ -150,9 +150,11 @@ def test_renders_count_real_renders_and_each_request_logs_one_access_line(
     for name in ("desktop-us-morning", "desktop-us-morning", "gmail-expired-signature"):
         api.lambda_handler(event(name), Context())
     out = capsys.readouterr().out
-    # THEN Renders counted one render, MemoHits the other
+    # THEN Renders counted one render, a memo the other (the render memo, or a request memo before it)
     assert sum(_values(out, "Renders")) == 1
-    assert sum(_values(out, "MemoHits")) == 1
+    assert sum(_values(out, "MemoHits")) + sum(_values(out, "RequestMemoHits")) == 1
+    # AND every answer counts toward the fallback rate, the expired link's fallback excepted
+    assert sum(_values(out, "CreativeAnswers")) == 3 and sum(_values(out, "FallbackAnswers")) == 0
     # AND each request logged one access line with what was answered and why
     lines = [r.__dict__ for r in caplog.records if r.getMessage() == "access"]
     assert [(x["status"], x["route"], x["brand"], x["memo_hit"], x["fallback"]) for x in lines] == [

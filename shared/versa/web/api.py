@@ -57,7 +57,7 @@ class PowertoolsMetrics:
     line carries: no log line of their own, so a request writes one line, not two or three."""
 
     def count(self, name: str, value: float = 1, /, **props: Any) -> None:
-        if name == "MemoHits":
+        if name in ("MemoHits", "RequestMemoHits"):
             _notes.memo_hit = True
         dimension = self.DIMENSIONED.get(name)
         if dimension and dimension in props and not metrics_disabled():
@@ -281,5 +281,10 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     start = time.perf_counter()
     response = app.resolve(event, context)
     ms = (time.perf_counter() - start) * 1000
-    logger.info(ACCESS_MESSAGE, extra=record(event, response, ms, memo_hit=_notes.memo_hit, render_ms=_notes.render_ms))
+    line = record(event, response, ms, memo_hit=_notes.memo_hit, render_ms=_notes.render_ms)
+    logger.info(ACCESS_MESSAGE, extra=line)
+    if line["route"] == "creative":  # every image/page answer, however it was produced: the fallback rate
+        metrics.add_metric(name="CreativeAnswers", unit=MetricUnit.Count, value=1)
+        if line["fallback"] not in (None, "expired"):  # an old email opened late is expected
+            metrics.add_metric(name="FallbackAnswers", unit=MetricUnit.Count, value=1)
     return response
