@@ -45,6 +45,22 @@ size and quality; the prompt's few text tokens are not counted). Prices change a
 VERSA_VISUAL_PRICES overrides or adds models (docs/VISUALS.md)."""
 
 
+DEFAULT_COST_PRICES: dict[str, float] = {
+    "cloudfront_request": 0.0100 / 10_000,
+    "cloudfront_gb": 0.085,
+    "rest_api_request": 3.50 / 1_000_000,
+    "http_api_request": 1.00 / 1_000_000,
+    "lambda_request": 0.20 / 1_000_000,
+    "lambda_gb_second": 0.0000166667,
+    "dynamodb_read_unit": 0.125 / 1_000_000,
+    "logs_gb": 0.50,
+    "xray_trace": 5.00 / 1_000_000,
+    "generation": 0.0004,
+}
+"""USD list prices in us-east-1 (x86 Lambda, the first pricing tier of each service) that `versa cost`
+multiplies by; docs/COST.md gives the page each comes from. VERSA_COST_PRICES overrides entries."""
+
+
 def _copy_prices(table: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
     return {model: {size: dict(q) for size, q in sizes.items()} for model, sizes in table.items()}
 
@@ -202,6 +218,31 @@ class Settings(BaseSettings):
         None, ge=0, description="Price of a million completion tokens, for versa warm's cost estimate; unset: cost unknown."
     )
 
+    # the synthetic check (functions/synthetic: a signed creative per brand through the CDN)
+    synthetic_url: str | None = Field(
+        None, description="CDN base URL the synthetic check fetches through (the stack's CdnUrl)."
+    )
+    synthetic_targets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        json_schema_extra={"shown_default": ""},
+        description="BRAND/CREATIVE[.EXT] the synthetic check fetches (comma-separated); empty: each brand's first creative.",
+    )
+
+    # `versa cost`: the monthly estimate's prices and measured figures (docs/COST.md names each source)
+    cost_prices: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_COST_PRICES),
+        json_schema_extra={"shown_default": "built-in table (docs/COST.md)"},
+        description="USD prices versa cost multiplies by (JSON merged over the built-in table, docs/COST.md).",
+    )
+    cost_render_ms: float = Field(
+        12.0, gt=0, description="Billed ms of an uncached render on Lambda, for versa cost (docs/COST.md: measured).",
+    )
+    cost_memory_mb: int = Field(1024, ge=128, le=10240, description="Render function memory for versa cost (the stack's MemorySize).")
+    cost_log_bytes: int = Field(
+        1500, ge=0, description="Log bytes one origin request writes (access line, EMF metrics, Lambda's REPORT).",
+    )
+    cost_trace_rate: float = Field(0.01, ge=0, le=1, description="Share of origin requests traced (the stack's TraceSampleRate).")
+
     # local state and the command line
     state_dir: Path = Field(
         default_factory=lambda: find_state_dir(Path.cwd()),
@@ -216,6 +257,29 @@ class Settings(BaseSettings):
     def _split(cls, value: object) -> object:
         if isinstance(value, str):
             return [part for part in value.replace(",", ":").split(":") if part]
+        return value
+
+    @field_validator("synthetic_targets", mode="before")
+    @classmethod
+    def _split_targets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cost_prices", mode="before")
+    @classmethod
+    def _merge_cost_prices(cls, value: object) -> object:
+        """A table given (JSON from the environment, or a mapping) is merged over the built-in one."""
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValueError(f'not JSON ({exc}); expected {{"item": usd}}, items: ' + ", ".join(DEFAULT_COST_PRICES)) from None
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - set(DEFAULT_COST_PRICES))
+            if unknown:
+                raise ValueError(f"unknown price(s) {', '.join(unknown)}; known: " + ", ".join(DEFAULT_COST_PRICES))
+            return {**DEFAULT_COST_PRICES, **value}
         return value
 
     @property

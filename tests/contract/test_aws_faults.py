@@ -753,3 +753,24 @@ def test_rollback_to_an_unknown_version_changes_nothing(s3_client: Any, s3_bucke
     with pytest.raises(UnknownVersion):
         Publisher(s3_bucket, client=s3_client).rollback(BRAND, "0000000000ff")
     assert pointer(s3_client, s3_bucket).version == brand_v1
+
+
+def test_the_disk_cache_keeps_only_the_versions_held_in_memory(
+    s3_client: Any, s3_bucket: str, brand_v1: str, tmp_path: Path
+) -> None:
+    """/tmp outlives many publishes in a warm container: versions evicted from memory leave the disk."""
+    clock = Clock()
+    cache = tmp_path / "cache"
+    store = S3PackStore(s3_bucket, checks=PACK_CHECKS, client=s3_client, cache_dir=cache, clock=clock, keep_versions=2)
+    publisher = Publisher(s3_bucket, client=s3_client)
+    # a version left on disk by an earlier process (a SnapStart snapshot, a reused container)
+    (cache / BRAND / ("0" * 16)).mkdir(parents=True)
+    # GIVEN v1 loaded, WHEN two more versions are published and loaded in turn
+    seen = [store.current(BRAND).version]
+    for n in (2, 3):
+        publisher.publish(edited_pack(tmp_path / f"v{n}", BRAND, renamed(f"Northwind v{n}")))
+        clock.advance(31)
+        seen.append(store.current(BRAND).version)
+    # THEN the disk holds exactly the two versions in memory: the newest two, the current one among them
+    assert brand_v1 == seen[0] and len(set(seen)) == 3
+    assert sorted(p.name for p in (cache / BRAND).iterdir()) == sorted(seen[1:])

@@ -248,13 +248,16 @@ def test_origin_failures_raise_alarms() -> None:
     """Failover hides an origin outage from viewers and from CloudFront's metrics: the render function's
     errors and the API's 5xx each have an alarm on the alarm topic (every alarm goes to that topic)."""
     topic_id, _ = the("AWS::SNS::Topic")
+    topic = {"Fn::If": ["CreateAlarmTopic", {"Ref": topic_id}, {"Ref": "AlarmTopicArn"}]}
     watched = {}
-    for alarm in resources("AWS::CloudWatch::Alarm").values():
+    for name, alarm in resources("AWS::CloudWatch::Alarm").items():
         p = alarm["Properties"]
-        watched[p["Namespace"], p["MetricName"], str(p["Dimensions"][0]["Value"])] = p
-        assert p["AlarmActions"] == [{"Ref": topic_id}]
-        assert p["TreatMissingData"] == "notBreaching"
-        assert p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert p["AlarmActions"] == [topic] and p["OKActions"] == [topic], name
+        # a synthetic check that stopped running must alarm; every other silence is health
+        assert p["TreatMissingData"] == ("breaching" if name == "SyntheticFallbackAlarm" else "notBreaching"), name
+        assert p["ComparisonOperator"] in ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold"), name
+        if "MetricName" in p:
+            watched[p["Namespace"], p["MetricName"], str(p["Dimensions"][0]["Value"])] = p
     render_errors = watched["AWS/Lambda", "Errors", str({"Ref": "RenderFunction"})]
     assert render_errors["Threshold"] == 1
     api_name = props("RenderApi")["Name"]
@@ -573,7 +576,8 @@ def test_no_iam_statement_grants_everything() -> None:
 
 
 def test_functions_use_the_explicit_least_privilege_role() -> None:
-    roles = {"RenderFunction": "RenderRole", "GeneratorFunction": "GeneratorRole", "OptimizerFunction": "OptimizerRole"}
+    roles = {"RenderFunction": "RenderRole", "GeneratorFunction": "GeneratorRole", "OptimizerFunction": "OptimizerRole",
+             "SyntheticFunction": "SyntheticRole"}
     functions = resources("AWS::Serverless::Function")
     assert set(functions) == set(roles)
     for name, res in functions.items():
@@ -589,6 +593,54 @@ def test_render_role_reads_packs_table_and_queue_only() -> None:
         "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage",
         "ssm:GetParameter", "secretsmanager:GetSecretValue",
     }  # fmt: skip
+
+
+def test_synthetic_role_reads_packs_and_the_signing_key_only() -> None:
+    """The synthetic check signs URLs (the keyring) and lists brands (packs); it fetches through the
+    public CDN, so it needs nothing of the render API, the table, the queue or the origin secret."""
+    [policy] = props("SyntheticRole")["Policies"]
+    granted = {a for s in policy["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
+    assert granted == {"logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket", "ssm:GetParameter"}
+
+
+def test_render_deploys_gradually_and_rolls_back_on_its_alarms() -> None:
+    """A new render version takes traffic through the `live` alias as DeploymentType says (a canary by
+    default, AllAtOnce for dev), and the alarms that see a bad version roll it back."""
+    fn = props("RenderFunction")
+    assert fn["AutoPublishAlias"] == "live"
+    assert fn["DeploymentPreference"]["Type"] == {"Ref": "DeploymentType"}
+    params = template()["Parameters"]["DeploymentType"]
+    assert params["Default"].startswith("Canary") and "AllAtOnce" in params["AllowedValues"]
+    alarms = {a["Ref"] for a in fn["DeploymentPreference"]["Alarms"]}
+    assert {"RenderErrorsAlarm", "OriginServerErrorsAlarm", "FallbackRateAlarm"} <= alarms
+    assert alarms <= set(resources("AWS::CloudWatch::Alarm"))
+
+
+def test_cloudfront_alarms_exist_only_where_cloudfront_publishes_metrics() -> None:
+    """CloudFront's metrics live in us-east-1; origin latency also needs the additional metrics."""
+    alarms = resources("AWS::CloudWatch::Alarm")
+    conditions = template()["Conditions"]
+    assert conditions["CloudFrontMetricsHere"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
+    for name, alarm in alarms.items():
+        if alarm["Properties"].get("Namespace") == "AWS/CloudFront":
+            assert alarm.get("Condition") in ("CloudFrontMetricsHere", "CloudFrontOriginLatencyHere"), name
+    assert alarms["CloudFrontOriginLatencyAlarm"]["Condition"] == "CloudFrontOriginLatencyHere"
+    sub = resources("AWS::CloudFront::MonitoringSubscription")
+    assert [r["Condition"] for r in sub.values()] == ["CloudFrontOriginLatencyHere"]
+
+
+def test_cloudfront_names_include_the_region() -> None:
+    """CloudFront functions, policies and access controls are global to the account: two stacks of one
+    name in two regions would collide without the region in their names."""
+    named = {
+        "AWS::CloudFront::Function": lambda p: p["Name"],
+        "AWS::CloudFront::CachePolicy": lambda p: p["CachePolicyConfig"]["Name"],
+        "AWS::CloudFront::OriginAccessControl": lambda p: p["OriginAccessControlConfig"]["Name"],
+        "AWS::WAFv2::WebACL": lambda p: p["Name"],
+    }
+    for kind, name_of in named.items():
+        for rid, res in resources(kind).items():
+            assert "${AWS::Region}" in name_of(res["Properties"])["Fn::Sub"], rid
 
 
 def test_generator_role_grants_exactly_what_the_generator_calls() -> None:
@@ -701,7 +753,7 @@ def test_the_generator_consumes_the_queue_with_partial_failures_and_bounded_conc
 def test_the_generator_has_its_alarms() -> None:
     """Dead letters, a backlog older than the lease, failed messages and spend each alarm."""
     watched = {(p["Namespace"], p["MetricName"]): p for p in
-               (a["Properties"] for a in resources("AWS::CloudWatch::Alarm").values())}
+               (a["Properties"] for a in resources("AWS::CloudWatch::Alarm").values()) if "MetricName" in p}
     dead = watched["AWS/SQS", "ApproximateNumberOfMessagesVisible"]
     assert dead["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["GenerationDeadLetterQueue", "QueueName"]}}]
     assert dead["Threshold"] == 1

@@ -192,7 +192,8 @@ class S3PackStore(PackStore):
     receives `pack_loaded` and `pack_stale` events (fields: brand, version/serving, reason). A brand
     with no good pack yet (unknown, unreachable, or its version does not load) answers that failure
     from memory for `failure_seconds` (default: `revalidate_seconds`) before S3 is asked again. Up to
-    `keep_versions` loaded versions per brand stay in memory, so a rollback to one of them costs no GET.
+    `keep_versions` loaded versions per brand stay in memory, so a rollback to one of them costs no GET;
+    the local disk cache keeps only those (older extracted versions are deleted).
     Packs load with the renderer's `checks` (see `versa.pack.model.PackChecks`).
     """
 
@@ -396,7 +397,20 @@ class S3PackStore(PackStore):
         while len(loaded) > self.keep_versions:
             oldest = next(v for v in loaded if current is None or v != current.pack.version)
             del loaded[oldest]
+        self._prune_disk(brand, keep=set(loaded))
         return pack
+
+    def _prune_disk(self, brand: str, *, keep: set[str]) -> None:
+        """Remove the brand's extracted versions on disk that are not among `keep` (those held in memory):
+        /tmp is small (512 MB by default) and outlives many publishes in a warm container. Staging
+        directories of extractions in flight (dot-names) are left alone."""
+        try:
+            entries = list((self.cache_dir / brand).iterdir())
+        except OSError:
+            return
+        for path in entries:
+            if path.name not in keep and not path.name.startswith(".") and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
 
     def _fetch(self, brand: str, version: str, final: Path) -> Pack:
         key = self.layout.bundle_key(brand, version)

@@ -369,7 +369,7 @@ def _extra_commands() -> list[Callable[[Any], None]]:
     found = []
     for module in (
         "versa.cli.render", "versa.cli.serve", "versa.cli.aws", "versa.cli.copy", "versa.cli.visuals", "versa.cli.warm",
-        "versa.cli.init", "versa.cli.sheet", "versa.cli.diff", "versa.cli.export", "versa.cli.report",
+        "versa.cli.init", "versa.cli.sheet", "versa.cli.diff", "versa.cli.export", "versa.cli.report", "versa.cli.cost",
     ):
         try:
             mod = __import__(module, fromlist=["register"])

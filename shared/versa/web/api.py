@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import re
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -22,6 +23,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from versa.errors import ParamError, SignatureError
 from versa.ports import ORIGIN_SECRET_HEADER
 from versa.signing.urls import FILE_RE, IMAGE_EXTS, SIZE_FORM, SIZED_RE, file_size
+from versa.web.access import ACCESS_MESSAGE, RequestNotes, record
 from versa.web.http import (
     PROBLEMS,
     HttpResponse,
@@ -39,30 +41,40 @@ tracer = Tracer(service="versa", patch_modules=["botocore"])  # AWS calls only: 
 app = APIGatewayRestResolver(enable_validation=False)
 
 _service: RenderService | None = None
+_notes = RequestNotes()
 _factory: Callable[[], RenderService] | None = None
 
 
 class PowertoolsMetrics:
     """The service's metrics sink: counts and timings as CloudWatch metrics (service dimension only);
     brand/creative/variant go to the log as properties, never dimensions (billed per combination).
-    The one exception is `reason` on Fallbacks: a handful of fixed values, so fallbacks chart by reason."""
+    The one exception is `reason` on Fallbacks: a handful of fixed values, so fallbacks chart by reason;
+    they are also counted with the service dimension alone, the total the fallback-rate alarm divides."""
 
     DIMENSIONED: ClassVar[dict[str, str]] = {"Fallbacks": "reason"}
 
+    IN_ACCESS_LINE: ClassVar[frozenset[str]] = frozenset({"Renders", "MemoHits", "Fallbacks", "RenderTime"})
+    """Metrics whose details (brand, creative, variant, reason, memo hit, render ms) the request's access
+    line carries: no log line of their own, so a request writes one line, not two or three."""
+
     def count(self, name: str, value: float = 1, /, **props: Any) -> None:
+        if name in ("MemoHits", "RequestMemoHits"):
+            _notes.memo_hit = True
         dimension = self.DIMENSIONED.get(name)
         if dimension and dimension in props and not metrics_disabled():
             with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=metrics.namespace,
                                default_dimensions={"service": "versa"}) as metric:
                 metric.add_dimension(name=dimension, value=str(props[dimension]))
-        else:
-            metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-        if props:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        if props and name not in self.IN_ACCESS_LINE:
             logger.info(name, extra={"metric": name, "value": value, **props})
 
     def timing(self, name: str, ms: float, /, **props: Any) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Milliseconds, value=ms)
-        logger.info(name, extra={"metric": name, "ms": round(ms, 2), **props})
+        if name == "RenderTime":
+            _notes.render_ms = ms
+        else:
+            logger.info(name, extra={"metric": name, "ms": round(ms, 2), **props})
 
 
 def metrics_disabled() -> bool:
@@ -309,9 +321,20 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@metrics.log_metrics
+@metrics.log_metrics(capture_cold_start_metric=True)
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """The Lambda entry point: the router with correlation-id logging, metrics flush and tracing; a
-    repeated image request is answered from the request memo before the router."""
-    return remembered(event) or app.resolve(event, context)
+    """The Lambda entry point: the router with correlation-id logging, metrics flush (and the ColdStart
+    metric on a container's first invocation), tracing, and one access log line per request
+    (`versa.web.access`); a repeated image request is answered from the request memo before the router."""
+    _notes.reset()
+    start = time.perf_counter()
+    response = remembered(event) or app.resolve(event, context)
+    ms = (time.perf_counter() - start) * 1000
+    line = record(event, response, ms, memo_hit=_notes.memo_hit, render_ms=_notes.render_ms)
+    logger.info(ACCESS_MESSAGE, extra=line)
+    if line["route"] == "creative":  # every image/page answer, however it was produced: the fallback rate
+        metrics.add_metric(name="CreativeAnswers", unit=MetricUnit.Count, value=1)
+        if line["fallback"] not in (None, "expired"):  # an old email opened late is expected
+            metrics.add_metric(name="FallbackAnswers", unit=MetricUnit.Count, value=1)
+    return response

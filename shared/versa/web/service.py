@@ -663,9 +663,10 @@ class RenderService:
             return self._fallback(pack, req.creative, creative, "render-error", req.size)
         elapsed = (time.perf_counter() - start) * 1000
         props: dict[str, Any] = {"brand": pack.brand, "creative": req.creative, "variant": decision.design_key}
-        self.metrics.count("Renders", **props)
-        if rendered.memo_hit:
+        if rendered.memo_hit:  # Renders counts real renders only; a memo answer is a MemoHit
             self.metrics.count("MemoHits", **props)
+        else:
+            self.metrics.count("Renders", **props)
         self.metrics.timing("RenderTime", elapsed, **props)
 
         cache = _cache_settings(pack, creative)
