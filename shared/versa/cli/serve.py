@@ -48,7 +48,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from versa.web import api
     from versa.web.server import dispatcher, serve
 
-    service = build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log, draw_fallbacks=True)
+    service = build_service(
+        settings, metrics=api.PowertoolsMetrics(), log=api._log, draw_fallbacks=True, count_impressions=True
+    )
     api.configure(lambda: service)
     studio = None
     try:
