@@ -207,7 +207,6 @@ class ServiceConfig:
     """The model that writes copy (None: the offline writer): copy is stored under its generation key."""
     visual_model: str | None
     """The model that paints visual slots (None: the offline painter): scenes are stored under its key."""
-    allocation_cache_seconds: float = 60.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServiceConfig:
