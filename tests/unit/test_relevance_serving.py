@@ -181,6 +181,9 @@ def test_a_page_click_credits_the_arm_it_showed_and_bots_credit_nothing(packs: P
     href = page.body.decode().split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     query = dict(parse_qsl(urlsplit(href).query, keep_blank_values=True))
     assert query["arm"].startswith("paper-test:grey~") and query["arm"].endswith(":1:o")
+    # the page's image URL carries vid (blank: the edge fills the bucket), so the image gets the same arm
+    src = page.body.decode().split('src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert dict(parse_qsl(urlsplit(src).query, keep_blank_values=True))["vid"] == ""
     # a bot following the link, then the reader (with another bucket: the URL decides, not the bucket)
     bot = service.click(_req("click", query, {"user-agent": "curl/8.5.0"}))
     assert bot.status == 302 and list(store.counters(scope).items()) == []
