@@ -18,7 +18,7 @@ from versa.composition import build_renderer
 from versa.ports import NullQueue
 from versa.relevance import arm_id, policy_for
 from versa.relevance.buckets import BUCKETS
-from versa.relevance.serving import NO_BUCKET, NO_SNAPSHOT, choose_arms, clicked, parse_pins
+from versa.relevance.serving import NO_BUCKET, NO_SNAPSHOT, STORE_DOWN, choose_arms, clicked, parse_pins
 from versa.relevance.snapshot import AllocationSnapshot
 from versa.relevance.store import MemoryRelevanceStore, scope_of
 from versa.render.checks import PACK_CHECKS
@@ -170,6 +170,23 @@ def test_the_snapshot_is_read_once_per_ttl(packs: Path, tmp_path: Path) -> None:
     clock[0] = 61.0
     snap = cached(scope, None)
     assert snap is not None and snap.epoch == 1 and len(reads) == 2
+
+
+
+def test_a_failing_store_shows_no_arm_says_so_and_is_asked_once_per_ttl(packs: Path, tmp_path: Path) -> None:
+    calls = []
+
+    def broken(scope: str, epoch: int | None) -> AllocationSnapshot | None:
+        calls.append(scope)
+        raise OSError("disk gone")
+
+    service = _service(packs, tmp_path, None)
+    service.allocations = CachedSnapshots(broken, 60, clock=lambda: 0.0)
+    for _ in range(3):
+        resp = service.image(_req("png", {}, {"x-versa-vb": "42"}))
+        assert resp.status == 200 and "X-Versa-Arm" not in resp.headers
+    assert _trace(service, {"vid": "visitor-1"}).endswith(f"; no arm: {STORE_DOWN}")
+    assert len(calls) == 1
 
 
 def test_a_page_click_credits_the_arm_it_showed_and_bots_credit_nothing(packs: Path, tmp_path: Path) -> None:
