@@ -263,3 +263,27 @@ def test_impressions_are_counted_per_arm_and_bots_are_not(packs: Path, tmp_path:
     service.image(_req("png", {}, {"x-versa-vb": "61", "user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}))
     got = {(k[0], arm_id(k[1]), k[2]): (i, c) for k, i, c in store.counters(scope).items()}
     assert got == {("device=desktop", "white", "holdout"): (2, 0), ("device=desktop", "grey", "optimized"): (1, 0)}
+
+
+def test_versa_sign_pins_a_send_to_the_current_epoch(
+    packs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from versa.adapters.sqlite_relevance import SQLiteRelevanceStore
+    from versa.cli.main import main
+
+    state = tmp_path / "state"
+    monkeypatch.setenv("VERSA_PACKS_DIR", str(packs))
+    monkeypatch.setenv("VERSA_STATE_DIR", str(state))
+    # no allocation yet: the command says so
+    with pytest.raises(SystemExit):
+        main(["sign", "/v1/optco/hero.png?vid=", "--pin-send", "--base-url", ""])
+    assert "rule 'paper-test' of optco/hero has no allocation yet" in capsys.readouterr().err
+    store = SQLiteRelevanceStore(state / "relevance.sqlite3")
+    service = _service(packs, tmp_path, MemoryRelevanceStore())
+    for epoch in (1, 2):
+        store.put_snapshot(scope_of("optco", "hero", "paper-test"), _snapshot(service, grey_from=50, epoch=epoch))
+    assert main(["sign", "/v1/optco/hero.png?vid=", "--pin-send", "--base-url", ""]) == 0
+    url = capsys.readouterr().out.strip()
+    query = dict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    assert query["send"] == "paper-test:2" and "sig" in query
+    store.close()

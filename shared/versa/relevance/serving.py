@@ -83,6 +83,11 @@ class ArmChoice:
         return ",".join(f"{s.rule}:{s.arm}:{s.epoch}:{s.group[0]}" for s in self.shown)
 
 
+def pin_value(epochs: Mapping[str, int]) -> str:
+    """The `send` value pinning each rule to its epoch (`rule:epoch`, comma-separated, sorted)."""
+    return ",".join(f"{rule}:{epoch}" for rule, epoch in sorted(epochs.items()))
+
+
 def parse_pins(text: str | None) -> dict[str, int] | int | None:
     """A `send` value as one epoch for every rule (int) or per rule ({rule: epoch}); None when absent.
     Raises ValueError naming the value and the allowed forms."""
