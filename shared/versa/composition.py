@@ -8,6 +8,7 @@ S3 never pays for a client.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -335,10 +336,14 @@ def build_service(
     metrics: Metrics | None = None,
     log: Callable[..., None] | None = None,
     draw_fallbacks: bool = False,
+    count_impressions: bool = False,
 ) -> RenderService:
     """Wire every port from settings (read from the environment when not given). `draw_fallbacks`
-    (`versa serve`): a directory store draws the fallbacks its packs do not give when it loads them."""
+    (`versa serve`): a directory store draws the fallbacks its packs do not give when it loads them.
+    `count_impressions` (`versa serve`): the service counts its own impressions into the relevance store
+    (in AWS the CDN's real-time logs do). The relevance store is opened on first use."""
     from versa.render.html import HtmlPages
+    from versa.web.allocations import CachedSnapshots
 
     settings = settings or Settings()
     copy = build_copy(settings)
@@ -347,6 +352,7 @@ def build_service(
     renderer = build_renderer(settings, assets=assets)
     packs = build_packs(settings, metrics, prepare=fallback_drawer(renderer) if draw_fallbacks else None)
     queue = build_queue(settings, copy, packs, renderer.fonts, metrics=metrics, log=log, assets=assets)
+    relevance = functools.cache(lambda: build_relevance(settings))
     service = RenderService(
         packs,
         copy,
@@ -360,6 +366,11 @@ def build_service(
         log=log,
         memo=RequestMemo(settings.request_memo_items, settings.request_memo_bytes, settings.request_memo_seconds)
         if settings.request_memo_items and settings.request_memo_seconds else None,
+        allocations=CachedSnapshots(
+            lambda scope, epoch: relevance().snapshot(scope, epoch), settings.allocation_cache_seconds, log=log
+        ),
+        credit=lambda scope, counts: relevance().add(scope, counts),
+        impressions=(lambda scope, counts: relevance().add(scope, counts)) if count_impressions else None,
     )
     from versa.adapters.local_queue import InProcessQueue
 

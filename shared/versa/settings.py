@@ -146,6 +146,10 @@ class Settings(BaseSettings):
         None, description="DynamoDB table of the relevance loop's counts and allocation snapshots (unset: SQLite"
         " under the state folder)."
     )
+    allocation_cache_seconds: float = Field(
+        60.0, ge=0, le=3600, description="Seconds a render process keeps an allocation snapshot it read (a"
+        " reallocation reaches the request path within this)."
+    )
 
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")

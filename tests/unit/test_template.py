@@ -590,9 +590,15 @@ def test_render_role_reads_packs_table_and_queue_only() -> None:
     granted = {a for s in policy["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])}
     assert granted == {
         "logs:CreateLogStream", "logs:PutLogEvents", "s3:GetObject", "s3:ListBucket",
-        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "sqs:SendMessage",
+        "dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage",
         "ssm:GetParameter", "secretsmanager:GetSecretValue",
     }  # fmt: skip
+    # the relevance table: snapshots read (Query the latest, GetItem a pinned epoch), clicks counted
+    relevance = {a for s in policy["PolicyDocument"]["Statement"] for a in _as_list(s["Action"])
+                 if s["Resource"] == {"Fn::GetAtt": ["RelevanceTable", "Arn"]}}
+    assert relevance == {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"}
+    env = props("RenderFunction")["Environment"]["Variables"]
+    assert env["VERSA_RELEVANCE_TABLE"] == {"Ref": "RelevanceTable"}
 
 
 def test_synthetic_role_reads_packs_and_the_signing_key_only() -> None:

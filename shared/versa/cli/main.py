@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -267,7 +268,7 @@ def cmd_variants(args: argparse.Namespace) -> int:
 
 def cmd_sign(args: argparse.Namespace) -> int:
     from datetime import timedelta
-    from urllib.parse import parse_qsl, urlsplit
+    from urllib.parse import parse_qsl, urlencode, urlsplit
 
     from versa.signing.devkeys import keyring_from_json, load_or_create_dev_keyring
     from versa.signing.esp import parse_merge
@@ -286,6 +287,9 @@ def cmd_sign(args: argparse.Namespace) -> int:
         keyring = load_or_create_dev_keyring(state)
     base = args.base_url.rstrip("/") if args.base_url else ""
     print(f"signed with key {keyring.active_kid} from {source}", file=sys.stderr)
+    if args.pin_send:
+        query = [(k, v) for k, v in query if k != "send"] + [("send", _pinned_epochs(parts.path))]
+        args.path = f"{parts.path}?{urlencode(query)}"
     if args.esp:
         from versa.cli.email import sign_for_esp
 
@@ -301,6 +305,34 @@ def cmd_sign(args: argparse.Namespace) -> int:
     url = signed_url(parts.path, query, keyring, scope=args.scope, expires=expires, merge_names=list(merge))
     print(base + url)
     return 0
+
+
+def _pinned_epochs(path: str) -> str:
+    """`send`'s value for an email send of the creative `path` names: each optimized rule's latest
+    allocation epoch in the relevance store (`versa.relevance.serving`); CliError when there is none."""
+    from versa.composition import build_relevance
+    from versa.pack.loader import load_pack
+    from versa.relevance.serving import pin_value
+    from versa.relevance.store import scope_of
+    from versa.render.checks import PACK_CHECKS
+
+    found = re.fullmatch(r"/v1/([a-z0-9][a-z0-9-]{0,62})/([a-z0-9][a-z0-9-]{0,62})(?:@\d+x\d+)?(?:\.[a-z]{3,4}|/click)", path)
+    if found is None:
+        raise CliError(f"--pin-send: {path!r} names no creative (allowed /v1/BRAND/CREATIVE.EXT or .../click)")
+    brand, creative_id = found.groups()
+    conf = settings()
+    creative = load_pack(conf.packs_dir / brand, checks=PACK_CHECKS).model.creative(creative_id)
+    rules = [rule.id for rule in creative.rules if rule.optimize is not None]
+    if not rules:
+        raise CliError(f"--pin-send: creative {creative_id!r} of {brand!r} has no optimized rule to pin")
+    store = build_relevance(conf)
+    epochs = {}
+    for rule in rules:
+        snapshot = store.snapshot(scope_of(brand, creative_id, rule))
+        if snapshot is None:
+            raise CliError(f"--pin-send: rule {rule!r} of {brand}/{creative_id} has no allocation yet (run the optimizer)")
+        epochs[rule] = snapshot.epoch
+    return pin_value(epochs)
 
 
 # ------------------------------------------------------------------------------------------ main
@@ -357,6 +389,9 @@ def build_parser(extra: Sequence[Callable[[Any], None]] = ()) -> argparse.Argume
     p.add_argument("--alt", help="with --esp: the image's alt text (default: the pack's name)")
     p.add_argument("--base-url", default=f"http://{DEFAULT_HOST}:{DEFAULT_PORT}", help="prefix for the printed URL")
     p.add_argument("--keys", metavar="FILE", help="a keyring JSON file (e.g. the deployed one); default: the dev key")
+    p.add_argument("--pin-send", action="store_true",
+                   help="an email send: sign send=RULE:EPOCH, each optimized rule's current allocation, so opens "
+                   "and clicks of this send keep its arms (sign the image and the click URL alike)")
     p.set_defaults(func=cmd_sign)
 
     for register in extra:

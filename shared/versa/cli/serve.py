@@ -122,7 +122,9 @@ def _start_serving(settings: Any, sock: Any) -> tuple[Any, Any, Any]:
     from versa.web import api
     from versa.web.server import dispatcher, serve
 
-    service = build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log, draw_fallbacks=True)
+    service = build_service(
+        settings, metrics=api.PowertoolsMetrics(), log=api._log, draw_fallbacks=True, count_impressions=True
+    )
     api.configure(lambda: service)
     studio = None
     try:

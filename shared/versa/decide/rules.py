@@ -216,6 +216,7 @@ def decide(
     size: Size | None = None,
     with_valid_until: bool = True,
     arms: Mapping[str, str] | None = None,
+    no_arm: Mapping[str, str] | None = None,
 ) -> Decision:
     """Apply the creative's rules in order (later wins), then bring the layers to `size` (one of the
     creative's sizes, None for its first: boxes scaled, `by_size` overrides applied; see
@@ -224,12 +225,13 @@ def decide(
     `with_valid_until=False` skips computing when the decision expires (enumeration does not need it).
     `arms` maps an optimized rule's id to the arm this request shows (`versa.relevance.assignment_for`
     chose it): a matched rule applies its own `set`, then the arm's; the caller caps the response's
-    lifetime at the allocation's `valid_until`. Without an entry the rule's own `set` applies alone.
+    lifetime at the allocation's `valid_until`. Without an entry the rule's own `set` applies alone;
+    `no_arm` may say why (`{rule_id: reason}`), and a matched rule's trace then gives that reason.
     """
     creative = pack.creative(creative_id)
     size = size_of(pack.brand, creative_id, creative, size)
     lookup = lookup_for(ctx)
-    state, trace = _apply_rules(pack, creative, lookup, arms)
+    state, trace = _apply_rules(pack, creative, lookup, arms, no_arm)
     return _at_size(
         pack, creative_id, creative, state, trace, size, ctx, lookup,
         valid=valid_until(pack, creative, ctx) if with_valid_until else None,
@@ -265,7 +267,8 @@ def decide_sizes(
 
 
 def _apply_rules(
-    pack: PackModel, creative: Creative, lookup: Any, arms: Mapping[str, str] | None = None
+    pack: PackModel, creative: Creative, lookup: Any, arms: Mapping[str, str] | None = None,
+    no_arm: Mapping[str, str] | None = None,
 ) -> tuple[Resolved, tuple[RuleTrace, ...]]:
     state = Resolved(
         colors=dict(pack.tokens.colors),
@@ -289,6 +292,8 @@ def _apply_rules(
                 reason, sets = f"{reason}; arm {arm.id}", sets + tuple(arm.set)
             elif chosen is not None:
                 reason = f"{reason}; arm {chosen!r} is not one of this rule's arms: none shown"
+            elif rule.optimize and no_arm and rule.id in no_arm:
+                reason = f"{reason}; no arm: {no_arm[rule.id]}"
         trace.append(RuleTrace(rule.id, matched, reason, sets))
     return state, tuple(trace)
 

@@ -204,9 +204,10 @@ def attributes_read(creative: Creative) -> set[str]:
 
 
 def splits_on_visitor(creative: Creative) -> bool:
-    """Whether a rule of the creative splits on `vid`: only such a creative's URLs carry `vid` (and so
+    """Whether a rule of the creative splits on `vid` (a `bucket:` over it, or an optimized rule, whose
+    arms the allocation deals out by visitor bucket): only such a creative's URLs carry `vid` (and so
     get a visitor bucket at the edge)."""
-    return any(
+    return any(rule.optimize is not None for rule in creative.rules) or any(
         isinstance(node, Bucket) and node.key == VISITOR_PARAM for rule in creative.rules for node in rule.when.walk()
     )
 

@@ -110,10 +110,13 @@ class HtmlPages:
         self.base_url = base_url.rstrip("/")
 
     def render_html(
-        self, pack: Pack, decision: Decision, ctx: Any, texts: Mapping[str, str], request: Any
+        self, pack: Pack, decision: Decision, ctx: Any, texts: Mapping[str, str], request: Any,
+        *, click_query: Mapping[str, str] | None = None,
     ) -> str:
         """The creative's template rendered for `decision`; raises UnknownCreative when the creative has
-        no template and RenderError when the template (or its alt text) fails."""
+        no template and RenderError when the template (or its alt text) fails. `click_query` is signed
+        into the click URL besides the page's context (the service puts the arms the page shows there,
+        so the click is credited to them)."""
         creative = pack.model.creative(decision.creative)
         if creative.template is None:
             raise UnknownCreative(pack.brand, f"{decision.creative}.html (the creative has no template)")
@@ -161,7 +164,7 @@ class HtmlPages:
             )
 
         click = self.base_url + signed_url(
-            click_path(pack.brand, decision.creative), carried, self.keyring, expires=expires
+            click_path(pack.brand, decision.creative), {**carried, **(click_query or {})}, self.keyring, expires=expires
         )
         variables = {
             "brand": pack.brand,

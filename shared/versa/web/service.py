@@ -22,7 +22,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,7 +32,7 @@ from versa.context.headers import CF_ASN, X_CLIENT, X_FMT, parse_asn
 from versa.context.model import Source
 from versa.context.resolve import ContextOptions, RequestContext, resolve
 from versa.decide.keys import generation_key, lineage_key
-from versa.decide.rules import CopyRef, Decision, context_options, decide
+from versa.decide.rules import CopyRef, Decision, context_options, decide, lookup_for
 from versa.decide.visuals import VISUAL_PREFIX
 from versa.errors import (
     OutputTooLarge,
@@ -60,6 +60,17 @@ from versa.ports import (
     PackStore,
     Rendered,
     StoreUnavailable,
+)
+from versa.relevance.counters import Counters
+from versa.relevance.impressions import is_view
+from versa.relevance.serving import (
+    ARM_PARAM,
+    SEND_PARAM,
+    ArmChoice,
+    SnapshotReader,
+    choose_arms,
+    clicked,
+    parse_pins,
 )
 from versa.signing.signer import SIG_PARAM, Keyring, SignedInfo, signed_url, verify
 from versa.web.http import (
@@ -159,7 +170,7 @@ class HtmlRenderer(Protocol):
     """What the service needs of an HTML renderer (`versa.render.html.HtmlPages` is one)."""
 
     def render_html(self, pack: Pack, decision: Decision, ctx: RequestContext, texts: Mapping[str, str],
-                    request: CreativeRequest) -> str: ...
+                    request: CreativeRequest, *, click_query: Mapping[str, str] | None = None) -> str: ...
 
     def fallback_html(self, pack: Pack, decision: Decision, request: CreativeRequest) -> str: ...
 
@@ -222,6 +233,9 @@ class RenderService:
         origin: OriginSecrets | None = None,
         log: Callable[..., None] | None = None,
         memo: RequestMemo | None = None,
+        allocations: SnapshotReader | None = None,
+        credit: Callable[[str, Counters], None] | None = None,
+        impressions: Callable[[str, Counters], None] | None = None,
     ) -> None:
         self.packs = packs
         self.copy = copy
@@ -234,6 +248,9 @@ class RenderService:
         self.origin = origin  # None: no origin check (local); see versa.web.api
         self.log = log or (lambda *a, **k: None)
         self.memo = memo  # None: every request is decided (see versa.web.request_memo)
+        self.allocations = allocations  # None: optimized rules show their own set (no relevance store)
+        self.credit = credit  # adds a click's counts to the relevance store
+        self.impressions = impressions  # `versa serve` only: counts its own impressions (the CDN logs do in AWS)
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=RENDER_WORKERS, thread_name_prefix="versa-render"
         )
@@ -323,14 +340,61 @@ class RenderService:
 
     def _decided(
         self, req: CreativeRequest, *, scope: str | None = None
-    ) -> tuple[Pack, Creative, RequestContext, Decision]:
-        """Pack, creative, context and decision for a non-image route; every failure raises (versa.web.api
-        maps it to problem+json)."""
+    ) -> tuple[Pack, Creative, RequestContext, Decision, ArmChoice, SignedInfo | None]:
+        """Pack, creative, context, decision, the arms shown and the signature for a non-image route;
+        every failure raises (versa.web.api maps it to problem+json)."""
         self._check_names(req)
         pack = self._current_pack(req.brand)
         creative = pack.model.creative(req.creative)
-        ctx = self._context(pack, req, self._signature(req, scope=scope))
-        return pack, creative, ctx, decide(pack.model, req.creative, ctx, size=req.size)
+        signed = self._signature(req, scope=scope)
+        ctx = self._context(pack, req, signed)
+        decision, choice = self._decide(pack, creative, req, ctx, signed)
+        return pack, creative, ctx, decision, choice, signed
+
+    def _trusted(self, req: CreativeRequest, signed: SignedInfo | None, name: str) -> str | None:
+        """A query value the signature covers (any value when signatures are off and none was given)."""
+        value = req.query.get(name)
+        if value is None:
+            return None
+        if signed is not None:
+            return value if name in signed.covered_names else None
+        return value if not self.config.require_signature else None
+
+    def _decide(
+        self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, signed: SignedInfo | None
+    ) -> tuple[Decision, ArmChoice]:
+        """The decision with the arms the allocation gives this request's visitor bucket (and segment),
+        or, per optimized rule, the reason it shows none (in the trace). A signed `send` pins the epoch
+        (email). The decision's `valid_until` is capped at the snapshot's: no response outlives the
+        allocation it showed."""
+        try:
+            pins = parse_pins(self._trusted(req, signed, SEND_PARAM))
+        except ValueError as exc:
+            raise ParamError(
+                SEND_PARAM, req.query.get(SEND_PARAM, ""), "an epoch number, or rule:epoch entries separated by commas"
+            ) from exc
+        lookup = lookup_for(ctx)
+        bucket = lookup("vid")
+        choice = choose_arms(
+            pack.brand, req.creative, creative, lookup, bucket if isinstance(bucket, int) else None,
+            self.allocations, pins,
+        )
+        decision = decide(pack.model, req.creative, ctx, size=req.size, arms=choice.arms, no_arm=choice.reasons)
+        if choice.valid_until is not None and (decision.valid_until is None or choice.valid_until < decision.valid_until):
+            decision = replace(decision, valid_until=choice.valid_until)
+        return decision, choice
+
+    def _count(self, counts: dict[str, Counters], what: str) -> None:
+        """Add counts to the relevance store; a failing store is logged, never the request's failure."""
+        add = self.credit if what == "click" else self.impressions
+        if add is None:
+            return
+        for scope, tally in counts.items():
+            try:
+                add(scope, tally)
+            except Exception as exc:
+                self.metrics.count("RelevanceCountErrors", what=what, scope=scope)
+                self.log("relevance count failed", what=what, scope=scope, error=repr(exc))
 
     # ------------------------------------------------------------------------------------ copy
 
@@ -634,7 +698,7 @@ class RenderService:
         key: RequestKey | None = None,
     ) -> HttpResponse:
         start = time.perf_counter()
-        decision = decide(pack.model, req.creative, ctx, size=req.size)
+        decision, choice = self._decide(pack, creative, req, ctx, signed)
         texts, default_used = self._texts(pack, creative, decision, req.now)
         texts.update(preview or {})
         fmt = self._format(pack, creative, req, client)
@@ -687,11 +751,16 @@ class RenderService:
             headers["X-Versa-Copy"] = "default"
         if any(ref.key and texts.get(VISUAL_PREFIX + name) == ref.default for name, ref in decision.visuals.items()):
             headers["X-Versa-Visual"] = "default"
+        if choice.shown:
+            headers["X-Versa-Arm"] = choice.click_param()
         if preview:
             headers["Cache-Control"] = "private, no-store"
             headers["X-Versa-Copy"] = "preview"
+        elif choice.shown and self.impressions is not None and is_view(200, self.client_of(req)):
+            self._count(choice.counts(impressions=1), "impression")
         entry = None
-        if not preview and key is not None and self.memo is not None and not default_used and loop is None:
+        if (not preview and key is not None and self.memo is not None and not default_used and loop is None
+                and not choice.shown):  # an arm's answers are decided each time: the allocation moves, impressions count
             now_signal = ctx.signals.get("now")
             entry = self.memo.put(
                 key, body=rendered.body, pack_version=pack.version, content_type=rendered.content_type,
@@ -794,7 +863,7 @@ class RenderService:
 
     def decision(self, req: CreativeRequest) -> HttpResponse:
         """GET /v1/{brand}/{creative}/decision — needs a signature with the debug scope."""
-        pack, _, ctx, decision = self._decided(req, scope="debug")
+        pack, _, ctx, decision, _, _ = self._decided(req, scope="debug")
         body = decision.to_json()
         body["pack_version"] = pack.version
         body["context"] = ctx.provenance()
@@ -803,14 +872,35 @@ class RenderService:
     def click(self, req: CreativeRequest) -> HttpResponse:
         """GET /v1/{brand}/{creative}/click — re-decide from the same signed context, 302 to the link with
         the campaign tags (`utm`) of the pack and creative added."""
-        pack, _, _, decision = self._decided(req)
+        pack, creative, ctx, decision, choice, signed = self._decided(req)
         if not decision.link:
             raise UnknownCreative(req.brand, f"{req.creative} (no link)")
         self._check_click_link(pack, req, decision)
+        self._credit_click(pack, creative, req, ctx, choice, signed)
         self.log("click", brand=pack.brand, creative=req.creative, variant=decision.design_key,
                  link=decision.link, matched=list(decision.matched))
         self.metrics.count("Clicks", brand=pack.brand, creative=req.creative, variant=decision.design_key)
         return redirect(with_utm(decision.link, pack.model.utm_for(req.creative)))
+
+    def _credit_click(
+        self, pack: Pack, creative: Creative, req: CreativeRequest, ctx: RequestContext, choice: ArmChoice,
+        signed: SignedInfo | None,
+    ) -> None:
+        """Credit the click to the arms that were shown: the signed `arm` value a web page's click URL
+        carries, else (email) the arms of the epoch a signed `send` pins. A click with neither, or from
+        a bot, a prefetcher or a proxy (`is_view`), credits nothing."""
+        if self.credit is None or not is_view(200, self.client_of(req)):
+            return
+        shown = self._trusted(req, signed, ARM_PARAM)
+        if shown:
+            try:
+                choice = clicked(pack.brand, req.creative, creative, shown, lookup_for(ctx))
+            except ValueError as exc:
+                self.log("click arm unreadable", brand=pack.brand, creative=req.creative, error=str(exc))
+                return
+        elif self._trusted(req, signed, SEND_PARAM) is None:
+            return  # the latest allocation may not be what this visitor saw: credit nothing
+        self._count(choice.counts(clicks=1), "click")
 
     def _check_click_link(self, pack: Pack, req: CreativeRequest, decision: Decision) -> None:
         """Defence in depth: never redirect to a link the pack's rules would refuse (javascript:,
@@ -828,13 +918,15 @@ class RenderService:
         return self._expiry_capped(req, self._page(req))
 
     def _page(self, req: CreativeRequest) -> HttpResponse:
-        pack, creative, ctx, decision = self._decided(req)
+        pack, creative, ctx, decision, choice, _ = self._decided(req)
         texts, default_used = self._texts(pack, creative, decision, req.now)
         if self.html is None:
             raise VersaError("HTML rendering is not configured")
         cache = _cache_settings(pack, creative)
         try:
-            html = self.html.render_html(pack, decision, ctx, texts, req)
+            html = self.html.render_html(
+                pack, decision, ctx, texts, req, click_query={ARM_PARAM: choice.click_param()} if choice.shown else None
+            )
         except RenderError as exc:
             # A broken template still yields a usable fragment: the creative's image route, which has
             # its own failure contract.
