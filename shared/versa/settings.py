@@ -130,6 +130,10 @@ class Settings(BaseSettings):
         None, description="DynamoDB table of the relevance loop's counts and allocation snapshots (unset: SQLite"
         " under the state folder)."
     )
+    impression_sampling_rate: int = Field(
+        100, ge=1, le=100, description="The real-time log configuration's sampling rate (whole percent): each"
+        " logged view counts as 100/rate impressions (the stack's ImpressionSamplingRate)."
+    )
 
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")

@@ -12,11 +12,11 @@ CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, l
 
 
 def test_a_record_reads_by_the_configured_field_order() -> None:
-    line = "\t".join(["1764590400.123", "200", "/v1/acme/winter-sale.png", "-", "DE", CHROME, "3320"]) + "\n"
+    line = "\t".join(["1764590400.123", "200", "/v1/acme/winter-sale.png", "-", "DE", CHROME, "3320", "-", "r1"]) + "\n"
     record = parse_record(line)
     assert list(record) == list(REALTIME_FIELDS)
     assert record["cs-uri-query"] is None and record["c-country"] == "DE" and record["asn"] == "3320"
-    with pytest.raises(ValueError, match=r"has 2 values, expected 7 \(timestamp, sc-status"):
+    with pytest.raises(ValueError, match=r"has 2 values, expected 9 \(timestamp, sc-status"):
         parse_record("1\t2")
 
 
