@@ -18,6 +18,7 @@ counts are at least once, like the logs' delivery is best effort (see docs/RELEV
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -32,7 +33,7 @@ from versa.errors import PackError, ParamError, UnknownBrand, UnknownCreative, U
 from versa.pack.model import Pack
 from versa.ports import PackStore
 from versa.relevance.impressions import ImpressionTally, parse_record
-from versa.relevance.replay import logged_request, optimized_rules_of, replay
+from versa.relevance.replay import logged_request, optimized_rules_of, replay, snapshot_at
 from versa.relevance.snapshot import AllocationSnapshot
 from versa.relevance.store import RelevanceStore
 from versa.settings import load_settings
@@ -57,7 +58,7 @@ class ImpressionCounter:
         self.cookie_on = cookie_on
         self.on_skip = on_skip
         self._packs: dict[str, Pack] = {}
-        self._snapshots: dict[str, AllocationSnapshot | None] = {}
+        self._snapshots: dict[tuple[str, int | None], AllocationSnapshot | None] = {}
         self.counted = 0
 
     def _pack(self, brand: str) -> Pack:
@@ -65,10 +66,14 @@ class ImpressionCounter:
             self._packs[brand] = self.packs.current(brand)
         return self._packs[brand]
 
-    def _snapshot(self, scope: str) -> AllocationSnapshot | None:
-        if scope not in self._snapshots:
-            self._snapshots[scope] = self.store.snapshot(scope)
-        return self._snapshots[scope]
+    def _epoch(self, scope: str, epoch: int | None) -> AllocationSnapshot | None:
+        """One epoch of a scope (None: the latest), read once per batch."""
+        if (scope, epoch) not in self._snapshots:
+            self._snapshots[(scope, epoch)] = self.store.snapshot(scope, epoch)
+        return self._snapshots[(scope, epoch)]
+
+    def _snapshot_at(self, when: datetime) -> Callable[[str], AllocationSnapshot | None]:
+        return lambda scope: snapshot_at(self._epoch(scope, None), lambda n: self._epoch(scope, n), when)
 
     def line(self, line: str) -> int:
         """Tally one log line; the number of arms it counted (0 when skipped). Raises
@@ -86,7 +91,7 @@ class ImpressionCounter:
             pack = self._pack(req.brand)
             if not optimized_rules_of(pack, req.creative):
                 return 0  # nothing to learn for this creative: not even replayed
-            _, shown = replay(pack, req, self._snapshot, cookie_on=self.cookie_on)
+            _, shown = replay(pack, req, self._snapshot_at(req.now), cookie_on=self.cookie_on)
         except SKIPPED_ERRORS as exc:
             self.on_skip(f"refused: {exc}")
             return 0

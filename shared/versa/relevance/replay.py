@@ -100,6 +100,24 @@ def viewer_headers(req: LoggedRequest, *, cookie_on: bool) -> tuple[dict[str, st
     return headers, dict(pairs)
 
 
+def snapshot_at(
+    latest: AllocationSnapshot | None, epoch_of: Callable[[int], AllocationSnapshot | None], when: datetime,
+    *, max_back: int = 3,
+) -> AllocationSnapshot | None:
+    """The snapshot in force at `when`: the earliest epoch still valid then, going back from `latest`
+    at most `max_back` epochs (a record delivered late, across a reallocation, is replayed under the
+    allocation that served it). `epoch_of(n)` reads epoch n."""
+    current = latest
+    for _ in range(max_back):
+        if current is None or current.epoch == 0:
+            break
+        previous = epoch_of(current.epoch - 1)
+        if previous is None or previous.valid_until <= when:
+            break
+        current = previous
+    return current
+
+
 def optimized_rules_of(pack: Pack, creative_id: str) -> list[Rule]:
     """The creative's rules with `optimize`, in order."""
     return [rule for rule in pack.model.creative(creative_id).rules if rule.optimize is not None]
