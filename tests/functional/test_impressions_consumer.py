@@ -152,3 +152,30 @@ def test_a_store_outage_fails_the_record_for_a_retry(packs: DirectoryPackStore, 
     # WHEN the batch is handled, THEN the record is reported for Kinesis to retry
     response = consumer.handle(event, None, counter)
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["kinesis"]["sequenceNumber"]}]}
+
+
+class Context:
+    function_name = "versa-impressions"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:versa-impressions"
+    aws_request_id = "impressions-test-0001"
+
+
+def test_the_handler_runs_on_the_settings_the_stack_sets(
+    packs: DirectoryPackStore, store: Any, aws_client: Any, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the environment the stack gives the function, sampling at 25 %, and an allocation
+    rule = packs.current("acme").model.creative("winter-sale").rules[-1]
+    store.run_optimizer(SCOPE, policy_for(rule), NOW, random.Random(1))
+    monkeypatch.setenv("VERSA_PACKS_DIR", str(packs.root))
+    monkeypatch.setenv("VERSA_RELEVANCE_TABLE", store.table_name)
+    monkeypatch.setenv("VERSA_AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("VERSA_IMPRESSION_SAMPLING_RATE", "25")
+    monkeypatch.setattr(consumer, "_wired", None)
+    event = kinesis_event(aws_client("kinesis", moto_endpoint), [log_line(DESKTOP, f"v{i}", NOW) for i in range(3)])
+    # WHEN the stream delivers three logged views
+    out = consumer.lambda_handler(event, Context())
+    # THEN none failed and they count as twelve impressions of the desktop segment
+    assert out == {"batchItemFailures": []}
+    counted = store.counters(SCOPE)
+    assert sum(i for (segment, _, _), i, _ in counted.items() if segment == "device=desktop") == 12
