@@ -150,6 +150,10 @@ class Settings(BaseSettings):
         60.0, ge=0, le=3600, description="Seconds a render process keeps an allocation snapshot it read (a"
         " reallocation reaches the request path within this)."
     )
+    impression_sampling_rate: int = Field(
+        100, ge=1, le=100, description="The real-time log configuration's sampling rate (whole percent): each"
+        " logged view counts as 100/rate impressions (the stack's ImpressionSamplingRate)."
+    )
 
     # AWS plumbing
     aws_endpoint_url: str | None = Field(None, description="Override endpoint for every AWS client (tests).")

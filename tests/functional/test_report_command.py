@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from PIL import Image
 
 from versa.adapters.sqlite_relevance import SQLiteRelevanceStore
 from versa.cli.main import main
@@ -79,6 +80,19 @@ def test_report_json_and_refusals(pack: Path, tmp_path: Path, capsys: Any) -> No
     with pytest.raises(SystemExit):
         main(["report", str(pack), "leaderboard"])
     assert "has no optimized rule" in capsys.readouterr().err
+
+
+def test_report_writes_the_html_page_and_the_png_chart(pack: Path, tmp_path: Path, capsys: Any) -> None:
+    # GIVEN counts and an allocation WHEN the report is asked for as a page and a chart
+    _fill(pack, tmp_path / "state")
+    page, png = tmp_path / "report.html", tmp_path / "report.png"
+    assert main(["report", str(pack), "winter-sale", "-o", str(page), "--png", str(png)]) == 0
+    # THEN the page has the table and the chart, and the PNG is that chart
+    html = page.read_text(encoding="utf-8")
+    assert "<td>dark</td><td>17,000</td><td>510</td><td>3.00%</td>" in html
+    assert "+15.6% [" in html and html.count("data:image/png;base64,") == 1
+    image = Image.open(png)
+    assert image.format == "PNG" and image.width == 900
 
 
 def test_render_previews_each_arm(pack: Path, tmp_path: Path, capsys: Any) -> None:

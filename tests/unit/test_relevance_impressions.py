@@ -12,11 +12,11 @@ CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, l
 
 
 def test_a_record_reads_by_the_configured_field_order() -> None:
-    line = "\t".join(["1764590400.123", "200", "/v1/acme/winter-sale.png", "-", "DE", CHROME, "3320"]) + "\n"
+    line = "\t".join(["1764590400.123", "200", "/v1/acme/winter-sale.png", "-", "DE", CHROME, "3320", "-", "r1"]) + "\n"
     record = parse_record(line)
     assert list(record) == list(REALTIME_FIELDS)
     assert record["cs-uri-query"] is None and record["c-country"] == "DE" and record["asn"] == "3320"
-    with pytest.raises(ValueError, match=r"has 2 values, expected 7 \(timestamp, sc-status"):
+    with pytest.raises(ValueError, match=r"has 2 values, expected 9 \(timestamp, sc-status"):
         parse_record("1\t2")
 
 
@@ -54,3 +54,21 @@ def test_sampled_views_are_scaled_by_the_rate() -> None:
     assert tally.take() == {}
     with pytest.raises(ValueError, match=r"sampling rate 0: allowed a whole percentage 1\.\.100"):
         ImpressionTally(rate=0)
+
+
+def test_a_late_record_is_replayed_under_the_epoch_in_force_when_it_was_served() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from versa.relevance.replay import snapshot_at
+    from versa.relevance.snapshot import AllocationSnapshot
+
+    t0 = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    epochs = {n: AllocationSnapshot(rule="r", epoch=n, valid_until=t0 + timedelta(hours=n + 1), arms=("a",),
+                                    holdout=frozenset(), tables={"*": ("a",) * 100}) for n in range(4)}
+    latest = epochs[3]  # epoch n is in force from (12 + n):00 to (13 + n):00
+    assert snapshot_at(latest, epochs.get, t0 + timedelta(hours=3, minutes=30)) is epochs[3]
+    assert snapshot_at(latest, epochs.get, t0 + timedelta(hours=2, minutes=59)) is epochs[2]
+    assert snapshot_at(latest, epochs.get, t0 + timedelta(hours=1)) is epochs[1]
+    assert snapshot_at(latest, epochs.get, t0 - timedelta(hours=5)) is epochs[0]
+    assert snapshot_at(latest, epochs.get, t0 - timedelta(hours=5), max_back=1) is epochs[2]
+    assert snapshot_at(None, epochs.get, t0) is None

@@ -344,7 +344,7 @@ def test_runtime_is_python_312_or_newer() -> None:
 def test_function_settings_are_settings_versa_reads() -> None:
     settings = pytest.importorskip("versa.settings")
     fields = {f"VERSA_{name.upper()}" for name in settings.Settings.model_fields}
-    for function in ("RenderFunction", "GeneratorFunction", "OptimizerFunction"):
+    for function in ("RenderFunction", "GeneratorFunction", "OptimizerFunction", "ImpressionFunction"):
         env = props(function)["Environment"]["Variables"]
         assert {k for k in env if k.startswith("VERSA_")} <= fields, function
         assert env["VERSA_FONT_DIRS"] == "/opt/fonts"
@@ -577,7 +577,7 @@ def test_no_iam_statement_grants_everything() -> None:
 
 def test_functions_use_the_explicit_least_privilege_role() -> None:
     roles = {"RenderFunction": "RenderRole", "GeneratorFunction": "GeneratorRole", "OptimizerFunction": "OptimizerRole",
-             "SyntheticFunction": "SyntheticRole"}
+             "SyntheticFunction": "SyntheticRole", "ImpressionFunction": "ImpressionRole"}
     functions = resources("AWS::Serverless::Function")
     assert set(functions) == set(roles)
     for name, res in functions.items():
@@ -732,6 +732,51 @@ def test_the_optimizer_runs_on_a_schedule_naming_its_brands() -> None:
     assert permission["SourceArn"] == {"Fn::GetAtt": ["OptimizerScheduleRule", "Arn"]}
     env = props("OptimizerFunction")["Environment"]["Variables"]
     assert env["VERSA_RELEVANCE_TABLE"] == {"Ref": "RelevanceTable"}
+
+
+def test_the_edge_logs_every_view_to_the_stream_with_the_fields_the_counter_reads() -> None:
+    impressions = pytest.importorskip("versa.relevance.impressions")
+    config = props("RealtimeLogConfig")
+    # the record's values come in the configured order: the consumer reads them by position
+    assert tuple(config["Fields"]) == impressions.REALTIME_FIELDS
+    assert config["SamplingRate"] == {"Ref": "ImpressionSamplingRate"}
+    assert template()["Parameters"]["ImpressionSamplingRate"]["Default"] == 100
+    [endpoint] = config["EndPoints"]
+    assert endpoint["KinesisStreamConfig"] == {"RoleArn": {"Fn::GetAtt": ["RealtimeLogRole", "Arn"]},
+                                               "StreamArn": {"Fn::GetAtt": ["ImpressionStream", "Arn"]}}
+    _, dist = the("AWS::CloudFront::Distribution")
+    behavior = dist["DistributionConfig"]["DefaultCacheBehavior"]
+    assert behavior["RealtimeLogConfigArn"] == {"Fn::GetAtt": ["RealtimeLogConfig", "Arn"]}
+    assert "CacheBehaviors" not in dist["DistributionConfig"], "every behaviour must log its views"
+    # CloudFront may only write to the stream, and only for this account
+    role = props("RealtimeLogRole")
+    [statement] = role["AssumeRolePolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+    [policy] = role["Policies"]
+    [put] = policy["PolicyDocument"]["Statement"]
+    assert set(put["Action"]) == {"kinesis:DescribeStreamSummary", "kinesis:DescribeStream", "kinesis:PutRecord",
+                                  "kinesis:PutRecords"}
+    assert put["Resource"] == {"Fn::GetAtt": ["ImpressionStream", "Arn"]}
+
+
+def test_the_impression_counter_reads_the_stream_with_partial_failures_and_only_adds_counts() -> None:
+    function = props("ImpressionFunction")
+    [event] = function["Events"].values()
+    assert event["Type"] == "Kinesis"
+    assert event["Properties"]["Stream"] == {"Fn::GetAtt": ["ImpressionStream", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert function["CodeUri"].rstrip("/") == "functions/impressions"
+    env = function["Environment"]["Variables"]
+    assert env["VERSA_IMPRESSION_SAMPLING_RATE"] == {"Ref": "ImpressionSamplingRate"}
+    assert env["VERSA_RELEVANCE_TABLE"] == {"Ref": "RelevanceTable"}
+    assert env["VERSA_VISITOR_COOKIE"] == {"Ref": "VisitorCookie"}
+    [policy] = props("ImpressionRole")["Policies"]
+    actions = {sid["Sid"]: set(sid["Action"]) if isinstance(sid["Action"], list) else {sid["Action"]}
+               for sid in policy["PolicyDocument"]["Statement"]}
+    assert actions["ReadSnapshotsAddCounts"] == {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"}
+    assert not any(a.startswith("kinesis:Put") for acts in actions.values() for a in acts)
+    assert "ManagedPolicyArns" not in props("ImpressionRole")
 
 
 def test_the_generator_consumes_the_queue_with_partial_failures_and_bounded_concurrency() -> None:

@@ -27,6 +27,8 @@ def register(sub: Any) -> None:
     p.add_argument("creative")
     p.add_argument("--csv", metavar="FILE", help="also write the per-arm rows as CSV")
     p.add_argument("--json", action="store_true", help="one JSON document instead of tables")
+    p.add_argument("-o", "--output", metavar="FILE", help="also write an HTML page with the tables and the charts")
+    p.add_argument("--png", metavar="FILE", help="also write the chart as PNG (FILE-RULE.png for each of several rules)")
     p.add_argument("--seed", type=int, default=0, help="seed of the interval sampling (default 0)")
     p.set_defaults(func=cmd_report)
 
@@ -34,6 +36,8 @@ def register(sub: Any) -> None:
 def cmd_report(args: argparse.Namespace) -> int:
     from versa.composition import build_relevance
     from versa.pack.loader import load_pack
+    from versa.relevance.chart import chart_png
+    from versa.relevance.page import RuleReport, report_html
     from versa.relevance.report import arm_rows, lift, rows_csv
     from versa.relevance.rules import arm_id, policy_for
     from versa.relevance.schedule import optimized_rules
@@ -51,6 +55,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     rng = random.Random(args.seed)
     document: list[dict[str, Any]] = []
     all_rows = []
+    pages: list[RuleReport] = []
     for rule in rules:
         scope = scope_of(pack.brand, args.creative, rule.id)
         arms = policy_for(rule).arms
@@ -65,8 +70,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             "arms": [{**asdict(r), "arm": arm_id(r.arm), "arm_key": r.arm} for r in rows],
             "lift": [asdict(lf) for lf in lifts],
         })
+        epoch = f"epoch {snapshot.epoch}, valid until {snapshot.valid_until:%Y-%m-%d %H:%M %Z}" if snapshot else "no allocation yet"
+        pages.append(RuleReport(rule.id, scope, epoch, rows, lifts))
         if not args.json:
-            epoch = f"epoch {snapshot.epoch}, valid until {snapshot.valid_until:%Y-%m-%d %H:%M %Z}" if snapshot else "no allocation yet"
             print(f"{scope} ({epoch})")
             if not rows:
                 print("  no counts yet")
@@ -81,6 +87,14 @@ def cmd_report(args: argparse.Namespace) -> int:
                     print(f"  lift {lf.segment}: {lf.lift:+.1%} [{lf.low:+.1%}, {lf.high:+.1%}] over the holdout")
     if args.csv:
         Path(args.csv).write_text(rows_csv(all_rows), encoding="utf-8")
+    if args.output:
+        Path(args.output).write_text(report_html(f"{pack.brand} / {args.creative}: relevance report", pages),
+                                     encoding="utf-8")
+    if args.png:
+        target = Path(args.png)
+        for page in pages:
+            path = target if len(pages) == 1 else target.with_name(f"{target.stem}-{page.rule}{target.suffix or '.png'}")
+            path.write_bytes(chart_png(page.rows, f"{page.scope}: click rate and share per arm"))
     if args.json:
         print(json.dumps(document, indent=2, default=str))
     return 0

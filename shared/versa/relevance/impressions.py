@@ -27,6 +27,8 @@ REALTIME_FIELDS: tuple[str, ...] = (
     "c-country",
     "cs-user-agent",
     "asn",
+    "cs-cookie",
+    "x-edge-request-id",
 )
 """The real-time log fields the impression consumer reads, in the order its log configuration lists
 them (CloudFront writes each record's values tab-separated in that order, `-` for an empty one)."""
