@@ -25,8 +25,8 @@ from versa.context.visitor import X_VISITOR_BUCKET, edge_query, parse_bucket_hea
 from versa.decide.rules import context_options, decide, lookup_for
 from versa.relevance import Counters, arm_id, policy_for, scope_of
 from versa.relevance.impressions import REALTIME_FIELDS, parse_record
-from versa.relevance.replay import choose_arms, logged_request, replay
-from versa.relevance.rules import segment_key
+from versa.relevance.replay import logged_request, replay
+from versa.relevance.serving import choose_arms
 from versa.render.checks import PACK_CHECKS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,11 +69,11 @@ def served(packs: DirectoryPackStore, store: Any, ua: str, vid: str, when: datet
                X_VISITOR_BUCKET: str(visitor.bucket)}
     ctx = resolve(headers, dict(pairs), when, context_options(pack.model, "winter-sale", frozenset({"vid"})))
     lookup = lookup_for(ctx)
-    [(rule_id, assignment)] = choose_arms(pack, "winter-sale", lookup, parse_bucket_header(headers[X_VISITOR_BUCKET]),
-                                          store.snapshot).items()
-    decision = decide(pack.model, "winter-sale", ctx, arms={rule_id: arm_id(assignment.arm)})
-    rule = pack.model.creative("winter-sale").rules[-1]
-    return decision.design_key, segment_key(rule, lookup), assignment.arm, assignment.group
+    choice = choose_arms(pack.brand, "winter-sale", pack.model.creative("winter-sale"), lookup,
+                         parse_bucket_header(headers[X_VISITOR_BUCKET]), store.snapshot)
+    [shown] = choice.shown
+    decision = decide(pack.model, "winter-sale", ctx, arms=choice.arms)
+    return decision.design_key, shown.segment, shown.arm, shown.group
 
 
 def log_line(ua: str, vid: str, when: datetime, status: int = 200, asn: str = "7922") -> str:

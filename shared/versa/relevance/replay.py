@@ -22,10 +22,8 @@ from versa.context.resolve import resolve
 from versa.context.visitor import X_VISITOR_BUCKET, edge_query, parse_bucket_header
 from versa.decide.rules import Decision, context_options, decide, lookup_for
 from versa.pack.model import Pack, Rule
-from versa.relevance.counters import Group
-from versa.relevance.rules import arm_id, assignment_for, segment_key
-from versa.relevance.snapshot import AllocationSnapshot, Assignment
-from versa.relevance.store import scope_of
+from versa.relevance.serving import Shown, choose_arms
+from versa.relevance.snapshot import AllocationSnapshot
 from versa.signing.signer import SIG_PARAM
 from versa.signing.urls import FILE_RE, IMAGE_EXTS, file_size
 
@@ -46,18 +44,6 @@ class LoggedRequest:
     now: datetime
     status: int
     request_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Shown:
-    """One optimized rule's arm a replayed request showed."""
-
-    scope: str
-    segment: str
-    arm: str
-    """The arm key (`versa.relevance.rules.arm_key`), what the store counts."""
-    group: Group
-    epoch: int
 
 
 def logged_request(record: Mapping[str, str | None]) -> LoggedRequest | None:
@@ -123,21 +109,6 @@ def optimized_rules_of(pack: Pack, creative_id: str) -> list[Rule]:
     return [rule for rule in pack.model.creative(creative_id).rules if rule.optimize is not None]
 
 
-def choose_arms(
-    pack: Pack, creative_id: str, lookup: Callable[[str], object], bucket: int | None,
-    snapshot_of: Callable[[str], AllocationSnapshot | None],
-) -> dict[str, Assignment]:
-    """The assignment of every optimized rule of the creative that can take part (see
-    `assignment_for`), by rule id. `snapshot_of(scope)` gives the snapshot in force for the scope."""
-    out: dict[str, Assignment] = {}
-    for rule in optimized_rules_of(pack, creative_id):
-        scope = scope_of(pack.brand, creative_id, rule.id)
-        assignment = assignment_for(rule, snapshot_of(scope), lookup, bucket)
-        if assignment is not None:
-            out[rule.id] = assignment
-    return out
-
-
 def replay(
     pack: Pack, req: LoggedRequest, snapshot_of: Callable[[str], AllocationSnapshot | None], *,
     cookie_on: bool = False,
@@ -152,20 +123,22 @@ def replay(
     ctx = resolve(headers, query, req.now, context_options(pack.model, req.creative, signed))
     lookup = lookup_for(ctx)
     bucket = parse_bucket_header(headers.get(X_VISITOR_BUCKET))
-    assignments = choose_arms(pack, req.creative, lookup, bucket, snapshot_of)
-    decision = decide(pack.model, req.creative, ctx, size=req.size,
-                      arms={rule: arm_id(a.arm) for rule, a in assignments.items()})
-    shown: list[Shown] = []
-    for rule in optimized_rules_of(pack, req.creative):
-        trace = next((t for t in decision.trace if t.rule == rule.id), None)
-        assignment = assignments.get(rule.id)
-        if trace is None or not trace.matched or assignment is None:
-            continue
-        if not trace.reason.endswith(f"; arm {arm_id(assignment.arm)}"):
-            continue  # the snapshot names an arm the pack no longer has: none was shown
-        shown.append(Shown(scope_of(pack.brand, req.creative, rule.id), segment_key(rule, lookup),
-                           assignment.arm, assignment.group, assignment.epoch))
-    return decision, shown
+    # the request path's own choice (`versa.relevance.serving.choose_arms`), under the snapshot in force;
+    # where serving shows no arm when the store fails, a replay raises it (the record is retried)
+    failed: list[Exception] = []
+
+    def read(scope: str, _pinned: int | None) -> AllocationSnapshot | None:
+        try:
+            return snapshot_of(scope)
+        except Exception as exc:
+            failed.append(exc)
+            raise
+
+    choice = choose_arms(pack.brand, req.creative, pack.model.creative(req.creative), lookup, bucket, read)
+    if failed:
+        raise failed[0]
+    decision = decide(pack.model, req.creative, ctx, size=req.size, arms=choice.arms)
+    return decision, list(choice.shown)
 
 
-__all__ = ["LoggedRequest", "Shown", "choose_arms", "logged_request", "replay", "viewer_headers"]
+__all__ = ["LoggedRequest", "logged_request", "optimized_rules_of", "replay", "snapshot_at", "viewer_headers"]
