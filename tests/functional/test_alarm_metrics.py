@@ -91,6 +91,10 @@ def test_every_alarmed_metric_is_emitted(
     # the render handler: a render, the same again (a memo hit), an expired link and a bad parameter
     settings = keyed_settings(tmp_path, packs=PACKS, require_signature=True)
     install(build_service(settings, metrics=api.PowertoolsMetrics(), log=api._log), monkeypatch)
+    # a fresh container (another test in this process may have invoked the handler already)
+    from aws_lambda_powertools.metrics.provider import cold_start
+
+    cold_start.reset_cold_start_flag()
     for name in ("desktop-us-morning", "desktop-us-morning", "gmail-expired-signature", "gmail-bad-param"):
         api.lambda_handler(event(name), Context())
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from versa.adapters.sqlite_init import with_retry_while_locked
 from versa.ports import (
     CopyItem,
     CopyStatus,
@@ -105,14 +106,17 @@ class SQLiteCopyStore(CopyStore):
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
         with self._lock:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute(_SCHEMA)
-            have = {row[1] for row in self._conn.execute("PRAGMA table_info(copy_items)")}
-            for column, statement in _MIGRATIONS.items():
-                if column not in have:
-                    self._conn.execute(statement)
-            self._conn.execute(_INDEX)
+            with_retry_while_locked(self._setup, timeout=busy_timeout)
+
+    def _setup(self) -> None:
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(_SCHEMA)
+        have = {row[1] for row in self._conn.execute("PRAGMA table_info(copy_items)")}
+        for column, statement in _MIGRATIONS.items():
+            if column not in have:
+                self._conn.execute(statement)
+        self._conn.execute(_INDEX)
 
     def close(self) -> None:
         with self._lock:

@@ -7,6 +7,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from versa.adapters.sqlite_init import with_retry_while_locked
 from versa.ports import StoreUnavailable
 from versa.relevance.counters import Counters
 from versa.relevance.snapshot import AllocationSnapshot, SnapshotError
@@ -36,6 +37,9 @@ class SQLiteRelevanceStore(RelevanceStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, timeout=5, isolation_level=None)
+        with_retry_while_locked(self._setup, timeout=5)
+
+    def _setup(self) -> None:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
