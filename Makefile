@@ -8,11 +8,12 @@ PACKS ?= examples/packs
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: help run test check bench system-deps venv clean demo fallbacks build deploy goldens
+.PHONY: help run test test-slow test-all check bench system-deps venv clean demo fallbacks build deploy goldens
 
 help:
 	@echo "make run    set up and serve $(PACKS) at http://$(HOST):$(PORT)"
-	@echo "make test   set up and run the whole test suite (lint, types, import contracts, tests)"
+	@echo "make test   set up and run lint, types, import contracts and every test but the slow tiers"
+	@echo "make test-slow  the slow tiers: browser (Chromium), built Lambda artifact, fuzzing, stress (CI runs them)"
 	@echo "make bench  run the benchmarks (results in bench/results/)"
 	@echo "make build  sam validate --lint + sam build for this CPU (or ARCH=arm64|x86_64) into .aws-sam/"
 	@echo "make deploy sam deploy of that build, for the architecture it was built for (DEPLOY_ARGS=...)"
@@ -50,7 +51,16 @@ test:
 	$(MAKE) venv
 	$(MAKE) check
 	node --test cdn/test/
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -m "not slow and not e2e"
+
+# the slow tiers, which CI (.ci/run) runs after `make test`: headless Chromium, the built Lambda
+# artifact, the brute-force variant sweep, API fuzzing and the render stress test
+test-slow:
+	$(MAKE) system-deps WITH_TEST_DEPS=1
+	$(MAKE) venv
+	$(BIN)/pytest -q -m "slow or e2e"
+
+test-all: test test-slow
 
 goldens: system-deps venv
 	$(BIN)/python tests/unit/goldens.py

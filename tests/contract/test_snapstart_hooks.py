@@ -55,6 +55,7 @@ def test_without_the_runtime_library_nothing_is_registered(monkeypatch: pytest.M
     assert lifecycle.install_snapstart_hooks(lambda: pytest.fail("built"), print) is False
 
 
+@pytest.mark.slow
 def test_hooks_warm_the_snapshot_and_refresh_what_is_time_bound(
     runtime: dict[str, list[Any]], s3_client: Any, aws_client: Callable[..., Any], moto_endpoint: str,
     tmp_path: Path,

@@ -129,6 +129,7 @@ def _settled(server: Server, path: str) -> dict[str, str]:
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_two_processes_racing_misses_for_one_key_generate_once(tmp_path: Path, fake: FakeOpenAI) -> None:
     # GIVEN a model that takes five seconds to answer (the race window) with a passing headline
     fake.reset()

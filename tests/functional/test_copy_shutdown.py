@@ -39,6 +39,7 @@ def _get(url: str) -> dict[str, str]:
         return dict(response.headers)
 
 
+@pytest.mark.slow
 def test_sigterm_drops_queued_generations_and_abandons_a_running_one(tmp_path: Path, fake: FakeOpenAI) -> None:
     # GIVEN `versa serve` whose model takes far longer than the grace period to answer
     fake.script(MODEL, {"candidates": ["VIP evenings: 20% off"], "delay": 120.0})

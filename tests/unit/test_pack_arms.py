@@ -141,6 +141,7 @@ def test_editing_an_arm_restarts_its_learning_only(example_copy: Callable[..., P
     assert sorted(restarted.shares("all").values()) == [0.5, 0.5]
 
 
+@pytest.mark.slow
 def test_variants_list_every_arm_and_no_arm(example_copy: Callable[..., Path]) -> None:
     from versa.decide.variants import enumerate_variants
 
