@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import functools
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -316,21 +315,9 @@ def remembered(event: Mapping[str, Any]) -> dict[str, Any] | None:
     return {"statusCode": resp.status, "body": body, "isBase64Encoded": True, "multiValueHeaders": headers}
 
 
-_resolving = threading.RLock()
-"""Powertools' resolver keeps the request being resolved on the app (`app.current_event`, which the
-routes read), so one process resolves one request at a time: `versa serve` answers on several threads,
-and without this a route could read another thread's request. (Lambda sends one request at a time; the
-memo's answers, which need no route, are not held by it; `versa serve --workers` uses the cores.)"""
-
-
-def _resolve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    with _resolving:
-        return dict(app.resolve(event, context))
-
-
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Resolve one API Gateway REST proxy event (no logging/metrics/tracing wrappers)."""
-    return remembered(event) or _resolve(event, context)
+    return remembered(event) or app.resolve(event, context)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
@@ -342,7 +329,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     (`versa.web.access`); a repeated image request is answered from the request memo before the router."""
     _notes.reset()
     start = time.perf_counter()
-    response = remembered(event) or _resolve(event, context)
+    response = remembered(event) or app.resolve(event, context)
     ms = (time.perf_counter() - start) * 1000
     line = record(event, response, ms, memo_hit=_notes.memo_hit, render_ms=_notes.render_ms)
     logger.info(ACCESS_MESSAGE, extra=line)
