@@ -111,13 +111,21 @@ def from_result(result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], byt
     return int(result["statusCode"]), headers, data
 
 
+RESOLVING = threading.RLock()
+"""The handler's router (Powertools' resolver) keeps the request it resolves on the app object, which its
+routes read: on this server's threads one request could read another's (seen as a 500 when the studio's
+panels ask at once). So this process hands the handler one request at a time; `versa serve --workers`
+(one process per core by default) uses every core. Lambda sends a container one request at a time."""
+
+
 def dispatcher(handler: Handler) -> Callable[[str, Mapping[str, str]], tuple[int, list[tuple[str, str]], bytes]]:
     """A GET of a path (with its query) through `handler` with the given request headers, as this
     server makes it for a request from the loopback address (the studio's "as seen by" asks with it)."""
 
     def get(raw_path: str, headers: Mapping[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
         event = to_event("GET", raw_path, list(headers.items()), "127.0.0.1")
-        return from_result(handler(event, LocalContext(event["requestContext"]["requestId"])))
+        with RESOLVING:
+            return from_result(handler(event, LocalContext(event["requestContext"]["requestId"])))
 
     return get
 
@@ -222,7 +230,8 @@ class RequestHandler(BaseHTTPRequestHandler):
             )
             set_cookie = event.pop("versa.set_cookie")
             try:
-                result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
+                with RESOLVING:
+                    result = self.server.lambda_handler(event, LocalContext(event["requestContext"]["requestId"]))
                 status, headers, body = from_result(result)
                 if set_cookie is not None:  # what the CDN's viewer-response function adds, never cached
                     headers.append(("Set-Cookie", set_cookie))
