@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from versa.authoring.export import ExportFile, Written
-from versa.cli.warm_run import Interrupts
+from versa.cli.warm_run import Interrupts, rich_progress
 
 if TYPE_CHECKING:
     from versa.pack.model import Pack
@@ -328,32 +328,8 @@ def progress_bar(total: int, label: str, *, enabled: bool) -> Any:
         import rich  # noqa: F401
     except ModuleNotFoundError:
         return _NoBar()
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        ProgressColumn,
-        Task,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-    from rich.text import Text
-
-    class Rate(ProgressColumn):
-        def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed:.1f} files/s" if speed else "– files/s", style="progress.data.speed")
-
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TaskProgressColumn(), Rate(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=False, disable=not enabled,
-    )
-    progress.add_task(label, total=total)
-    return progress
+    return rich_progress(total, label, lambda speed: f"{speed:.1f} files/s" if speed else "– files/s",
+                         enabled=enabled)
 
 
 __all__ = [

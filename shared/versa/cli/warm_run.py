@@ -135,6 +135,12 @@ class Interrupts:
 
 def _progress(total: int, label: str) -> Any:
     """A rich progress bar on standard error: done/total, percent, rate per minute, elapsed and ETA."""
+    return rich_progress(total, label, lambda speed: f"{speed * 60:.1f}/min" if speed else "–/min")
+
+
+def rich_progress(total: int, label: str, rate: Callable[[float | None], str], *, enabled: bool = True) -> Any:
+    """A rich progress bar on standard error for one task of `total` steps: done/total, percent, the rate
+    as `rate(steps per second)` writes it, elapsed and ETA (`versa warm`, `versa export`)."""
     from rich.console import Console
     from rich.progress import (
         BarColumn,
@@ -151,13 +157,12 @@ def _progress(total: int, label: str) -> Any:
 
     class Rate(ProgressColumn):
         def render(self, task: Task) -> Text:
-            speed = task.finished_speed or task.speed
-            return Text(f"{speed * 60:.1f}/min" if speed else "–/min", style="progress.data.speed")
+            return Text(rate(task.finished_speed or task.speed), style="progress.data.speed")
 
     progress = Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TaskProgressColumn(), Rate(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        console=Console(stderr=True), transient=False,
+        console=Console(stderr=True), transient=False, disable=not enabled,
     )
     progress.add_task(label, total=total)
     return progress
